@@ -1,0 +1,71 @@
+/**
+ * The byte-level store behind a region.
+ *
+ * @since 0.1.0
+ */
+import { Context, type Duration, type Effect, type Option } from "effect"
+import type { CacheKey } from "./CacheKey.ts"
+import type { BackendError, UnsupportedKeyError } from "./CacheError.ts"
+
+/**
+ * One entry to write. `ttl` is a hint for stores that can expire entries
+ * themselves (Redis `PX`); stores that cannot, or that are told otherwise by
+ * their own options, may ignore it.
+ *
+ * @since 0.1.0
+ */
+export interface BackendEntry {
+  readonly key: CacheKey
+  readonly value: Uint8Array
+  readonly ttl?: Duration.Duration | undefined
+}
+
+/**
+ * The errors a backend operation can fail with.
+ *
+ * @since 0.1.0
+ */
+export type BackendFailure = BackendError | UnsupportedKeyError
+
+/**
+ * What a backend can do, so that regions and tests can adapt.
+ *
+ * @since 0.1.0
+ */
+export interface BackendCapabilities {
+  /** Accepts {@link CacheKey.HashKey} keys. */
+  readonly hashKeys: boolean
+  /** Honours the `ttl` hint of {@link BackendEntry}. */
+  readonly ttl: boolean
+}
+
+/**
+ * The Backend service: `get`/`set`/`delete` of raw bytes, one key or many.
+ * `getMany` returns results in input order, one per input key, duplicates
+ * included. Implementations: `MemoryBackend` here, `RedisBackend` in
+ * `@dogpile-effect/redis`, `HashBackend` in `@dogpile-effect/hstore`.
+ *
+ * @example
+ * ```ts
+ * import { Backend, MemoryBackend } from "@dogpile-effect/core"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const backend = yield* Backend
+ *   yield* backend.set("k", new TextEncoder().encode("v"))
+ *   return yield* backend.get("k")
+ * }).pipe(Effect.provide(MemoryBackend.layer()))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class Backend extends Context.Service<Backend, {
+  readonly name: string
+  readonly capabilities: BackendCapabilities
+  get(key: CacheKey): Effect.Effect<Option.Option<Uint8Array>, BackendFailure>
+  getMany(keys: ReadonlyArray<CacheKey>): Effect.Effect<ReadonlyArray<Option.Option<Uint8Array>>, BackendFailure>
+  set(key: CacheKey, value: Uint8Array, ttl?: Duration.Duration): Effect.Effect<void, BackendFailure>
+  setMany(entries: ReadonlyArray<BackendEntry>): Effect.Effect<void, BackendFailure>
+  delete(key: CacheKey): Effect.Effect<void, BackendFailure>
+  deleteMany(keys: ReadonlyArray<CacheKey>): Effect.Effect<void, BackendFailure>
+}>()("@dogpile-effect/core/Backend") {}

@@ -1,0 +1,172 @@
+/**
+ * Expiry envelopes: how a stored value carries its creation time and format
+ * version, independently of the codec that encodes the payload.
+ *
+ * @since 0.1.0
+ */
+import { Context, Duration, Effect } from "effect"
+import { DecodeError, type EncodeError } from "./CacheError.ts"
+import type { CodecShape } from "./Codec.ts"
+
+/**
+ * A decoded entry: the value and the time it was created (epoch milliseconds).
+ *
+ * @since 0.1.0
+ */
+export interface Entry {
+  readonly value: unknown
+  readonly createdAt: number
+}
+
+/**
+ * An envelope format. `encode` wraps a value created at `createdAt`; `decode`
+ * unwraps it, failing with {@link DecodeError} on bytes of another format or
+ * version (the region counts that as a miss). `now` is the reader's clock, used
+ * by formats that do not store a time.
+ *
+ * @since 0.1.0
+ */
+export interface EnvelopeShape {
+  readonly name: string
+  /**
+   * Whether the creation time is stored. When it is not (raw), expiry is left to
+   * the store's TTL and the region passes its expiration as the TTL hint.
+   */
+  readonly storesCreatedAt: boolean
+  encode(value: unknown, createdAt: number, codec: CodecShape): Effect.Effect<Uint8Array, EncodeError>
+  decode(bytes: Uint8Array, now: number, codec: CodecShape): Effect.Effect<Entry, DecodeError>
+}
+
+const FULL_MAGIC = 0xfe
+const COMPACT_MAGIC = 0xfc
+const FULL_HEADER = 9
+const COMPACT_HEADER = 5
+const MAX_UINT48 = 2 ** 48 - 1
+const MAX_UINT32 = 2 ** 32 - 1
+
+const withHeader = (header: number, payload: Uint8Array, write: (view: DataView) => void): Uint8Array => {
+  const out = new Uint8Array(header + payload.length)
+  write(new DataView(out.buffer, out.byteOffset, header))
+  out.set(payload, header)
+  return out
+}
+
+const malformed = (name: string, reason: string) => Effect.fail(new DecodeError({ codec: `envelope:${name}`, reason }))
+
+/**
+ * The full envelope (dogpile's semantics): a magic byte, a 16-bit format
+ * version, the creation time in milliseconds (48 bits), then the payload.
+ * 9 bytes of overhead. A stored version other than `version` decodes as a
+ * {@link DecodeError} with reason `version mismatch`, which the region treats
+ * as a miss.
+ *
+ * @example
+ * ```ts
+ * import { Envelope } from "@dogpile-effect/core"
+ * const envelope = Envelope.full({ version: 2 })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const full = (options?: { readonly version?: number }): EnvelopeShape => {
+  const version = options?.version ?? 1
+  if (!Number.isInteger(version) || version < 0 || version > 0xffff) {
+    throw new RangeError(`Envelope.full: version must be an integer in 0..65535, got ${version}`)
+  }
+  return {
+    name: "full",
+    storesCreatedAt: true,
+    encode: (value, createdAt, codec) =>
+      Effect.map(codec.encode(value), (payload) =>
+        withHeader(FULL_HEADER, payload, (view) => {
+          const ms = Math.min(Math.max(0, Math.floor(createdAt)), MAX_UINT48)
+          view.setUint8(0, FULL_MAGIC)
+          view.setUint16(1, version)
+          view.setUint16(3, Math.floor(ms / 2 ** 32))
+          view.setUint32(5, ms % 2 ** 32)
+        })),
+    decode: (bytes, _now, codec) => {
+      if (bytes.length < FULL_HEADER || bytes[0] !== FULL_MAGIC) return malformed("full", "not a full envelope")
+      const view = new DataView(bytes.buffer, bytes.byteOffset, FULL_HEADER)
+      const stored = view.getUint16(1)
+      if (stored !== version) return malformed("full", `version mismatch: stored ${stored}, expected ${version}`)
+      const createdAt = view.getUint16(3) * 2 ** 32 + view.getUint32(5)
+      return Effect.map(codec.decode(bytes.subarray(FULL_HEADER)), (value) => ({ value, createdAt }))
+    }
+  }
+}
+
+/**
+ * The compact envelope (the seed's `AltCachedValue`): a magic byte and the
+ * creation time in whole units of `resolution` (default one second) as 32 bits,
+ * then the payload. 5 bytes of overhead; no version. Creation times are rounded
+ * down to the resolution, so values may expire up to one unit early.
+ *
+ * @example
+ * ```ts
+ * import { Envelope } from "@dogpile-effect/core"
+ * const envelope = Envelope.compact({ resolution: "1 minute" })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const compact = (options?: { readonly resolution?: Duration.Input }): EnvelopeShape => {
+  const unit = Duration.toMillis(Duration.fromInputUnsafe(options?.resolution ?? Duration.seconds(1)))
+  if (!Number.isFinite(unit) || unit < 1) {
+    throw new RangeError(`Envelope.compact: resolution must be at least 1 ms, got ${unit} ms`)
+  }
+  return {
+    name: "compact",
+    storesCreatedAt: true,
+    encode: (value, createdAt, codec) =>
+      Effect.map(codec.encode(value), (payload) =>
+        withHeader(COMPACT_HEADER, payload, (view) => {
+          view.setUint8(0, COMPACT_MAGIC)
+          view.setUint32(1, Math.min(Math.max(0, Math.floor(createdAt / unit)), MAX_UINT32))
+        })),
+    decode: (bytes, _now, codec) => {
+      if (bytes.length < COMPACT_HEADER || bytes[0] !== COMPACT_MAGIC) {
+        return malformed("compact", "not a compact envelope")
+      }
+      const createdAt = new DataView(bytes.buffer, bytes.byteOffset, COMPACT_HEADER).getUint32(1) * unit
+      return Effect.map(codec.decode(bytes.subarray(COMPACT_HEADER)), (value) => ({ value, createdAt }))
+    }
+  }
+}
+
+/**
+ * The raw envelope: the payload only. On read the creation time is "now", so a
+ * value never expires logically; expiry is left to the store's TTL (the region
+ * passes its expiration time as the TTL hint).
+ *
+ * @example
+ * ```ts
+ * import { Envelope } from "@dogpile-effect/core"
+ * const envelope = Envelope.raw
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const raw: EnvelopeShape = {
+  name: "raw",
+  storesCreatedAt: false,
+  encode: (value, _createdAt, codec) => codec.encode(value),
+  decode: (bytes, now, codec) => Effect.map(codec.decode(bytes), (value) => ({ value, createdAt: now }))
+}
+
+/**
+ * The envelope a region uses when its options name none. Defaults to
+ * {@link full}; provide a Layer to change it for every region built under it.
+ *
+ * @example
+ * ```ts
+ * import { Envelope } from "@dogpile-effect/core"
+ * import { Layer } from "effect"
+ * const compactEverywhere = Layer.succeed(Envelope.CurrentEnvelope, Envelope.compact())
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const CurrentEnvelope = Context.Reference<EnvelopeShape>("@dogpile-effect/core/Envelope/CurrentEnvelope", {
+  defaultValue: () => full()
+})

@@ -1,0 +1,125 @@
+/**
+ * An in-process Backend: a Map with optional LRU capacity and TTL via Clock.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Duration, Effect, Layer, Option } from "effect"
+import { Backend, type BackendEntry } from "./Backend.ts"
+import * as CacheKey from "./CacheKey.ts"
+import { UnsupportedKeyError } from "./CacheError.ts"
+
+/**
+ * Options of the in-memory backend.
+ *
+ * @since 0.1.0
+ */
+export interface MemoryBackendOptions {
+  /** Maximum number of entries; the least recently used entry is evicted past it. Unbounded by default. */
+  readonly capacity?: number
+  /** Accept hash-addressed keys (default `true`); `false` rejects them like a plain key-value store. */
+  readonly hashKeys?: boolean
+}
+
+interface Slot {
+  readonly value: Uint8Array
+  readonly expiresAt: number
+}
+
+/**
+ * Builds the in-memory backend. Time comes from the `Clock` of the calling
+ * fiber, so entry TTLs are testable with `TestClock`.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: MemoryBackendOptions = {}): Backend["Service"] => {
+  const capacity = options.capacity ?? Number.POSITIVE_INFINITY
+  if (!(capacity >= 1)) throw new RangeError(`MemoryBackend: capacity must be at least 1, got ${capacity}`)
+  const hashKeys = options.hashKeys ?? true
+  const store = new Map<string, Slot>()
+
+  const idOf = (key: CacheKey.CacheKey): Effect.Effect<string, UnsupportedKeyError> =>
+    !hashKeys && CacheKey.isHashKey(key)
+      ? Effect.fail(
+        new UnsupportedKeyError({
+          key: CacheKey.display(key),
+          backend: "memory",
+          reason: "hash-addressed keys are disabled on this backend"
+        })
+      )
+      : Effect.succeed(CacheKey.render(key))
+
+  const read = (id: string, now: number): Option.Option<Uint8Array> => {
+    const slot = store.get(id)
+    if (slot === undefined) return Option.none()
+    if (slot.expiresAt <= now) {
+      store.delete(id)
+      return Option.none()
+    }
+    if (capacity !== Number.POSITIVE_INFINITY) {
+      store.delete(id)
+      store.set(id, slot)
+    }
+    return Option.some(slot.value)
+  }
+
+  const write = (id: string, value: Uint8Array, ttl: Duration.Duration | undefined, now: number): void => {
+    const expiresAt = ttl === undefined || !Duration.isFinite(ttl)
+      ? Number.POSITIVE_INFINITY
+      : now + Duration.toMillis(ttl)
+    store.delete(id)
+    store.set(id, { value, expiresAt })
+    while (store.size > capacity) {
+      const oldest = store.keys().next()
+      if (oldest.done === true) break
+      store.delete(oldest.value)
+    }
+  }
+
+  const ids = (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.forEach(keys, idOf)
+
+  return Backend.of({
+    name: "memory",
+    capabilities: { hashKeys, ttl: true },
+    get: (key) =>
+      Effect.flatMap(idOf(key), (id) => Clock.clockWith((clock) => Effect.sync(() => read(id, clock.currentTimeMillisUnsafe())))),
+    getMany: (keys) =>
+      Effect.flatMap(ids(keys), (all) =>
+        Clock.clockWith((clock) =>
+          Effect.sync(() => {
+            const now = clock.currentTimeMillisUnsafe()
+            return all.map((id) => read(id, now))
+          })
+        )),
+    set: (key, value, ttl) =>
+      Effect.flatMap(idOf(key), (id) =>
+        Clock.clockWith((clock) => Effect.sync(() => write(id, value, ttl, clock.currentTimeMillisUnsafe())))),
+    setMany: (entries: ReadonlyArray<BackendEntry>) =>
+      Effect.flatMap(ids(entries.map((entry) => entry.key)), (all) =>
+        Clock.clockWith((clock) =>
+          Effect.sync(() => {
+            const now = clock.currentTimeMillisUnsafe()
+            all.forEach((id, i) => {
+              // Index is within bounds: `all` was built from `entries` one-to-one.
+              const entry = entries[i] as BackendEntry
+              write(id, entry.value, entry.ttl, now)
+            })
+          })
+        )),
+    delete: (key) => Effect.flatMap(idOf(key), (id) => Effect.sync(() => void store.delete(id))),
+    deleteMany: (keys) => Effect.flatMap(ids(keys), (all) => Effect.sync(() => all.forEach((id) => store.delete(id))))
+  })
+}
+
+/**
+ * The in-memory backend as a Layer. Each build of the Layer has its own store.
+ *
+ * @example
+ * ```ts
+ * import { MemoryBackend } from "@dogpile-effect/core"
+ * const BackendLive = MemoryBackend.layer({ capacity: 10_000 })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer = (options?: MemoryBackendOptions): Layer.Layer<Backend> =>
+  Layer.sync(Backend, () => make(options))

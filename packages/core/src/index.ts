@@ -1,0 +1,12 @@
+/**
+ * @dogpile-effect/core: the dogpile region on Effect.
+ *
+ * @since 0.1.0
+ */
+export * from "./Backend.ts"
+export * as CacheKey from "./CacheKey.ts"
+export * from "./CacheError.ts"
+export * from "./Codec.ts"
+export * as Envelope from "./Envelope.ts"
+export * from "./Lock.ts"
+export * as MemoryBackend from "./MemoryBackend.ts"
