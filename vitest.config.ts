@@ -6,6 +6,9 @@ export default defineConfig({
   ssr: { resolve: { conditions: [...conditions, "import", "module", "node", "default"] } },
   test: {
     projects,
+    // .ci/run sets DOGPILE_TEST_REPORT to collect a JSON report for its summary line.
+    reporters: process.env["DOGPILE_TEST_REPORT"] === undefined ? ["default"] : ["default", "json"],
+    ...(process.env["DOGPILE_TEST_REPORT"] === undefined ? {} : { outputFile: { json: process.env["DOGPILE_TEST_REPORT"] } }),
     testTimeout: 30_000,
     hookTimeout: 60_000
   }
