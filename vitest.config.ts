@@ -1,3 +1,4 @@
+import "./test-support/node20.ts"
 import { defineConfig } from "vitest/config"
 import { conditions, projects } from "./vitest.workspace.ts"
 

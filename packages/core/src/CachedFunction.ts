@@ -1,0 +1,136 @@
+/**
+ * Function wrappers equivalent to dogpile's `cache_on_arguments` and
+ * `cache_multi_on_arguments`: the cache key is derived from the arguments.
+ *
+ * @since 0.1.0
+ */
+import { Effect, type Option } from "effect"
+import type * as CacheKey from "./CacheKey.ts"
+import type { CacheError } from "./CacheError.ts"
+import type { GetOrCreateOptions, Region } from "./Region.ts"
+
+/**
+ * Options of {@link cached} and {@link cachedMany}.
+ *
+ * @since 0.1.0
+ */
+export interface CachedOptions<Args extends ReadonlyArray<unknown>> {
+  /** Names the function in its keys (dogpile's function name + namespace). Required: arrow functions have no name. */
+  readonly namespace: string
+  /** Builds the key from the arguments; default: `namespace|arg1 arg2 …` with non-strings JSON-encoded. */
+  readonly key?: (...args: Args) => CacheKey.CacheKey
+}
+
+/**
+ * A cached function and its companions.
+ *
+ * @since 0.1.0
+ */
+export interface CachedFunction<Args extends ReadonlyArray<unknown>, A, E, R> {
+  /** The cached call: the stored value, or the original's result (stored). */
+  (...args: Args): Effect.Effect<A, E | CacheError, R>
+  /** The key the arguments map to. */
+  readonly key: (...args: Args) => CacheKey.CacheKey
+  /** Deletes the stored value for these arguments. */
+  readonly invalidate: (...args: Args) => Effect.Effect<void, CacheError>
+  /** Calls the original, stores and returns its value (dogpile's `refresh`). */
+  readonly refresh: (...args: Args) => Effect.Effect<A, E | CacheError, R>
+  /** Stores `value` for these arguments without calling the original. */
+  readonly set: (value: A, ...args: Args) => Effect.Effect<void, CacheError>
+  /** The stored value for these arguments, if fresh. */
+  readonly get: (...args: Args) => Effect.Effect<Option.Option<A>, CacheError>
+  /** The original function, uncached. */
+  readonly original: (...args: Args) => Effect.Effect<A, E, R>
+}
+
+const argText = (arg: unknown): string => (typeof arg === "string" ? arg : JSON.stringify(arg) ?? String(arg))
+
+/**
+ * The default key of a call: `namespace|arg1 arg2 …`.
+ *
+ * @since 0.1.0
+ */
+export const defaultKey = (namespace: string, args: ReadonlyArray<unknown>): string =>
+  `${namespace}|${args.map(argText).join(" ")}`
+
+/**
+ * Wraps `f` so each call goes through `region.getOrCreate` with a key derived
+ * from its arguments.
+ *
+ * @example
+ * ```ts
+ * import { CachedFunction, type Region } from "@dogpile-effect/core"
+ * import { Effect } from "effect"
+ *
+ * declare const users: Region.Region<string>
+ * const userName = CachedFunction.cached(users, { namespace: "userName" })(
+ *   (id: number) => Effect.succeed(`user ${id}`)
+ * )
+ * // userName(1), userName.invalidate(1), userName.refresh(1), userName.set("x", 1), userName.get(1)
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const cached = <A, Args extends ReadonlyArray<unknown>>(
+  region: Region<A>,
+  options: CachedOptions<Args> & GetOrCreateOptions<A>
+) =>
+<E, R>(f: (...args: Args) => Effect.Effect<A, E, R>): CachedFunction<Args, A, E, R> => {
+  const key = options.key ?? ((...args: Args) => defaultKey(options.namespace, args))
+  const call = (...args: Args) => region.getOrCreate(key(...args), f(...args), options)
+  return Object.assign(call, {
+    key,
+    invalidate: (...args: Args) => region.delete(key(...args)),
+    refresh: (...args: Args) => {
+      const k = key(...args)
+      return Effect.tap(f(...args), (value) => region.set(k, value))
+    },
+    set: (value: A, ...args: Args) => region.set(key(...args), value),
+    get: (...args: Args) => region.get(key(...args)),
+    original: f
+  })
+}
+
+/**
+ * The multi-key variant (dogpile's `cache_multi_on_arguments`): `f` receives
+ * the arguments whose values must be created and returns one value per
+ * argument, in order; the wrapper returns one value per argument it was
+ * called with, reading the rest from the cache in one `getOrCreateMany`.
+ *
+ * @example
+ * ```ts
+ * import { CachedFunction, type Region } from "@dogpile-effect/core"
+ * import { Effect } from "effect"
+ *
+ * declare const users: Region.Region<string>
+ * const names = CachedFunction.cachedMany(users, { namespace: "names" })(
+ *   (ids: ReadonlyArray<number>) => Effect.succeed(ids.map((id) => `user ${id}`))
+ * )
+ * // names([1, 2, 3])
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const cachedMany = <A, K>(
+  region: Region<A>,
+  options: { readonly namespace: string; readonly key?: (arg: K) => CacheKey.CacheKey } & GetOrCreateOptions<A>
+) =>
+<E, R>(f: (args: ReadonlyArray<K>) => Effect.Effect<ReadonlyArray<A>, E, R>) => {
+  const key = options.key ?? ((arg: K) => defaultKey(options.namespace, [arg]))
+  const call = (args: ReadonlyArray<K>): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> =>
+    Effect.suspend(() => {
+      const keys = args.map(key)
+      const argOf = new Map<CacheKey.CacheKey, K>()
+      keys.forEach((k, i) => argOf.set(k, args[i] as K))
+      return region.getOrCreateMany(keys, (missing) => f(missing.map((k) => argOf.get(k) as K)), options)
+    })
+  return Object.assign(call, {
+    key,
+    invalidate: (args: ReadonlyArray<K>) => region.deleteMany(args.map(key)),
+    refresh: (args: ReadonlyArray<K>) =>
+      Effect.tap(f(args), (values) => region.setMany(values.map((value, i) => [key(args[i] as K), value] as const))),
+    set: (entries: ReadonlyArray<readonly [K, A]>) => region.setMany(entries.map(([arg, value]) => [key(arg), value] as const)),
+    get: (args: ReadonlyArray<K>) => region.getMany(args.map(key)),
+    original: f
+  })
+}

@@ -1,0 +1,144 @@
+/**
+ * Region invalidation strategies: where the "everything before time T is
+ * invalid" marks live, and how fresh a region's view of them is.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Context, Duration, Effect, Option } from "effect"
+import type { Backend, BackendFailure } from "./Backend.ts"
+
+/**
+ * The invalidation marks of a region, epoch milliseconds; `0` when never set.
+ * Values created before `hard` are misses; values created before `soft` are
+ * stale (served while one caller regenerates).
+ *
+ * @since 0.1.0
+ */
+export interface InvalidationState {
+  readonly hard: number
+  readonly soft: number
+}
+
+/**
+ * One region's invalidation marks.
+ *
+ * @since 0.1.0
+ */
+export interface InvalidationShape {
+  readonly current: Effect.Effect<InvalidationState, BackendFailure>
+  invalidate(options: { readonly hard: boolean }): Effect.Effect<void, BackendFailure>
+}
+
+/**
+ * What a strategy is given when a region is built: the region's name, its
+ * backend, and the backend key prefix reserved for the region's marks.
+ *
+ * @since 0.1.0
+ */
+export interface InvalidationContext {
+  readonly region: string
+  readonly backend: Backend["Service"]
+  readonly markerPrefix: string
+}
+
+/**
+ * Builds the invalidation marks of one region.
+ *
+ * @since 0.1.0
+ */
+export type InvalidationStrategy = (context: InvalidationContext) => InvalidationShape
+
+const none: InvalidationState = { hard: 0, soft: 0 }
+
+/**
+ * Marks kept in this process only (dogpile's behaviour): other processes
+ * sharing the store do not see them.
+ *
+ * @example
+ * ```ts
+ * import { Invalidation } from "@dogpile-effect/core"
+ * import { Layer } from "effect"
+ * const perProcess = Layer.succeed(Invalidation.CurrentInvalidation, Invalidation.local)
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const local: InvalidationStrategy = () => {
+  let state = none
+  return {
+    current: Effect.sync(() => state),
+    invalidate: ({ hard }) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        state = hard ? { ...state, hard: now } : { ...state, soft: now }
+      })
+  }
+}
+
+const textEncoder = new TextEncoder()
+const textDecoder = new TextDecoder()
+
+const parseMark = (bytes: Option.Option<Uint8Array>): number => {
+  if (Option.isNone(bytes)) return 0
+  const n = Number(textDecoder.decode(bytes.value))
+  return Number.isFinite(n) && n > 0 ? n : 0
+}
+
+/**
+ * Marks stored through the region's `Backend` (beyond dogpile, whose
+ * invalidation is per process): every process sharing the store sees an
+ * invalidation within `refresh` (default 1 second), and the invalidating
+ * process sees it at once. The marks are two plain keys,
+ * `<prefix>hard` and `<prefix>soft`, holding epoch milliseconds as decimal
+ * text; they never expire.
+ *
+ * @example
+ * ```ts
+ * import { Invalidation } from "@dogpile-effect/core"
+ * import { Layer } from "effect"
+ * const strict = Layer.succeed(Invalidation.CurrentInvalidation, Invalidation.shared({ refresh: 0 }))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const shared = (options?: { readonly refresh?: Duration.Input }): InvalidationStrategy => {
+  const refresh = Duration.toMillis(Duration.fromInputUnsafe(options?.refresh ?? Duration.seconds(1)))
+  return ({ backend, markerPrefix }) => {
+    const hardKey = `${markerPrefix}hard`
+    const softKey = `${markerPrefix}soft`
+    let state = none
+    let readAt = Number.NEGATIVE_INFINITY
+    const reload = (now: number) =>
+      Effect.map(backend.getMany([hardKey, softKey]), ([hard, soft]) => {
+        const loaded = { hard: parseMark(hard ?? Option.none()), soft: parseMark(soft ?? Option.none()) }
+        // Never move a mark backwards: a local invalidation may be newer than what was read.
+        state = { hard: Math.max(state.hard, loaded.hard), soft: Math.max(state.soft, loaded.soft) }
+        readAt = now
+        return state
+      })
+    return {
+      current: Clock.clockWith((clock) => {
+        const now = clock.currentTimeMillisUnsafe()
+        return now - readAt < refresh ? Effect.succeed(state) : reload(now)
+      }),
+      invalidate: ({ hard }) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.andThen(
+            backend.set(hard ? hardKey : softKey, textEncoder.encode(String(now))),
+            Effect.sync(() => {
+              state = hard ? { ...state, hard: now } : { ...state, soft: now }
+            })
+          ))
+    }
+  }
+}
+
+/**
+ * The strategy regions use: {@link shared} by default. Provide a Layer to
+ * replace it, e.g. with {@link local} or your own.
+ *
+ * @since 0.1.0
+ */
+export const CurrentInvalidation = Context.Reference<InvalidationStrategy>(
+  "@dogpile-effect/core/Invalidation/CurrentInvalidation",
+  { defaultValue: () => shared() }
+)
