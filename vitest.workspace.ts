@@ -4,15 +4,24 @@
  */
 const sourceCondition = "@dogpile-effect/source"
 
-const project = (name: string) => ({
+const project = (name: string, globalSetup?: string) => ({
   extends: true as const,
   test: {
     name,
     root: `./packages/${name}`,
-    include: ["test/**/*.test.ts"]
+    include: ["test/**/*.test.ts"],
+    ...(globalSetup === undefined ? {} : { globalSetup: [globalSetup] })
   }
 })
 
-export const projects = [project("core"), project("codecs"), project("redis"), project("hstore")]
+/** Starts a redis-server (or uses REDIS_URL) and provides its URL as `inject("redisUrl")`. */
+const redisGlobalSetup = "../../test-support/redis-global-setup.ts"
+
+export const projects = [
+  project("core"),
+  project("codecs"),
+  project("redis", redisGlobalSetup),
+  project("hstore", redisGlobalSetup)
+]
 
 export const conditions = [sourceCondition]

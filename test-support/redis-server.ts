@@ -1,0 +1,217 @@
+/**
+ * Real Redis servers for the tests: one shared server per test project (see
+ * `redis-global-setup.ts`), plus extra servers and a local 3-master Redis
+ * Cluster that individual tests start lazily and always stop.
+ *
+ * Every server runs from the installed `redis-server` binary on a free
+ * loopback port, without persistence (`--save "" --appendonly no`), in its own
+ * temporary directory that is removed when it stops.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { mkdtemp, rm } from "node:fs/promises"
+import * as net from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { promisify } from "node:util"
+
+declare module "vitest" {
+  interface ProvidedContext {
+    /** The URL of the project's shared Redis server (`redis://127.0.0.1:PORT`). */
+    redisUrl: string
+  }
+}
+
+const execFileAsync = promisify(execFile)
+
+const REDIS_SERVER = process.env["REDIS_SERVER_BIN"] ?? "redis-server"
+const REDIS_CLI = process.env["REDIS_CLI_BIN"] ?? "redis-cli"
+
+/** Ports handed out by this process, so two helpers never pick the same one. */
+const taken = new Set<number>()
+
+const isFree = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const server = net.createServer()
+    server.once("error", () => resolve(false))
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)))
+  })
+
+/**
+ * A free loopback port. With `clusterBus`, port + 10000 (the cluster bus port)
+ * is free too. Ports are drawn at random from 20000–54999 (the bus port stays
+ * below 65536) and never reused within one process.
+ */
+export const freePort = async (options: { readonly clusterBus?: boolean } = {}): Promise<number> => {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 35_000)
+    if (taken.has(port) || (options.clusterBus === true && taken.has(port + 10_000))) continue
+    if (!(await isFree(port))) continue
+    if (options.clusterBus === true && !(await isFree(port + 10_000))) continue
+    taken.add(port)
+    if (options.clusterBus === true) taken.add(port + 10_000)
+    return port
+  }
+  throw new Error("no free loopback port found")
+}
+
+/** Sends PING over a raw socket; true when the server answers +PONG. */
+const ping = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = net.connect({ port, host: "127.0.0.1" })
+    let answer = ""
+    const done = (ok: boolean) => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.setTimeout(500, () => done(false))
+    socket.once("error", () => done(false))
+    socket.once("connect", () => socket.write("PING\r\n"))
+    socket.on("data", (chunk) => {
+      answer += chunk.toString("latin1")
+      // A password-protected server answers -NOAUTH: it is up all the same.
+      if (answer.includes("\r\n")) done(answer.startsWith("+PONG") || answer.startsWith("-NOAUTH"))
+    })
+  })
+
+const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+/** A running (or stopped, restartable) redis-server child process. */
+export interface RedisServer {
+  readonly port: number
+  readonly url: string
+  /** Stops the server (SIGTERM, then SIGKILL after 2 s); the port stays reserved for `start`. */
+  readonly stop: () => Promise<void>
+  /** Starts it again on the same port, empty (no persistence). */
+  readonly start: () => Promise<void>
+  /** Stops it and removes its directory. Idempotent. */
+  readonly dispose: () => Promise<void>
+}
+
+export interface RedisServerOptions {
+  readonly port?: number
+  /** Extra command-line arguments, e.g. `["--requirepass", "secret"]`. */
+  readonly args?: ReadonlyArray<string>
+}
+
+const stopChild = (child: ChildProcess): Promise<void> =>
+  new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve()
+    const kill = setTimeout(() => child.kill("SIGKILL"), 2_000)
+    child.once("exit", () => {
+      clearTimeout(kill)
+      resolve()
+    })
+    child.kill("SIGTERM")
+  })
+
+/**
+ * Starts a redis-server on a free loopback port (or `options.port`).
+ *
+ * @example
+ * ```ts
+ * const server = await startRedisServer()
+ * try { ... server.url ... } finally { await server.dispose() }
+ * ```
+ */
+export const startRedisServer = async (options: RedisServerOptions = {}): Promise<RedisServer> => {
+  const port = options.port ?? (await freePort())
+  const dir = await mkdtemp(join(tmpdir(), "dogpile-redis-"))
+  let child: ChildProcess | undefined
+  let disposed = false
+
+  const start = async (): Promise<void> => {
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) return
+    const spawned = spawn(
+      REDIS_SERVER,
+      [
+        "--port", String(port),
+        "--bind", "127.0.0.1",
+        "--save", "",
+        "--appendonly", "no",
+        "--dir", dir,
+        "--daemonize", "no",
+        "--loglevel", "warning",
+        ...(options.args ?? [])
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] }
+    )
+    child = spawned
+    let failure: Error | undefined
+    spawned.once("error", (error) => {
+      failure = error
+    })
+    await waitFor(`redis-server on port ${port}`, async () => {
+      if (failure !== undefined) throw failure
+      if (spawned.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${spawned.exitCode}`)
+      return ping(port)
+    })
+  }
+  const stop = async (): Promise<void> => {
+    if (child !== undefined) await stopChild(child)
+  }
+  const dispose = async (): Promise<void> => {
+    if (disposed) return
+    disposed = true
+    await stop()
+    await rm(dir, { recursive: true, force: true })
+    taken.delete(port)
+  }
+  try {
+    await start()
+  } catch (error) {
+    await dispose()
+    throw error
+  }
+  return { port, url: `redis://127.0.0.1:${port}`, stop, start, dispose }
+}
+
+/** A local Redis Cluster of masters only, on loopback. */
+export interface RedisCluster {
+  readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }>
+  readonly dispose: () => Promise<void>
+}
+
+/**
+ * Starts `masters` cluster-enabled servers from the same binary, joins them
+ * with `redis-cli --cluster create` and waits for `cluster_state:ok` on every
+ * node. Takes about a second.
+ */
+export const startRedisCluster = async (masters = 3): Promise<RedisCluster> => {
+  const servers: Array<RedisServer> = []
+  const dispose = async () => {
+    await Promise.all(servers.map((server) => server.dispose()))
+  }
+  try {
+    for (let i = 0; i < masters; i++) {
+      const port = await freePort({ clusterBus: true })
+      const server = await startRedisServer({
+        port,
+        args: ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "2000"]
+      })
+      servers.push(server)
+    }
+    await execFileAsync(REDIS_CLI, [
+      "--cluster", "create",
+      ...servers.map((server) => `127.0.0.1:${server.port}`),
+      "--cluster-replicas", "0",
+      "--cluster-yes"
+    ])
+    for (const server of servers) {
+      await waitFor(`cluster_state:ok on ${server.port}`, async () => {
+        const { stdout } = await execFileAsync(REDIS_CLI, ["-p", String(server.port), "cluster", "info"])
+        return stdout.includes("cluster_state:ok")
+      }, 20_000)
+    }
+  } catch (error) {
+    await dispose()
+    throw error
+  }
+  return { nodes: servers.map((server) => ({ host: "127.0.0.1", port: server.port })), dispose }
+}
