@@ -1,0 +1,6 @@
+/**
+ * @dogpile-effect/redis: the Redis client, backend and distributed dogpile lock.
+ *
+ * @since 0.1.0
+ */
+export * as RedisClient from "./RedisClient.ts"
