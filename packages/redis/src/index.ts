@@ -4,3 +4,5 @@
  * @since 0.1.0
  */
 export * as RedisClient from "./RedisClient.ts"
+export * as KeySlot from "./KeySlot.ts"
+export * as RedisBackend from "./RedisBackend.ts"

@@ -1,0 +1,201 @@
+/**
+ * The Redis Backend: plain string keys over GET / MGET / SET [PX] / DEL.
+ *
+ * @since 0.1.0
+ */
+import { Backend, type BackendEntry, CacheKey, UnsupportedKeyError } from "@dogpile-effect/core"
+import { Duration, Effect, Layer, Option } from "effect"
+import * as KeySlot from "./KeySlot.ts"
+import { RedisClient } from "./RedisClient.ts"
+
+/**
+ * Options of the Redis backend.
+ *
+ * @since 0.1.0
+ */
+export interface RedisBackendOptions {
+  /**
+   * A store TTL applied to every write (`SET ... PX`), separate from the
+   * region's logical expiration (the seed's `redis_expiration_time`): Redis
+   * drops entries that nobody regenerates. It should be longer than the
+   * region's expiration, or stale values are gone before they can be served.
+   * When absent, the per-entry `ttl` hint the region passes is used (none by
+   * default with envelopes that store creation times).
+   */
+  readonly redisExpiration?: Duration.Input
+  /**
+   * The region expiration this backend serves, if known: a warning is logged
+   * when the build finds `redisExpiration` shorter than it. See also
+   * {@link checkExpiration}.
+   */
+  readonly regionExpiration?: Duration.Input
+  /** The most keys in one MGET / DEL / pipeline. Default 500. */
+  readonly batchSize?: number
+}
+
+const toBuffer = (bytes: Uint8Array): Buffer =>
+  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+
+/** Milliseconds for `PX`, or `undefined` for no TTL (absent or infinite). */
+const pxOf = (ttl: Duration.Duration | undefined): number | undefined => {
+  if (ttl === undefined || !Duration.isFinite(ttl)) return undefined
+  return Math.max(1, Math.ceil(Duration.toMillis(ttl)))
+}
+
+/**
+ * Logs a warning when the store TTL is shorter than a region's expiration:
+ * Redis would evict values while the region still considers them fresh (and
+ * stale values would never be served).
+ *
+ * @example
+ * ```ts
+ * import { RedisBackend } from "@dogpile-effect/redis"
+ * RedisBackend.checkExpiration({ redisExpiration: "1 minute", regionExpiration: "5 minutes" })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const checkExpiration = (options: {
+  readonly redisExpiration: Duration.Input | undefined
+  readonly regionExpiration: Duration.Input | undefined
+}): Effect.Effect<void> => {
+  if (options.redisExpiration === undefined || options.regionExpiration === undefined) return Effect.void
+  const store = Duration.fromInputUnsafe(options.redisExpiration)
+  const region = Duration.fromInputUnsafe(options.regionExpiration)
+  return Duration.isLessThan(store, region)
+    ? Effect.logWarning(
+      `dogpile: redisExpiration (${Duration.format(store)}) is shorter than the region's expiration ` +
+        `(${Duration.format(region)}): Redis will drop values the region still considers fresh`
+    )
+    : Effect.void
+}
+
+/**
+ * Builds the backend over the {@link RedisClient} in context.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: RedisBackendOptions = {}): Effect.Effect<Backend["Service"], never, RedisClient> =>
+  Effect.gen(function*() {
+    const redis = yield* RedisClient
+    yield* checkExpiration({ redisExpiration: options.redisExpiration, regionExpiration: options.regionExpiration })
+    const storeTtl = options.redisExpiration === undefined ? undefined : Duration.fromInputUnsafe(options.redisExpiration)
+    const batchSize = options.batchSize ?? 500
+    if (!(batchSize >= 1)) throw new RangeError(`RedisBackend: batchSize must be at least 1, got ${batchSize}`)
+    const plan = (keys: ReadonlyArray<string>) => KeySlot.batches(keys, { size: batchSize, cluster: redis.isCluster })
+
+    const plain = (key: CacheKey.CacheKey): Effect.Effect<string, UnsupportedKeyError> =>
+      typeof key === "string"
+        ? Effect.succeed(key)
+        : Effect.fail(
+          new UnsupportedKeyError({
+            key: CacheKey.display(key),
+            backend: "redis",
+            reason: "RedisBackend stores plain string keys; use HashBackend from @dogpile-effect/hstore for hash keys"
+          })
+        )
+    const plainAll = (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.forEach(keys, plain)
+    const ttlFor = (hint: Duration.Duration | undefined) => pxOf(storeTtl ?? hint)
+
+    const get = (key: CacheKey.CacheKey) =>
+      Effect.flatMap(plain(key), (k) =>
+        Effect.map(redis.use("get", (c) => c.getBuffer(k)), (reply) =>
+          reply === null ? Option.none<Uint8Array>() : Option.some<Uint8Array>(reply)))
+
+    const getMany = (keys: ReadonlyArray<CacheKey.CacheKey>) =>
+      Effect.gen(function*() {
+        const all = yield* plainAll(keys)
+        const out = new Array<Option.Option<Uint8Array>>(all.length)
+        yield* Effect.forEach(
+          plan(all),
+          (batch) =>
+            Effect.map(
+              redis.use("mget", (c) => c.mgetBuffer(...batch.map((i) => all[i] as string))),
+              (replies) =>
+                batch.forEach((position, j) => {
+                  const reply = replies[j]
+                  out[position] = reply === null || reply === undefined ? Option.none() : Option.some(reply)
+                })
+            ),
+          { concurrency: "unbounded", discard: true }
+        )
+        return out
+      })
+
+    const set = (key: CacheKey.CacheKey, value: Uint8Array, ttl?: Duration.Duration) =>
+      Effect.flatMap(plain(key), (k) => {
+        const px = ttlFor(ttl)
+        const bytes = toBuffer(value)
+        return Effect.asVoid(
+          px === undefined
+            ? redis.use("set", (c) => c.set(k, bytes))
+            : redis.use("set", (c) => c.set(k, bytes, "PX", px))
+        )
+      })
+
+    const setMany = (entries: ReadonlyArray<BackendEntry>) =>
+      Effect.gen(function*() {
+        const all = yield* plainAll(entries.map((entry) => entry.key))
+        yield* Effect.forEach(
+          plan(all),
+          (batch) =>
+            redis.use("setMany", async (c) => {
+              const pipeline = c.pipeline()
+              for (const i of batch) {
+                // `batch` holds positions of `entries`, so the lookups are defined.
+                const entry = entries[i] as BackendEntry
+                const key = all[i] as string
+                const px = ttlFor(entry.ttl)
+                if (px === undefined) pipeline.set(key, toBuffer(entry.value))
+                else pipeline.set(key, toBuffer(entry.value), "PX", px)
+              }
+              const results = await pipeline.exec()
+              const failed = results?.find(([error]) => error !== null)
+              if (failed !== undefined) throw failed[0]
+            }),
+          { concurrency: "unbounded", discard: true }
+        )
+      })
+
+    const deleteOne = (key: CacheKey.CacheKey) =>
+      Effect.flatMap(plain(key), (k) => Effect.asVoid(redis.use("del", (c) => c.del(k))))
+
+    const deleteMany = (keys: ReadonlyArray<CacheKey.CacheKey>) =>
+      Effect.gen(function*() {
+        const all = yield* plainAll(keys)
+        yield* Effect.forEach(
+          plan(all),
+          (batch) => redis.use("del", (c) => c.del(...batch.map((i) => all[i] as string))),
+          { concurrency: "unbounded", discard: true }
+        )
+      })
+
+    return Backend.of({
+      name: "redis",
+      capabilities: { hashKeys: false, ttl: true },
+      get,
+      getMany,
+      set,
+      setMany,
+      delete: deleteOne,
+      deleteMany
+    })
+  })
+
+/**
+ * The Redis backend as a Layer over a {@link RedisClient}.
+ *
+ * @example
+ * ```ts
+ * import { RedisBackend, RedisClient } from "@dogpile-effect/redis"
+ * import { Layer } from "effect"
+ *
+ * const BackendLive = RedisBackend.layer({ redisExpiration: "1 hour", regionExpiration: "10 minutes" }).pipe(
+ *   Layer.provide(RedisClient.layer({ url: "redis://127.0.0.1:6379" }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: RedisBackendOptions = {}): Layer.Layer<Backend, never, RedisClient> =>
+  Layer.effect(Backend, make(options))

@@ -1,0 +1,150 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Backend, CacheKey } from "@dogpile-effect/core"
+import { RedisBackend, RedisClient } from "@dogpile-effect/redis"
+import { Duration, Effect, Layer, Logger, Option } from "effect"
+import { inject } from "vitest"
+import { startRedisServer } from "../../../test-support/redis-server.ts"
+
+const url = inject("redisUrl")
+const prefix = `backend-test:${process.pid}:${Date.now().toString(36)}`
+const k = (name: string) => `${prefix}:${name}`
+const bytes = (text: string) => new TextEncoder().encode(text)
+const text = (value: Option.Option<Uint8Array>) => Option.map(value, (b) => new TextDecoder().decode(b))
+
+const backendLayer = (options?: RedisBackend.RedisBackendOptions) =>
+  Layer.provideMerge(RedisBackend.layer(options), RedisClient.layer({ url }))
+
+describe("RedisBackend", () => {
+  it.live("get / set / delete, binary-safe, no TTL by default", () =>
+    Effect.gen(function*() {
+      const backend = yield* Backend
+      const redis = yield* RedisClient.RedisClient
+      assert.deepStrictEqual(backend.capabilities, { hashKeys: false, ttl: true })
+      assert.isTrue(Option.isNone(yield* backend.get(k("a"))))
+      const all = new Uint8Array(Array.from({ length: 256 }, (_, i) => 255 - i))
+      yield* backend.set(k("a"), all)
+      const back = yield* backend.get(k("a"))
+      assert.isTrue(Option.isSome(back) && Buffer.compare(Buffer.from(back.value), Buffer.from(all)) === 0)
+      assert.strictEqual(yield* redis.use("pttl", (c) => c.pttl(k("a"))), -1)
+      yield* backend.delete(k("a"))
+      assert.isTrue(Option.isNone(yield* backend.get(k("a"))))
+    }).pipe(Effect.provide(backendLayer())))
+
+  it.live("the per-entry ttl hint becomes PX when redisExpiration is absent", () =>
+    Effect.gen(function*() {
+      const backend = yield* Backend
+      const redis = yield* RedisClient.RedisClient
+      yield* backend.set(k("ttl"), bytes("v"), Duration.seconds(30))
+      const pttl = yield* redis.use("pttl", (c) => c.pttl(k("ttl")))
+      assert.isAbove(pttl, 29_000)
+      assert.isAtMost(pttl, 30_000)
+      yield* backend.setMany([{ key: k("ttl2"), value: bytes("v"), ttl: Duration.seconds(10) }, { key: k("nottl"), value: bytes("v") }])
+      assert.isAbove(yield* redis.use("pttl", (c) => c.pttl(k("ttl2"))), 9_000)
+      assert.strictEqual(yield* redis.use("pttl", (c) => c.pttl(k("nottl"))), -1)
+    }).pipe(Effect.provide(backendLayer())))
+
+  it.live("redisExpiration applies to every write, overriding the hint", () =>
+    Effect.gen(function*() {
+      const backend = yield* Backend
+      const redis = yield* RedisClient.RedisClient
+      yield* backend.set(k("re1"), bytes("v"))
+      yield* backend.set(k("re2"), bytes("v"), Duration.seconds(5))
+      yield* backend.setMany([{ key: k("re3"), value: bytes("v") }, { key: k("re4"), value: bytes("v"), ttl: Duration.hours(1) }])
+      for (const name of ["re1", "re2", "re3", "re4"]) {
+        const pttl = yield* redis.use("pttl", (c) => c.pttl(k(name)))
+        assert.isAbove(pttl, 119_000, name)
+        assert.isAtMost(pttl, 120_000, name)
+      }
+    }).pipe(Effect.provide(backendLayer({ redisExpiration: "2 minutes" }))))
+
+  it.live("a store TTL shorter than the region's expiration is warned about", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const capture = Logger.layer([Logger.make(({ logLevel, message }) => void lines.push(`${logLevel} ${String(message)}`))])
+      yield* Effect.provide(Effect.void, backendLayer({ redisExpiration: "1 minute", regionExpiration: "5 minutes" }).pipe(Layer.provide(capture)))
+      assert.strictEqual(lines.filter((l) => l.startsWith("Warn") && l.includes("redisExpiration")).length, 1)
+      yield* Effect.provide(Effect.void, backendLayer({ redisExpiration: "10 minutes", regionExpiration: "5 minutes" }).pipe(Layer.provide(capture)))
+      yield* RedisBackend.checkExpiration({ redisExpiration: "1 second", regionExpiration: "2 seconds" }).pipe(Effect.provide(capture))
+      assert.strictEqual(lines.filter((l) => l.includes("redisExpiration")).length, 2, lines.join("\n"))
+    }))
+
+  it.live("getMany keeps order and duplicates; setMany and deleteMany cover every key", () =>
+    Effect.gen(function*() {
+      const backend = yield* Backend
+      const keys = Array.from({ length: 1234 }, (_, i) => k(`many:${i}`))
+      yield* backend.setMany(keys.filter((_, i) => i % 2 === 0).map((key) => ({ key, value: bytes(key) })))
+      const asked = [...keys, keys[0] as string, keys[1] as string]
+      const got = yield* backend.getMany(asked)
+      assert.strictEqual(got.length, asked.length)
+      asked.forEach((key, i) => {
+        const index = Number(key.split(":").pop())
+        assert.deepStrictEqual(text(got[i] as Option.Option<Uint8Array>), index % 2 === 0 ? Option.some(key) : Option.none(), key)
+      })
+      yield* backend.deleteMany(keys)
+      const after = yield* backend.getMany(keys)
+      assert.isTrue(after.every(Option.isNone))
+      assert.deepStrictEqual(yield* backend.getMany([]), [])
+    }).pipe(Effect.provide(backendLayer({ batchSize: 100 }))))
+
+  it.live("batches are chunked to batchSize: MGET / DEL / pipelines of at most that many keys", () =>
+    Effect.gen(function*() {
+      const server = yield* Effect.acquireRelease(Effect.promise(() => startRedisServer()), (s) => Effect.promise(() => s.dispose()))
+      yield* Effect.gen(function*() {
+        const backend = yield* Backend
+        const redis = yield* RedisClient.RedisClient
+        const stat = (command: string) =>
+          Effect.map(redis.use("info", (c) => c.info("commandstats")), (info) => {
+            const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)
+            return match === null ? 0 : Number(match[1])
+          })
+        const keys = Array.from({ length: 250 }, (_, i) => `chunk:${i}`)
+        yield* backend.setMany(keys.map((key) => ({ key, value: bytes(key) })))
+        yield* backend.getMany(keys)
+        yield* backend.deleteMany(keys)
+        assert.strictEqual(yield* stat("set"), 250)
+        assert.strictEqual(yield* stat("mget"), 3, "250 keys in batches of 100")
+        assert.strictEqual(yield* stat("del"), 3)
+      }).pipe(Effect.provide(Layer.provideMerge(RedisBackend.layer({ batchSize: 100 }), RedisClient.layer({ url: server.url }))))
+    }).pipe(Effect.scoped))
+
+  it.live("hash keys fail with UnsupportedKeyError naming the key, before any I/O", () =>
+    Effect.gen(function*() {
+      const backend = yield* Backend
+      const key = CacheKey.hash("bucket", "field-1")
+      for (const attempt of [
+        backend.get(key),
+        backend.getMany(["plain", key]),
+        backend.set(key, bytes("v")),
+        backend.setMany([{ key, value: bytes("v") }]),
+        backend.delete(key),
+        backend.deleteMany([key])
+      ]) {
+        const error = yield* Effect.flip(attempt)
+        assert.strictEqual(error._tag, "UnsupportedKeyError")
+        assert.include(error.message, "bucket[field-1]")
+      }
+    }).pipe(Effect.provide(backendLayer())))
+
+  it.live("with Redis down every operation fails fast with BackendError", () =>
+    Effect.gen(function*() {
+      const server = yield* Effect.acquireRelease(Effect.promise(() => startRedisServer()), (s) => Effect.promise(() => s.dispose()))
+      yield* Effect.gen(function*() {
+        const backend = yield* Backend
+        yield* backend.set("x", bytes("1"))
+        yield* Effect.promise(() => server.stop())
+        for (const attempt of [
+          backend.get("x"),
+          backend.getMany(["x", "y"]),
+          backend.set("x", bytes("v")),
+          backend.setMany([{ key: "x", value: bytes("v") }]),
+          backend.delete("x"),
+          backend.deleteMany(["x"])
+        ]) {
+          const start = performance.now()
+          const error = yield* Effect.flip(attempt)
+          assert.strictEqual(error._tag, "BackendError")
+          assert.isBelow(performance.now() - start, 1_100)
+        }
+      }).pipe(Effect.provide(Layer.provideMerge(RedisBackend.layer(), RedisClient.layer({ url: server.url }))))
+    }).pipe(Effect.scoped))
+})
