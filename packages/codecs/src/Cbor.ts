@@ -1,0 +1,131 @@
+/**
+ * CBOR (RFC 8949) through cbor-x, restricted to a safe profile.
+ *
+ * @since 0.1.0
+ */
+import { Codec, type CodecShape, DecodeError, EncodeError } from "@dogpile-effect/core"
+import { Decoder, Encoder, isNativeAccelerationEnabled } from "cbor-x"
+import { Effect, type Layer } from "effect"
+import * as CborProfile from "./CborProfile.ts"
+import * as Representable from "./Representable.ts"
+
+const encoder = new Encoder({
+  useRecords: false,
+  mapsAsObjects: true,
+  variableMapSize: true,
+  structuredClone: false,
+  pack: false,
+  tagUint8Array: false,
+  useToJSON: false,
+  largeBigIntToFloat: false,
+  useSelfDescribedHeader: false
+})
+
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true })
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+/**
+ * A plain `Uint8Array` view of `bytes`, so that byte strings decode as
+ * `Uint8Array` rather than `Buffer` even when the store hands back Buffers.
+ */
+const plainView = (bytes: Uint8Array): Uint8Array =>
+  Object.getPrototypeOf(bytes) === Uint8Array.prototype
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+
+/**
+ * Whether cbor-x found its native string extractor (`cbor-extract`). When it
+ * is installed cbor-x uses it for decoding strings; otherwise it decodes in pure
+ * JavaScript with the same results.
+ *
+ * @example
+ * ```ts
+ * import { Cbor } from "@dogpile-effect/codecs"
+ * console.log(Cbor.nativeAcceleration)
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const nativeAcceleration: boolean = isNativeAccelerationEnabled
+
+/**
+ * Encodes a value the {@link Representable.cbor} domain admits, throwing
+ * nothing: the `Either`-style result is the bytes or the refusal reason.
+ * Shared by {@link codec} and the integer-aware codec.
+ */
+export const encodeUnsafe = (value: unknown): Uint8Array | string => {
+  const problem = Representable.problem(value, Representable.cbor)
+  if (problem !== undefined) return problem
+  try {
+    return encoder.encode(value)
+  } catch (error) {
+    return message(error)
+  }
+}
+
+/**
+ * Decodes bytes of the safe profile; the result is the value or a
+ * {@link DecodeError}.
+ */
+export const decodeUnsafe = (bytes: Uint8Array, codec: string): unknown => {
+  const refused = CborProfile.refusal(bytes)
+  if (refused !== undefined) return new DecodeError({ codec, reason: refused })
+  try {
+    return decoder.decode(plainView(bytes))
+  } catch (error) {
+    return new DecodeError({ codec, reason: message(error) })
+  }
+}
+
+/**
+ * The CBOR codec. Round-trips strings, numbers (including NaN and ±Infinity,
+ * but not -0), booleans, null, undefined, BigInt, valid Dates, Uint8Array, Map,
+ * Set, dense arrays and plain objects; rejects everything else at encode time.
+ * Decoding admits only the items this codec writes (see {@link CborProfile}),
+ * so no record, class or shared-structure extension runs on stored bytes.
+ *
+ * @example
+ * ```ts
+ * import { Cbor } from "@dogpile-effect/codecs"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const bytes = yield* Cbor.codec.encode(new Map([[1n, new Date(0)]]))
+ *   return yield* Cbor.codec.decode(bytes) // Map { 1n => 1970-01-01T00:00:00.000Z }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const codec: CodecShape = {
+  name: "cbor",
+  encode: (value) => {
+    const out = encodeUnsafe(value)
+    return typeof out === "string" ? Effect.fail(new EncodeError({ codec: "cbor", reason: out })) : Effect.succeed(out)
+  },
+  decode: (bytes) => {
+    const out = decodeUnsafe(bytes, "cbor")
+    return out instanceof DecodeError ? Effect.fail(out) : Effect.succeed(out)
+  }
+}
+
+/**
+ * The CBOR codec as a `Codec` Layer.
+ *
+ * @example
+ * ```ts
+ * import { Cbor } from "@dogpile-effect/codecs"
+ * import { Codec } from "@dogpile-effect/core"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const codec = yield* Codec
+ *   return yield* codec.encode([1, 2n])
+ * })
+ * Effect.runSync(Effect.provide(program, Cbor.layer))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<Codec> = Codec.layer(codec)

@@ -1,0 +1,113 @@
+/**
+ * MessagePack through msgpackr, restricted to a safe profile.
+ *
+ * @since 0.1.0
+ */
+import { Codec, type CodecShape, DecodeError, EncodeError } from "@dogpile-effect/core"
+import { isNativeAccelerationEnabled, Packr, Unpackr } from "msgpackr"
+import { Effect, type Layer } from "effect"
+import * as MsgpackProfile from "./MsgpackProfile.ts"
+import * as Representable from "./Representable.ts"
+
+const packr = new Packr({
+  useRecords: false,
+  mapsAsObjects: true,
+  variableMapSize: true,
+  structuredClone: false,
+  moreTypes: false,
+  bundleStrings: false,
+  useTimestamp32: false
+})
+
+const unpackr = new Unpackr({
+  useRecords: false,
+  mapsAsObjects: true,
+  structuredClone: false,
+  moreTypes: false,
+  // msgpackr supports "auto" (safe integers as numbers, larger as BigInt) but its typings omit it.
+  int64AsType: "auto" as "number",
+  copyBuffers: true
+})
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+const plainView = (bytes: Uint8Array): Uint8Array =>
+  Object.getPrototypeOf(bytes) === Uint8Array.prototype
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+
+/**
+ * Whether msgpackr found its native string extractor (`msgpackr-extract`).
+ *
+ * @example
+ * ```ts
+ * import { Msgpack } from "@dogpile-effect/codecs"
+ * console.log(Msgpack.nativeAcceleration)
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const nativeAcceleration: boolean = isNativeAccelerationEnabled
+
+/**
+ * The MessagePack codec. Round-trips strings, numbers (including NaN and
+ * ±Infinity, but not -0), booleans, null, undefined, valid Dates (standard
+ * timestamp extension), Uint8Array (bin), dense arrays and plain objects;
+ * rejects BigInt, Map, Set, class instances and everything JSON rejects at
+ * encode time. Maps are written with the smallest header, so the bytes match
+ * Python's `msgpack.packb` for the same plain data. Decoding admits only plain
+ * MessagePack plus the `undefined` and timestamp extensions (see
+ * {@link MsgpackProfile}).
+ *
+ * @example
+ * ```ts
+ * import { Msgpack } from "@dogpile-effect/codecs"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const bytes = yield* Msgpack.codec.encode({ one: 399, two: "fizzbuzz" }) // 18 bytes
+ *   return yield* Msgpack.codec.decode(bytes)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const codec: CodecShape = {
+  name: "msgpack",
+  encode: (value) => {
+    const problem = Representable.problem(value, Representable.msgpack)
+    if (problem !== undefined) return Effect.fail(new EncodeError({ codec: "msgpack", reason: problem }))
+    return Effect.try({
+      try: (): Uint8Array => packr.pack(value),
+      catch: (error) => new EncodeError({ codec: "msgpack", reason: message(error) })
+    })
+  },
+  decode: (bytes) => {
+    const refused = MsgpackProfile.refusal(bytes)
+    if (refused !== undefined) return Effect.fail(new DecodeError({ codec: "msgpack", reason: refused }))
+    return Effect.try({
+      try: (): unknown => unpackr.unpack(plainView(bytes)),
+      catch: (error) => new DecodeError({ codec: "msgpack", reason: message(error) })
+    })
+  }
+}
+
+/**
+ * The MessagePack codec as a `Codec` Layer.
+ *
+ * @example
+ * ```ts
+ * import { Msgpack } from "@dogpile-effect/codecs"
+ * import { Codec } from "@dogpile-effect/core"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const codec = yield* Codec
+ *   return yield* codec.encode([1, "a"])
+ * })
+ * Effect.runSync(Effect.provide(program, Msgpack.layer))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<Codec> = Codec.layer(codec)

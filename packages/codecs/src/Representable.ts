@@ -1,0 +1,191 @@
+/**
+ * Which JavaScript values a codec can store so that they read back exactly.
+ * Each binary codec checks its value against a {@link Domain} before encoding,
+ * so an unrepresentable value fails at `set` with a reason instead of being
+ * stored lossily (cbor-x and msgpackr would otherwise drop, coerce or crash).
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * What a codec's domain admits beyond the JSON-like core (strings, finite
+ * numbers, booleans, null, dense arrays, plain objects with string keys).
+ *
+ * @since 0.1.0
+ */
+export interface Domain {
+  readonly codec: string
+  readonly undefined: boolean
+  readonly nonFinite: boolean
+  readonly bigint: boolean
+  readonly date: boolean
+  readonly bytes: boolean
+  readonly map: boolean
+  readonly set: boolean
+}
+
+/**
+ * Deepest nesting accepted on encode and on decode. Decoders refuse deeper
+ * input, so nesting is bounded the same way in both directions.
+ *
+ * @since 0.1.0
+ */
+export const maxDepth = 512
+
+// String.prototype.isWellFormed is ES2024; the lib target here is ES2022.
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/**
+ * Whether a string can be written as UTF-8 and read back identical (it has no
+ * lone surrogate halves, which UTF-8 replaces with U+FFFD).
+ *
+ * @example
+ * ```ts
+ * import { Representable } from "@dogpile-effect/codecs"
+ * Representable.isWellFormed("\uD800") // false
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const isWellFormed = (s: string): boolean => !loneSurrogate.test(s)
+
+const className = (value: object): string => {
+  const ctor = (value as { constructor?: { name?: unknown } }).constructor
+  return typeof ctor?.name === "string" && ctor.name !== "" ? ctor.name : "unknown class"
+}
+
+/**
+ * The first reason `value` falls outside `domain`, or `undefined` when it
+ * round-trips exactly. The reason names the path (`value.a[2]`).
+ *
+ * @example
+ * ```ts
+ * import { Representable } from "@dogpile-effect/codecs"
+ * Representable.problem({ a: () => 1 }, Representable.msgpack) // "value.a is a function, ..."
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const problem = (value: unknown, domain: Domain): string | undefined => walk(value, domain, new Set(), "value", 0)
+
+const walk = (value: unknown, domain: Domain, seen: Set<object>, path: string, depth: number): string | undefined => {
+  switch (typeof value) {
+    case "boolean":
+      return undefined
+    case "string":
+      return isWellFormed(value) ? undefined : `${path} is a string with a lone surrogate, which UTF-8 cannot carry`
+    case "number":
+      if (Object.is(value, -0)) return `${path} is -0, which ${domain.codec} reads back as 0`
+      if (!domain.nonFinite && !Number.isFinite(value)) return `${path} is ${value}, which ${domain.codec} cannot represent`
+      return undefined
+    case "undefined":
+      return domain.undefined ? undefined : `${path} is undefined, which ${domain.codec} cannot represent`
+    case "bigint":
+      return domain.bigint ? undefined : `${path} is a BigInt, which ${domain.codec} cannot represent exactly`
+    case "function":
+    case "symbol":
+      return `${path} is a ${typeof value}, which no codec stores`
+    case "object":
+      break
+  }
+  if (value === null) return undefined
+  if (depth >= maxDepth) return `${path} is nested deeper than ${maxDepth} levels`
+  const object = value as object
+  if (seen.has(object)) return `${path} is a circular reference`
+  if (object instanceof Uint8Array) {
+    return domain.bytes && (Object.getPrototypeOf(object) === Uint8Array.prototype || Buffer.isBuffer(object))
+      ? undefined
+      : `${path} is a ${className(object)}, which ${domain.codec} does not round-trip`
+  }
+  if (object instanceof Date) {
+    if (!domain.date) return `${path} is a Date, which ${domain.codec} does not round-trip`
+    return Number.isNaN(object.getTime()) ? `${path} is an invalid Date` : undefined
+  }
+  seen.add(object)
+  const result = walkContainer(object, domain, seen, path, depth + 1)
+  seen.delete(object)
+  return result
+}
+
+const walkContainer = (
+  object: object,
+  domain: Domain,
+  seen: Set<object>,
+  path: string,
+  depth: number
+): string | undefined => {
+  if (Array.isArray(object)) {
+    for (let i = 0; i < object.length; i++) {
+      if (!(i in object)) return `${path}[${i}] is a hole in a sparse array, which reads back as undefined`
+      const found = walk(object[i], domain, seen, `${path}[${i}]`, depth)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  if (object instanceof Map) {
+    if (!domain.map) return `${path} is a Map, which ${domain.codec} reads back as a plain object`
+    let i = 0
+    for (const [k, v] of object) {
+      const found = walk(k, domain, seen, `${path}<key ${i}>`, depth) ?? walk(v, domain, seen, `${path}<value ${i}>`, depth)
+      if (found !== undefined) return found
+      i++
+    }
+    return undefined
+  }
+  if (object instanceof Set) {
+    if (!domain.set) return `${path} is a Set, which ${domain.codec} reads back as an array`
+    let i = 0
+    for (const v of object) {
+      const found = walk(v, domain, seen, `${path}<element ${i}>`, depth)
+      if (found !== undefined) return found
+      i++
+    }
+    return undefined
+  }
+  if (Object.getPrototypeOf(object) !== Object.prototype) {
+    return `${path} is a ${className(object)} instance, which ${domain.codec} does not round-trip`
+  }
+  if (Object.getOwnPropertySymbols(object).length > 0) return `${path} has symbol keys, which no codec stores`
+  const record = object as Record<string, unknown>
+  for (const k of Object.keys(record)) {
+    if (k === "__proto__") return `${path} has an own "__proto__" key, which decoders refuse`
+    const found = walk(record[k], domain, seen, `${path}.${k}`, depth)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+/**
+ * The CBOR codec's domain: the JSON core plus undefined, NaN/±Infinity,
+ * BigInt, Date, Uint8Array, Map and Set.
+ *
+ * @since 0.1.0
+ */
+export const cbor: Domain = {
+  codec: "cbor",
+  undefined: true,
+  nonFinite: true,
+  bigint: true,
+  date: true,
+  bytes: true,
+  map: true,
+  set: true
+}
+
+/**
+ * The MessagePack codec's domain: the JSON core plus undefined, NaN/±Infinity,
+ * Date and Uint8Array (no BigInt, Map or Set: plain MessagePack reads them back
+ * as other types).
+ *
+ * @since 0.1.0
+ */
+export const msgpack: Domain = {
+  codec: "msgpack",
+  undefined: true,
+  nonFinite: true,
+  bigint: false,
+  date: true,
+  bytes: true,
+  map: false,
+  set: false
+}
