@@ -19,6 +19,8 @@ export interface Domain {
   readonly nonFinite: boolean
   readonly bigint: boolean
   readonly date: boolean
+  /** Largest |epoch milliseconds| of a Date that reads back to the millisecond. */
+  readonly dateLimitMs: number
   readonly bytes: boolean
   readonly map: boolean
   readonly set: boolean
@@ -99,7 +101,11 @@ const walk = (value: unknown, domain: Domain, seen: Set<object>, path: string, d
   }
   if (object instanceof Date) {
     if (!domain.date) return `${path} is a Date, which ${domain.codec} does not round-trip`
-    return Number.isNaN(object.getTime()) ? `${path} is an invalid Date` : undefined
+    const ms = object.getTime()
+    if (Number.isNaN(ms)) return `${path} is an invalid Date`
+    return Math.abs(ms) > domain.dateLimitMs
+      ? `${path} is a Date more than ${domain.dateLimitMs} ms from 1970, which ${domain.codec} cannot carry to the millisecond`
+      : undefined
   }
   seen.add(object)
   const result = walkContainer(object, domain, seen, path, depth + 1)
@@ -157,7 +163,8 @@ const walkContainer = (
 
 /**
  * The CBOR codec's domain: the JSON core plus undefined, NaN/±Infinity,
- * BigInt, Date, Uint8Array, Map and Set.
+ * BigInt, Date (within 2^50 ms of 1970, about years -33,700 to 37,600),
+ * Uint8Array, Map and Set.
  *
  * @since 0.1.0
  */
@@ -167,6 +174,8 @@ export const cbor: Domain = {
   nonFinite: true,
   bigint: true,
   date: true,
+  // cbor-x writes Dates as float seconds (tag 1); beyond 2^50 ms (about year 37,600) the milliseconds round.
+  dateLimitMs: 2 ** 50,
   bytes: true,
   map: true,
   set: true
@@ -185,6 +194,7 @@ export const msgpack: Domain = {
   nonFinite: true,
   bigint: false,
   date: true,
+  dateLimitMs: 8.64e15,
   bytes: true,
   map: false,
   set: false
