@@ -165,7 +165,8 @@ interface Settings {
   readonly endpoints: ReadonlyArray<Endpoint>
   readonly label: string
   readonly secrets: ReadonlyArray<string>
-  readonly create: () => RedisConnection
+  /** A new connection; a subscriber keeps an offline queue and waits for reconnection instead of failing fast. */
+  readonly create: (subscriber?: boolean) => RedisConnection
   readonly connectTimeoutMs: number
 }
 
@@ -205,21 +206,22 @@ const resolve = (options: RedisClientOptions): Settings => {
   } satisfies RedisOptions
 
   const db = options.db ?? first.db
-  const create = (): RedisConnection => {
+  const create = (subscriber = false): RedisConnection => {
+    const perCommand = subscriber ? { ...common, maxRetriesPerRequest: null } : common
     if (isCluster) {
       return new Cluster(nodes.map(({ host, port }) => ({ host, port })), {
-        enableOfflineQueue: false,
+        enableOfflineQueue: subscriber,
         enableAutoPipelining: options.autoPipelining ?? true,
         clusterRetryStrategy: retryStrategy,
-        redisOptions: common
+        redisOptions: perCommand
       })
     }
     return new Redis({
-      ...common,
+      ...perCommand,
       host: first.host,
       port: first.port,
       ...(db === undefined ? {} : { db }),
-      enableOfflineQueue: false,
+      enableOfflineQueue: subscriber,
       enableAutoPipelining: options.autoPipelining ?? true,
       retryStrategy
     })
@@ -326,9 +328,7 @@ export const make = (options: RedisClientOptions = {}): Effect.Effect<RedisClien
 
     const duplicate = Effect.acquireRelease(
       Effect.sync(() => {
-        const copy: RedisConnection = client instanceof Cluster
-          ? client.duplicate(undefined, { enableOfflineQueue: true })
-          : client.duplicate({ enableOfflineQueue: true })
+        const copy = settings.create(true)
         copy.on("error", () => {})
         return copy
       }),

@@ -6,3 +6,4 @@
 export * as RedisClient from "./RedisClient.ts"
 export * as KeySlot from "./KeySlot.ts"
 export * as RedisBackend from "./RedisBackend.ts"
+export * as RedisLock from "./RedisLock.ts"
