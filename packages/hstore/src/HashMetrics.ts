@@ -1,0 +1,47 @@
+/**
+ * The metrics of the hash backend.
+ *
+ * @since 0.1.0
+ */
+import { Metric } from "effect"
+
+/**
+ * Values longer than the listpack value limit (or equal to the overflow
+ * marker) that were stored as plain overflow keys instead of hash fields.
+ *
+ * @since 0.1.0
+ */
+export const overflowWrites = Metric.counter("dogpile_hstore_overflow_writes", {
+  description: "Hash-addressed values stored as plain overflow keys because they exceed hash-max-listpack-value",
+  incremental: true
+})
+
+/**
+ * Hash fields read after their `entryExpiry.maxAge` (returned as misses).
+ *
+ * @since 0.1.0
+ */
+export const expiredReads = Metric.counter("dogpile_hstore_expired_reads", {
+  description: "Hash fields read past entryExpiry.maxAge and reported as misses",
+  incremental: true
+})
+
+/**
+ * Expired hash fields removed by the sweeper.
+ *
+ * @since 0.1.0
+ */
+export const expiredRemoved = Metric.counter("dogpile_hstore_expired_removed", {
+  description: "Expired hash fields deleted by the sweeper",
+  incremental: true
+})
+
+/**
+ * Expired hash fields not queued for removal because the sweep queue was full.
+ *
+ * @since 0.1.0
+ */
+export const sweepDropped = Metric.counter("dogpile_hstore_sweep_dropped", {
+  description: "Expired hash fields left in place because the sweep queue was full",
+  incremental: true
+})
