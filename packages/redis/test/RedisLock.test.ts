@@ -1,0 +1,178 @@
+import { assert, describe, it } from "@effect/vitest"
+import { CacheKey, Lock } from "@dogpile-effect/core"
+import { KeySlot, RedisClient, RedisLock } from "@dogpile-effect/redis"
+import { Context, Effect, Exit, Fiber, Layer, Logger, Metric, Option, Scope } from "effect"
+import { inject } from "vitest"
+import { startRedisServer } from "../../../test-support/redis-server.ts"
+
+const url = inject("redisUrl")
+const unique = `lock-test:${process.pid}:${Date.now().toString(36)}`
+let n = 0
+const key = (name: string) => `${unique}:${name}:${n++}`
+
+/** Two independent lock instances (as two processes would have), on their own connections. */
+const lockOn = (redisUrl: string, options: RedisLock.RedisLockOptions = {}) =>
+  Layer.provideMerge(RedisLock.layer(options), RedisClient.layer({ url: redisUrl }))
+const buildLock = (redisUrl: string, options?: RedisLock.RedisLockOptions) =>
+  Effect.map(Layer.build(lockOn(redisUrl, options)), (ctx) => ({
+    lock: Context.get(ctx, Lock),
+    redis: Context.get(ctx, RedisClient.RedisClient)
+  }))
+
+describe("RedisLock.lockKey", () => {
+  it("keeps a plain key's {tag} and puts a hash key's lock in the hash's slot", () => {
+    assert.strictEqual(RedisLock.lockKey("a"), "_lock:a")
+    assert.strictEqual(RedisLock.lockKey("a", "L:"), "L:a")
+    assert.strictEqual(KeySlot.slot(RedisLock.lockKey("user:{42}:x")), KeySlot.slot("user:{42}:x"))
+    for (const hash of ["users", "ns:{users}", "a{b", "x:y:z", "{t}rest"]) {
+      const lock = RedisLock.lockKey(CacheKey.hash(hash, "f}{1"))
+      assert.strictEqual(KeySlot.slot(lock), KeySlot.slot(hash), hash)
+    }
+    assert.notStrictEqual(RedisLock.lockKey(CacheKey.hash("h", "f")), RedisLock.lockKey(CacheKey.hash("h", "g")))
+    assert.notStrictEqual(RedisLock.lockKey(CacheKey.hash("h", "f")), RedisLock.lockKey("h"))
+  })
+})
+
+describe("RedisLock", () => {
+  it.live("tryAcquire excludes other instances until the scope closes; the key carries PX", () =>
+    Effect.gen(function*() {
+      const a = yield* buildLock(url)
+      const b = yield* buildLock(url)
+      const k = key("try")
+      const held = yield* Scope.make()
+      const lease = yield* Scope.provide(a.lock.tryAcquire(k), held)
+      assert.isTrue(Option.isSome(lease))
+      const pttl = yield* a.redis.use("pttl", (c) => c.pttl(`_lock:${k}`))
+      assert.isAbove(pttl, 9_000)
+      assert.isTrue(Option.isNone(yield* Effect.scoped(b.lock.tryAcquire(k))))
+      assert.isTrue(Option.isNone(yield* Effect.scoped(a.lock.tryAcquire(k))), "same process: the local stage says no")
+      yield* Scope.close(held, Exit.void)
+      assert.strictEqual(yield* a.redis.use("exists", (c) => c.exists(`_lock:${k}`)), 0)
+      assert.isTrue(Option.isSome(yield* Effect.scoped(b.lock.tryAcquire(k))))
+    }).pipe(Effect.scoped))
+
+  it.live("a waiter is woken by the release notification, not by polling", () =>
+    Effect.gen(function*() {
+      // Polling alone would retry only every 2 s here.
+      const a = yield* buildLock(url, { pollMin: "2 seconds", pollMax: "2 seconds" })
+      const b = yield* buildLock(url, { pollMin: "2 seconds", pollMax: "2 seconds" })
+      const k = key("wake")
+      const held = yield* Scope.make()
+      yield* Scope.provide(a.lock.acquire(k, "1 second"), held)
+      const waiter = yield* Effect.forkChild(Effect.scoped(Effect.andThen(b.lock.acquire(k, "10 seconds"), Effect.sync(() => performance.now()))))
+      yield* Effect.sleep("100 millis")
+      const releasedAt = performance.now()
+      yield* Scope.close(held, Exit.void)
+      const acquiredAt = yield* Fiber.join(waiter)
+      assert.isBelow(acquiredAt - releasedAt, 50, `woken ${acquiredAt - releasedAt} ms after the release`)
+    }).pipe(Effect.scoped))
+
+  it.live("acquire times out with LockTimeoutError", () =>
+    Effect.gen(function*() {
+      const a = yield* buildLock(url)
+      const b = yield* buildLock(url)
+      const k = key("timeout")
+      yield* a.lock.acquire(k, "1 second")
+      const start = performance.now()
+      const error = yield* Effect.flip(Effect.scoped(b.lock.acquire(k, "150 millis")))
+      const elapsed = performance.now() - start
+      assert.strictEqual(error._tag, "LockTimeoutError")
+      assert.isAtLeast(elapsed, 140)
+      assert.isBelow(elapsed, 400)
+    }).pipe(Effect.scoped))
+
+  it.live("the lease is renewed while held: a holder longer than the TTL keeps the lock", () =>
+    Effect.gen(function*() {
+      const a = yield* buildLock(url, { ttl: "200 millis" })
+      const b = yield* buildLock(url, { ttl: "200 millis" })
+      const k = key("renew")
+      const held = yield* Scope.make()
+      const lease = yield* Scope.provide(a.lock.acquire(k, "1 second"), held)
+      for (let i = 0; i < 8; i++) {
+        yield* Effect.sleep("100 millis")
+        assert.isTrue(Option.isNone(yield* Effect.scoped(b.lock.tryAcquire(k))), `still held after ${(i + 1) * 100} ms`)
+      }
+      yield* lease.confirm
+      yield* Scope.close(held, Exit.void)
+      assert.isTrue(Option.isSome(yield* Effect.scoped(b.lock.tryAcquire(k))))
+    }).pipe(Effect.scoped))
+
+  it.live("released on failure and on interruption", () =>
+    Effect.gen(function*() {
+      const a = yield* buildLock(url)
+      const k = key("finalize")
+      const exists = a.redis.use("exists", (c) => c.exists(`_lock:${k}`))
+      yield* Effect.exit(Effect.scoped(Effect.andThen(a.lock.acquire(k, "1 second"), Effect.fail("boom"))))
+      assert.strictEqual(yield* exists, 0)
+      const fiber = yield* Effect.forkChild(Effect.scoped(Effect.andThen(a.lock.acquire(k, "1 second"), Effect.never)))
+      yield* Effect.sleep("50 millis")
+      assert.strictEqual(yield* exists, 1)
+      yield* Fiber.interrupt(fiber)
+      assert.strictEqual(yield* exists, 0)
+    }).pipe(Effect.scoped))
+
+  it.live("a lost lock is reported by confirm according to the policy, and counted", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const capture = Logger.layer([Logger.make(({ message }) => void lines.push(String(message)))])
+      const name = `lost-${unique}`
+      const metric = RedisLock.lostLocks(name)
+      const before = (yield* Metric.value(metric)).count
+      const outcome = (policy: RedisLock.LostLockPolicy) =>
+        Effect.gen(function*() {
+          const { lock, redis } = yield* buildLock(url, { name, onLost: policy })
+          const k = key(policy)
+          return yield* Effect.scoped(Effect.gen(function*() {
+            const lease = yield* lock.acquire(k, "1 second")
+            yield* lease.confirm
+            yield* redis.use("del", (c) => c.del(`_lock:${k}`))
+            return yield* Effect.exit(lease.confirm)
+          }))
+        }).pipe(Effect.scoped, Effect.provide(capture))
+      assert.isTrue(Exit.isSuccess(yield* outcome("ignore")))
+      assert.strictEqual(lines.length, 0)
+      assert.isTrue(Exit.isSuccess(yield* outcome("log")))
+      assert.strictEqual(lines.filter((l) => l.includes("was lost")).length, 1)
+      const failed = yield* outcome("fail")
+      assert.isTrue(Exit.isFailure(failed) && Exit.findErrorOption(failed).pipe(Option.map((e) => e._tag), Option.getOrUndefined) === "LockLostError")
+      assert.strictEqual((yield* Metric.value(metric)).count - before, 3)
+    }))
+
+  it.live("mutual exclusion over 2 instances × 100 fibers, and one in-flight attempt per key per process", () =>
+    Effect.gen(function*() {
+      const server = yield* Effect.acquireRelease(Effect.promise(() => startRedisServer()), (s) => Effect.promise(() => s.dispose()))
+      const a = yield* buildLock(server.url)
+      const b = yield* buildLock(server.url)
+      const setCalls = Effect.map(a.redis.use("info", (c) => c.info("commandstats")), (info) => {
+        const match = /cmdstat_set:calls=(\d+)/.exec(info)
+        return match === null ? 0 : Number(match[1])
+      })
+      const k = "exclusive"
+      // Held elsewhere: 100 fibers of instance b wait; only one of them talks to Redis at a time.
+      const held = yield* Scope.make()
+      yield* Scope.provide(a.lock.acquire(k, "1 second"), held)
+      let inside = 0
+      let maxInside = 0
+      let done = 0
+      const critical = (lock: Lock["Service"]) =>
+        Effect.scoped(Effect.gen(function*() {
+          yield* lock.acquire(k, "20 seconds")
+          inside++
+          maxInside = Math.max(maxInside, inside)
+          yield* Effect.sleep("1 millis")
+          inside--
+          done++
+        }))
+      const before = yield* setCalls
+      const waitersB = yield* Effect.forkChild(Effect.forEach(Array.from({ length: 100 }), () => critical(b.lock), { concurrency: "unbounded", discard: true }))
+      yield* Effect.sleep("300 millis")
+      const attempts = (yield* setCalls) - before
+      assert.isBelow(attempts, 25, `${attempts} SET NX attempts in 300 ms from 100 waiting fibers`)
+      const waitersA = yield* Effect.forkChild(Effect.forEach(Array.from({ length: 100 }), () => critical(a.lock), { concurrency: "unbounded", discard: true }))
+      yield* Scope.close(held, Exit.void)
+      yield* Fiber.join(waitersB)
+      yield* Fiber.join(waitersA)
+      assert.strictEqual(done, 200)
+      assert.strictEqual(maxInside, 1)
+    }).pipe(Effect.scoped))
+})
