@@ -415,12 +415,11 @@ export const make = (
     const batch = expiry?.batchSize ?? 100
 
     const sweepPending = Effect.gen(function*() {
+      // At most queueCapacity items: the queue's bound is the sweep's bound.
+      const items = yield* Queue.clear(queue)
       let removed = 0
-      while (true) {
-        const items = yield* Queue.takeBetween(queue, 0, batch)
-        if (items.length === 0) return removed
-        removed += yield* remove(items)
-      }
+      for (const chunk of chunks(items, batch)) removed += yield* remove(chunk)
+      return removed
     })
 
     const sweepBucket = (hash: string) =>
