@@ -36,11 +36,13 @@ export const codec: CodecShape = {
     }
     return Effect.succeed(textEncoder.encode(value))
   },
-  decode: (bytes) =>
-    Effect.try({
-      try: (): unknown => textDecoder.decode(bytes),
-      catch: () => new DecodeError({ codec: "utf8", reason: "bytes are not valid UTF-8" })
-    })
+  decode: (bytes) => {
+    try {
+      return Effect.succeed<unknown>(textDecoder.decode(bytes))
+    } catch {
+      return Effect.fail(new DecodeError({ codec: "utf8", reason: "bytes are not valid UTF-8" }))
+    }
+  }
 }
 
 /**
