@@ -1,0 +1,236 @@
+/**
+ * The demo's outputs: a terminal table, a Markdown section, the JSON results
+ * and an SVG bar chart of bytes per entry.
+ */
+import type { Result } from "./Measure.ts"
+
+/** Facts about the run, stored with the results. */
+export interface RunInfo {
+  readonly date: string
+  readonly redisVersion: string
+  readonly node: string
+  readonly cpus: number
+  readonly scale: number
+  readonly entries: number
+  readonly totalSeconds: number
+  readonly command: string
+}
+
+/** The issue's goals, in bytes per entry (the run-time goal is in seconds). */
+export const GOALS = { best: 10, bestWithEntryExpiry: 16, fullRunSeconds: 300 } as const
+
+/** One table row, formatted. */
+export interface Row {
+  readonly strategy: string
+  readonly bytes: string
+  readonly human: string
+  readonly relative: string
+  readonly perEntry: string
+  readonly ttl: string
+  readonly envelopeExpiry: string
+  readonly backend: string
+  readonly codec: string
+  readonly prime: string
+}
+
+const HEADERS: Row = {
+  strategy: "strategy",
+  bytes: "used_memory",
+  human: "human",
+  relative: "% of baseline",
+  perEntry: "B/entry",
+  ttl: "TTL in Redis?",
+  envelopeExpiry: "expiry in envelope?",
+  backend: "backend",
+  codec: "envelope + codec",
+  prime: "prime time"
+}
+
+/** `1234567` → `1.18M`, as Redis' used_memory_human writes it. */
+export const human = (bytes: number): string => {
+  const units = ["B", "K", "M", "G"]
+  let value = bytes
+  let unit = 0
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return unit === 0 ? `${value}B` : `${value.toFixed(2)}${units[unit]}`
+}
+
+const ttlText = (result: Result): string =>
+  result.redisTtl === "key" ? "yes, per key" : result.redisTtl === "bucket" ? "yes, per bucket" : "no"
+
+/** The rows of the table, in result order. */
+export const rows = (results: ReadonlyArray<Result>, baseline: Result | undefined): ReadonlyArray<Row> =>
+  results.map((result) => ({
+    strategy: result.id,
+    bytes: result.usedMemory.toLocaleString("en-US"),
+    human: human(result.usedMemory),
+    relative: baseline === undefined ? "–" : `${((result.usedMemory / baseline.usedMemory) * 100).toFixed(2)}%`,
+    perEntry: result.bytesPerEntry.toFixed(1),
+    ttl: ttlText(result),
+    envelopeExpiry: result.entryExpiry ? `yes (${result.envelope})` : "no",
+    backend: result.layout === "keys" ? result.backend : `${result.backend}, ${result.layout}`,
+    codec: `${result.envelope} + ${result.codec}`,
+    prime: `${(result.primeMs / 1000).toFixed(1)} s`
+  }))
+
+const COLUMNS = Object.keys(HEADERS) as ReadonlyArray<keyof Row>
+const RIGHT: ReadonlySet<keyof Row> = new Set(["bytes", "human", "relative", "perEntry", "prime"])
+
+/** A plain-text table for the terminal. */
+export const table = (all: ReadonlyArray<Row>): string => {
+  const lines = [HEADERS, ...all]
+  const widths = COLUMNS.map((column) => Math.max(...lines.map((row) => row[column].length)))
+  const format = (row: Row) =>
+    COLUMNS.map((column, i) =>
+      RIGHT.has(column) ? row[column].padStart(widths[i] ?? 0) : row[column].padEnd(widths[i] ?? 0)
+    ).join("  ").trimEnd()
+  return [format(HEADERS), widths.map((w) => "─".repeat(w)).join("  "), ...all.map(format)].join("\n")
+}
+
+/** A Markdown table. */
+export const markdownTable = (all: ReadonlyArray<Row>): string => {
+  const format = (row: Row) => `| ${COLUMNS.map((column) => row[column]).join(" | ")} |`
+  const rule = `|${COLUMNS.map((column) => (RIGHT.has(column) ? "---:" : "---")).join("|")}|`
+  return [format(HEADERS), rule, ...all.map(format)].join("\n")
+}
+
+/** The best strategy overall and the best one that keeps per-entry expiry. */
+export const bests = (results: ReadonlyArray<Result>) => {
+  const byBytes = [...results].sort((a, b) => a.usedMemory - b.usedMemory)
+  return { best: byBytes[0], bestWithEntryExpiry: byBytes.find((result) => result.entryExpiry) }
+}
+
+/** The goals, met or not, as sentences. */
+export const goalLines = (results: ReadonlyArray<Result>, info: RunInfo): ReadonlyArray<string> => {
+  const { best, bestWithEntryExpiry } = bests(results)
+  const mark = (ok: boolean) => (ok ? "met" : "NOT met")
+  const lines: Array<string> = []
+  if (best !== undefined) {
+    lines.push(
+      `Best strategy: ${best.id}, ${best.bytesPerEntry.toFixed(2)} B/entry ` +
+        `(goal ≤ ${GOALS.best}: ${mark(best.bytesPerEntry <= GOALS.best)})`
+    )
+  }
+  if (bestWithEntryExpiry !== undefined) {
+    lines.push(
+      `Best with per-entry expiry: ${bestWithEntryExpiry.id}, ${bestWithEntryExpiry.bytesPerEntry.toFixed(2)} B/entry ` +
+        `(goal ≤ ${GOALS.bestWithEntryExpiry}: ${mark(bestWithEntryExpiry.bytesPerEntry <= GOALS.bestWithEntryExpiry)})`
+    )
+  }
+  lines.push(
+    `Full run: ${info.totalSeconds.toFixed(0)} s on ${info.cpus} cores ` +
+      `(goal < ${GOALS.fullRunSeconds} s: ${mark(info.totalSeconds < GOALS.fullRunSeconds)}${
+        info.scale === 1 ? "" : `; this run was at scale ${info.scale}`
+      })`
+  )
+  return lines
+}
+
+const escapeXml = (text: string): string =>
+  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
+
+/** A horizontal bar chart of bytes per entry, with the goals as vertical lines. */
+export const svg = (results: ReadonlyArray<Result>, info: RunInfo): string => {
+  const labelWidth = 230
+  const chartWidth = 560
+  const rowHeight = 22
+  const top = 56
+  const width = labelWidth + chartWidth + 90
+  const height = top + results.length * rowHeight + 40
+  const max = Math.max(...results.map((result) => result.bytesPerEntry), GOALS.bestWithEntryExpiry)
+  const x = (value: number) => labelWidth + (value / max) * chartWidth
+  const colour = (result: Result) =>
+    result.layout === "keys" ? (result.redisTtl === "key" ? "#c0504d" : "#e8a33d") : result.entryExpiry ? "#4f81bd" : "#3a9a5b"
+  const bars = results.map((result, i) => {
+    const y = top + i * rowHeight
+    const w = Math.max(1, x(result.bytesPerEntry) - labelWidth)
+    return [
+      `<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end">${escapeXml(result.id)}</text>`,
+      `<rect x="${labelWidth}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowHeight - 6}" fill="${colour(result)}"/>`,
+      `<text x="${(labelWidth + w + 6).toFixed(1)}" y="${y + 15}">${result.bytesPerEntry.toFixed(1)}</text>`
+    ].join("")
+  })
+  const goal = (value: number, label: string) => {
+    const gx = x(value).toFixed(1)
+    return `<line x1="${gx}" y1="${top - 6}" x2="${gx}" y2="${top + results.length * rowHeight}" stroke="#555" ` +
+      `stroke-dasharray="4 3"/><text x="${gx}" y="${top - 10}" text-anchor="middle" font-size="11">${escapeXml(label)}</text>`
+  }
+  const legend = [
+    ["#c0504d", "keys + TTL"],
+    ["#e8a33d", "keys, no TTL"],
+    ["#4f81bd", "hashes, per-entry expiry"],
+    ["#3a9a5b", "hashes, payload only"]
+  ].map(([fill, text], i) =>
+    `<rect x="${labelWidth + i * 150}" y="${height - 24}" width="12" height="12" fill="${fill}"/>` +
+    `<text x="${labelWidth + i * 150 + 16}" y="${height - 14}" font-size="11">${escapeXml(text ?? "")}</text>`
+  )
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
+    `font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">` +
+    `Redis used_memory per cache entry (bytes), ${info.entries.toLocaleString("en-US")} entries, Redis ${
+      escapeXml(info.redisVersion)
+    }</text>`,
+    goal(GOALS.best, `goal ${GOALS.best}`),
+    goal(GOALS.bestWithEntryExpiry, `goal ${GOALS.bestWithEntryExpiry} (per-entry expiry)`),
+    ...bars,
+    ...legend,
+    `</svg>`,
+    ""
+  ].join("\n")
+}
+
+/** Samples of how each strategy stores a few entries, as Markdown. */
+export const samplesMarkdown = (results: ReadonlyArray<Result>): string =>
+  results.map((result) =>
+    [
+      `**${result.id}** (${result.note}; ${result.redisKeys.toLocaleString("en-US")} Redis keys)`,
+      "",
+      "| key | stored at | bytes | stored value | Redis encoding | TTL |",
+      "|---|---|---:|---|---|---|",
+      ...result.samples.map((s) =>
+        `| \`${s.key}\` | \`${s.location}\` | ${s.storedLength} | \`${s.stored.replace(/\|/g, "\\|")}\` | ${s.encoding} | ${s.ttl} |`
+      ),
+      ""
+    ].join("\n")
+  ).join("\n")
+
+/** The whole docs/demo.md. */
+export const markdown = (results: ReadonlyArray<Result>, baseline: Result | undefined, info: RunInfo): string =>
+  [
+    "# Demo: Redis memory per storage strategy",
+    "",
+    `Reproduce with \`${info.command}\` (starts its own \`redis-server\` unless \`REDIS_URL\` is set; ` +
+    "`--scale 0.01` for a quick run).",
+    "",
+    `Run of ${info.date}: Redis ${info.redisVersion}, Node ${info.node}, ${info.cpus} cores, ` +
+    `${info.entries.toLocaleString("en-US")} entries (scale ${info.scale}), ${info.totalSeconds.toFixed(0)} s in all.`,
+    "",
+    "The dataset is the seed's demo: the integers 0 … 999,999 with value `i × 10`; for each of 6 prefixes " +
+    "10,000 entries `prefix|i` → `{ one: i × 399, two: prefix }`; for each of 4 more prefixes 10,000 entries " +
+    "`prefix|i` → the prefix. Each strategy starts from a flushed server and primes the dataset with " +
+    "`region.setMany`; used_memory is `INFO memory` after priming minus before. Baseline (100%) is " +
+    "dogpile's default layout: full envelope, JSON, one key per entry, Redis TTL.",
+    "",
+    markdownTable(rows(results, baseline)),
+    "",
+    "![bytes per entry](demo-chart.svg)",
+    "",
+    "## Goals",
+    "",
+    ...goalLines(results, info).map((line) => `- ${line}`),
+    "",
+    "## Seed rows",
+    "",
+    "| seed demo row | ours |",
+    "|---|---|",
+    ...results.filter((result) => result.seedRow !== null).map((result) => `| ${result.seedRow} | ${result.id} |`),
+    "",
+    "## How each strategy stores a few entries",
+    "",
+    samplesMarkdown(results)
+  ].join("\n")
