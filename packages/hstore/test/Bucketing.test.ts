@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest"
+import { CacheKey } from "@dogpile-effect/core"
+import { Bucketing, Slot } from "@dogpile-effect/hstore"
+import { KeySlot } from "@dogpile-effect/redis"
+import * as fc from "fast-check"
+
+describe("Bucketing.byId", () => {
+  const bucket = Bucketing.byId()
+
+  it("splits the last two digits off by default", () => {
+    expect(bucket("user:1234567")).toEqual(CacheKey.hash("user:12345", "67"))
+    expect(bucket("user:100")).toEqual(CacheKey.hash("user:1", "00"))
+    expect(Bucketing.byId({ size: 1000 })("user:1234567")).toEqual(CacheKey.hash("user:1234", "567"))
+  })
+
+  it("short ids share the bucket prefix + \"0\" under an underscored field; non-id keys stay plain", () => {
+    expect(bucket("user:7")).toEqual(CacheKey.hash("user:0", "_7"))
+    expect(bucket("user:07")).toEqual(CacheKey.hash("user:0", "_07"))
+    expect(bucket("user:007")).toEqual(CacheKey.hash("user:0", "07"))
+    expect(bucket("settings")).toBe("settings")
+    expect(bucket("")).toBe("")
+  })
+
+  it("rejects sizes that are not powers of ten", () => {
+    expect(() => Bucketing.byId({ size: 128 })).toThrow(RangeError)
+    expect(() => Bucketing.byId({ size: 1 })).toThrow(RangeError)
+  })
+
+  it("is injective, and no bucket name equals a plain key (property)", () => {
+    const key = fc.oneof(
+      fc.tuple(fc.constantFrom("user:", "u", "a:b:", ""), fc.stringMatching(/^\d{0,9}$/)).map(([p, d]) => p + d),
+      fc.string({ maxLength: 6 })
+    )
+    for (const size of [10, 100, 1000]) {
+      const map = Bucketing.byId({ size })
+      fc.assert(
+        fc.property(key, key, (a, b) => {
+          const [ka, kb] = [map(a), map(b)]
+          if (a !== b) expect(CacheKey.render(ka)).not.toBe(CacheKey.render(kb))
+          if (typeof ka !== "string" && typeof kb === "string") expect(ka.hash).not.toBe(kb)
+        }),
+        { numRuns: 2_000 }
+      )
+    }
+  })
+})
+
+describe("Slot.colocated", () => {
+  it("puts derived keys in the bucket's slot", () => {
+    for (const base of ["user:12345", "{user}:12345", "a{b", "{}{x}"]) {
+      expect(KeySlot.slot(Slot.colocated(base, "\u0000o:67"))).toBe(KeySlot.slot(base))
+    }
+    expect(Slot.colocated("user:12345", ":67")).toBe("{user:12345}:67")
+    expect(Slot.colocated("{user}:12345", ":67")).toBe("{user}:12345:67")
+    // A "}" without a valid tag cannot be wrapped safely: documented fallback, a plain concatenation.
+    expect(Slot.colocated("x{}y", ":67")).toBe("x{}y:67")
+  })
+})
