@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+import { Buffer, isUtf8 } from "node:buffer"
 import { Context, Effect, Layer } from "effect"
 import { DecodeError, EncodeError } from "./CacheError.ts"
 
@@ -21,6 +22,16 @@ export interface CodecShape {
 
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder("utf-8", { fatal: true })
+
+/**
+ * UTF-8 text of `bytes`. Node's Buffer decoder is several times faster than
+ * TextDecoder on short inputs; it is used only where it is exact: for input
+ * that is valid UTF-8 (checked by `isUtf8`), which is what we store.
+ */
+const utf8 = (bytes: Uint8Array): string => {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return isUtf8(buffer) ? buffer.toString("utf8") : textDecoder.decode(bytes)
+}
 
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
@@ -104,11 +115,15 @@ const jsonCodec: CodecShape = {
     if (problem !== undefined) return Effect.fail(new EncodeError({ codec: "json", reason: problem }))
     return Effect.succeed(textEncoder.encode(JSON.stringify(value)))
   },
-  decode: (bytes) =>
-    Effect.try({
-      try: () => parseJson(textDecoder.decode(bytes)),
-      catch: (error) => new DecodeError({ codec: "json", reason: describe(error) })
-    })
+  // Decoding is pure, so it runs eagerly and returns an already-completed Effect:
+  // cheaper on the hit path than suspending it with Effect.try.
+  decode: (bytes) => {
+    try {
+      return Effect.succeed(parseJson(utf8(bytes)))
+    } catch (error) {
+      return Effect.fail(new DecodeError({ codec: "json", reason: describe(error) }))
+    }
+  }
 }
 
 /**

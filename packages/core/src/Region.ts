@@ -227,7 +227,11 @@ export const make = <A>(
     const bypassOnError = options.onBackendError === "bypass"
     const invalidation = strategy({ region: name, backend, markerPrefix: `__dogpile__:${name}:invalidated:` })
     const inflight = new Map<string, Deferred.Deferred<Option.Option<A>>>()
-    const spanAttributes = { region: name }
+    const spanOptions = { attributes: { region: name }, captureStackTrace: false } as const
+    // Data-first on purpose: effect 4.1's data-last `withSpan` ignores `captureStackTrace`
+    // and captures a stack trace on every call, which dominated the hit path.
+    const withSpan = (spanName: string) => <X, E, R>(self: Effect.Effect<X, E, R>) =>
+      Effect.withSpan(self, spanName, spanOptions)
 
     // ---- keys -------------------------------------------------------------
 
@@ -242,16 +246,18 @@ export const make = <A>(
       return undefined
     }
 
-    const resolveKey = (key: CacheKey.CacheKey): Effect.Effect<CacheKey.CacheKey, InvalidKeyError> => {
+    const resolveKeySync = (key: CacheKey.CacheKey): CacheKey.CacheKey | InvalidKeyError => {
       if (typeof key === "string") {
-        const problem = checkPart(key, "key", key)
-        if (problem !== undefined) return Effect.fail(problem)
-        return Effect.succeed(prefix + (mangle === undefined ? key : mangle(key)))
+        return checkPart(key, "key", key) ?? prefix + (mangle === undefined ? key : mangle(key))
       }
       const shown = CacheKey.display(key)
-      const problem = checkPart(key.hash, "hash name", shown) ?? checkPart(key.field, "hash field", shown)
-      if (problem !== undefined) return Effect.fail(problem)
-      return Effect.succeed(CacheKey.hash(prefix + key.hash, key.field))
+      return checkPart(key.hash, "hash name", shown) ?? checkPart(key.field, "hash field", shown) ??
+        CacheKey.hash(prefix + key.hash, key.field)
+    }
+
+    const resolveKey = (key: CacheKey.CacheKey): Effect.Effect<CacheKey.CacheKey, InvalidKeyError> => {
+      const full = resolveKeySync(key)
+      return full instanceof InvalidKeyError ? Effect.fail(full) : Effect.succeed(full)
     }
 
     const resolveKeys = (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.forEach(keys, resolveKey)
@@ -429,7 +435,7 @@ export const make = <A>(
                     ? Effect.void
                     : Effect.logWarning("dogpile: background regeneration failed", cause)
                 ),
-                Effect.withSpan("Region.backgroundRefresh", { attributes: spanAttributes })
+                withSpan("Region.backgroundRefresh")
               )
             )
             yield* Metric.update(metrics.staleServed, 1)
@@ -463,31 +469,32 @@ export const make = <A>(
       staleIfError: call?.staleIfError ?? options.staleIfError ?? false,
       background: call?.backgroundRefresh ?? options.backgroundRefresh ?? false
     })
+    const defaultSettings = settingsOf(undefined)
 
+    // The hit path is written as plain flatMap chains: a generator costs more than the rest of a hit.
     function getOrCreateResolved<E, R>(
       full: CacheKey.CacheKey,
       id: string,
       creator: Effect.Effect<A, E, R>,
       settings: CallSettings<A>
     ): Effect.Effect<A, E | CacheError, R> {
-      return Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const marks = yield* invalidation.current
-        const entry = yield* readOne(full, now)
-        if (Option.isSome(entry)) {
-          const state = freshness(entry.value, now, settings.expirationMs, marks)
-          const value = entry.value.value as A
-          if (state === "fresh") {
-            yield* Metric.update(metrics.hits, 1)
-            return value
-          }
-          if (state === "stale") {
-            yield* Metric.update(metrics.misses, 1)
-            return yield* refreshStale(full, id, value, creator, settings)
-          }
-        }
-        yield* Metric.update(metrics.misses, 1)
-        return yield* createMissing(full, id, creator, settings.expirationMs, settings.shouldCache)
+      return Clock.clockWith((clock) => {
+        const now = clock.currentTimeMillisUnsafe()
+        return Effect.flatMap(invalidation.current, (marks) =>
+          Effect.flatMap(readOne(full, now), (entry): Effect.Effect<A, E | CacheError, R> => {
+            if (Option.isSome(entry)) {
+              const state = freshness(entry.value, now, settings.expirationMs, marks)
+              const value = entry.value.value as A
+              if (state === "fresh") return Effect.as(Metric.update(metrics.hits, 1), value)
+              if (state === "stale") {
+                return Effect.andThen(Metric.update(metrics.misses, 1), refreshStale(full, id, value, creator, settings))
+              }
+            }
+            return Effect.andThen(
+              Metric.update(metrics.misses, 1),
+              createMissing(full, id, creator, settings.expirationMs, settings.shouldCache)
+            )
+          }))
       })
     }
 
@@ -512,14 +519,16 @@ export const make = <A>(
       key: CacheKey.CacheKey,
       creator: Effect.Effect<A, E, R>,
       call?: GetOrCreateOptions<A>
-    ): Effect.Effect<A, E | CacheError, R> =>
-      Effect.gen(function*() {
-        const full = yield* resolveKey(key)
-        const id = CacheKey.render(full)
-        const creating = yield* CreatingKeys
-        if (creating.has(id)) return yield* new ReentrantCreateError({ key: CacheKey.display(full) })
-        return yield* bypass(getOrCreateResolved(full, id, creator, settingsOf(call)), creator)
-      }).pipe(Effect.withSpan("Region.getOrCreate", { attributes: spanAttributes }))
+    ): Effect.Effect<A, E | CacheError, R> => {
+      const full = resolveKeySync(key)
+      if (full instanceof InvalidKeyError) return Effect.fail(full)
+      const id = CacheKey.render(full)
+      return Effect.flatMap(CreatingKeys, (creating): Effect.Effect<A, E | CacheError, R> =>
+        creating.has(id)
+          ? Effect.fail(new ReentrantCreateError({ key: CacheKey.display(full) }))
+          : bypass(getOrCreateResolved(full, id, creator, call === undefined ? defaultSettings : settingsOf(call)), creator)
+      ).pipe(withSpan("Region.getOrCreate"))
+    }
 
     // ---- many keys ----------------------------------------------------------
 
@@ -639,7 +648,7 @@ export const make = <A>(
           }
           return ids.map((id) => results.get(id) as A)
         }))
-      }).pipe(Effect.withSpan("Region.getOrCreateMany", { attributes: spanAttributes }))
+      }).pipe(withSpan("Region.getOrCreateMany"))
 
     // ---- plain operations ---------------------------------------------------
 
@@ -655,15 +664,18 @@ export const make = <A>(
     const countRead = (result: Option.Option<A>) =>
       Metric.update(Option.isSome(result) ? metrics.hits : metrics.misses, 1)
 
-    const get = (key: CacheKey.CacheKey, call?: GetOptions) =>
-      Effect.gen(function*() {
-        const full = yield* resolveKey(key)
-        const now = yield* Clock.currentTimeMillis
-        const marks = yield* invalidation.current
-        const result = readable(yield* readOne(full, now), now, marks, call)
-        yield* countRead(result)
-        return result
-      }).pipe(Effect.withSpan("Region.get", { attributes: spanAttributes }))
+    const get = (key: CacheKey.CacheKey, call?: GetOptions): Effect.Effect<Option.Option<A>, CacheError> => {
+      const full = resolveKeySync(key)
+      if (full instanceof InvalidKeyError) return Effect.fail(full)
+      return Clock.clockWith((clock) => {
+        const now = clock.currentTimeMillisUnsafe()
+        return Effect.flatMap(invalidation.current, (marks) =>
+          Effect.flatMap(readOne(full, now), (entry) => {
+            const result = readable(entry, now, marks, call)
+            return Effect.as(countRead(result), result)
+          }))
+      }).pipe(withSpan("Region.get"))
+    }
 
     const getMany = (keys: ReadonlyArray<CacheKey.CacheKey>, call?: GetOptions) =>
       Effect.gen(function*() {
@@ -676,7 +688,7 @@ export const make = <A>(
             const result = readable(entry, now, marks, call)
             return Effect.as(countRead(result), result)
           }))
-      }).pipe(Effect.withSpan("Region.getMany", { attributes: spanAttributes }))
+      }).pipe(withSpan("Region.getMany"))
 
     const set = (key: CacheKey.CacheKey, value: A, call?: { readonly expiration?: Expiration }) =>
       Effect.gen(function*() {
@@ -685,7 +697,7 @@ export const make = <A>(
         const bytes = yield* encode(full, value, now)
         const expirationMs = call?.expiration === undefined ? defaultExpirationMs : toMillis(call.expiration)
         yield* backend.set(full, bytes, ttlFor(expirationMs))
-      }).pipe(Effect.withSpan("Region.set", { attributes: spanAttributes }))
+      }).pipe(withSpan("Region.set"))
 
     const setMany = (
       entries: ReadonlyArray<readonly [CacheKey.CacheKey, A]>,
@@ -700,16 +712,16 @@ export const make = <A>(
           Effect.flatMap(resolveKey(key), (full) =>
             Effect.map(encode(full, value, now), (bytes): BackendEntry => ({ key: full, value: bytes, ttl }))))
         yield* backend.setMany(writes)
-      }).pipe(Effect.withSpan("Region.setMany", { attributes: spanAttributes }))
+      }).pipe(withSpan("Region.setMany"))
 
     const del = (key: CacheKey.CacheKey) =>
       Effect.flatMap(resolveKey(key), (full) => backend.delete(full)).pipe(
-        Effect.withSpan("Region.delete", { attributes: spanAttributes })
+        withSpan("Region.delete")
       )
 
     const deleteMany = (keys: ReadonlyArray<CacheKey.CacheKey>) =>
       Effect.flatMap(resolveKeys(keys), (fulls) => backend.deleteMany(fulls)).pipe(
-        Effect.withSpan("Region.deleteMany", { attributes: spanAttributes })
+        withSpan("Region.deleteMany")
       )
 
     const region: Region<A> = {
@@ -724,7 +736,7 @@ export const make = <A>(
       deleteMany,
       invalidate: (call) =>
         invalidation.invalidate({ hard: call?.hard ?? false }).pipe(
-          Effect.withSpan("Region.invalidate", { attributes: spanAttributes })
+          withSpan("Region.invalidate")
         ),
       awaitBackground: FiberSet.awaitEmpty(background),
       metrics
