@@ -1,0 +1,77 @@
+/**
+ * HashBackend on a local 3-master Redis Cluster: cross-bucket and plain-key
+ * batches are grouped by slot (an ungrouped MGET/pipeline would fail with
+ * CROSSSLOT or MOVED), overflow keys and lock keys share their bucket's slot,
+ * and the hash expiry script is single-slot.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Backend, CacheKey, Lock } from "@dogpile-effect/core"
+import { HashBackend, HashExpiry } from "@dogpile-effect/hstore"
+import { KeySlot, RedisClient, RedisLock } from "@dogpile-effect/redis"
+import { Effect, Layer, Option } from "effect"
+import { afterAll, beforeAll } from "vitest"
+import { type RedisCluster, startRedisCluster } from "../../../test-support/redis-server.ts"
+
+let cluster: RedisCluster | undefined
+beforeAll(async () => {
+  cluster = await startRedisCluster()
+})
+afterAll(async () => {
+  await cluster?.dispose()
+})
+
+const layer = () =>
+  Layer.mergeAll(HashBackend.layer({ hashExpiry: HashExpiry.onCreate("1 minute") }), RedisLock.layer()).pipe(
+    // beforeAll has started the cluster before any test builds a Layer.
+    Layer.provideMerge(RedisClient.layer({ nodes: (cluster as RedisCluster).nodes }))
+  )
+
+const text = (s: string) => new TextEncoder().encode(s)
+const show = (values: ReadonlyArray<Option.Option<Uint8Array>>) =>
+  values.map((v) => (Option.isSome(v) ? new TextDecoder().decode(v.value) : null))
+
+describe("HashBackend on a 3-master cluster", () => {
+  it.live("many-key forms across 40 buckets and 40 plain keys in many slots, with overflow, keep order and duplicates", () =>
+    Effect.gen(function*() {
+      const backend = yield* Backend
+      const redis = yield* RedisClient.RedisClient
+      assert.isTrue(redis.isCluster)
+      const tag = `cl-${process.pid}-${Date.now()}`
+      const hashKeys = Array.from({ length: 40 }, (_, b) => CacheKey.hash(`${tag}:b${b}`, String(b % 7)))
+      const plainKeys = Array.from({ length: 40 }, (_, i) => `${tag}:p${i}`)
+      const slots = new Set([...hashKeys.map((k) => KeySlot.slot(k.hash)), ...plainKeys.map(KeySlot.slot)])
+      assert.isAbove(slots.size, 60, "the keys spread over many slots")
+      const value = (key: CacheKey.CacheKey, i: number) => (i % 10 === 0 ? "L".repeat(80) + CacheKey.display(key) : CacheKey.display(key))
+      const all: Array<CacheKey.CacheKey> = hashKeys.flatMap((h, i) => [h, plainKeys[i] as string])
+      yield* backend.setMany(all.map((key, i) => ({ key, value: text(value(key, i)) })))
+      const query = [...all, ...all.slice(0, 10), CacheKey.hash(`${tag}:none`, "x"), `${tag}:none`]
+      const expected = [...all.map(value), ...all.slice(0, 10).map(value), null, null]
+      assert.deepStrictEqual(show(yield* backend.getMany(query)), expected)
+      for (const key of hashKeys) {
+        const pttl = yield* redis.use("pttl", (c) => c.pttl(key.hash))
+        assert.isTrue(pttl > 0 && pttl <= 60_000, "expiry applied by the single-slot script")
+      }
+      yield* backend.deleteMany(all.slice(0, 20))
+      assert.deepStrictEqual(show(yield* backend.getMany(all)), all.map((key, i) => (i < 20 ? null : value(key, i))))
+      const overflowLeft = yield* Effect.forEach(
+        all.slice(0, 20).filter(CacheKey.isHashKey),
+        (key) => redis.use("exists", (c) => c.exists(HashBackend.overflowKey(key.hash, key.field)))
+      )
+      assert.deepStrictEqual(overflowLeft, overflowLeft.map(() => 0))
+    }).pipe(Effect.provide(layer()), Effect.scoped))
+
+  it.live("the lock on a hash key lives in the bucket's slot and excludes a second holder", () =>
+    Effect.gen(function*() {
+      const lock = yield* Lock
+      const bucket = `lock-${process.pid}-${Date.now()}`
+      const key = CacheKey.hash(bucket, "7")
+      assert.strictEqual(KeySlot.slot(RedisLock.lockKey(key)), KeySlot.slot(bucket))
+      assert.strictEqual(KeySlot.slot(HashBackend.overflowKey(bucket, "7")), KeySlot.slot(bucket))
+      yield* Effect.scoped(Effect.gen(function*() {
+        assert.isTrue(Option.isSome(yield* lock.tryAcquire(key)))
+        const second = yield* Effect.scoped(lock.tryAcquire(key))
+        assert.isTrue(Option.isNone(second))
+      }))
+      assert.isTrue(Option.isSome(yield* Effect.scoped(lock.tryAcquire(key))), "released with its scope")
+    }).pipe(Effect.provide(layer()), Effect.scoped))
+})
