@@ -47,6 +47,9 @@ describe("round-trips each codec's documented domain", () => {
       [Cbor.codec, long],
       [Msgpack.codec, long],
       [Json.codec, long],
+      [Json.codec, "\uD800 lone surrogates are escaped by JSON"],
+      [Json.codec, JSON.parse("{\"__proto__\": {\"a\": 1}}")],
+      [Json.codec, { nested: [[[{ deep: [1, [2, [3]]] }]]] }],
       [Msgpack.codec, new Date(-8.64e15)],
       [Msgpack.codec, [undefined, null, Number.NaN, Infinity, -Infinity, new Uint8Array([0, 255])]],
       [Msgpack.codec, { constructor: { prototype: { polluted: true } } }],
@@ -63,6 +66,19 @@ describe("round-trips each codec's documented domain", () => {
       [IntegerAware.codec, -(2 ** 53 - 1)]
     ]
     for (const [codec, value] of cases) nodeAssert.deepStrictEqual(roundTrip(codec, value), value, codec.name)
+  })
+
+  it("json drops symbol-keyed properties silently (core's check does not look at them)", () => {
+    nodeAssert.deepStrictEqual(roundTrip(Json.codec, { a: 1, [Symbol("k")]: 2 }), { a: 1 })
+  })
+
+  it("shared (non-circular) references read back as separate copies", () => {
+    const shared = { n: 1 }
+    for (const codec of [Json.codec, Cbor.codec, Msgpack.codec]) {
+      const back = roundTrip(codec, [shared, shared]) as Array<unknown>
+      nodeAssert.deepStrictEqual(back, [shared, shared])
+      nodeAssert.notStrictEqual(back[0], back[1])
+    }
   })
 
   it("decodes byte strings as plain Uint8Array even from a Buffer, not aliasing the input", () => {
