@@ -1,0 +1,95 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Backend, BackendError, CachedFunction, CacheKey, Codec, Lock, MemoryBackend, Region } from "@dogpile-effect/core"
+import { Effect, Layer, Metric, Option, Ref } from "effect"
+
+const memory = (options?: MemoryBackend.MemoryBackendOptions) =>
+  Layer.mergeAll(MemoryBackend.layer(options), Codec.layerJson, Lock.layerLocal)
+
+describe("CachedFunction.cached", () => {
+  it.effect("caches by arguments, with invalidate / refresh / set / get / original", () =>
+    Effect.gen(function*() {
+      const region = yield* Region.make<string>({ name: "cached-fn" })
+      const calls = yield* Ref.make(0)
+      const greet = CachedFunction.cached(region, { namespace: "greet" })((name: string, n: number) =>
+        Effect.as(Ref.update(calls, (c) => c + 1), `hello ${name} ×${n} #`)
+      )
+      assert.strictEqual(greet.key("ada", 2), "greet|ada 2")
+      assert.strictEqual(yield* greet("ada", 2), "hello ada ×2 #")
+      assert.strictEqual(yield* greet("ada", 2), "hello ada ×2 #")
+      assert.strictEqual(yield* Ref.get(calls), 1)
+      yield* greet("lin", 1)
+      assert.strictEqual(yield* Ref.get(calls), 2, "other arguments, other key")
+      yield* greet.invalidate("ada", 2)
+      assert.deepStrictEqual(yield* greet.get("ada", 2), Option.none())
+      yield* greet("ada", 2)
+      assert.strictEqual(yield* Ref.get(calls), 3)
+      yield* greet.set("preset", "x", 0)
+      assert.strictEqual(yield* greet("x", 0), "preset")
+      assert.strictEqual(yield* greet.refresh("x", 0), "hello x ×0 #")
+      assert.deepStrictEqual(yield* greet.get("x", 0), Option.some("hello x ×0 #"))
+      assert.strictEqual(yield* greet.original("y", 9), "hello y ×9 #")
+      assert.deepStrictEqual(yield* greet.get("y", 9), Option.none(), "original bypasses the cache")
+    }).pipe(Effect.scoped, Effect.provide(memory())))
+
+  it.effect("cachedMany creates only the missing arguments, in one call", () =>
+    Effect.gen(function*() {
+      const region = yield* Region.make<number>({ name: "cached-many" })
+      const asked: Array<ReadonlyArray<number>> = []
+      const squares = CachedFunction.cachedMany(region, { namespace: "sq" })((ns: ReadonlyArray<number>) => {
+        asked.push(ns)
+        return Effect.succeed(ns.map((n) => n * n))
+      })
+      assert.deepStrictEqual(yield* squares([1, 2, 3]), [1, 4, 9])
+      assert.deepStrictEqual(yield* squares([3, 4, 1]), [9, 16, 1])
+      assert.deepStrictEqual(asked, [[1, 2, 3], [4]])
+      yield* squares.invalidate([1])
+      assert.deepStrictEqual(yield* squares.get([1, 2]), [Option.none(), Option.some(4)])
+    }).pipe(Effect.scoped, Effect.provide(memory())))
+})
+
+describe("Region options", () => {
+  it.effect("metrics are labelled by region", () =>
+    Effect.gen(function*() {
+      const a = yield* Region.make<number>({ name: "metrics-a", namespace: "a" })
+      const b = yield* Region.make<number>({ name: "metrics-b", namespace: "b" })
+      yield* a.getOrCreate("k", Effect.succeed(1))
+      yield* a.getOrCreate("k", Effect.succeed(1))
+      yield* b.getOrCreate("k", Effect.succeed(1))
+      assert.strictEqual((yield* Metric.value(a.metrics.hits)).count, 1)
+      assert.strictEqual((yield* Metric.value(a.metrics.misses)).count, 1)
+      assert.strictEqual((yield* Metric.value(b.metrics.hits)).count, 0)
+      assert.strictEqual((yield* Metric.value(b.metrics.creations)).count, 1)
+    }).pipe(Effect.scoped, Effect.provide(memory())))
+
+  it.effect("a hash key on a backend without hash support fails with UnsupportedKeyError naming it", () =>
+    Effect.gen(function*() {
+      const region = yield* Region.make<number>({ name: "no-hash", namespace: "ns" })
+      const error = yield* Effect.flip(region.getOrCreate(CacheKey.hash("users", "42"), Effect.succeed(1)))
+      assert.strictEqual(error._tag, "UnsupportedKeyError")
+      assert.include(error.message, "ns:users[42]")
+    }).pipe(Effect.scoped, Effect.provide(memory({ hashKeys: false }))))
+
+  const broken = Layer.succeed(
+    Backend,
+    Backend.of({
+      name: "broken",
+      capabilities: { hashKeys: true, ttl: true },
+      get: () => Effect.fail(new BackendError({ backend: "broken", operation: "get", reason: "down" })),
+      getMany: () => Effect.fail(new BackendError({ backend: "broken", operation: "getMany", reason: "down" })),
+      set: () => Effect.fail(new BackendError({ backend: "broken", operation: "set", reason: "down" })),
+      setMany: () => Effect.fail(new BackendError({ backend: "broken", operation: "setMany", reason: "down" })),
+      delete: () => Effect.fail(new BackendError({ backend: "broken", operation: "delete", reason: "down" })),
+      deleteMany: () => Effect.fail(new BackendError({ backend: "broken", operation: "deleteMany", reason: "down" }))
+    })
+  )
+
+  it.effect("backend failures are typed by default, and bypassed (creator runs, counted) when asked", () =>
+    Effect.gen(function*() {
+      const strict = yield* Region.make<number>({ name: "strict-down" })
+      const error = yield* Effect.flip(strict.getOrCreate("k", Effect.succeed(1)))
+      assert.strictEqual(error._tag, "BackendError")
+      const lenient = yield* Region.make<number>({ name: "lenient-down", onBackendError: "bypass" })
+      assert.strictEqual(yield* lenient.getOrCreate("k", Effect.succeed(7)), 7)
+      assert.strictEqual((yield* Metric.value(lenient.metrics.bypassed)).count, 1)
+    }).pipe(Effect.scoped, Effect.provide(Layer.mergeAll(broken, Codec.layerJson, Lock.layerLocal))))
+})

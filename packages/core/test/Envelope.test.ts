@@ -1,0 +1,81 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Codec, Envelope } from "@dogpile-effect/core"
+import { Effect } from "effect"
+
+describe("Envelope", () => {
+  it.effect("full keeps the creation time in ms and the version; 9 bytes of overhead", () =>
+    Effect.gen(function*() {
+      const envelope = Envelope.full({ version: 7 })
+      const bytes = yield* envelope.encode({ a: 1 }, 1_700_000_000_123, Codec.json)
+      assert.strictEqual(bytes.length, 9 + '{"a":1}'.length)
+      assert.deepStrictEqual(yield* envelope.decode(bytes, 0, Codec.json), { value: { a: 1 }, createdAt: 1_700_000_000_123 })
+      const other = yield* Effect.flip(Envelope.full({ version: 8 }).decode(bytes, 0, Codec.json))
+      assert.include(other.reason, "version mismatch")
+    }))
+
+  it.effect("compact stores whole units of its resolution; 5 bytes of overhead", () =>
+    Effect.gen(function*() {
+      const seconds = Envelope.compact()
+      const bytes = yield* seconds.encode("a", 1_471_113_698_761, Codec.json)
+      assert.strictEqual(bytes.length, 5 + 3)
+      assert.deepStrictEqual(yield* seconds.decode(bytes, 0, Codec.json), { value: "a", createdAt: 1_471_113_698_000 })
+      const minutes = Envelope.compact({ resolution: "1 minute" })
+      const m = yield* minutes.encode("a", 1_471_113_698_761, Codec.json)
+      assert.strictEqual((yield* minutes.decode(m, 0, Codec.json)).createdAt, 1_471_113_660_000)
+    }))
+
+  it.effect("raw stores the payload only and reads as created now", () =>
+    Effect.gen(function*() {
+      const bytes = yield* Envelope.raw.encode(10, 123, Codec.json)
+      assert.strictEqual(new TextDecoder().decode(bytes), "10")
+      assert.deepStrictEqual(yield* Envelope.raw.decode(bytes, 999, Codec.json), { value: 10, createdAt: 999 })
+    }))
+
+  it.effect("each envelope rejects the others' bytes and truncated input", () =>
+    Effect.gen(function*() {
+      const full = yield* Envelope.full().encode(1, 1, Codec.json)
+      const compact = yield* Envelope.compact().encode(1, 1, Codec.json)
+      assert.strictEqual((yield* Effect.flip(Envelope.full().decode(compact, 0, Codec.json)))._tag, "DecodeError")
+      assert.strictEqual((yield* Effect.flip(Envelope.compact().decode(full, 0, Codec.json)))._tag, "DecodeError")
+      assert.strictEqual((yield* Effect.flip(Envelope.full().decode(full.subarray(0, 5), 0, Codec.json)))._tag, "DecodeError")
+      assert.strictEqual((yield* Effect.flip(Envelope.raw.decode(full, 0, Codec.json)))._tag, "DecodeError")
+    }))
+})
+
+describe("Codec.json", () => {
+  it.effect("rejects what JSON would store lossily, with the reason", () =>
+    Effect.gen(function*() {
+      const circular: Record<string, unknown> = {}
+      circular["self"] = circular
+      const cases: ReadonlyArray<readonly [unknown, string]> = [
+        [() => 1, "function"],
+        [Symbol("s"), "symbol"],
+        [1n, "BigInt"],
+        [Number.NaN, "NaN"],
+        [-0, "-0"],
+        [undefined, "undefined"],
+        [{ nested: [new Date(0)] }, "Date"],
+        [new Map(), "Map"],
+        [circular, "circular"]
+      ]
+      for (const [value, reason] of cases) {
+        const error = yield* Effect.flip(Codec.json.encode(value))
+        assert.include(error.reason, reason)
+      }
+    }))
+
+  it.effect("decoding hostile JSON never touches prototypes", () =>
+    Effect.gen(function*() {
+      const bytes = new TextEncoder().encode('{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}')
+      const value = yield* Codec.json.decode(bytes)
+      assert.strictEqual(({} as Record<string, unknown>)["polluted"], undefined)
+      assert.strictEqual(Object.getPrototypeOf(value), Object.prototype)
+      assert.strictEqual((value as Record<string, unknown>)["polluted"], undefined)
+    }))
+
+  it.effect("invalid UTF-8 and invalid JSON are DecodeErrors", () =>
+    Effect.gen(function*() {
+      assert.strictEqual((yield* Effect.flip(Codec.json.decode(new Uint8Array([0x7b, 0xff])))).codec, "json")
+      assert.strictEqual((yield* Effect.flip(Codec.json.decode(new Uint8Array([])))).codec, "json")
+    }))
+})
