@@ -63,19 +63,19 @@ export const defaultKey = (namespace: string, args: ReadonlyArray<unknown>): str
  * import { Effect } from "effect"
  *
  * declare const users: Region.Region<string>
- * const userName = CachedFunction.cached(users, { namespace: "userName" })(
- *   (id: number) => Effect.succeed(`user ${id}`)
- * )
+ * const userName = CachedFunction.cached(users, (id: number) => Effect.succeed(`user ${id}`), {
+ *   namespace: "userName"
+ * })
  * // userName(1), userName.invalidate(1), userName.refresh(1), userName.set("x", 1), userName.get(1)
  * ```
  *
  * @since 0.1.0
  */
-export const cached = <A, Args extends ReadonlyArray<unknown>>(
+export const cached = <A, Args extends ReadonlyArray<unknown>, E, R>(
   region: Region<A>,
+  f: (...args: Args) => Effect.Effect<A, E, R>,
   options: CachedOptions<Args> & GetOrCreateOptions<A>
-) =>
-<E, R>(f: (...args: Args) => Effect.Effect<A, E, R>): CachedFunction<Args, A, E, R> => {
+): CachedFunction<Args, A, E, R> => {
   const key = options.key ?? ((...args: Args) => defaultKey(options.namespace, args))
   const call = (...args: Args) => region.getOrCreate(key(...args), f(...args), options)
   return Object.assign(call, {
@@ -103,19 +103,21 @@ export const cached = <A, Args extends ReadonlyArray<unknown>>(
  * import { Effect } from "effect"
  *
  * declare const users: Region.Region<string>
- * const names = CachedFunction.cachedMany(users, { namespace: "names" })(
- *   (ids: ReadonlyArray<number>) => Effect.succeed(ids.map((id) => `user ${id}`))
+ * const names = CachedFunction.cachedMany(
+ *   users,
+ *   (ids: ReadonlyArray<number>) => Effect.succeed(ids.map((id) => `user ${id}`)),
+ *   { namespace: "names" }
  * )
  * // names([1, 2, 3])
  * ```
  *
  * @since 0.1.0
  */
-export const cachedMany = <A, K>(
+export const cachedMany = <A, K, E, R>(
   region: Region<A>,
+  f: (args: ReadonlyArray<K>) => Effect.Effect<ReadonlyArray<A>, E, R>,
   options: { readonly namespace: string; readonly key?: (arg: K) => CacheKey.CacheKey } & GetOrCreateOptions<A>
-) =>
-<E, R>(f: (args: ReadonlyArray<K>) => Effect.Effect<ReadonlyArray<A>, E, R>) => {
+) => {
   const key = options.key ?? ((arg: K) => defaultKey(options.namespace, [arg]))
   const call = (args: ReadonlyArray<K>): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> =>
     Effect.suspend(() => {

@@ -10,8 +10,10 @@ describe("CachedFunction.cached", () => {
     Effect.gen(function*() {
       const region = yield* Region.make<string>({ name: "cached-fn" })
       const calls = yield* Ref.make(0)
-      const greet = CachedFunction.cached(region, { namespace: "greet" })((name: string, n: number) =>
-        Effect.as(Ref.update(calls, (c) => c + 1), `hello ${name} ×${n} #`)
+      const greet = CachedFunction.cached(
+        region,
+        (name: string, n: number) => Effect.as(Ref.update(calls, (c) => c + 1), `hello ${name} ×${n} #`),
+        { namespace: "greet" }
       )
       assert.strictEqual(greet.key("ada", 2), "greet|ada 2")
       assert.strictEqual(yield* greet("ada", 2), "hello ada ×2 #")
@@ -35,10 +37,10 @@ describe("CachedFunction.cached", () => {
     Effect.gen(function*() {
       const region = yield* Region.make<number>({ name: "cached-many" })
       const asked: Array<ReadonlyArray<number>> = []
-      const squares = CachedFunction.cachedMany(region, { namespace: "sq" })((ns: ReadonlyArray<number>) => {
+      const squares = CachedFunction.cachedMany(region, (ns: ReadonlyArray<number>) => {
         asked.push(ns)
         return Effect.succeed(ns.map((n) => n * n))
-      })
+      }, { namespace: "sq" })
       assert.deepStrictEqual(yield* squares([1, 2, 3]), [1, 4, 9])
       assert.deepStrictEqual(yield* squares([3, 4, 1]), [9, 16, 1])
       assert.deepStrictEqual(asked, [[1, 2, 3], [4]])
