@@ -23,8 +23,7 @@ describe("Lock.layerLocal", () => {
       const waiter = yield* Effect.forkChild(Effect.flip(Effect.scoped(lock.acquire("k", "5 seconds"))))
       yield* TestClock.adjust("5 seconds")
       const error = yield* Fiber.join(waiter)
-      assert.strictEqual(error._tag, "LockTimeoutError")
-      assert.strictEqual(error.timeoutMillis, 5000)
+      assert.strictEqual(error._tag === "LockTimeoutError" ? error.timeoutMillis : -1, 5000)
       // The timed-out waiter left nothing behind: after release the lock is free.
       yield* Scope.close(holder, Exit.void)
       assert.isTrue(Option.isSome(yield* Effect.scoped(lock.tryAcquire("k"))))
