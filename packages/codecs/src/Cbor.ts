@@ -50,9 +50,18 @@ const plainView = (bytes: Uint8Array): Uint8Array =>
 export const nativeAcceleration: boolean = isNativeAccelerationEnabled
 
 /**
- * Encodes a value the {@link Representable.cbor} domain admits, throwing
- * nothing: the `Either`-style result is the bytes or the refusal reason.
- * Shared by {@link codec} and the integer-aware codec.
+ * Encodes a value of the {@link Representable.cbor} domain outside Effect,
+ * throwing nothing: the result is the bytes or the reason the value was
+ * refused. Shared by {@link codec} and the integer-aware codec.
+ *
+ * @example
+ * ```ts
+ * import { Cbor } from "@dogpile-effect/codecs"
+ * Cbor.encodeUnsafe(new Set([1])) // Uint8Array d9 01 02 81 01
+ * Cbor.encodeUnsafe(() => 1) // "value is a function, which no codec stores"
+ * ```
+ *
+ * @since 0.1.0
  */
 export const encodeUnsafe = (value: unknown): Uint8Array | string => {
   const problem = Representable.problem(value, Representable.cbor)
@@ -65,8 +74,16 @@ export const encodeUnsafe = (value: unknown): Uint8Array | string => {
 }
 
 /**
- * Decodes bytes of the safe profile; the result is the value or a
- * {@link DecodeError}.
+ * Decodes bytes of the safe profile outside Effect, throwing nothing: the
+ * result is the value or a {@link DecodeError} naming `codec`.
+ *
+ * @example
+ * ```ts
+ * import { Cbor } from "@dogpile-effect/codecs"
+ * Cbor.decodeUnsafe(new Uint8Array([0x01]), "cbor") // 1
+ * ```
+ *
+ * @since 0.1.0
  */
 export const decodeUnsafe = (bytes: Uint8Array, codec: string): unknown => {
   const refused = CborProfile.refusal(bytes)

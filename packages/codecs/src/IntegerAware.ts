@@ -31,7 +31,13 @@ import * as Cbor from "./Cbor.ts"
 import { isWellFormed } from "./Representable.ts"
 
 /**
- * The byte that marks a CBOR-encoded value.
+ * The byte that marks a CBOR-encoded value (it never begins valid UTF-8).
+ *
+ * @example
+ * ```ts
+ * import { IntegerAware } from "@dogpile-effect/codecs"
+ * const tagged = (bytes: Uint8Array) => bytes[0] === IntegerAware.TAG
+ * ```
  *
  * @since 0.1.0
  */
