@@ -65,7 +65,7 @@ export const nativeAcceleration: boolean = isNativeAccelerationEnabled
  * import { Effect } from "effect"
  *
  * const program = Effect.gen(function*() {
- *   const bytes = yield* Msgpack.codec.encode({ one: 399, two: "fizzbuzz" }) // 18 bytes
+ *   const bytes = yield* Msgpack.codec.encode({ one: 399, two: "fizzbuzz" }) // 21 bytes
  *   return yield* Msgpack.codec.decode(bytes)
  * })
  * ```

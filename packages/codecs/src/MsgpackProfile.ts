@@ -30,7 +30,7 @@ const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f] // "__proto
  * @example
  * ```ts
  * import { MsgpackProfile } from "@dogpile-effect/codecs"
- * MsgpackProfile.refusal(new Uint8Array([0xd4, 0x72, 0x00])) // "extension type 114 is not allowed"
+ * MsgpackProfile.refusal(new Uint8Array([0xd4, 0x72, 0x00])) // "extension type 114 of 1 bytes is not allowed"
  * ```
  *
  * @since 0.1.0
