@@ -14,7 +14,7 @@ import {
   Lock,
   Region
 } from "@dogpile-effect/core"
-import { Deferred, Effect, Exit, Fiber, Layer, Metric, Option, Ref, Schema, Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer, Metric, Option, Ref, Schedule, Schema, Scope } from "effect"
 import { TestClock } from "effect/testing"
 
 /** What the suite needs from a store under test. */
@@ -71,6 +71,18 @@ const counting = (calls: Ref.Ref<Calls>) =>
 const count = (metric: Metric.Metric<number, Metric.CounterState<number>>) =>
   Effect.map(Metric.value(metric), (state) => state.count)
 
+/**
+ * Polls `condition` (live time, every 5 ms) until it holds or 20 s pass; the
+ * assertion that follows reports the failure. Used where real I/O decides how
+ * long the callers take to reach a state, so the tests hold on a loaded machine.
+ */
+const eventually = (condition: Effect.Effect<boolean>) =>
+  condition.pipe(
+    Effect.repeat({ until: (done) => done, schedule: Schedule.spaced("5 millis") }),
+    Effect.timeoutOption("20 seconds"),
+    Effect.asVoid
+  )
+
 export const behaviourSuite = (target: BehaviourTarget): void => {
   const keyOf = target.key ?? ((name: string) => name)
   const N = target.concurrency ?? 200
@@ -112,8 +124,8 @@ export const behaviourSuite = (target: BehaviourTarget): void => {
             () => Effect.forkChild(r.getOrCreate(keyOf("cold"), creator))
           )
           yield* Deferred.await(started)
-          // Give every caller time to read the miss and start waiting.
-          yield* Effect.sleep("100 millis")
+          // The creator is held, so every caller must read the miss and start waiting.
+          yield* eventually(Effect.map(count(r.metrics.misses), (misses) => misses === N))
           assert.strictEqual(yield* count(r.metrics.misses), N, "every caller saw the miss before the value existed")
           yield* Deferred.succeed(release, undefined)
           const values = yield* Fiber.joinAll(fibers)
@@ -135,10 +147,13 @@ export const behaviourSuite = (target: BehaviourTarget): void => {
           // Hold the lock as another process would while it creates the value.
           const holder = yield* Scope.make()
           yield* Scope.provide(lock.acquire(fullKey, "5 seconds"), holder)
+          const initial = (yield* Ref.get(calls)).get
           const caller = yield* Effect.forkChild(
             r.getOrCreate(key, Effect.as(Ref.update(creations, (n) => n + 1), "from creator"))
           )
-          yield* Effect.sleep("50 millis")
+          // Once the caller has read the miss it is waiting for the lock we hold.
+          yield* eventually(Effect.map(Ref.get(calls), (c) => c.get > initial))
+          assert.strictEqual((yield* Ref.get(calls)).get - initial, 1, "the caller read the miss first")
           yield* r.set(key, "created meanwhile")
           const before = (yield* Ref.get(calls)).get
           yield* Scope.close(holder, Exit.void)
@@ -354,7 +369,7 @@ export const behaviourSuite = (target: BehaviourTarget): void => {
             () => Effect.forkChild(Effect.result(r.getOrCreate(key, creator)))
           )
           yield* Deferred.await(started)
-          yield* Effect.sleep("100 millis")
+          yield* eventually(Effect.map(count(r.metrics.misses), (misses) => misses === N))
           yield* Deferred.succeed(release, undefined)
           const results = yield* Fiber.joinAll(fibers)
           const failures = results.filter((result) => result._tag === "Failure")
