@@ -75,6 +75,7 @@ const jsonProblem = (value: unknown, seen: Set<object>, path: string): string | 
         const name = (value as { constructor?: { name?: string } }).constructor?.name ?? "unknown"
         return `${path} is a ${name} instance, which JSON does not round-trip`
       }
+      if (Object.getOwnPropertySymbols(value).length > 0) return `${path} has symbol keys, which JSON drops`
       seen.add(value)
       for (const k of Object.keys(value)) {
         const problem = jsonProblem((value as Record<string, unknown>)[k], seen, `${path}.${k}`)

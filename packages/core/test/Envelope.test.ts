@@ -56,7 +56,8 @@ describe("Codec.json", () => {
         [undefined, "undefined"],
         [{ nested: [new Date(0)] }, "Date"],
         [new Map(), "Map"],
-        [circular, "circular"]
+        [circular, "circular"],
+        [{ [Symbol("k")]: 1 }, "symbol keys"]
       ]
       for (const [value, reason] of cases) {
         const error = yield* Effect.flip(Codec.json.encode(value))
