@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Backend, type BackendEntry, CacheKey, UnsupportedKeyError } from "@dogpile-effect/core"
+import { Backend, type BackendEntry, type BackendError, CacheKey, UnsupportedKeyError } from "@dogpile-effect/core"
 import { Duration, Effect, Layer, Option } from "effect"
 import * as KeySlot from "./KeySlot.ts"
 import { RedisClient } from "./RedisClient.ts"
@@ -31,6 +31,18 @@ export interface RedisBackendOptions {
   readonly regionExpiration?: Duration.Input
   /** The most keys in one MGET / DEL / pipeline. Default 500. */
   readonly batchSize?: number
+  /**
+   * Coalesce the single-key `get`s issued in the same tick into MGETs (per
+   * slot on a Cluster, at most `batchSize` keys each). Under concurrency this
+   * replaces N GETs with a few MGETs; a lone get is still sent as one GET.
+   * Default `true`.
+   */
+  readonly coalesceGets?: boolean
+}
+
+interface PendingGet {
+  readonly key: string
+  readonly resume: (effect: Effect.Effect<Option.Option<Uint8Array>, BackendError>) => void
 }
 
 const toBuffer = (bytes: Uint8Array): Buffer =>
@@ -97,10 +109,43 @@ export const make = (options: RedisBackendOptions = {}): Effect.Effect<Backend["
     const plainAll = (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.forEach(keys, plain)
     const ttlFor = (hint: Duration.Duration | undefined) => pxOf(storeTtl ?? hint)
 
-    const get = (key: CacheKey.CacheKey) =>
-      Effect.flatMap(plain(key), (k) =>
-        Effect.map(redis.use("get", (c) => c.getBuffer(k)), (reply) =>
-          reply === null ? Option.none<Uint8Array>() : Option.some<Uint8Array>(reply)))
+    const getOne = (key: string) =>
+      Effect.map(redis.use("get", (c) => c.getBuffer(key)), (reply) =>
+        reply === null ? Option.none<Uint8Array>() : Option.some<Uint8Array>(reply))
+
+    // ---- coalesced gets: every get of one tick goes out in one MGET per batch ----
+    let pending: Array<PendingGet> = []
+    const sendBatch = (batch: ReadonlyArray<PendingGet>) => {
+      const keys = batch.map((p) => p.key)
+      const request = keys.length === 1
+        ? redis.client.getBuffer(keys[0] as string).then((reply) => [reply])
+        : redis.client.mgetBuffer(...keys)
+      request.then(
+        (replies) =>
+          batch.forEach((p, i) => {
+            const reply = replies[i]
+            p.resume(Effect.succeed(reply === null || reply === undefined ? Option.none() : Option.some(reply)))
+          }),
+        (cause: unknown) => {
+          const error = redis.toError(keys.length === 1 ? "get" : "mget", cause)
+          for (const p of batch) p.resume(Effect.fail(error))
+        }
+      )
+    }
+    const flush = () => {
+      const all = pending
+      pending = []
+      if (all.length === 1) return sendBatch(all)
+      for (const positions of plan(all.map((p) => p.key))) sendBatch(positions.map((i) => all[i] as PendingGet))
+    }
+    const coalesced = (key: string) =>
+      Effect.callback<Option.Option<Uint8Array>, BackendError>((resume) => {
+        pending.push({ key, resume })
+        if (pending.length === 1) process.nextTick(flush)
+      })
+    const getPlain = options.coalesceGets === false ? getOne : coalesced
+
+    const get = (key: CacheKey.CacheKey) => typeof key === "string" ? getPlain(key) : Effect.flatMap(plain(key), getPlain)
 
     const getMany = (keys: ReadonlyArray<CacheKey.CacheKey>) =>
       Effect.gen(function*() {

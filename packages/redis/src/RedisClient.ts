@@ -118,6 +118,8 @@ export class RedisClient extends Context.Service<RedisClient, {
   /** Whether the connection is ready right now. */
   readonly isReady: Effect.Effect<boolean>
   use<A>(operation: string, f: (client: RedisConnection) => Promise<A>): Effect.Effect<A, BackendError>
+  /** The `BackendError` that `use` would report for `cause` (for callers that drive ioredis promises themselves). */
+  toError(operation: string, cause: unknown): BackendError
   script(name: string, lua: string, numberOfKeys: number): RedisScript
   /** A second connection with the same settings (offline queue on, for subscribers), closed with the scope. */
   readonly duplicate: Effect.Effect<RedisConnection, never, Scope.Scope>
@@ -341,6 +343,7 @@ export const make = (options: RedisClientOptions = {}): Effect.Effect<RedisClien
       label,
       isReady: Effect.sync(() => client.status === "ready"),
       use,
+      toError,
       script,
       duplicate
     })
