@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Backend, BackendError, CachedFunction, CacheKey, Codec, Lock, MemoryBackend, Region } from "@dogpile-effect/core"
-import { Effect, Layer, Metric, Option, Ref } from "effect"
+import { Effect, Layer, Metric, Option, Ref, Tracer } from "effect"
 
 const memory = (options?: MemoryBackend.MemoryBackendOptions) =>
   Layer.mergeAll(MemoryBackend.layer(options), Codec.layerJson, Lock.layerLocal)
@@ -94,4 +94,36 @@ describe("Region options", () => {
       assert.strictEqual(yield* lenient.getOrCreate("k", Effect.succeed(7)), 7)
       assert.strictEqual((yield* Metric.value(lenient.metrics.bypassed)).count, 1)
     }).pipe(Effect.scoped, Effect.provide(Layer.mergeAll(broken, Codec.layerJson, Lock.layerLocal))))
+})
+
+describe("Region spans", () => {
+  it.effect("public operations open spans named for them, with the region attribute", () =>
+    Effect.gen(function*() {
+      const spans: Array<Tracer.NativeSpan> = []
+      const tracer = Tracer.make({
+        span: (options) => {
+          const span = new Tracer.NativeSpan(options)
+          spans.push(span)
+          return span
+        }
+      })
+      const region = yield* Region.make<number>({ name: "traced" })
+      yield* Effect.gen(function*() {
+        yield* region.getOrCreate("k", Effect.succeed(1))
+        yield* region.get("k")
+        yield* region.set("k", 2)
+        yield* region.getMany(["k"])
+        yield* region.delete("k")
+        yield* region.invalidate()
+      }).pipe(Effect.withTracer(tracer))
+      assert.deepStrictEqual(spans.map((span) => span.name), [
+        "Region.getOrCreate",
+        "Region.get",
+        "Region.set",
+        "Region.getMany",
+        "Region.delete",
+        "Region.invalidate"
+      ])
+      assert.isTrue(spans.every((span) => span.attributes.get("region") === "traced"))
+    }).pipe(Effect.scoped, Effect.provide(memory())))
 })
