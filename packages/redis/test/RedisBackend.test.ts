@@ -107,6 +107,26 @@ describe("RedisBackend", () => {
       }).pipe(Effect.provide(Layer.provideMerge(RedisBackend.layer({ batchSize: 100 }), RedisClient.layer({ url: server.url }))))
     }).pipe(Effect.scoped))
 
+  it.live("concurrent gets of one tick are coalesced into MGETs of at most batchSize keys, in order", () =>
+    Effect.gen(function*() {
+      const server = yield* Effect.acquireRelease(Effect.promise(() => startRedisServer()), (s) => Effect.promise(() => s.dispose()))
+      const run = (coalesceGets: boolean) =>
+        Effect.gen(function*() {
+          const backend = yield* Backend
+          const redis = yield* RedisClient.RedisClient
+          yield* redis.use("resetstat", (c) => c.call("CONFIG", "RESETSTAT"))
+          const keys = Array.from({ length: 200 }, (_, i) => `co:${i}`)
+          yield* backend.setMany(keys.filter((_, i) => i % 3 !== 0).map((key) => ({ key, value: bytes(key) })))
+          const got = yield* Effect.forEach(keys, (key) => backend.get(key), { concurrency: "unbounded" })
+          got.forEach((value, i) => assert.deepStrictEqual(text(value), i % 3 === 0 ? Option.none() : Option.some(`co:${i}`)))
+          const info = yield* redis.use("info", (c) => c.info("commandstats"))
+          const calls = (command: string) => Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? 0)
+          return { get: calls("get"), mget: calls("mget") }
+        }).pipe(Effect.provide(Layer.provideMerge(RedisBackend.layer({ batchSize: 64, coalesceGets }), RedisClient.layer({ url: server.url }))))
+      assert.deepStrictEqual(yield* run(true), { get: 0, mget: 4 })
+      assert.deepStrictEqual(yield* run(false), { get: 200, mget: 0 })
+    }).pipe(Effect.scoped))
+
   it.live("hash keys fail with UnsupportedKeyError naming the key, before any I/O", () =>
     Effect.gen(function*() {
       const backend = yield* Backend
