@@ -51,11 +51,15 @@ export interface Result {
 const BATCH = 2_000
 const CONCURRENCY = 4
 
+/**
+ * used_memory without the memory of client connections (query and output
+ * buffers, which depend on the last pipeline's size and shrink only when idle).
+ */
 const usedMemory = Effect.gen(function*() {
   const redis = yield* RedisClient.RedisClient
-  const text = yield* redis.use("info memory", (c) => c.info("memory"))
-  const match = /used_memory:(\d+)/.exec(String(text))
-  return match === null ? 0 : Number(match[1])
+  const text = String(yield* redis.use("info memory", (c) => c.info("memory")))
+  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, "m").exec(text)?.[1] ?? 0)
+  return field("used_memory") - field("mem_clients_normal")
 })
 
 /**
@@ -65,7 +69,7 @@ const usedMemory = Effect.gen(function*() {
 const settledMemory = Effect.gen(function*() {
   let previous = yield* usedMemory
   for (let i = 0; i < 40; i++) {
-    yield* Effect.sleep(Duration.millis(250))
+    yield* Effect.sleep(Duration.millis(150))
     const current = yield* usedMemory
     if (Math.abs(current - previous) <= Math.max(1024, previous * 0.0005) && i >= 1) return current
     previous = current

@@ -62,3 +62,10 @@ export const make = (): Progress => {
     })
   }
 }
+
+/** A progress reporter that shows nothing (warm-up runs). */
+export const silent: Progress = {
+  start: () => Effect.void,
+  advance: () => Effect.void,
+  finish: Effect.void
+}

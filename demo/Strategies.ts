@@ -103,8 +103,11 @@ const hashed = (options: {
 
 const seed = { _tag: "SeedBuckets" } as const
 
-/** Every strategy, baseline first. */
-export const all: ReadonlyArray<Strategy> = [
+/** The default fields per bucket of the numeric-bucketing strategies. */
+export const DEFAULT_BUCKET_SIZE = 205
+
+/** Every strategy, baseline first; `bucketSize` is the numeric buckets' size. */
+export const all = (bucketSize: number = DEFAULT_BUCKET_SIZE): ReadonlyArray<Strategy> => [
   plain({ id: "full-json-ttl", seedRow: "region_json", envelope: Envelope.full(), codec: Json.codec, ttl: true,
     note: "dogpile's default layout: full envelope, JSON, one key per entry, Redis TTL (the baseline)" }),
   plain({ id: "full-msgpack-ttl", seedRow: "region_msgpack", envelope: Envelope.full(), codec: Msgpack.codec, ttl: true,
@@ -143,11 +146,14 @@ export const all: ReadonlyArray<Strategy> = [
     layout: { _tag: "AutoBuckets", size: 100 }, ttl: true,
     note: "automatic bucketing with per-entry expiry (compact envelope)" }),
   hashed({ id: "packed-intaware-numbucket", envelope: packed, codec: IntegerAware.codec,
-    layout: { _tag: "NumericBuckets", size: 200 }, ttl: true,
-    note: "per-entry expiry: packed envelope (integer + creation second in one 64-bit integer), 200 per bucket" }),
+    layout: { _tag: "NumericBuckets", size: bucketSize }, ttl: true,
+    note: "per-entry expiry: packed envelope (integer + creation second in one 64-bit integer)" }),
   hashed({ id: "raw-intaware-numbucket", envelope: Envelope.raw, codec: IntegerAware.codec,
-    layout: { _tag: "NumericBuckets", size: 200 }, ttl: true,
-    note: "numeric bucketing: fields 0…199 as listpack integers, values as listpack integers" })
+    layout: { _tag: "NumericBuckets", size: bucketSize }, ttl: true,
+    note: "numeric bucketing: fields 0…size−1 as listpack integers, values as listpack integers" }),
+  hashed({ id: "raw-intaware-numbucket-lru", envelope: Envelope.raw, codec: IntegerAware.codec,
+    layout: { _tag: "NumericBuckets", size: bucketSize }, ttl: false,
+    note: "as raw-intaware-numbucket without any Redis TTL: only for a server with an LRU eviction policy" })
 ]
 
 /** The strategy whose used_memory is 100%. */
