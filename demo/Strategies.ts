@@ -8,6 +8,7 @@ import { Bucketing, HashBackend, HashExpiry } from "@dogpile-effect/hstore"
 import { RedisBackend, type RedisClient } from "@dogpile-effect/redis"
 import type { Layer } from "effect"
 import type * as Dataset from "./Dataset.ts"
+import * as DemoValue from "./DemoValue.ts"
 import * as NumericBucketing from "./NumericBucketing.ts"
 import * as PackedEnvelope from "./PackedEnvelope.ts"
 
@@ -151,6 +152,12 @@ export const all = (bucketSize: number = DEFAULT_BUCKET_SIZE): ReadonlyArray<Str
   hashed({ id: "raw-intaware-numbucket", envelope: Envelope.raw, codec: IntegerAware.codec,
     layout: { _tag: "NumericBuckets", size: bucketSize }, ttl: true,
     note: "numeric bucketing: fields 0…size−1 as listpack integers, values as listpack integers" }),
+  hashed({ id: "packed-schema-numbucket", envelope: packed, codec: DemoValue.codec,
+    layout: { _tag: "NumericBuckets", size: bucketSize }, ttl: true,
+    note: "per-entry expiry, packed envelope, Schema codec storing records positionally ([one, two])" }),
+  hashed({ id: "raw-schema-numbucket", envelope: Envelope.raw, codec: DemoValue.codec,
+    layout: { _tag: "NumericBuckets", size: bucketSize }, ttl: true,
+    note: "numeric bucketing with a Schema codec storing records positionally ([one, two])" }),
   hashed({ id: "raw-intaware-numbucket-lru", envelope: Envelope.raw, codec: IntegerAware.codec,
     layout: { _tag: "NumericBuckets", size: bucketSize }, ttl: false,
     note: "as raw-intaware-numbucket without any Redis TTL: only for a server with an LRU eviction policy" })
