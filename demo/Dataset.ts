@@ -68,11 +68,9 @@ export const samples = (dataset: Dataset): ReadonlyArray<Entry> => {
   const last = dataset.perPrefix - 1
   return [
     integerEntry(1),
-    integerEntry(Math.min(123_456, dataset.integers - 1)),
     integerEntry(dataset.integers - 1),
     objectEntry("foo", 1),
     objectEntry("foobarbizbashfizzbuzz", last),
-    stringEntry("qkknasdkk", 1),
     stringEntry("kehzipqyfnslhtqnzjsgqolf", last)
   ]
 }
