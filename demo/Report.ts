@@ -137,7 +137,7 @@ export const svg = (results: ReadonlyArray<Result>, info: RunInfo): string => {
   const labelWidth = 230
   const chartWidth = 560
   const rowHeight = 22
-  const top = 56
+  const top = 62
   const width = labelWidth + chartWidth + 90
   const height = top + results.length * rowHeight + 40
   const max = Math.max(...results.map((result) => result.bytesPerEntry), GOALS.bestWithEntryExpiry)
@@ -153,10 +153,13 @@ export const svg = (results: ReadonlyArray<Result>, info: RunInfo): string => {
       `<text x="${(labelWidth + w + 6).toFixed(1)}" y="${y + 15}">${result.bytesPerEntry.toFixed(1)}</text>`
     ].join("")
   })
-  const goal = (value: number, label: string) => {
-    const gx = x(value).toFixed(1)
-    return `<line x1="${gx}" y1="${top - 6}" x2="${gx}" y2="${top + results.length * rowHeight}" stroke="#555" ` +
-      `stroke-dasharray="4 3"/><text x="${gx}" y="${top - 10}" text-anchor="middle" font-size="11">${escapeXml(label)}</text>`
+  // The two goal lines are close together: label one to the left, one to the right.
+  const goal = (value: number, label: string, anchor: "start" | "end") => {
+    const gx = x(value)
+    const tx = anchor === "end" ? gx - 3 : gx + 3
+    return `<line x1="${gx.toFixed(1)}" y1="${top - 14}" x2="${gx.toFixed(1)}" y2="${top + results.length * rowHeight}" ` +
+      `stroke="#555" stroke-dasharray="4 3"/><text x="${tx.toFixed(1)}" y="${top - 6}" text-anchor="${anchor}" ` +
+      `font-size="11">${escapeXml(label)}</text>`
   }
   const legend = [
     ["#c0504d", "keys + TTL"],
@@ -164,8 +167,8 @@ export const svg = (results: ReadonlyArray<Result>, info: RunInfo): string => {
     ["#4f81bd", "hashes, per-entry expiry"],
     ["#3a9a5b", "hashes, payload only"]
   ].map(([fill, text], i) =>
-    `<rect x="${labelWidth + i * 150}" y="${height - 24}" width="12" height="12" fill="${fill}"/>` +
-    `<text x="${labelWidth + i * 150 + 16}" y="${height - 14}" font-size="11">${escapeXml(text ?? "")}</text>`
+    `<rect x="${labelWidth + i * 165}" y="${height - 24}" width="12" height="12" fill="${fill}"/>` +
+    `<text x="${labelWidth + i * 165 + 16}" y="${height - 14}" font-size="11">${escapeXml(text ?? "")}</text>`
   )
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
@@ -175,8 +178,8 @@ export const svg = (results: ReadonlyArray<Result>, info: RunInfo): string => {
     `Redis used_memory per cache entry (bytes), ${info.entries.toLocaleString("en-US")} entries, Redis ${
       escapeXml(info.redisVersion)
     }</text>`,
-    goal(GOALS.best, `goal ${GOALS.best}`),
-    goal(GOALS.bestWithEntryExpiry, `goal ${GOALS.bestWithEntryExpiry} (per-entry expiry)`),
+    goal(GOALS.best, `goal ≤ ${GOALS.best}`, "end"),
+    goal(GOALS.bestWithEntryExpiry, `goal ≤ ${GOALS.bestWithEntryExpiry} with per-entry expiry`, "start"),
     ...bars,
     ...legend,
     `</svg>`,
