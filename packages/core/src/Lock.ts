@@ -28,6 +28,7 @@ export interface LockLease {
  * - `tryAcquire` never waits: `Some(lease)` if the lock was free, `None` if not.
  * - `acquire` waits until the lock is free, failing with
  *   {@link LockTimeoutError} after `timeout`.
+ * - `awaitRelease` waits until the lock is free without taking it.
  *
  * @example
  * ```ts
@@ -50,6 +51,13 @@ export class Lock extends Context.Service<Lock, {
     key: CacheKey.CacheKey,
     timeout: Duration.Input
   ): Effect.Effect<LockLease, LockTimeoutError | BackendFailure, Scope.Scope>
+  /**
+   * Waits until the lock on `key` is free (at once if it is), without taking
+   * it, failing with {@link LockTimeoutError} after `timeout`. Callers that only
+   * want the value another holder is creating use it so that they all read the
+   * value as soon as it is released, instead of taking the lock in turn.
+   */
+  awaitRelease(key: CacheKey.CacheKey, timeout: Duration.Input): Effect.Effect<void, LockTimeoutError | BackendFailure>
 }>()("@dogpile-effect/core/Lock") {
   /**
    * An in-process lock: one semaphore per key, dropped when nobody holds or
@@ -125,5 +133,8 @@ export const makeLocal = (): Lock["Service"] => {
       })
     )
 
-  return Lock.of({ name: "local", tryAcquire, acquire })
+  const awaitRelease = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
+    Effect.scoped(Effect.asVoid(acquire(key, timeout)))
+
+  return Lock.of({ name: "local", tryAcquire, acquire, awaitRelease })
 }

@@ -20,7 +20,14 @@ import {
 } from "effect"
 import { Backend, type BackendEntry, type BackendFailure } from "./Backend.ts"
 import * as CacheKey from "./CacheKey.ts"
-import { BackendError, type CacheError, EncodeError, InvalidKeyError, ReentrantCreateError } from "./CacheError.ts"
+import {
+  BackendError,
+  type CacheError,
+  EncodeError,
+  InvalidKeyError,
+  LockTimeoutError,
+  ReentrantCreateError
+} from "./CacheError.ts"
 import { Codec } from "./Codec.ts"
 import { CurrentEnvelope, type Entry, type EnvelopeShape } from "./Envelope.ts"
 import { CurrentInvalidation, type InvalidationState } from "./Invalidation.ts"
@@ -382,18 +389,43 @@ export const make = <A>(
         }
         const deferred = Deferred.makeUnsafe<Option.Option<A>>()
         inflight.set(id, deferred)
-        const leader = Effect.scoped(Effect.gen(function*() {
-          const lease = yield* timedWait(lock.acquire(full, lockTimeout))
-          // Someone (maybe another process) may have created it while we waited.
+        const lockTimeoutMs = Duration.toMillis(Duration.fromInputUnsafe(lockTimeout))
+        /** Takes the lock if it is free: re-reads, then creates. `None` when another holder has it. */
+        const attempt = Effect.scoped(Effect.gen(function*() {
+          const lease = yield* lock.tryAcquire(full)
+          if (Option.isNone(lease)) return Option.none<A>()
+          // Someone (maybe another process) may have created it before we got the lock.
           const now = yield* Clock.currentTimeMillis
           const marks = yield* invalidation.current
           const entry = yield* readOne(full, now, false)
           if (Option.isSome(entry) && freshness(entry.value, now, expirationMs, marks) === "fresh") {
             yield* Metric.update(metrics.hits, 1)
-            return entry.value.value as A
+            return Option.some(entry.value.value as A)
           }
-          return yield* createAndStore(full, id, creator, lease, expirationMs, shouldCache)
+          return Option.some(yield* createAndStore(full, id, creator, lease.value, expirationMs, shouldCache))
         }))
+        const leader = Effect.gen(function*() {
+          const deadline = (yield* Clock.currentTimeMillis) + lockTimeoutMs
+          while (true) {
+            const done = yield* attempt
+            if (Option.isSome(done)) return done.value
+            // Another process is creating it: wait for its release (not for the lock, so
+            // every waiting process reads at once), then read. If it stored nothing
+            // (its creator failed, or shouldCache said no), try to take the lock ourselves.
+            const remaining = deadline - (yield* Clock.currentTimeMillis)
+            if (remaining <= 0) {
+              return yield* new LockTimeoutError({ key: CacheKey.display(full), timeoutMillis: lockTimeoutMs })
+            }
+            yield* timedWait(lock.awaitRelease(full, Duration.millis(remaining)))
+            const now = yield* Clock.currentTimeMillis
+            const marks = yield* invalidation.current
+            const entry = yield* readOne(full, now, false)
+            if (Option.isSome(entry) && freshness(entry.value, now, expirationMs, marks) === "fresh") {
+              yield* Metric.update(metrics.hits, 1)
+              return entry.value.value as A
+            }
+          }
+        })
         return leader.pipe(
           Effect.onExit((exit) =>
             Effect.sync(() => {

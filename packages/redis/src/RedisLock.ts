@@ -315,7 +315,30 @@ export const make = (options: RedisLockOptions = {}): Effect.Effect<Lock["Servic
         return Option.getOrThrow(lease)
       })
 
-    return Lock.of({ name: `redis:${name}`, tryAcquire, acquire })
+    const awaitRelease = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
+      Effect.gen(function*() {
+        const timeoutMs = toMillis(timeout)
+        const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
+        const redisKey = lockKey(key, prefix)
+        let delay = pollMin
+        while (true) {
+          const wake = Deferred.makeUnsafe<void>()
+          register(redisKey, wake)
+          const free = yield* Effect.gen(function*() {
+            if ((yield* redis.use("lock check", (c) => c.exists(redisKey))) === 0) return true
+            const remaining = deadline - (yield* Clock.currentTimeMillis)
+            if (remaining <= 0) {
+              return yield* new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
+            }
+            // A release announcement means free: no need to ask again.
+            return Option.isSome(yield* Effect.timeoutOption(Deferred.await(wake), Math.min(delay, remaining)))
+          }).pipe(Effect.ensuring(unregister(redisKey, wake)))
+          if (free) return
+          delay = Math.min(delay * 2, pollMax)
+        }
+      })
+
+    return Lock.of({ name: `redis:${name}`, tryAcquire, acquire, awaitRelease })
   })
 
 /**
