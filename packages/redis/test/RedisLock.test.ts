@@ -67,6 +67,31 @@ describe("RedisLock", () => {
       assert.isBelow(acquiredAt - releasedAt, 50, `woken ${acquiredAt - releasedAt} ms after the release`)
     }).pipe(Effect.scoped))
 
+  it.live("awaitRelease: 100 waiters in another instance wake on the release together, none takes the lock", () =>
+    Effect.gen(function*() {
+      const a = yield* buildLock(url, { pollMin: "2 seconds", pollMax: "2 seconds" })
+      const b = yield* buildLock(url, { pollMin: "2 seconds", pollMax: "2 seconds" })
+      const k = key("await")
+      yield* b.lock.awaitRelease(k, "1 second") // free: returns at once
+      const held = yield* Scope.make()
+      yield* Scope.provide(a.lock.acquire(k, "1 second"), held)
+      const waiters = yield* Effect.forEach(
+        Array.from({ length: 100 }, () => 0),
+        () => Effect.forkChild(Effect.andThen(b.lock.awaitRelease(k, "10 seconds"), Effect.sync(() => performance.now())))
+      )
+      yield* Effect.sleep("100 millis")
+      const releasedAt = performance.now()
+      yield* Scope.close(held, Exit.void)
+      const wokenAt = yield* Fiber.joinAll(waiters)
+      assert.isTrue(wokenAt.every((at) => at >= releasedAt), "no waiter returned before the release")
+      const latest = Math.max(...wokenAt) - releasedAt
+      assert.isBelow(latest, 50, `all woken within ${latest} ms of the release`)
+      assert.strictEqual(yield* a.redis.use("exists", (c) => c.exists(`_lock:${k}`)), 0, "waiting took no lock")
+      yield* a.lock.acquire(k, "1 second") // held until the test's scope closes
+      const timeout = yield* Effect.flip(b.lock.awaitRelease(k, "100 millis"))
+      assert.strictEqual(timeout._tag, "LockTimeoutError")
+    }).pipe(Effect.scoped))
+
   it.live("acquire times out with LockTimeoutError", () =>
     Effect.gen(function*() {
       const a = yield* buildLock(url)
