@@ -9,7 +9,7 @@
  * median round is reported.
  */
 import { Codec, Envelope, Lock, MemoryBackend, Region } from "@dogpile-effect/core"
-import { Cache, Effect, Layer } from "effect"
+import { Cache, Effect, Layer, References } from "effect"
 
 const KEYS = 10_000
 const READS = 200_000
@@ -68,6 +68,11 @@ const program = Effect.gen(function*() {
       (key) => Effect.orDie(raw.getOrCreate(key, Effect.succeed(valueOf(-1)))),
       { discard: true }
     )],
+    ["region.getOrCreate (memory, JSON, full envelope), TracerEnabled off", Effect.forEach(
+      Array.from({ length: READS }, (_, i) => keys[i % KEYS] as string),
+      (key) => Effect.orDie(full.getOrCreate(key, Effect.succeed(valueOf(-1)))),
+      { discard: true }
+    ).pipe(Effect.provideService(References.TracerEnabled, false))],
     ["region.get (memory, JSON, full envelope)", Effect.forEach(
       Array.from({ length: READS }, (_, i) => keys[i % KEYS] as string),
       (key) => Effect.orDie(full.get(key)),
