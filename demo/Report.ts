@@ -235,14 +235,14 @@ export const markdown = (results: ReadonlyArray<Result>, baseline: Result | unde
     "- **integer-aware codec** (`IntegerAware`): integers are stored as their decimal text, strings as UTF-8, " +
     "anything else as `0xFF` + CBOR. Redis stores integer-looking text as an integer (in a hash listpack: " +
     "1–9 bytes), which binary codecs (MessagePack, CBOR) lose.",
-    "- **byNumber buckets** (`demo/NumericBucketing.ts`, proposed for `@dogpile-effect/hstore`): a key ending in a " +
+    "- **byNumber buckets** (`Bucketing.byNumber` in `@dogpile-effect/hstore`): a key ending in a " +
     "number `n` goes to the hash `prefix#⌊n / size⌋`, field `n mod size`. Fields below 128 cost 2 bytes in a " +
     "listpack and every bucket stays below Redis 7.0's 512-entry listpack limit. `Bucketing.byId` (the hstore " +
     "package's automatic bucketing) splits decimal digits instead, so buckets hold 100 fields and fields like `07` " +
     "are strings. The size (default 205, `--bucket-size` to change) was chosen by a sweep on this dataset " +
     "(100 … 512 fields: 10.2 – 11.2 B/entry for raw-intaware-numbucket); jemalloc's size classes make the cost " +
     "of a listpack jump in steps, so the best size depends on the value sizes.",
-    "- **packed envelope** (`demo/PackedEnvelope.ts`, proposed for `@dogpile-effect/core`): an integer payload " +
+    "- **packed envelope** (`Envelope.packed` in `@dogpile-effect/core`): an integer payload " +
     "(32-bit) and its creation second (31 bits since 2024) in one 63-bit integer, so an entry with per-entry " +
     "expiry is still one listpack integer (10 bytes); other payloads fall back to the compact envelope.",
     "- **schema codec** (`demo/DemoValue.ts`, `SchemaCodec` over the integer-aware codec): the dataset's records " +

@@ -9,8 +9,6 @@ import { RedisBackend, type RedisClient } from "@dogpile-effect/redis"
 import type { Layer } from "effect"
 import type * as Dataset from "./Dataset.ts"
 import * as DemoValue from "./DemoValue.ts"
-import * as NumericBucketing from "./NumericBucketing.ts"
-import * as PackedEnvelope from "./PackedEnvelope.ts"
 
 /** The region's expiration in every strategy. */
 export const EXPIRATION = "1 hour"
@@ -45,7 +43,7 @@ export interface Strategy {
 }
 
 const compact = Envelope.compact({ resolution: "1 second" })
-const packed = PackedEnvelope.make()
+const packed = Envelope.packed()
 
 const keysBackend = RedisBackend.layer({ batchSize: 1000 })
 
@@ -183,7 +181,7 @@ export const keyMapper = (layout: Layout): (entry: Dataset.Entry) => CacheKey.Ca
       return (entry) => bucket(entry.key)
     }
     case "NumericBuckets": {
-      const bucket = NumericBucketing.byNumber({ size: layout.size })
+      const bucket = Bucketing.byNumber({ size: layout.size })
       return (entry) => bucket(entry.key)
     }
   }

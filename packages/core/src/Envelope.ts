@@ -154,6 +154,81 @@ export const raw: EnvelopeShape = {
   decode: (bytes, now, codec) => Effect.map(codec.decode(bytes), (value) => ({ value, createdAt: now }))
 }
 
+const TIME_BITS = 31n
+const TIME_MASK = (1n << TIME_BITS) - 1n
+const MAX_TIME = Number(TIME_MASK)
+const PAYLOAD_MIN = -(2 ** 31)
+const PAYLOAD_MAX = 2 ** 31 - 1
+const DEFAULT_EPOCH = Date.UTC(2024, 0, 1)
+const canonicalInteger = /^(?:0|-?[1-9][0-9]*)$/
+const DASH = 0x2d
+const ZERO = 0x30
+const NINE = 0x39
+const packedText = new TextDecoder()
+const packedBytes = new TextEncoder()
+
+/** Whether a value takes the packed integer form. */
+const packs = (value: unknown): value is number =>
+  typeof value === "number" && Number.isInteger(value) && value >= PAYLOAD_MIN && value <= PAYLOAD_MAX &&
+  !Object.is(value, -0)
+
+/**
+ * The packed envelope (for hash buckets with per-entry expiry): an integer
+ * payload and its creation time in ONE decimal integer, so Redis stores the
+ * whole envelope as a listpack integer (9 bytes + 1) instead of a
+ * header-plus-payload string.
+ *
+ * Stored forms, exactly one per value:
+ * - a safe integer `v` with −2^31 ≤ v < 2^31 (not −0): the canonical decimal
+ *   text of `v × 2^31 + t`, `t` (0 ≤ t < 2^31) being the creation time in
+ *   whole seconds since `epoch` (default 2024-01-01T00:00:00Z; 68 years of
+ *   range). The payload bypasses the codec and reads back as a number.
+ * - any other value: the {@link compact} envelope (`0xFC` is neither a digit
+ *   nor `-`, so the forms never collide).
+ *
+ * Creation times before `epoch` are stored as `epoch` (such values read as
+ * older than they are, never younger); times are rounded down to the second.
+ *
+ * @example
+ * ```ts
+ * import { Codec, Envelope } from "@dogpile-effect/core"
+ * import { Effect } from "effect"
+ * // 10 created 1 s after the epoch: 10 × 2^31 + 1 = "21474836481"
+ * Effect.runSync(Envelope.packed().encode(10, Date.UTC(2024, 0, 1, 0, 0, 1), Codec.json))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const packed = (options?: { readonly epoch?: number }): EnvelopeShape => {
+  const epoch = options?.epoch ?? DEFAULT_EPOCH
+  const fallback = compact({ resolution: "1 second" })
+  return {
+    name: "packed",
+    storesCreatedAt: true,
+    encode: (value, createdAt, codec) => {
+      if (!packs(value)) return fallback.encode(value, createdAt, codec)
+      const t = Math.min(Math.max(0, Math.floor((createdAt - epoch) / 1000)), MAX_TIME)
+      return Effect.succeed(packedBytes.encode(((BigInt(value) << TIME_BITS) | BigInt(t)).toString()))
+    },
+    decode: (bytes, now, codec) => {
+      const first = bytes[0]
+      if (first === undefined || !(first === DASH || (first >= ZERO && first <= NINE))) {
+        return fallback.decode(bytes, now, codec)
+      }
+      const text = packedText.decode(bytes)
+      if (!canonicalInteger.test(text) || text.length > 20) {
+        return Effect.fail(new DecodeError({ codec: "envelope:packed", reason: "not a packed integer" }))
+      }
+      const n = BigInt(text)
+      const value = Number(n >> TIME_BITS)
+      if (value < PAYLOAD_MIN || value > PAYLOAD_MAX) {
+        return Effect.fail(new DecodeError({ codec: "envelope:packed", reason: "packed integer out of range" }))
+      }
+      return Effect.succeed({ value, createdAt: epoch + Number(n & TIME_MASK) * 1000 })
+    }
+  }
+}
+
 /**
  * The envelope a region uses when its options name none. Defaults to
  * {@link full}; provide a Layer to change it for every region built under it.

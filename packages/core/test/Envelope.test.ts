@@ -80,3 +80,40 @@ describe("Codec.json", () => {
       assert.strictEqual((yield* Effect.flip(Codec.json.decode(new Uint8Array([])))).codec, "json")
     }))
 })
+
+describe("Envelope.packed", () => {
+  const epoch = Date.UTC(2024, 0, 1)
+  it.effect("stores a 32-bit integer and its creation second as one canonical decimal integer", () =>
+    Effect.gen(function*() {
+      const envelope = Envelope.packed()
+      const bytes = yield* envelope.encode(10, epoch + 1_500, Codec.json)
+      assert.strictEqual(new TextDecoder().decode(bytes), String(10 * 2 ** 31 + 1))
+      for (const value of [0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 123_456]) {
+        const at = epoch + 86_400_000 * 365
+        const encoded = yield* envelope.encode(value, at + 999, Codec.json)
+        assert.match(new TextDecoder().decode(encoded), /^(0|-?[1-9][0-9]*)$/)
+        assert.deepStrictEqual(yield* envelope.decode(encoded, 0, Codec.json), { value, createdAt: at })
+      }
+    }))
+
+  it.effect("other values fall back to the compact envelope; times before the epoch read as the epoch", () =>
+    Effect.gen(function*() {
+      const envelope = Envelope.packed()
+      for (const value of ["10", 2 ** 31, 1.5, { a: 1 }]) {
+        const encoded = yield* envelope.encode(value, epoch + 5_000, Codec.json)
+        assert.strictEqual(encoded[0], 0xfc)
+        assert.deepStrictEqual(yield* envelope.decode(encoded, 0, Codec.json), { value, createdAt: epoch + 5_000 })
+      }
+      const early = yield* envelope.encode(7, epoch - 10_000, Codec.json)
+      assert.strictEqual((yield* envelope.decode(early, 0, Codec.json)).createdAt, epoch)
+    }))
+
+  it.effect("non-canonical or out-of-range integers are DecodeErrors", () =>
+    Effect.gen(function*() {
+      const envelope = Envelope.packed()
+      for (const text of ["007", "-0", "1.5", "99999999999999999999999", String(2n ** 62n)]) {
+        const error = yield* Effect.flip(envelope.decode(new TextEncoder().encode(text), 0, Codec.json))
+        assert.strictEqual(error._tag, "DecodeError", text)
+      }
+    }))
+})

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest"
+import { assert, describe, expect, it } from "vitest"
 import { CacheKey } from "@dogpile-effect/core"
 import { Bucketing, Slot } from "@dogpile-effect/hstore"
 import { KeySlot } from "@dogpile-effect/redis"
@@ -54,5 +54,30 @@ describe("Slot.colocated", () => {
     expect(Slot.colocated("{user}:12345", ":67")).toBe("{user}:12345:67")
     // A "}" without a valid tag cannot be wrapped safely: documented fallback, a plain concatenation.
     expect(Slot.colocated("x{}y", ":67")).toBe("x{}y:67")
+  })
+})
+
+describe("Bucketing.byNumber", () => {
+  it("maps a trailing number to bucket prefix#⌊n/size⌋ and field n mod size; other keys stay plain", () => {
+    const bucket = Bucketing.byNumber({ size: 128 })
+    assert.deepStrictEqual(bucket("user:1000"), CacheKey.hash("user:#7", "104"))
+    assert.deepStrictEqual(bucket("7"), CacheKey.hash("#0", "7"))
+    assert.strictEqual(bucket("settings"), "settings")
+    assert.strictEqual(bucket("user:007"), "user:007", "leading zeros stay plain")
+    assert.strictEqual(bucket("n:99999999999999999999"), "n:99999999999999999999", "beyond 2^53 stays plain")
+    assert.throws(() => Bucketing.byNumber({ size: 513 }))
+  })
+
+  it("is injective over ids and prefixes", () => {
+    const bucket = Bucketing.byNumber({ size: 205 })
+    const seen = new Map<string, string>()
+    for (const prefix of ["", "a", "a#", "user:", "x1y"]) {
+      for (let n = 0; n < 1000; n++) {
+        const key = `${prefix}${n}`
+        const mapped = CacheKey.render(bucket(key))
+        assert.isUndefined(seen.get(mapped), `${key} collides with ${seen.get(mapped)}`)
+        seen.set(mapped, key)
+      }
+    }
   })
 })
