@@ -8,6 +8,7 @@ import { Decoder, Encoder, isNativeAccelerationEnabled } from "cbor-x"
 import { Effect, type Layer } from "effect"
 import * as CborProfile from "./CborProfile.ts"
 import * as Representable from "./Representable.ts"
+import { plainView } from "./PlainBytes.ts"
 
 const encoder = new Encoder({
   useRecords: false,
@@ -25,14 +26,6 @@ const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffer
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
-/**
- * A plain `Uint8Array` view of `bytes`, so that byte strings decode as
- * `Uint8Array` rather than `Buffer` even when the store hands back Buffers.
- */
-const plainView = (bytes: Uint8Array): Uint8Array =>
-  Object.getPrototypeOf(bytes) === Uint8Array.prototype
-    ? bytes
-    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
 /**
  * Whether cbor-x found its native string extractor (`cbor-extract`). When it

@@ -8,6 +8,7 @@ import { isNativeAccelerationEnabled, Packr, Unpackr } from "msgpackr"
 import { Effect, type Layer } from "effect"
 import * as MsgpackProfile from "./MsgpackProfile.ts"
 import * as Representable from "./Representable.ts"
+import { plainView } from "./PlainBytes.ts"
 
 const packr = new Packr({
   useRecords: false,
@@ -31,10 +32,6 @@ const unpackr = new Unpackr({
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
-const plainView = (bytes: Uint8Array): Uint8Array =>
-  Object.getPrototypeOf(bytes) === Uint8Array.prototype
-    ? bytes
-    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
 /**
  * Whether msgpackr found its native string extractor (`msgpackr-extract`).
