@@ -232,7 +232,8 @@ export const make = <A>(
     const storeTtlOption = options.storeTtl
     const metrics = RegionMetrics.forRegion(name)
     const bypassOnError = options.onBackendError === "bypass"
-    const invalidation = strategy({ region: name, backend, markerPrefix: `__dogpile__:${name}:invalidated:` })
+    // Both marks share a `{tag}`, so on a Redis Cluster they are one slot and one MGET.
+    const invalidation = strategy({ region: name, backend, markerPrefix: `__dogpile__:{${name}}:invalidated:` })
     const inflight = new Map<string, Deferred.Deferred<Option.Option<A>>>()
     const spanOptions = { attributes: { region: name }, captureStackTrace: false } as const
     // Data-first on purpose: effect 4.1's data-last `withSpan` ignores `captureStackTrace`
