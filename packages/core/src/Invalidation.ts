@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Duration, Effect, Option } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Option } from "effect"
 import type { Backend, BackendFailure } from "./Backend.ts"
 
 /**
@@ -107,6 +107,9 @@ export const shared = (options?: { readonly refresh?: Duration.Input }): Invalid
     const softKey = `${markerPrefix}soft`
     let state = none
     let readAt = Number.NEGATIVE_INFINITY
+    // One reload at a time: without this, every caller that arrives in the same
+    // round trip after the refresh window reloads too (a herd of MGETs per second).
+    let pending: Deferred.Deferred<InvalidationState, BackendFailure> | undefined
     const reload = (now: number) =>
       Effect.map(backend.getMany([hardKey, softKey]), ([hard, soft]) => {
         const loaded = { hard: parseMark(hard ?? Option.none()), soft: parseMark(soft ?? Option.none()) }
@@ -118,7 +121,23 @@ export const shared = (options?: { readonly refresh?: Duration.Input }): Invalid
     return {
       current: Clock.clockWith((clock) => {
         const now = clock.currentTimeMillisUnsafe()
-        return now - readAt < refresh ? Effect.succeed(state) : reload(now)
+        if (now - readAt < refresh) return Effect.succeed(state)
+        if (pending !== undefined) {
+          // Someone is reloading: use the marks we have, unless we have none yet.
+          return readAt === Number.NEGATIVE_INFINITY ? Deferred.await(pending) : Effect.succeed(state)
+        }
+        const deferred = Deferred.makeUnsafe<InvalidationState, BackendFailure>()
+        pending = deferred
+        return reload(now).pipe(
+          Effect.onExit((exit) =>
+            Effect.andThen(
+              Effect.sync(() => {
+                pending = undefined
+              }),
+              Deferred.done(deferred, exit)
+            )
+          )
+        )
       }),
       invalidate: ({ hard }) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Backend, BackendError, CachedFunction, CacheKey, Codec, Lock, MemoryBackend, Region } from "@dogpile-effect/core"
-import { Effect, Layer, Metric, Option, Ref, Tracer } from "effect"
+import { Effect, Fiber, Layer, Metric, Option, Ref, Tracer } from "effect"
+import { TestClock } from "effect/testing"
 
 const memory = (options?: MemoryBackend.MemoryBackendOptions) =>
   Layer.mergeAll(MemoryBackend.layer(options), Codec.layerJson, Lock.layerLocal)
@@ -94,6 +95,38 @@ describe("Region options", () => {
       assert.strictEqual(yield* lenient.getOrCreate("k", Effect.succeed(7)), 7)
       assert.strictEqual((yield* Metric.value(lenient.metrics.bypassed)).count, 1)
     }).pipe(Effect.scoped, Effect.provide(Layer.mergeAll(broken, Codec.layerJson, Lock.layerLocal))))
+})
+
+describe("Shared invalidation marks", () => {
+  it.effect("200 concurrent callers after the refresh window trigger one reload of the marks, not 200", () =>
+    Effect.gen(function*() {
+      const inner = MemoryBackend.make()
+      let markReads = 0
+      const counting = Backend.of({
+        ...inner,
+        getMany: (keys) =>
+          Effect.suspend(() => {
+            if (keys.some((key) => typeof key === "string" && key.startsWith("__dogpile__:"))) markReads++
+            return inner.getMany(keys)
+          }).pipe(Effect.delay("1 millis"))
+      })
+      const region = yield* Effect.provide(
+        Region.make<number>({ name: "herd" }),
+        Layer.mergeAll(Layer.succeed(Backend, counting), Codec.layerJson, Lock.layerLocal)
+      )
+      yield* region.set("k", 1)
+      // Mark reads take 1 ms of TestClock time, so concurrent callers overlap with the reload.
+      const first = yield* Effect.forkChild(region.get("k"))
+      yield* TestClock.adjust("1 millis")
+      yield* Fiber.join(first)
+      assert.strictEqual(markReads, 1, "the first read loads the marks")
+      yield* TestClock.adjust("2 seconds")
+      const fibers = yield* Effect.forEach(Array.from({ length: 200 }, () => 0), () => Effect.forkChild(region.get("k")))
+      yield* TestClock.adjust("1 millis")
+      const values = yield* Fiber.joinAll(fibers)
+      assert.strictEqual(values.filter(Option.isSome).length, 200)
+      assert.strictEqual(markReads, 2, "one reload for all 200 callers")
+    }).pipe(Effect.scoped))
 })
 
 describe("Region spans", () => {
