@@ -142,3 +142,51 @@ export type CacheError =
   | LockTimeoutError
   | LockLostError
   | ReentrantCreateError
+  | RegionClosedError
+
+/**
+ * An option was given a value it cannot take (a negative or non-finite
+ * duration, a size that is not a positive integer, an empty name, two options
+ * that contradict each other). Raised when the region, Layer or component is
+ * built, before any I/O: never a defect, never silently accepted.
+ *
+ * @example
+ * ```ts
+ * import { InvalidOptionError } from "@dogpile-effect/core"
+ * const error = new InvalidOptionError({ component: "Region users", option: "expiration", reason: "must not be negative, got -1 ms" })
+ * error.message // "Region users: option expiration must not be negative, got -1 ms"
+ * ```
+ *
+ * @category errors
+ * @since 0.2.0
+ */
+export class InvalidOptionError extends Schema.TaggedError<InvalidOptionError>()("InvalidOptionError", {
+  component: Schema.String,
+  option: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `${this.component}: option ${this.option} ${this.reason}`
+  }
+}
+
+/**
+ * A region was used after the scope (or Layer) that built it had closed.
+ *
+ * @example
+ * ```ts
+ * import { RegionClosedError } from "@dogpile-effect/core"
+ * new RegionClosedError({ region: "users" }).message
+ * // "region users is closed: the scope or Layer that built it has been released"
+ * ```
+ *
+ * @category errors
+ * @since 0.2.0
+ */
+export class RegionClosedError extends Schema.TaggedError<RegionClosedError>()("RegionClosedError", {
+  region: Schema.String
+}) {
+  override get message(): string {
+    return `region ${this.region} is closed: the scope or Layer that built it has been released`
+  }
+}
