@@ -51,6 +51,15 @@ export interface RedisLockOptions {
   readonly pollMax?: Duration.Input
   /** Pub/sub channel on which releases are announced. Default `prefix + "released"`. */
   readonly channel?: string
+  /**
+   * The Redis key of the lock for a cache key, for interop with other lock
+   * namings (e.g. `dogpile.cache`'s `_lock<key>`). Default
+   * `(key) => lockKey(key, prefix)` ({@link lockKey}). On a Cluster, keep the
+   * lock in the slot of the key it guards (use its `{tag}`).
+   *
+   * @since 0.2.0
+   */
+  readonly lockKey?: (key: CacheKey.CacheKey) => string
 }
 
 /**
@@ -156,6 +165,7 @@ export const make = (options: RedisLockOptions = {}): Effect.Effect<Lock["Servic
     const pollMax = Math.max(pollMin, toMillis(options.pollMax ?? Duration.millis(50)))
     const policy = options.onLost ?? "log"
     const channel = options.channel ?? `${prefix}released`
+    const keyOf = options.lockKey ?? ((key: CacheKey.CacheKey) => lockKey(key, prefix))
     const lost = lostLocks(name)
     const local = makeLocal()
     const release = redis.script("dogpileLockRelease", RELEASE, 1)
@@ -271,7 +281,7 @@ export const make = (options: RedisLockOptions = {}): Effect.Effect<Lock["Servic
             yield* Scope.close(scope, Exit.void)
             return Option.none<LockLease>()
           }
-          const redisKey = lockKey(key, prefix)
+          const redisKey = keyOf(key)
           const token = randomBytes(16).toString("hex")
           const taken = yield* restore(remote(redisKey, token)).pipe(Effect.onError(abandon))
           if (!taken) {
@@ -319,7 +329,7 @@ export const make = (options: RedisLockOptions = {}): Effect.Effect<Lock["Servic
       Effect.gen(function*() {
         const timeoutMs = toMillis(timeout)
         const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
-        const redisKey = lockKey(key, prefix)
+        const redisKey = keyOf(key)
         let delay = pollMin
         while (true) {
           const wake = Deferred.makeUnsafe<void>()

@@ -51,6 +51,19 @@ describe("RedisLock", () => {
       assert.isTrue(Option.isSome(yield* Effect.scoped(b.lock.tryAcquire(k))))
     }).pipe(Effect.scoped))
 
+  it.live("lockKey option: a custom naming is used for the lock key", () =>
+    Effect.gen(function*() {
+      const naming = (k: CacheKey.CacheKey) => `_lok.${CacheKey.display(k)}`
+      const a = yield* buildLock(url, { lockKey: naming })
+      const k = key("naming")
+      const held = yield* Scope.make()
+      yield* Scope.provide(a.lock.acquire(k, "1 second"), held)
+      assert.strictEqual(yield* a.redis.use("exists", (c) => c.exists(`_lok.${k}`)), 1)
+      assert.strictEqual(yield* a.redis.use("exists", (c) => c.exists(`_lock:${k}`)), 0)
+      yield* Scope.close(held, Exit.void)
+      assert.strictEqual(yield* a.redis.use("exists", (c) => c.exists(`_lok.${k}`)), 0)
+    }).pipe(Effect.scoped))
+
   it.live("a waiter is woken by the release notification, not by polling", () =>
     Effect.gen(function*() {
       // Polling alone would retry only every 2 s here.
