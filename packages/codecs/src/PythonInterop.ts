@@ -1,26 +1,32 @@
 /**
- * Interoperability with Python services using dogpile.cache with
- * dogpile_backend_redis_advanced: envelopes that read and write that plugin's
- * JSON and MessagePack layouts, so both sides can share keys.
+ * Interoperability with Python services using dogpile.cache (and the
+ * dogpile_backend_redis_advanced plugin): envelopes that read and write the
+ * layouts Python stores, so both sides can share keys.
  *
- * | layout    | JSON bytes                                 | MessagePack bytes                             |
- * |-----------|--------------------------------------------|-----------------------------------------------|
- * | `full`    | `[payload, {"v": 1, "ct": 1471113698.76127}]` | `92` payload `82 a1 76` v `a2 63 74 cb` ct (float64) |
- * | `compact` | `[payload, 1471113753]`                    | `92` payload `ce` seconds (uint32)            |
- * | `raw`     | `payload`                                  | `payload`                                     |
+ * | layout    | bytes (JSON payload)                           | MessagePack payload                          | written by |
+ * |-----------|------------------------------------------------|----------------------------------------------|------------|
+ * | `dogpile` | `{"ct": 1796149243.437805, "v": 2}\|payload`   | same metadata, then the packed payload       | dogpile.cache ≥ 1.1 (1.1.0–1.5.x) whenever the region has a `serializer` (any backend on bytes: `dogpile.cache.redis`, and plugin 0.5.x with a region serializer) |
+ * | `full`    | `[payload, {"ct": 1471113698.76127, "v": 2}]`  | `92` payload `82` `v` `ct` (float64)         | plugin 0.4.x `loads`/`dumps` (json/msgpack) over dogpile < 1.0 (`v` 1), plugin 0.5.x `loads`/`dumps` over dogpile ≥ 1.1 (`v` 2) |
+ * | `compact` | `[payload, 1471113753]`                        | `92` payload `ce` seconds (uint32)           | the plugin README's `AltCachedValue` (int seconds), any version |
+ * | `raw`     | `payload`                                      | `payload`                                    | the plugin's raw `loads`/`dumps` (expiry left to Redis), any version |
  *
- * `ct` is the creation time in float seconds (written with microsecond
- * precision, as Python's `time.time()`), `v` dogpile's value version. The
- * payload is encoded by the region's codec, which must write the same format:
- * {@link layer} provides a matching pair.
+ * `ct` is the creation time in float seconds (Python's `time.time()`), `v`
+ * dogpile's `value_version`: 2 since dogpile.cache 1.1.0 (the default here),
+ * 1 before. The payload is encoded by the region's codec, which must write the
+ * same format as Python: {@link codec} and {@link layer} give the matching
+ * Python-exact codecs ({@link PythonJson}, {@link PythonMsgpack}).
+ *
+ * A value Python pickled (dogpile's default serializer) is a `DecodeError`,
+ * that is a miss, in every layout.
  *
  * @since 0.1.0
  */
-import { Codec, type CodecShape, DecodeError, Envelope } from "@dogpile-effect/core"
+import { Codec, type CodecShape, DecodeError, Envelope, type InvalidOptionError, Options } from "@dogpile-effect/core"
 import { Effect, Layer, Predicate } from "effect"
-import * as Json from "./Json.ts"
 import * as Msgpack from "./Msgpack.ts"
 import * as MsgpackProfile from "./MsgpackProfile.ts"
+import * as PythonJson from "./PythonJson.ts"
+import * as PythonMsgpack from "./PythonMsgpack.ts"
 
 /**
  * The serializer the Python side uses: `json` (`json.dumps`/`json.loads`) or
@@ -31,13 +37,14 @@ import * as MsgpackProfile from "./MsgpackProfile.ts"
 export type Format = "json" | "msgpack"
 
 /**
- * The plugin's layouts: `full` is dogpile's `CachedValue` (`[payload, {"ct", "v"}]`),
- * `compact` the README's `AltCachedValue` (`[payload, int seconds]`), `raw` the
- * payload alone (expiry left to Redis).
+ * The layouts: `dogpile` is dogpile.cache ≥ 1.1's own (`{"ct", "v"}|payload`);
+ * the plugin's are `full`, dogpile's `CachedValue` as a list
+ * (`[payload, {"ct", "v"}]`), `compact` the README's `AltCachedValue`
+ * (`[payload, int seconds]`), `raw` the payload alone (expiry left to Redis).
  *
  * @since 0.1.0
  */
-export type Layout = "full" | "compact" | "raw"
+export type Layout = "dogpile" | "full" | "compact" | "raw"
 
 /**
  * Options of {@link envelope} and {@link layer}.
@@ -47,7 +54,11 @@ export type Layout = "full" | "compact" | "raw"
 export interface Options {
   readonly format: Format
   readonly layout: Layout
-  /** dogpile's `value_version`, written as `v` and checked on read (full layout). Default 1. */
+  /**
+   * dogpile's `value_version`, written as `v` and checked on read (`dogpile`
+   * and `full` layouts). Default 2, what dogpile.cache has written since 1.1.0;
+   * use 1 for services on dogpile.cache < 1.0 (plugin 0.4.x).
+   */
   readonly version?: number
 }
 
@@ -70,8 +81,8 @@ const concat = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => {
 const floatSeconds = (createdAt: number): number => Number((Math.max(0, createdAt) / 1000).toFixed(6))
 const wholeSeconds = (createdAt: number): number => Math.floor(Math.max(0, createdAt) / 1000)
 
-/** Python's `repr` of a float: like JavaScript's, but integral values keep `.0`. */
-const pythonFloat = (x: number): string => (Number.isInteger(x) ? `${x}.0` : String(x))
+/** Python's `repr` of a float, as `json.dumps` writes it. */
+const pythonFloat = PythonJson.floatRepr
 
 const msgpackUint = (n: number): Uint8Array => {
   if (n <= 0x7f) return Uint8Array.of(n)
@@ -172,49 +183,84 @@ const splitMsgpack = (bytes: Uint8Array): Split | string => {
   return { payload: bytes.subarray(1, end), meta: meta.success }
 }
 
+const PIPE = 0x7c
+/** The longest metadata read before the `|` (dogpile writes about 35 bytes). */
+const MAX_META = 256
+
+const metaFields = (meta: unknown): { readonly ct: unknown; readonly v: unknown } | undefined =>
+  Predicate.isObject(meta) && !Array.isArray(meta)
+    ? {
+      ct: Object.hasOwn(meta, "ct") ? (meta as { ct: unknown }).ct : undefined,
+      v: Object.hasOwn(meta, "v") ? (meta as { v: unknown }).v : undefined
+    }
+    : undefined
+
+/** Creation time in ms from `{"ct", "v"}` metadata, or why it is refused. */
+const checkedCreatedAt = (meta: unknown, version: number): number | string => {
+  const fields = metaFields(meta)
+  if (fields === undefined) return "expected {\"ct\", \"v\"} metadata"
+  if (typeof fields.ct !== "number" || !Number.isFinite(fields.ct)) return "metadata has no numeric ct"
+  if (fields.v !== version) return `version mismatch: stored ${String(fields.v)}, expected ${version}`
+  return fields.ct * 1000
+}
+
 /**
- * The envelope for one format and layout. Decoding fails with a
- * {@link DecodeError} (a miss) on another layout, a version other than
- * `version`, or malformed bytes; it never throws.
- *
- * @example
- * ```ts
- * import { Msgpack, PythonInterop } from "@dogpile-effect/codecs"
- * import { Effect } from "effect"
- *
- * const envelope = PythonInterop.envelope({ format: "msgpack", layout: "compact" })
- * Effect.runSync(envelope.encode(10, 1471112052000, Msgpack.codec)) // 92 0a ce 57 af 63 74
- * ```
- *
- * @since 0.1.0
+ * dogpile.cache ≥ 1.1's layout, as `CacheRegion._serialize_cached_value_elements`
+ * writes it: `json.dumps({"ct": ct, "v": v}).encode("ascii") + b"|" + serializer(payload)`.
  */
-export const envelope = (options: Options): Envelope.EnvelopeShape => {
-  if (options.layout === "raw") return Envelope.raw
-  const version = options.version ?? 1
-  if (!Number.isSafeInteger(version) || version < 0) {
-    throw new RangeError(`PythonInterop.envelope: version must be a non-negative integer, got ${version}`)
+const dogpileEnvelope = (name: string, version: number): Envelope.EnvelopeShape => {
+  const fail = (reason: string) => Effect.fail(new DecodeError({ codec: `envelope:${name}`, reason }))
+  return {
+    name,
+    storesCreatedAt: true,
+    encode: (value, createdAt, codec) =>
+      Effect.map(codec.encode(value), (payload) =>
+        concat(
+          textEncoder.encode(`{"ct": ${pythonFloat(floatSeconds(createdAt))}, "v": ${version}}|`),
+          payload
+        )),
+    decode: (bytes, _now, codec) => {
+      // Python splits at the first "|" (bytes.partition); the metadata is ASCII JSON.
+      const pipe = bytes.subarray(0, MAX_META).indexOf(PIPE)
+      if (pipe < 0) return fail("no {\"ct\", \"v\"}| metadata")
+      let meta: unknown
+      try {
+        meta = JSON.parse(textDecoder.decode(bytes.subarray(0, pipe)))
+      } catch {
+        return fail("the metadata before | is not JSON")
+      }
+      const createdAt = checkedCreatedAt(meta, version)
+      if (typeof createdAt === "string") return fail(createdAt)
+      return Effect.map(codec.decode(bytes.subarray(pipe + 1)), (value) => ({ value, createdAt }))
+    }
   }
-  const name = `python-${options.format}-${options.layout}`
+}
+
+/** The plugin's list layouts (`full`, `compact`). */
+const listEnvelope = (name: string, options: Options, version: number): Envelope.EnvelopeShape => {
   const fail = (reason: string) => Effect.fail(new DecodeError({ codec: `envelope:${name}`, reason }))
   const full = options.layout === "full"
   const json = options.format === "json"
+  // dogpile < 1.0 on Python 2 wrote {"v", "ct"} (the seed's vectors); dogpile ≥ 1.1 on Python 3 writes {"ct", "v"}.
+  const ctFirst = version >= 2
+
+  const jsonMeta = (createdAt: number): string => {
+    const ct = `"ct": ${pythonFloat(floatSeconds(createdAt))}`
+    return ctFirst ? `{${ct}, "v": ${version}}` : `{"v": ${version}, ${ct}}`
+  }
+  const msgpackMeta = (createdAt: number): Uint8Array => {
+    const v = concat(Uint8Array.of(0xa1, 0x76), msgpackUint(version))
+    const ct = concat(Uint8Array.of(0xa2, 0x63, 0x74), msgpackFloat64(floatSeconds(createdAt)))
+    return ctFirst ? concat(Uint8Array.of(0x82), ct, v) : concat(Uint8Array.of(0x82), v, ct)
+  }
 
   const wrap = (payload: Uint8Array, createdAt: number): Uint8Array => {
     if (json) {
-      const tail = full
-        ? `, {"v": ${version}, "ct": ${pythonFloat(floatSeconds(createdAt))}}]`
-        : `, ${wholeSeconds(createdAt)}]`
+      const tail = full ? `, ${jsonMeta(createdAt)}]` : `, ${wholeSeconds(createdAt)}]`
       return concat(Uint8Array.of(0x5b), payload, textEncoder.encode(tail))
     }
     return full
-      ? concat(
-        Uint8Array.of(0x92),
-        payload,
-        Uint8Array.of(0x82, 0xa1, 0x76),
-        msgpackUint(version),
-        Uint8Array.of(0xa2, 0x63, 0x74),
-        msgpackFloat64(floatSeconds(createdAt))
-      )
+      ? concat(Uint8Array.of(0x92), payload, msgpackMeta(createdAt))
       : concat(Uint8Array.of(0x92), payload, msgpackUint(wholeSeconds(createdAt)))
   }
 
@@ -226,25 +272,57 @@ export const envelope = (options: Options): Envelope.EnvelopeShape => {
       const split = json ? splitJson(bytes) : splitMsgpack(bytes)
       if (typeof split === "string") return fail(split)
       const { meta, payload } = split
-      let seconds: number
+      let createdAt: number | string
       if (full) {
-        if (!Predicate.isObject(meta) || Array.isArray(meta)) return fail("expected {\"ct\", \"v\"} metadata")
-        const ct: unknown = Object.hasOwn(meta, "ct") ? (meta as { ct: unknown }).ct : undefined
-        const v: unknown = Object.hasOwn(meta, "v") ? (meta as { v: unknown }).v : undefined
-        if (typeof ct !== "number" || !Number.isFinite(ct)) return fail("metadata has no numeric ct")
-        if (v !== version) return fail(`version mismatch: stored ${String(v)}, expected ${version}`)
-        seconds = ct
+        createdAt = checkedCreatedAt(meta, version)
       } else {
-        if (typeof meta !== "number" || !Number.isFinite(meta)) return fail("expected integer seconds as metadata")
-        seconds = meta
+        createdAt = typeof meta === "number" && Number.isFinite(meta)
+          ? meta * 1000
+          : "expected integer seconds as metadata"
       }
-      return Effect.map(codec.decode(payload), (value) => ({ value, createdAt: seconds * 1000 }))
+      if (typeof createdAt === "string") return fail(createdAt)
+      const at = createdAt
+      return Effect.map(codec.decode(payload), (value) => ({ value, createdAt: at }))
     }
   }
 }
 
+const versionOf = (options: Options): number => options.version ?? 2
+
 /**
- * The payload codec for a format: {@link Json.codec} or {@link Msgpack.codec}.
+ * The envelope for one format and layout. Decoding fails with a
+ * {@link DecodeError} (a miss) on another layout, a version other than
+ * `version`, or malformed bytes; it never throws. Throws a `RangeError` when
+ * `version` is not a non-negative integer (use {@link layer} for a typed
+ * error).
+ *
+ * @example
+ * ```ts
+ * import { PythonInterop } from "@dogpile-effect/codecs"
+ * import { Effect } from "effect"
+ *
+ * const envelope = PythonInterop.envelope({ format: "json", layout: "dogpile" })
+ * Effect.runSync(envelope.encode(10, 1796149243437, PythonInterop.codec("json"))) // '{"ct": 1796149243.437, "v": 2}|10'
+ * ```
+ *
+ * @category envelopes
+ * @since 0.1.0
+ */
+export const envelope = (options: Options): Envelope.EnvelopeShape => {
+  if (options.layout === "raw") return Envelope.raw
+  const version = versionOf(options)
+  if (!Number.isSafeInteger(version) || version < 0) {
+    throw new RangeError(`PythonInterop.envelope: version must be a non-negative integer, got ${version}`)
+  }
+  const name = `python-${options.format}-${options.layout}`
+  return options.layout === "dogpile" ? dogpileEnvelope(name, version) : listEnvelope(name, options, version)
+}
+
+/**
+ * The payload codec for a format, writing exactly what Python's serializer
+ * writes and reading what it reads: {@link PythonJson.codec}
+ * (`json.dumps`/`json.loads`, integers beyond 2^53 as BigInt) or
+ * {@link PythonMsgpack.codec} (`msgpack.packb`/`msgpack.unpackb`).
  *
  * @example
  * ```ts
@@ -252,22 +330,35 @@ export const envelope = (options: Options): Envelope.EnvelopeShape => {
  * const codec = PythonInterop.codec("msgpack")
  * ```
  *
+ * @category codecs
  * @since 0.1.0
  */
-export const codec = (format: Format): CodecShape => (format === "json" ? Json.codec : Msgpack.codec)
+export const codec = (format: Format): CodecShape => (format === "json" ? PythonJson.codec : PythonMsgpack.codec)
 
 /**
  * A matching codec and envelope as one Layer: provides `Codec` and sets
  * `Envelope.CurrentEnvelope`, so regions built under it read and write what
- * the Python plugin reads and writes.
+ * the Python side reads and writes. Fails with `InvalidOptionError` for a
+ * `version` that is not a non-negative integer.
  *
  * @example
  * ```ts
  * import { PythonInterop } from "@dogpile-effect/codecs"
- * const sharedWithPython = PythonInterop.layer({ format: "msgpack", layout: "full", version: 1 })
+ * // dogpile.cache 1.x with make_region(serializer=..., deserializer=...) over msgpack
+ * const sharedWithPython = PythonInterop.layer({ format: "msgpack", layout: "dogpile" })
  * ```
  *
+ * @category layers
  * @since 0.1.0
  */
-export const layer = (options: Options): Layer.Layer<Codec> =>
-  Layer.merge(Codec.layer(codec(options.format)), Layer.succeed(Envelope.CurrentEnvelope, envelope(options)))
+export const layer = (options: Options): Layer.Layer<Codec, InvalidOptionError> =>
+  Layer.unwrap(
+    Effect.map(
+      Options.integer("PythonInterop", "version", options.version, 2, { min: 0 }),
+      (version) =>
+        Layer.merge(
+          Codec.layer(codec(options.format)),
+          Layer.succeed(Envelope.CurrentEnvelope, envelope({ ...options, version }))
+        )
+    )
+  )
