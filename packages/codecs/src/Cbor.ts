@@ -4,11 +4,13 @@
  * @since 0.1.0
  */
 import { Codec, type CodecShape, DecodeError, EncodeError } from "@dogpile-effect/core"
-import { Decoder, Encoder, isNativeAccelerationEnabled } from "cbor-x"
 import { Effect, type Layer } from "effect"
 import * as CborProfile from "./CborProfile.ts"
+import { cborX } from "./OptionalPeers.ts"
 import * as Representable from "./Representable.ts"
 import { plainView } from "./PlainBytes.ts"
+
+const { Decoder, Encoder, isNativeAccelerationEnabled } = cborX
 
 const encoder = new Encoder({
   useRecords: false,

@@ -4,11 +4,13 @@
  * @since 0.1.0
  */
 import { Codec, type CodecShape, DecodeError, EncodeError } from "@dogpile-effect/core"
-import { isNativeAccelerationEnabled, Packr, Unpackr } from "msgpackr"
 import { Effect, type Layer } from "effect"
 import * as MsgpackProfile from "./MsgpackProfile.ts"
+import { msgpackr } from "./OptionalPeers.ts"
 import * as Representable from "./Representable.ts"
 import { plainView } from "./PlainBytes.ts"
+
+const { isNativeAccelerationEnabled, Packr, Unpackr } = msgpackr
 
 const packr = new Packr({
   useRecords: false,
