@@ -6,35 +6,39 @@
 import { Metric } from "effect"
 
 /**
- * Unlabelled metric definitions, for querying or exporting.
+ * Unlabelled metric definitions, for querying or exporting. Names follow the
+ * Prometheus conventions (counters end in `_total`, the unit is spelled out);
+ * `docs/metrics.md` shows how to export them to Prometheus or OpenTelemetry.
  *
  * @since 0.1.0
  */
-export const hits = Metric.counter("dogpile_hits", { description: "Fresh values served from the store", incremental: true })
+export const hits = Metric.counter("dogpile_hits_total", { description: "Fresh values served from the store", incremental: true })
 /** @since 0.1.0 */
-export const misses = Metric.counter("dogpile_misses", { description: "Reads that found no usable value", incremental: true })
+export const misses = Metric.counter("dogpile_misses_total", { description: "Reads that found no usable value", incremental: true })
 /** @since 0.1.0 */
-export const staleServed = Metric.counter("dogpile_stale_served", {
+export const staleServed = Metric.counter("dogpile_stale_served_total", {
   description: "Stale values served while another caller regenerates (or after a failed regeneration)",
   incremental: true
 })
 /** @since 0.1.0 */
-export const creations = Metric.counter("dogpile_creations", { description: "Creator runs that succeeded", incremental: true })
+export const creations = Metric.counter("dogpile_creations_total", { description: "Creator runs that succeeded", incremental: true })
 /** @since 0.1.0 */
-export const creatorFailures = Metric.counter("dogpile_creator_failures", { description: "Creator runs that failed", incremental: true })
+export const creatorFailures = Metric.counter("dogpile_creator_failures_total", { description: "Creator runs that failed", incremental: true })
 /** @since 0.1.0 */
-export const decodeFailures = Metric.counter("dogpile_decode_failures", {
+export const decodeFailures = Metric.counter("dogpile_decode_failures_total", {
   description: "Stored values that failed to decode or had another format version (treated as misses)",
   incremental: true
 })
 /** @since 0.1.0 */
-export const bypassed = Metric.counter("dogpile_bypassed", {
+export const bypassed = Metric.counter("dogpile_bypassed_total", {
   description: "Calls that ran the creator without the cache because the backend failed",
   incremental: true
 })
 /** @since 0.1.0 */
-export const lockWaitMillis = Metric.histogram("dogpile_lock_wait_ms", {
+export const lockWaitMillis = Metric.histogram("dogpile_lock_wait_milliseconds", {
   description: "Time callers waited for another caller's creation, in milliseconds",
+  // `unit` becomes the OTLP metric's unit; the Prometheus formatter leaves it out of the labels.
+  attributes: { unit: "ms" },
   boundaries: Metric.exponentialBoundaries({ start: 1, factor: 2, count: 16 })
 })
 
