@@ -21,7 +21,8 @@ export const projects = [
   project("core"),
   project("codecs"),
   project("redis", redisGlobalSetup),
-  project("hstore", redisGlobalSetup)
+  project("hstore", redisGlobalSetup),
+  project("python", redisGlobalSetup)
 ]
 
 export const conditions = [sourceCondition]
