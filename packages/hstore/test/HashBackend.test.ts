@@ -57,6 +57,20 @@ const commandCalls = raw("info", (c) => c.info("commandstats")).pipe(
 const delta = (before: Map<string, number>, after: Map<string, number>, command: string) =>
   (after.get(command) ?? 0) - (before.get(command) ?? 0)
 
+/**
+ * The server's name and release from `INFO server`, and whether that release
+ * has per-field hash TTL (`HPEXPIRE`): Redis ≥ 7.4, Valkey ≥ 9.0. Valkey
+ * reports `valkey_version` beside a Redis-compatible `redis_version` (7.2.4).
+ */
+const serverRelease = (info: string) => {
+  const field = (name: string) => new RegExp(`^${name}:([0-9.]+)`, "m").exec(info)?.[1]
+  const valkey = field("valkey_version")
+  const version = valkey ?? field("redis_version") ?? "0.0.0"
+  const [major = 0, minor = 0] = version.split(".").map(Number)
+  const fieldTtl = valkey === undefined ? major > 7 || (major === 7 && minor >= 4) : major >= 9
+  return { name: valkey === undefined ? "Redis" : "Valkey", version, fieldTtl }
+}
+
 const count = (metric: Metric.Metric<number, Metric.CounterState<number>>) =>
   Effect.map(Metric.value(metric), (state) => state.count)
 
@@ -340,12 +354,39 @@ describe("per-entry expiry inside a bucket", () => {
 })
 
 describe("server features and the lock", () => {
-  it.live("detects the listpack limits from CONFIG GET and per-field TTL (absent on 7.0) from COMMAND INFO", () =>
+  it.live("detects the listpack limits from CONFIG GET, and per-field TTL exactly when the server has HPEXPIRE", () =>
     withBackend(Effect.gen(function*() {
       const store = yield* HashBackend.HashStore
       assert.strictEqual(store.features.listpackValueLimit, 64)
-      assert.isFalse(store.features.fieldTtl, "this suite runs on Redis 7.0: HPEXPIRE is absent, that path is untested here")
       assert.isTrue(store.features.expireNx)
+      const server = serverRelease(yield* raw("info", (c) => c.info("server")))
+      const probe = unique("hpexpire")
+      yield* raw("hset", (c) => c.hset(probe, "f", "1"))
+      const accepted = yield* raw("hpexpire", (c) => c.call("HPEXPIRE", probe, "60000", "FIELDS", "1", "f")).pipe(
+        Effect.match({ onFailure: () => false, onSuccess: () => true })
+      )
+      assert.strictEqual(accepted, server.fieldTtl, `${server.name} ${server.version}: HPEXPIRE accepted = ${accepted}`)
+      assert.strictEqual(store.features.fieldTtl, server.fieldTtl, `${server.name} ${server.version}`)
+    })))
+
+  it.live("per-field TTL, where the server has it: an entry written with a TTL carries it on its field", () =>
+    withBackend(Effect.gen(function*() {
+      const store = yield* HashBackend.HashStore
+      const backend = yield* Backend
+      const bucket = unique("fttl")
+      yield* backend.set(CacheKey.hash(bucket, "1"), text("one"), Duration.minutes(1))
+      yield* backend.set(CacheKey.hash(bucket, "2"), text("two"))
+      assert.deepStrictEqual(show(yield* backend.getMany([CacheKey.hash(bucket, "1"), CacheKey.hash(bucket, "2")])), ["one", "two"])
+      if (!store.features.fieldTtl) {
+        // Redis < 7.4, Valkey < 9: only the bucket's key TTL, which an endless entry keeps endless.
+        assert.strictEqual(yield* raw("pttl", (c) => c.pttl(bucket)), -1)
+        return
+      }
+      const ttls = yield* raw("hpttl", (c) => c.call("HPTTL", bucket, "FIELDS", "2", "1", "2"))
+      assert.isTrue(Array.isArray(ttls), `HPTTL replied ${String(ttls)}`)
+      const [withTtl, without] = ttls as ReadonlyArray<number>
+      assert.isTrue(withTtl !== undefined && withTtl > 0 && withTtl <= 60_000, `field 1 TTL ${withTtl}`)
+      assert.strictEqual(without, -1, "field 2 was written without a TTL")
     })))
 
   it.live("a changed hash-max-listpack-value is picked up at connect", () =>
