@@ -36,13 +36,34 @@ const utf8 = (bytes: Uint8Array): string => {
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 /**
+ * Limits of the JSON codec, fixed, the same as the defaults of
+ * `@dogpile-effect/codecs`' `Limits`: a stored value may be at most 16 MiB,
+ * nest at most 512 arrays and objects, and hold at most 1,000,000 values (the
+ * top-level value, every array element and every object entry). Encoding
+ * refuses a value beyond them with an {@link EncodeError}, decoding refuses
+ * bytes beyond them with a {@link DecodeError} before `JSON.parse` builds
+ * anything, so neither a deep value nor a hostile one can exhaust the stack,
+ * the heap or the CPU.
+ */
+const jsonLimits = { maxBytes: 16 * 1024 * 1024, maxDepth: 512, maxItems: 1_000_000 } as const
+
+interface JsonWalk {
+  readonly seen: Set<object>
+  items: number
+}
+
+/**
  * Walks a value and reports the first thing JSON would silently drop or alter:
  * functions, symbols, `undefined`, BigInt, non-finite numbers, -0, and class
  * instances other than plain objects and arrays. Circular structures are
- * reported too. `JSON.stringify` alone would turn several of these into `null`
- * or nothing, and a cache must not store a value that reads back different.
+ * reported too, and so is a value beyond {@link jsonLimits} (nesting, number of
+ * values), before the recursion could exhaust the stack. `JSON.stringify`
+ * alone would turn several of these into `null` or nothing, and a cache must
+ * not store a value that reads back different. `depth` counts the arrays and
+ * objects around `value`.
  */
-const jsonProblem = (value: unknown, seen: Set<object>, path: string): string | undefined => {
+const jsonProblem = (value: unknown, walk: JsonWalk, path: string, depth: number): string | undefined => {
+  if (++walk.items > jsonLimits.maxItems) return `${path} is past the JSON codec's ${jsonLimits.maxItems} values`
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -60,15 +81,16 @@ const jsonProblem = (value: unknown, seen: Set<object>, path: string): string | 
       return `${path} is a ${typeof value}, which no codec stores`
     case "object": {
       if (value === null) return undefined
-      if (seen.has(value)) return `${path} is a circular reference`
+      if (walk.seen.has(value)) return `${path} is a circular reference`
+      if (depth >= jsonLimits.maxDepth) return `${path} is nested deeper than ${jsonLimits.maxDepth} levels`
       const proto = Object.getPrototypeOf(value)
       if (Array.isArray(value)) {
-        seen.add(value)
+        walk.seen.add(value)
         for (let i = 0; i < value.length; i++) {
-          const problem = jsonProblem(value[i], seen, `${path}[${i}]`)
+          const problem = jsonProblem(value[i], walk, `${path}[${i}]`, depth + 1)
           if (problem !== undefined) return problem
         }
-        seen.delete(value)
+        walk.seen.delete(value)
         return undefined
       }
       if (proto !== Object.prototype && proto !== null) {
@@ -76,21 +98,95 @@ const jsonProblem = (value: unknown, seen: Set<object>, path: string): string | 
         return `${path} is a ${name} instance, which JSON does not round-trip`
       }
       if (Object.getOwnPropertySymbols(value).length > 0) return `${path} has symbol keys, which JSON drops`
-      seen.add(value)
+      walk.seen.add(value)
       for (const k of Object.keys(value)) {
-        const problem = jsonProblem((value as Record<string, unknown>)[k], seen, `${path}.${k}`)
+        const problem = jsonProblem((value as Record<string, unknown>)[k], walk, `${path}.${k}`, depth + 1)
         if (problem !== undefined) return problem
       }
-      seen.delete(value)
+      walk.seen.delete(value)
       return undefined
     }
   }
 }
 
+/** The UTF-8 JSON of `value`, or why it is refused. Never throws. */
+const jsonBytes = (value: unknown): Uint8Array | string => {
+  try {
+    const problem = jsonProblem(value, { seen: new Set(), items: 0 }, "value", 0)
+    if (problem !== undefined) return problem
+    const bytes = textEncoder.encode(JSON.stringify(value))
+    return bytes.length > jsonLimits.maxBytes
+      ? `value encodes to ${bytes.length} bytes, more than the JSON codec's ${jsonLimits.maxBytes}`
+      : bytes
+  } catch (error) {
+    // A throwing getter or proxy trap: refused like any other value JSON cannot hold.
+    return `value cannot be read: ${describe(error)}`
+  }
+}
+
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+
+/** Index of the quote that closes the string whose opening quote is at `open`, or -1. */
+const stringEnd = (b: Uint8Array, open: number): number => {
+  // Short strings (the common case) byte by byte; long ones by jumping between quotes natively.
+  const stop = Math.min(open + 48, b.length)
+  let i = open + 1
+  while (i < stop) {
+    const c = b[i]
+    if (c === QUOTE) return i
+    i += c === BACKSLASH ? 2 : 1
+  }
+  while (i < b.length) {
+    const q = b.indexOf(QUOTE, i)
+    if (q < 0) return -1
+    let k = q - 1
+    while (b[k] === BACKSLASH) k--
+    if ((q - 1 - k) % 2 === 0) return q
+    i = q + 1
+  }
+  return -1
+}
+
+const isSpace = (c: number | undefined): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
+
 /**
- * Parses JSON without letting data reach `__proto__`: keys named `__proto__`
- * are defined as own properties (never prototype assignments), which is what
- * `JSON.parse` already does; nothing is revived into classes.
+ * Checks UTF-8 JSON text against {@link jsonLimits} without building anything:
+ * one pass over the bytes that skips strings and counts nesting and values
+ * (the top-level value, plus one per `,` and per non-empty array or object).
+ * Only structure is tracked; malformed text is left to `JSON.parse` to refuse.
+ * Input shorter than `2 × (maxDepth + 1)` bytes (and not longer than
+ * `maxItems`) cannot exceed either limit and is not scanned.
+ */
+const jsonShapeProblem = (b: Uint8Array): string | undefined => {
+  const { maxBytes, maxDepth, maxItems } = jsonLimits
+  if (b.length > maxBytes) return `${b.length} bytes is more than the JSON codec's ${maxBytes}`
+  if (b.length < 2 * (maxDepth + 1) && b.length <= maxItems) return undefined
+  let depth = 0
+  let items = 1
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]
+    if (c === QUOTE) {
+      i = stringEnd(b, i)
+      if (i < 0) return undefined
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > maxDepth) return `nested deeper than the JSON codec's ${maxDepth} levels`
+      let j = i + 1
+      while (isSpace(b[j])) j++
+      if (b[j] !== 0x5d && b[j] !== 0x7d && ++items > maxItems) return `more than the JSON codec's ${maxItems} values`
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--
+    } else if (c === 0x2c && ++items > maxItems) {
+      return `more than the JSON codec's ${maxItems} values`
+    }
+  }
+  return undefined
+}
+
+/**
+ * Parses JSON text. `JSON.parse` defines a key named `__proto__` as an own
+ * property (never a prototype assignment) and revives nothing into classes;
+ * the bytes have passed {@link jsonShapeProblem} first.
  */
 const parseJson = (text: string): unknown => JSON.parse(text)
 
@@ -98,7 +194,8 @@ const parseJson = (text: string): unknown => JSON.parse(text)
  * The default codec: UTF-8 JSON. Round-trips strings, finite numbers (except
  * -0), booleans, null, arrays and plain objects; rejects everything else at
  * encode time with a typed {@link EncodeError} instead of storing a lossy value.
- * Decoding never executes code or constructs classes.
+ * Decoding never executes code or constructs classes. Both directions refuse
+ * values beyond {@link jsonLimits} (16 MiB, 512 levels, 1,000,000 values).
  *
  * @example
  * ```ts
@@ -112,13 +209,16 @@ const parseJson = (text: string): unknown => JSON.parse(text)
 const jsonCodec: CodecShape = {
   name: "json",
   encode: (value) => {
-    const problem = jsonProblem(value, new Set(), "value")
-    if (problem !== undefined) return Effect.fail(new EncodeError({ codec: "json", reason: problem }))
-    return Effect.succeed(textEncoder.encode(JSON.stringify(value)))
+    const out = jsonBytes(value)
+    return typeof out === "string"
+      ? Effect.fail(new EncodeError({ codec: "json", reason: out }))
+      : Effect.succeed(out)
   },
   // Decoding is pure, so it runs eagerly and returns an already-completed Effect:
   // cheaper on the hit path than suspending it with Effect.try.
   decode: (bytes) => {
+    const refused = jsonShapeProblem(bytes)
+    if (refused !== undefined) return Effect.fail(new DecodeError({ codec: "json", reason: refused }))
     try {
       return Effect.succeed(parseJson(utf8(bytes)))
     } catch (error) {
