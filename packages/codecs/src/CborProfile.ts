@@ -12,12 +12,16 @@
  * Refused: every other tag (so no record definitions such as 105 or
  * 0xdffe/0xdfff, no generic-object tag 27, no packed tables 51/6, no sharing 28/29),
  * indefinite lengths, other simple values, a map key `__proto__`, non-text keys
- * outside a tag-259 map, declared lengths larger than the remaining input,
- * nesting deeper than {@link maxDepth}, and trailing bytes.
+ * outside a tag-259 map, declared lengths larger than the remaining input
+ * (so no header makes the decoder allocate more than the input holds), and
+ * trailing bytes. The {@link Limits} are enforced here too: more bytes than
+ * `maxBytes`, nesting deeper than `maxDepth`, more values than `maxItems`
+ * (a tag and its content count as one value) and a bignum longer than
+ * `maxBignumBytes` are refused before cbor-x builds anything.
  *
  * @since 0.1.0
  */
-import { maxDepth } from "./Representable.ts"
+import * as Limits from "./Limits.ts"
 
 class Refused {
   constructor(readonly reason: string) {}
@@ -26,8 +30,9 @@ class Refused {
 const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f] // "__proto__"
 
 /**
- * Scans `bytes` as exactly one CBOR item of the safe profile. Returns the
- * reason it is refused, or `undefined` when cbor-x may decode it.
+ * Scans `bytes` as exactly one CBOR item of the safe profile within `limits`
+ * (default {@link Limits.defaults}). Returns the reason it is refused, or
+ * `undefined` when cbor-x may decode it.
  *
  * @example
  * ```ts
@@ -37,10 +42,11 @@ const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f] // "__proto
  *
  * @since 0.1.0
  */
-export const refusal = (bytes: Uint8Array): string | undefined => {
+export const refusal = (bytes: Uint8Array, limits: Limits.Resolved = Limits.defaults): string | undefined => {
   if (bytes.length === 0) return "empty input"
+  if (bytes.length > limits.maxBytes) return `${bytes.length} bytes is more than maxBytes (${limits.maxBytes})`
   try {
-    const end = item(bytes, 0, 0, "any")
+    const end = item({ b: bytes, limits, items: 0 }, 0, 0, "any")
     return end === bytes.length ? undefined : `${bytes.length - end} trailing bytes after the item`
   } catch (error) {
     if (error instanceof Refused) return error.reason
@@ -79,8 +85,25 @@ const isProtoKey = (b: Uint8Array, start: number, length: number): boolean => {
   return true
 }
 
-const item = (b: Uint8Array, at: number, depth: number, expect: Expect): number => {
-  if (depth > maxDepth) throw new Refused(`nested deeper than ${maxDepth} levels`)
+interface Scan {
+  readonly b: Uint8Array
+  readonly limits: Limits.Resolved
+  items: number
+}
+
+const count = (s: Scan): void => {
+  if (++s.items > s.limits.maxItems) throw new Refused(`more than maxItems (${s.limits.maxItems}) values`)
+}
+
+/** `depth` counts the arrays and maps around the item; a container needs room for one more. */
+const deeper = (s: Scan, depth: number): number => {
+  if (depth >= s.limits.maxDepth) throw new Refused(`nested deeper than ${s.limits.maxDepth} levels (maxDepth)`)
+  return depth + 1
+}
+
+const item = (s: Scan, at: number, depth: number, expect: Expect): number => {
+  const b = s.b
+  if (expect === "any") count(s)
   const h = head(b, at)
   const remaining = b.length - h.next
   switch (expect) {
@@ -91,6 +114,9 @@ const item = (b: Uint8Array, at: number, depth: number, expect: Expect): number 
       break
     case "bytes":
       if (h.major !== 2) throw new Refused("a bignum tag must hold a byte string")
+      if (h.arg > s.limits.maxBignumBytes) {
+        throw new Refused(`a bignum of ${h.arg} bytes is longer than maxBignumBytes (${s.limits.maxBignumBytes})`)
+      }
       break
     case "array":
       if (h.major !== 4) throw new Refused("a Set tag must hold an array")
@@ -109,16 +135,18 @@ const item = (b: Uint8Array, at: number, depth: number, expect: Expect): number 
       return h.next + h.arg
     case 4: {
       if (h.arg > remaining) throw new Refused("array longer than the input")
+      const inner = deeper(s, depth)
       let p = h.next
-      for (let i = 0; i < h.arg; i++) p = item(b, p, depth + 1, "any")
+      for (let i = 0; i < h.arg; i++) p = item(s, p, inner, "any")
       return p
     }
     case 5: {
       if (h.arg * 2 > remaining) throw new Refused("map longer than the input")
+      const inner = deeper(s, depth)
       let p = h.next
       for (let i = 0; i < h.arg; i++) {
         if (expect === "map259") {
-          p = item(b, p, depth + 1, "any")
+          p = item(s, p, inner, "any")
         } else {
           const k = head(b, p)
           if (k.major !== 3) throw new Refused("map keys must be text strings")
@@ -126,21 +154,22 @@ const item = (b: Uint8Array, at: number, depth: number, expect: Expect): number 
           if (isProtoKey(b, k.next, k.arg)) throw new Refused("map key __proto__ is not allowed")
           p = k.next + k.arg
         }
-        p = item(b, p, depth + 1, "any")
+        p = item(s, p, inner, "any")
       }
       return p
     }
     case 6:
+      // The content is the tagged value itself: same depth, not counted again.
       switch (h.arg) {
         case 1:
-          return item(b, h.next, depth + 1, "number")
+          return item(s, h.next, depth, "number")
         case 2:
         case 3:
-          return item(b, h.next, depth + 1, "bytes")
+          return item(s, h.next, depth, "bytes")
         case 258:
-          return item(b, h.next, depth + 1, "array")
+          return item(s, h.next, depth, "array")
         case 259:
-          return item(b, h.next, depth + 1, "map259")
+          return item(s, h.next, depth, "map259")
         default:
           throw new Refused(`tag ${h.arg} is not allowed`)
       }

@@ -3,8 +3,9 @@
  *
  * @since 0.1.0
  */
-import { Codec, type CodecShape, DecodeError, EncodeError } from "@dogpile-effect/core"
-import { Effect, type Layer } from "effect"
+import { Codec, type CodecShape, DecodeError, EncodeError, type InvalidOptionError } from "@dogpile-effect/core"
+import { Effect, Layer } from "effect"
+import * as Limits from "./Limits.ts"
 import * as MsgpackProfile from "./MsgpackProfile.ts"
 import { msgpackr } from "./OptionalPeers.ts"
 import * as Representable from "./Representable.ts"
@@ -34,7 +35,6 @@ const unpackr = new Unpackr({
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
-
 /**
  * Whether msgpackr found its native string extractor (`msgpackr-extract`).
  *
@@ -48,6 +48,39 @@ const message = (error: unknown): string => (error instanceof Error ? error.mess
  */
 export const nativeAcceleration: boolean = isNativeAccelerationEnabled
 
+// Plain try/catch rather than Effect.try: encoding is pure, and this keeps the
+// per-value overhead at a single allocation (about 3x faster on small values).
+const fromLimits = (limits: Limits.Resolved): CodecShape => ({
+  name: "msgpack",
+  encode: (value) => {
+    const problem = Representable.problem(value, Representable.msgpack, limits)
+    if (problem !== undefined) return Effect.fail(new EncodeError({ codec: "msgpack", reason: problem }))
+    let bytes: Uint8Array
+    try {
+      bytes = packr.pack(value)
+    } catch (error) {
+      return Effect.fail(new EncodeError({ codec: "msgpack", reason: message(error) }))
+    }
+    return bytes.length > limits.maxBytes
+      ? Effect.fail(
+        new EncodeError({
+          codec: "msgpack",
+          reason: `value encodes to ${bytes.length} bytes, more than maxBytes (${limits.maxBytes})`
+        })
+      )
+      : Effect.succeed(bytes)
+  },
+  decode: (bytes) => {
+    const refused = MsgpackProfile.refusal(bytes, limits)
+    if (refused !== undefined) return Effect.fail(new DecodeError({ codec: "msgpack", reason: refused }))
+    try {
+      return Effect.succeed<unknown>(unpackr.unpack(plainView(bytes)))
+    } catch (error) {
+      return Effect.fail(new DecodeError({ codec: "msgpack", reason: message(error) }))
+    }
+  }
+})
+
 /**
  * The MessagePack codec. Round-trips strings, numbers (including NaN and
  * ±Infinity, but not -0), booleans, null, undefined, valid Dates (standard
@@ -56,7 +89,7 @@ export const nativeAcceleration: boolean = isNativeAccelerationEnabled
  * encode time. Maps are written with the smallest header, so the bytes match
  * Python's `msgpack.packb` for the same plain data. Decoding admits only plain
  * MessagePack plus the `undefined` and timestamp extensions (see
- * {@link MsgpackProfile}).
+ * {@link MsgpackProfile}), within the default {@link Limits}.
  *
  * @example
  * ```ts
@@ -71,29 +104,29 @@ export const nativeAcceleration: boolean = isNativeAccelerationEnabled
  *
  * @since 0.1.0
  */
-export const codec: CodecShape = {
-  name: "msgpack",
-  // Plain try/catch rather than Effect.try: encoding is pure, and this keeps the
-  // per-value overhead at a single allocation (about 3x faster on small values).
-  encode: (value) => {
-    const problem = Representable.problem(value, Representable.msgpack)
-    if (problem !== undefined) return Effect.fail(new EncodeError({ codec: "msgpack", reason: problem }))
-    try {
-      return Effect.succeed<Uint8Array>(packr.pack(value))
-    } catch (error) {
-      return Effect.fail(new EncodeError({ codec: "msgpack", reason: message(error) }))
-    }
-  },
-  decode: (bytes) => {
-    const refused = MsgpackProfile.refusal(bytes)
-    if (refused !== undefined) return Effect.fail(new DecodeError({ codec: "msgpack", reason: refused }))
-    try {
-      return Effect.succeed<unknown>(unpackr.unpack(plainView(bytes)))
-    } catch (error) {
-      return Effect.fail(new DecodeError({ codec: "msgpack", reason: message(error) }))
-    }
-  }
-}
+export const codec: CodecShape = fromLimits(Limits.defaults)
+
+/**
+ * The MessagePack codec with other {@link Limits}, validated: an invalid
+ * limit fails with an `InvalidOptionError`. (`maxBignumBytes` does not apply:
+ * MessagePack integers are at most 64 bits.)
+ *
+ * @example
+ * ```ts
+ * import { Msgpack } from "@dogpile-effect/codecs"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const codec = yield* Msgpack.make({ maxDepth: 32, maxItems: 10_000 })
+ *   return yield* codec.encode({ a: [1, 2, 3] })
+ * })
+ * ```
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const make = (limits?: Limits.CodecLimits): Effect.Effect<CodecShape, InvalidOptionError> =>
+  Effect.map(Limits.make("Msgpack", limits), fromLimits)
 
 /**
  * The MessagePack codec as a `Codec` Layer.
@@ -114,3 +147,19 @@ export const codec: CodecShape = {
  * @since 0.1.0
  */
 export const layer: Layer.Layer<Codec> = Codec.layer(codec)
+
+/**
+ * The MessagePack codec with other {@link Limits} as a `Codec` Layer;
+ * building it fails with an `InvalidOptionError` for an invalid limit.
+ *
+ * @example
+ * ```ts
+ * import { Msgpack } from "@dogpile-effect/codecs"
+ * const layer = Msgpack.layerWith({ maxBytes: 4 * 1024 * 1024 })
+ * ```
+ *
+ * @category layers
+ * @since 0.2.0
+ */
+export const layerWith = (limits: Limits.CodecLimits): Layer.Layer<Codec, InvalidOptionError> =>
+  Layer.effect(Codec, make(limits))

@@ -10,12 +10,16 @@
  * maps whose keys are strings (never `__proto__`), extension type 0 with one
  * byte (msgpackr's `undefined`) and extension type -1 of 4, 8 or 12 bytes (the
  * standard timestamp, read as a Date). Refused: 0xc1, every other extension,
- * declared lengths larger than the remaining input, nesting deeper than
- * {@link maxDepth}, and trailing bytes.
+ * declared lengths larger than the remaining input (so no header makes the
+ * decoder allocate more than the input holds), and trailing bytes. The
+ * {@link Limits} are enforced here too: more bytes than `maxBytes`, nesting
+ * deeper than `maxDepth` and more values than `maxItems` are refused before
+ * msgpackr builds anything. (MessagePack has no bignums: integers are at most
+ * 64 bits.)
  *
  * @since 0.1.0
  */
-import { maxDepth } from "./Representable.ts"
+import * as Limits from "./Limits.ts"
 
 class Refused {
   constructor(readonly reason: string) {}
@@ -24,8 +28,9 @@ class Refused {
 const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f] // "__proto__"
 
 /**
- * Scans `bytes` as exactly one MessagePack item of the safe profile. Returns
- * the reason it is refused, or `undefined` when msgpackr may decode it.
+ * Scans `bytes` as exactly one MessagePack item of the safe profile within
+ * `limits` (default {@link Limits.defaults}). Returns the reason it is
+ * refused, or `undefined` when msgpackr may decode it.
  *
  * @example
  * ```ts
@@ -35,15 +40,18 @@ const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f] // "__proto
  *
  * @since 0.1.0
  */
-export const refusal = (bytes: Uint8Array): string | undefined => {
-  const end = itemEnd(bytes, 0)
+export const refusal = (bytes: Uint8Array, limits: Limits.Resolved = Limits.defaults): string | undefined => {
+  if (bytes.length > limits.maxBytes) return `${bytes.length} bytes is more than maxBytes (${limits.maxBytes})`
+  const end = itemEnd(bytes, 0, limits)
   if (typeof end === "string") return end
   return end === bytes.length ? undefined : `${bytes.length - end} trailing bytes after the item`
 }
 
 /**
  * Where the MessagePack item starting at `start` ends, or the reason it is
- * refused. Used to split an envelope array without decoding its payload twice.
+ * refused (within `limits`, default {@link Limits.defaults}; `maxBytes` is not
+ * checked here). Used to split an envelope array without decoding its payload
+ * twice.
  *
  * @example
  * ```ts
@@ -53,9 +61,13 @@ export const refusal = (bytes: Uint8Array): string | undefined => {
  *
  * @since 0.1.0
  */
-export const itemEnd = (bytes: Uint8Array, start: number): number | string => {
+export const itemEnd = (
+  bytes: Uint8Array,
+  start: number,
+  limits: Limits.Resolved = Limits.defaults
+): number | string => {
   try {
-    return item(bytes, start, 0)
+    return item({ b: bytes, limits, items: 0 }, start, 0)
   } catch (error) {
     if (error instanceof Refused) return error.reason
     throw error
@@ -108,13 +120,26 @@ const extension = (b: Uint8Array, typeAt: number, length: number): number => {
   throw new Refused(`extension type ${type > 127 ? type - 256 : type} of ${length} bytes is not allowed`)
 }
 
-const item = (b: Uint8Array, at: number, depth: number): number => {
-  if (depth > maxDepth) throw new Refused(`nested deeper than ${maxDepth} levels`)
+interface Scan {
+  readonly b: Uint8Array
+  readonly limits: Limits.Resolved
+  items: number
+}
+
+/** `depth` counts the arrays and maps around the item; a container needs room for one more. */
+const deeper = (s: Scan, depth: number): number => {
+  if (depth >= s.limits.maxDepth) throw new Refused(`nested deeper than ${s.limits.maxDepth} levels (maxDepth)`)
+  return depth + 1
+}
+
+const item = (s: Scan, at: number, depth: number): number => {
+  if (++s.items > s.limits.maxItems) throw new Refused(`more than maxItems (${s.limits.maxItems}) values`)
+  const b = s.b
   need(b, at, 1)
   const t = b[at] as number
   if (t <= 0x7f || t >= 0xe0) return at + 1
-  if (t <= 0x8f) return map(b, at + 1, t & 0x0f, depth)
-  if (t <= 0x9f) return array(b, at + 1, t & 0x0f, depth)
+  if (t <= 0x8f) return map(s, at + 1, t & 0x0f, depth)
+  if (t <= 0x9f) return array(s, at + 1, t & 0x0f, depth)
   if (t <= 0xbf) {
     need(b, at + 1, t & 0x1f)
     return at + 1 + (t & 0x1f)
@@ -168,28 +193,30 @@ const item = (b: Uint8Array, at: number, depth: number): number => {
     case 0xdc:
     case 0xdd: {
       const size = t === 0xdc ? 2 : 4
-      return array(b, at + 1 + size, uint(b, at + 1, size), depth)
+      return array(s, at + 1 + size, uint(b, at + 1, size), depth)
     }
     case 0xde:
     case 0xdf: {
       const size = t === 0xde ? 2 : 4
-      return map(b, at + 1 + size, uint(b, at + 1, size), depth)
+      return map(s, at + 1 + size, uint(b, at + 1, size), depth)
     }
     default:
       throw new Refused(`byte 0x${t.toString(16)} is never used`)
   }
 }
 
-const array = (b: Uint8Array, at: number, count: number, depth: number): number => {
-  if (count > b.length - at) throw new Refused("array longer than the input")
+const array = (s: Scan, at: number, count: number, depth: number): number => {
+  if (count > s.b.length - at) throw new Refused("array longer than the input")
+  const inner = deeper(s, depth)
   let p = at
-  for (let i = 0; i < count; i++) p = item(b, p, depth + 1)
+  for (let i = 0; i < count; i++) p = item(s, p, inner)
   return p
 }
 
-const map = (b: Uint8Array, at: number, count: number, depth: number): number => {
-  if (count * 2 > b.length - at) throw new Refused("map longer than the input")
+const map = (s: Scan, at: number, count: number, depth: number): number => {
+  if (count * 2 > s.b.length - at) throw new Refused("map longer than the input")
+  const inner = deeper(s, depth)
   let p = at
-  for (let i = 0; i < count; i++) p = item(b, key(b, p), depth + 1)
+  for (let i = 0; i < count; i++) p = item(s, key(s.b, p), inner)
   return p
 }

@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import * as Limits from "./Limits.ts"
 
 /**
  * What a codec's domain admits beyond the JSON-like core (strings, finite
@@ -27,12 +28,13 @@ export interface Domain {
 }
 
 /**
- * Deepest nesting accepted on encode and on decode. Decoders refuse deeper
- * input, so nesting is bounded the same way in both directions.
+ * Deepest nesting accepted on encode and on decode by default
+ * ({@link Limits.defaults}`.maxDepth`). Decoders refuse deeper input, so
+ * nesting is bounded the same way in both directions.
  *
  * @since 0.1.0
  */
-export const maxDepth = 512
+export const maxDepth: number = Limits.defaults.maxDepth
 
 // String.prototype.isWellFormed is ES2024; the lib target here is ES2022.
 const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
@@ -57,8 +59,10 @@ const className = (value: object): string => {
 }
 
 /**
- * The first reason `value` falls outside `domain`, or `undefined` when it
- * round-trips exactly. The reason names the path (`value.a[2]`).
+ * The first reason `value` falls outside `domain` or beyond `limits` (nesting,
+ * number of values, bignum size; default {@link Limits.defaults}), or
+ * `undefined` when it round-trips exactly. The reason names the path
+ * (`value.a[2]`).
  *
  * @example
  * ```ts
@@ -68,9 +72,23 @@ const className = (value: object): string => {
  *
  * @since 0.1.0
  */
-export const problem = (value: unknown, domain: Domain): string | undefined => walk(value, domain, new Set(), "value", 0)
+export const problem = (
+  value: unknown,
+  domain: Domain,
+  limits: Limits.Resolved = Limits.defaults
+): string | undefined => walk(value, { domain, limits, seen: new Set(), items: 0 }, "value", 0)
 
-const walk = (value: unknown, domain: Domain, seen: Set<object>, path: string, depth: number): string | undefined => {
+interface Walk {
+  readonly domain: Domain
+  readonly limits: Limits.Resolved
+  readonly seen: Set<object>
+  items: number
+}
+
+/** `depth` counts the containers around `value`, as the decoders' profile scans do. */
+const walk = (value: unknown, w: Walk, path: string, depth: number): string | undefined => {
+  if (++w.items > w.limits.maxItems) return `${path} is past maxItems (${w.limits.maxItems}) values`
+  const domain = w.domain
   switch (typeof value) {
     case "boolean":
       return undefined
@@ -83,7 +101,10 @@ const walk = (value: unknown, domain: Domain, seen: Set<object>, path: string, d
     case "undefined":
       return domain.undefined ? undefined : `${path} is undefined, which ${domain.codec} cannot represent`
     case "bigint":
-      return domain.bigint ? undefined : `${path} is a BigInt, which ${domain.codec} cannot represent exactly`
+      if (!domain.bigint) return `${path} is a BigInt, which ${domain.codec} cannot represent exactly`
+      return Limits.bignumBytes(value) > w.limits.maxBignumBytes
+        ? `${path} is a BigInt longer than maxBignumBytes (${w.limits.maxBignumBytes} bytes)`
+        : undefined
     case "function":
     case "symbol":
       return `${path} is a ${typeof value}, which no codec stores`
@@ -91,9 +112,7 @@ const walk = (value: unknown, domain: Domain, seen: Set<object>, path: string, d
       break
   }
   if (value === null) return undefined
-  if (depth >= maxDepth) return `${path} is nested deeper than ${maxDepth} levels`
   const object = value as object
-  if (seen.has(object)) return `${path} is a circular reference`
   if (object instanceof Uint8Array) {
     return domain.bytes && (Object.getPrototypeOf(object) === Uint8Array.prototype || Buffer.isBuffer(object))
       ? undefined
@@ -107,23 +126,20 @@ const walk = (value: unknown, domain: Domain, seen: Set<object>, path: string, d
       ? `${path} is a Date more than ${domain.dateLimitMs} ms from 1970, which ${domain.codec} cannot carry to the millisecond`
       : undefined
   }
-  seen.add(object)
-  const result = walkContainer(object, domain, seen, path, depth + 1)
-  seen.delete(object)
+  if (w.seen.has(object)) return `${path} is a circular reference`
+  if (depth >= w.limits.maxDepth) return `${path} is nested deeper than ${w.limits.maxDepth} levels (maxDepth)`
+  w.seen.add(object)
+  const result = walkContainer(object, w, path, depth + 1)
+  w.seen.delete(object)
   return result
 }
 
-const walkContainer = (
-  object: object,
-  domain: Domain,
-  seen: Set<object>,
-  path: string,
-  depth: number
-): string | undefined => {
+const walkContainer = (object: object, w: Walk, path: string, depth: number): string | undefined => {
+  const domain = w.domain
   if (Array.isArray(object)) {
     for (let i = 0; i < object.length; i++) {
       if (!(i in object)) return `${path}[${i}] is a hole in a sparse array, which reads back as undefined`
-      const found = walk(object[i], domain, seen, `${path}[${i}]`, depth)
+      const found = walk(object[i], w, `${path}[${i}]`, depth)
       if (found !== undefined) return found
     }
     return undefined
@@ -132,7 +148,7 @@ const walkContainer = (
     if (!domain.map) return `${path} is a Map, which ${domain.codec} reads back as a plain object`
     let i = 0
     for (const [k, v] of object) {
-      const found = walk(k, domain, seen, `${path}<key ${i}>`, depth) ?? walk(v, domain, seen, `${path}<value ${i}>`, depth)
+      const found = walk(k, w, `${path}<key ${i}>`, depth) ?? walk(v, w, `${path}<value ${i}>`, depth)
       if (found !== undefined) return found
       i++
     }
@@ -142,7 +158,7 @@ const walkContainer = (
     if (!domain.set) return `${path} is a Set, which ${domain.codec} reads back as an array`
     let i = 0
     for (const v of object) {
-      const found = walk(v, domain, seen, `${path}<element ${i}>`, depth)
+      const found = walk(v, w, `${path}<element ${i}>`, depth)
       if (found !== undefined) return found
       i++
     }
@@ -155,7 +171,7 @@ const walkContainer = (
   const record = object as Record<string, unknown>
   for (const k of Object.keys(record)) {
     if (k === "__proto__") return `${path} has an own "__proto__" key, which decoders refuse`
-    const found = walk(record[k], domain, seen, `${path}.${k}`, depth)
+    const found = walk(record[k], w, `${path}.${k}`, depth)
     if (found !== undefined) return found
   }
   return undefined
