@@ -42,8 +42,8 @@ const all: ReadonlyArray<CodecShape> = [
   Utf8.codec,
   RawBytes.codec,
   IntegerAware.codec,
-  Compressed.make(Msgpack.codec, { threshold: 8 }),
-  Compressed.make(Cbor.codec, { threshold: 8, algorithm: "brotli" })
+  Compressed.makeUnsafe(Msgpack.codec, { threshold: 8 }),
+  Compressed.makeUnsafe(Cbor.codec, { threshold: 8, algorithm: "brotli" })
 ]
 
 describe("bad input is a DecodeError, never a throw or a hang", () => {
@@ -78,7 +78,7 @@ describe("bad input is a DecodeError, never a throw or a hang", () => {
   })
 
   it("truncated compressed payloads and envelopes are DecodeErrors", () => {
-    const codec = Compressed.make(Msgpack.codec, { threshold: 8 })
+    const codec = Compressed.makeUnsafe(Msgpack.codec, { threshold: 8 })
     const bytes = Effect.runSync(codec.encode({ text: "abc".repeat(100) }))
     assert.strictEqual(bytes[0], 0x01)
     for (let n = 0; n < bytes.length; n++) assert.isTrue(isDecodeError(codec, bytes.subarray(0, n)), `prefix ${n}`)
@@ -105,7 +105,7 @@ describe("bad input is a DecodeError, never a throw or a hang", () => {
     }
     // Utf8 refuses binary codecs' output that is not UTF-8; compressed refuses unknown flags.
     assert.isTrue(isDecodeError(Utf8.codec, Effect.runSync(Cbor.codec.encode(new Uint8Array([0xff])))))
-    assert.isTrue(isDecodeError(Compressed.make(Cbor.codec), utf8("{\"a\":1}")))
+    assert.isTrue(isDecodeError(Compressed.makeUnsafe(Cbor.codec), utf8("{\"a\":1}")))
   })
 
   it("length and depth bombs are refused quickly, without allocating or overflowing the stack", () => {
@@ -129,7 +129,7 @@ describe("bad input is a DecodeError, never a throw or a hang", () => {
   })
 
   it("a compression bomb past maxDecodedBytes is a DecodeError", () => {
-    const codec = Compressed.make(RawBytes.codec, { maxDecodedBytes: 1024 * 1024 })
+    const codec = Compressed.makeUnsafe(RawBytes.codec, { maxDecodedBytes: 1024 * 1024 })
     const bomb = concat(hex("01"), zlib.deflateRawSync(new Uint8Array(64 * 1024 * 1024)))
     assert.isBelow(bomb.length, 100_000)
     assert.isTrue(isDecodeError(codec, bomb))

@@ -8,7 +8,7 @@ const big = { rows: Array.from({ length: 200 }, (_, i) => ({ id: i, name: `user-
 describe("Compressed", () => {
   it.effect("stores payloads below the threshold with flag 0x00 and the inner bytes", () =>
     Effect.gen(function*() {
-      const codec = Compressed.make(Json.codec, { threshold: 1024 })
+      const codec = yield* Compressed.make(Json.codec, { threshold: 1024 })
       const bytes = yield* codec.encode({ a: "x".repeat(100) })
       assert.strictEqual(bytes[0], 0x00)
       assert.deepStrictEqual(Array.from(bytes.subarray(1)), Array.from(yield* Json.codec.encode({ a: "x".repeat(100) })))
@@ -18,7 +18,7 @@ describe("Compressed", () => {
     Effect.gen(function*() {
       const inner = (yield* Msgpack.codec.encode(big)).length
       for (const [algorithm, flag] of [["deflate-raw", 0x01], ["brotli", 0x02]] as const) {
-        const codec = Compressed.make(Msgpack.codec, { threshold: 1024, algorithm })
+        const codec = yield* Compressed.make(Msgpack.codec, { threshold: 1024, algorithm })
         const bytes = yield* codec.encode(big)
         assert.strictEqual(bytes[0], flag)
         assert.isBelow(bytes.length, inner / 2)
@@ -28,7 +28,7 @@ describe("Compressed", () => {
 
   it.effect("stores incompressible payloads uncompressed even above the threshold", () =>
     Effect.gen(function*() {
-      const codec = Compressed.make(Msgpack.codec, { threshold: 16 })
+      const codec = yield* Compressed.make(Msgpack.codec, { threshold: 16 })
       const noise = new Uint8Array(randomBytes(4096))
       const bytes = yield* codec.encode(noise)
       assert.strictEqual(bytes[0], 0x00)
@@ -37,15 +37,15 @@ describe("Compressed", () => {
 
   it.effect("reads either algorithm whatever it writes", () =>
     Effect.gen(function*() {
-      const brotli = Compressed.make(Msgpack.codec, { algorithm: "brotli" })
-      const deflate = Compressed.make(Msgpack.codec, { algorithm: "deflate-raw" })
+      const brotli = yield* Compressed.make(Msgpack.codec, { algorithm: "brotli" })
+      const deflate = yield* Compressed.make(Msgpack.codec, { algorithm: "deflate-raw" })
       assert.deepStrictEqual(yield* deflate.decode(yield* brotli.encode(big)), big)
       assert.deepStrictEqual(yield* brotli.decode(yield* deflate.encode(big)), big)
     }))
 
   it.effect("passes the inner codec's EncodeError through", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(Compressed.make(Json.codec).encode(10n))
+      const error = yield* Effect.flip((yield* Compressed.make(Json.codec)).encode(10n))
       assert.strictEqual(error.codec, "json")
     }))
 })
