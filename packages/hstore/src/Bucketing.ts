@@ -5,7 +5,45 @@
  *
  * @since 0.1.0
  */
-import { CacheKey } from "@dogpile-effect/core"
+import { CacheKey, InvalidOptionError } from "@dogpile-effect/core"
+import { Effect } from "effect"
+
+/**
+ * A key mapper: plain keys in, bucketed keys (or the same plain key) out. Its
+ * options are checked by `check` (a typed `InvalidOptionError`), which
+ * `HashBackend.layer({ bucketing })` runs when the Layer is built; a mapper
+ * built from invalid options throws that error when called, so run `check`
+ * (or hand the mapper to the Layer) before using it directly.
+ *
+ * @example
+ * ```ts
+ * import { Bucketing } from "@dogpile-effect/hstore"
+ * import { Effect } from "effect"
+ * const bucket = Bucketing.byId({ size: 1000 })
+ * const program = Effect.as(bucket.check, bucket("user:1234567"))
+ * ```
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Bucketing {
+  (key: string): CacheKey.CacheKey
+  /** Fails with `InvalidOptionError` when the mapper's options are invalid. */
+  readonly check: Effect.Effect<void, InvalidOptionError>
+}
+
+const build = (
+  option: string,
+  error: string | undefined,
+  map: (key: string) => CacheKey.CacheKey
+): Bucketing => {
+  if (error === undefined) return Object.assign(map, { check: Effect.void })
+  const failure = new InvalidOptionError({ component: "Bucketing", option, reason: error })
+  const refuse = (_key: string): CacheKey.CacheKey => {
+    throw failure
+  }
+  return Object.assign(refuse, { check: Effect.fail(failure) })
+}
 
 /**
  * The default number of fields per bucket: 100 (two trailing digits). Chosen
@@ -62,13 +100,11 @@ const TRAILING_DIGITS = /^(.*?)(\d+)$/
  *
  * @since 0.1.0
  */
-export const byId = (options: BucketingOptions = {}): (key: string) => CacheKey.CacheKey => {
+export const byId = (options: BucketingOptions = {}): Bucketing => {
   const size = options.size ?? DEFAULT_BUCKET_SIZE
   const digits = Math.round(Math.log10(size))
-  if (!Number.isInteger(size) || size < 10 || 10 ** digits !== size) {
-    throw new RangeError(`Bucketing.byId: size must be a power of ten ≥ 10, got ${size}`)
-  }
-  return (key) => {
+  const valid = typeof size === "number" && Number.isInteger(size) && size >= 10 && 10 ** digits === size
+  return build("byId size", valid ? undefined : `must be a power of ten ≥ 10, got ${String(size)}`, (key) => {
     const match = TRAILING_DIGITS.exec(key)
     if (match === null) return key
     // Both groups always participate in a match of this pattern.
@@ -77,7 +113,7 @@ export const byId = (options: BucketingOptions = {}): (key: string) => CacheKey.
     if (id.length <= digits) return CacheKey.hash(`${prefix}0`, `_${id}`)
     const cut = id.length - digits
     return CacheKey.hash(prefix + id.slice(0, cut), id.slice(cut))
-  }
+  })
 }
 
 const TRAILING_NUMBER = /^(.*?)(\d+)$/
@@ -107,12 +143,10 @@ const TRAILING_NUMBER = /^(.*?)(\d+)$/
  *
  * @since 0.1.0
  */
-export const byNumber = (options: { readonly size: number }): (key: string) => CacheKey.CacheKey => {
+export const byNumber = (options: { readonly size: number }): Bucketing => {
   const size = options.size
-  if (!Number.isInteger(size) || size < 2 || size > 512) {
-    throw new RangeError(`Bucketing.byNumber: size must be an integer in 2..512, got ${size}`)
-  }
-  return (key) => {
+  const valid = Number.isInteger(size) && size >= 2 && size <= 512
+  return build("byNumber size", valid ? undefined : `must be an integer in 2..512, got ${String(size)}`, (key) => {
     const match = TRAILING_NUMBER.exec(key)
     if (match === null) return key
     // Both groups always participate in a match of this pattern.
@@ -122,5 +156,5 @@ export const byNumber = (options: { readonly size: number }): (key: string) => C
     const n = Number(digits)
     if (!Number.isSafeInteger(n)) return key
     return CacheKey.hash(`${prefix}#${Math.floor(n / size)}`, String(n % size))
-  }
+  })
 }

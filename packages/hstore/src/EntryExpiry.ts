@@ -1,11 +1,11 @@
 /**
- * Per-entry expiry inside a bucket: Redis 7.0 expires whole hashes only, so an
- * entry's age comes from the creation time its envelope stores.
+ * Per-entry expiry inside a bucket: Redis before 7.4 expires whole hashes
+ * only, so an entry's age comes from the creation time its envelope stores.
  *
  * @since 0.1.0
  */
-import { type CodecShape, Envelope } from "@dogpile-effect/core"
-import { Duration, Effect, Option } from "effect"
+import { type CodecShape, type Envelope, InvalidOptionError, Options } from "@dogpile-effect/core"
+import { Effect, Option } from "effect"
 
 /**
  * Options of per-entry expiry (`HashBackend.layer({ entryExpiry })`).
@@ -17,16 +17,36 @@ import { Duration, Effect, Option } from "effect"
  * beyond that expired fields are simply not queued (counted in
  * `dogpile_hstore_sweep_dropped`), so reads never wait for removal.
  *
- * Set `maxAge` to the region's expiration for strict per-entry expiry, or
- * longer (expiration + grace) to keep serving stale values while one caller
- * regenerates, as the region does within its expiration.
+ * Set `maxAge` to the regions' store TTL (expiration plus the stale window),
+ * so the region can still serve stale values while one caller regenerates.
  *
+ * Creation times are read from the envelopes core writes, recognised by their
+ * first byte: `Envelope.full()` (`0xFE`, any version), `Envelope.compact()`
+ * (`0xFC`, one-second resolution) and `Envelope.packed()` (a decimal integer,
+ * default epoch; its other values are compact). Values of `Envelope.raw`
+ * carry no creation time: do not combine them with per-entry expiry (raw
+ * integers would read as packed ones). A region whose envelope has other
+ * parameters (`compact({ resolution })`, `packed({ epoch })`) must be named in
+ * `envelope`.
+ *
+ * @example
+ * ```ts
+ * import { HashBackend } from "@dogpile-effect/hstore"
+ * const layer = HashBackend.layer({ entryExpiry: { maxAge: "1 hour", sweeper: "manual" } })
+ * ```
+ *
+ * @category models
  * @since 0.1.0
  */
 export interface EntryExpiryOptions {
-  /** Age after which a field is treated as gone. */
-  readonly maxAge: Duration.Input
-  /** The envelope the regions on this backend write; default `Envelope.compact()`. */
+  /** Age after which a field is treated as gone: a finite duration, zero allowed. */
+  readonly maxAge: Options.DurationOption
+  /**
+   * The envelope the regions on this backend write, when it has non-default
+   * parameters. Default: full, compact and packed recognised by their first
+   * byte. An envelope that stores no creation time (`Envelope.raw`) fails the
+   * Layer with `InvalidOptionError`.
+   */
   readonly envelope?: Envelope.EnvelopeShape
   /** Fields removed per script call; default 100. */
   readonly batchSize?: number
@@ -40,37 +60,123 @@ export interface EntryExpiryOptions {
   readonly sweeper?: "background" | "manual"
 }
 
-/** Resolved options. */
+/**
+ * Validated options, defaults filled in.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface EntryExpirySettings {
   readonly maxAgeMs: number
-  readonly envelope: Envelope.EnvelopeShape
+  /** `undefined`: recognise the core envelopes by their first byte. */
+  readonly envelope: Envelope.EnvelopeShape | undefined
   readonly batchSize: number
   readonly queueCapacity: number
   readonly sweeper: "background" | "manual"
 }
 
+const COMPONENT = "HashBackend"
+
+const invalid = (option: string, reason: string) =>
+  Effect.fail(new InvalidOptionError({ component: COMPONENT, option: `entryExpiry.${option}`, reason }))
+
 /**
- * Validates and fills in defaults.
+ * Validates and fills in defaults; fails with `InvalidOptionError` naming the
+ * option and what to change.
  *
+ * @example
+ * ```ts
+ * import { EntryExpiry } from "@dogpile-effect/hstore"
+ * EntryExpiry.resolve({ maxAge: "1 hour" }) // Effect<{ maxAgeMs: 3600000, ... }>
+ * ```
+ *
+ * @category constructors
  * @since 0.1.0
  */
-export const resolve = (options: EntryExpiryOptions): EntryExpirySettings => {
-  const maxAgeMs = Duration.toMillis(Duration.fromInputUnsafe(options.maxAge))
-  if (!(maxAgeMs >= 0)) throw new RangeError(`EntryExpiry: maxAge must be a non-negative duration`)
-  const batchSize = options.batchSize ?? 100
-  const queueCapacity = options.queueCapacity ?? 10_000
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError("EntryExpiry: batchSize must be a positive integer")
-  if (!Number.isInteger(queueCapacity) || queueCapacity < 1) {
-    throw new RangeError("EntryExpiry: queueCapacity must be a positive integer")
-  }
-  return {
-    maxAgeMs,
-    envelope: options.envelope ?? Envelope.compact(),
-    batchSize,
-    queueCapacity,
-    sweeper: options.sweeper ?? "background"
-  }
+export const resolve = (options: EntryExpiryOptions): Effect.Effect<EntryExpirySettings, InvalidOptionError> =>
+  Effect.gen(function*() {
+    if (options.maxAge === undefined) {
+      return yield* invalid("maxAge", "is required: set it to the regions' store TTL (expiration plus the stale window)")
+    }
+    const maxAgeMs = yield* Options.millis(COMPONENT, "entryExpiry.maxAge", options.maxAge, { zero: true })
+    const envelope = options.envelope
+    if (envelope !== undefined && !envelope.storesCreatedAt) {
+      return yield* invalid(
+        "envelope",
+        `is Envelope.${envelope.name}, which stores no creation time, so per-entry expiry could never apply: ` +
+          "write full, compact or packed envelopes in the regions, or drop entryExpiry and rely on the bucket TTL"
+      )
+    }
+    const batchSize = yield* Options.integer(COMPONENT, "entryExpiry.batchSize", options.batchSize, 100, { min: 1 })
+    const queueCapacity = yield* Options.integer(
+      COMPONENT,
+      "entryExpiry.queueCapacity",
+      options.queueCapacity,
+      10_000,
+      { min: 1 }
+    )
+    const sweeper = options.sweeper ?? "background"
+    if (sweeper !== "background" && sweeper !== "manual") {
+      return yield* invalid("sweeper", `must be "background" or "manual", got ${JSON.stringify(sweeper)}`)
+    }
+    return { maxAgeMs, envelope, batchSize, queueCapacity, sweeper }
+  })
+
+const FULL_MAGIC = 0xfe
+const COMPACT_MAGIC = 0xfc
+const FULL_HEADER = 9
+const COMPACT_HEADER = 5
+const PACKED_EPOCH = Date.UTC(2024, 0, 1)
+const PACKED_TIME_MASK = (1n << 31n) - 1n
+const PACKED_PAYLOAD_LIMIT = 2 ** 31
+const canonicalInteger = /^(?:0|-?[1-9][0-9]*)$/
+const text = new TextDecoder()
+
+const view = (bytes: Uint8Array, length: number) => new DataView(bytes.buffer, bytes.byteOffset, length)
+
+/** `Envelope.full()`: magic, 16-bit version, 48-bit milliseconds. */
+const fullCreatedAt = (bytes: Uint8Array): number | undefined =>
+  bytes.length >= FULL_HEADER && bytes[0] === FULL_MAGIC
+    ? view(bytes, FULL_HEADER).getUint16(3) * 2 ** 32 + view(bytes, FULL_HEADER).getUint32(5)
+    : undefined
+
+/** `Envelope.compact()` with its default one-second resolution. */
+const compactCreatedAt = (bytes: Uint8Array): number | undefined =>
+  bytes.length >= COMPACT_HEADER && bytes[0] === COMPACT_MAGIC
+    ? view(bytes, COMPACT_HEADER).getUint32(1) * 1000
+    : undefined
+
+/** `Envelope.packed()` integers (value × 2^31 + seconds since its default epoch). */
+const packedCreatedAt = (bytes: Uint8Array): number | undefined => {
+  if (bytes.length === 0 || bytes.length > 20) return undefined
+  const first = bytes[0] as number
+  if (first !== 0x2d && (first < 0x30 || first > 0x39)) return undefined
+  const digits = text.decode(bytes)
+  if (!canonicalInteger.test(digits)) return undefined
+  const n = BigInt(digits)
+  const value = Number(n >> 31n)
+  if (value < -PACKED_PAYLOAD_LIMIT || value >= PACKED_PAYLOAD_LIMIT) return undefined
+  return PACKED_EPOCH + Number(n & PACKED_TIME_MASK) * 1000
 }
+
+/**
+ * The creation time of bytes written by one of core's envelopes with default
+ * parameters, recognised by the first byte, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { Codec, Envelope } from "@dogpile-effect/core"
+ * import { EntryExpiry } from "@dogpile-effect/hstore"
+ * import { Effect } from "effect"
+ * const bytes = Effect.runSync(Envelope.full().encode(1, 1_700_000_000_000, Codec.json))
+ * EntryExpiry.recognise(bytes) // 1700000000000
+ * ```
+ *
+ * @category getters
+ * @since 0.2.0
+ */
+export const recognise = (bytes: Uint8Array): number | undefined =>
+  fullCreatedAt(bytes) ?? compactCreatedAt(bytes) ?? packedCreatedAt(bytes)
 
 /** A codec that hands back the payload bytes untouched: decoding the envelope only, never the value. */
 const headerOnly: CodecShape = {
@@ -80,9 +186,10 @@ const headerOnly: CodecShape = {
 }
 
 /**
- * The creation time stored in `bytes` by `envelope`, or `None` when the bytes
- * are not of that envelope (or it stores no time): such values are left to the
- * region and never expired here.
+ * The creation time stored in `bytes`: read with `envelope` when one is given
+ * (a full envelope of any version is recognised too), otherwise recognised by
+ * the first byte ({@link recognise}). `None` for bytes of no known envelope:
+ * such values are left to the region and never expired here.
  *
  * @example
  * ```ts
@@ -92,28 +199,38 @@ const headerOnly: CodecShape = {
  *
  * const program = Effect.gen(function*() {
  *   const bytes = yield* Envelope.compact().encode(1, 1_700_000_000_000, Codec.json)
- *   return yield* EntryExpiry.createdAt(Envelope.compact(), bytes, Date.now()) // Some(1700000000000)
+ *   return yield* EntryExpiry.createdAt(undefined, bytes, Date.now()) // Some(1700000000000)
  * })
  * ```
  *
+ * @category getters
  * @since 0.1.0
  */
 export const createdAt = (
-  envelope: Envelope.EnvelopeShape,
+  envelope: Envelope.EnvelopeShape | undefined,
   bytes: Uint8Array,
   now: number
 ): Effect.Effect<Option.Option<number>> =>
-  envelope.storesCreatedAt
-    ? envelope.decode(bytes, now, headerOnly).pipe(
+  envelope === undefined
+    ? Effect.succeed(Option.fromUndefinedOr(recognise(bytes)))
+    : envelope.decode(bytes, now, headerOnly).pipe(
       Effect.map((entry) => Option.some(entry.createdAt)),
-      Effect.orElseSucceed(() => Option.none<number>())
+      Effect.orElseSucceed(() => Option.fromUndefinedOr(fullCreatedAt(bytes)))
     )
-    : Effect.succeedNone
 
 /**
  * Whether a stored value is past `maxAgeMs` at `now` (strictly older, like
  * the region's expiry rule).
  *
+ * @example
+ * ```ts
+ * import { EntryExpiry } from "@dogpile-effect/hstore"
+ * import { Effect } from "effect"
+ * const program = Effect.flatMap(EntryExpiry.resolve({ maxAge: "1 hour" }), (settings) =>
+ *   EntryExpiry.isExpired(settings, new Uint8Array([0xfc, 0, 0, 0, 1]), Date.now())) // true
+ * ```
+ *
+ * @category predicates
  * @since 0.1.0
  */
 export const isExpired = (
@@ -121,4 +238,7 @@ export const isExpired = (
   bytes: Uint8Array,
   now: number
 ): Effect.Effect<boolean> =>
-  Effect.map(createdAt(settings.envelope, bytes, now), (time) => Option.isSome(time) && now - time.value > settings.maxAgeMs)
+  Effect.map(
+    createdAt(settings.envelope, bytes, now),
+    (time) => Option.isSome(time) && now - time.value > settings.maxAgeMs
+  )

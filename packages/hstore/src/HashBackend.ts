@@ -4,53 +4,44 @@
  *
  * @since 0.1.0
  */
-import { Backend, type BackendEntry, BackendError, CacheKey } from "@dogpile-effect/core"
+import { Backend, type BackendEntry, type BackendError, CacheKey, type InvalidOptionError } from "@dogpile-effect/core"
 import { RedisClient } from "@dogpile-effect/redis"
-import { Clock, Context, Duration, Effect, Layer, Metric, Option, Queue, type Scope } from "effect"
-import type { ChainableCommander } from "ioredis"
+import { Clock, Context, Duration, Effect, Layer, Metric, Option, type Scope } from "effect"
 import * as EntryExpiry from "./EntryExpiry.ts"
-import * as HashExpiry from "./HashExpiry.ts"
 import * as HashMetrics from "./HashMetrics.ts"
 import * as HashScripts from "./HashScripts.ts"
+import * as Overflow from "./Overflow.ts"
+import * as Pipeline from "./Pipeline.ts"
 import * as ServerFeatures from "./ServerFeatures.ts"
-import * as Slot from "./Slot.ts"
+import * as Settings from "./Settings.ts"
+import * as Sweeper from "./Sweeper.ts"
 
 /**
- * Options of {@link layer}.
+ * Options of {@link layer} (see `Settings.HashBackendOptions`).
  *
+ * @category models
  * @since 0.1.0
  */
-export interface HashBackendOptions {
-  /** When buckets get a Redis TTL (the seed's `redis_expiration_time_hash`). Default {@link HashExpiry.never}. */
-  readonly hashExpiry?: HashExpiry.HashExpiry
-  /** Per-entry expiry inside buckets (off by default). */
-  readonly entryExpiry?: EntryExpiry.EntryExpiryOptions
-  /**
-   * Values longer than this many bytes are stored as plain overflow keys
-   * instead of hash fields, so one large value never converts a whole bucket
-   * from listpack to hashtable. Default: the server's
-   * `hash-max-listpack-value` (64 when it cannot be read). `false` disables
-   * overflow (every value goes into its bucket).
-   */
-  readonly overflowAbove?: number | false
-  /** Plain keys per MGET/DEL; default 500. */
-  readonly batchSize?: number
-}
+export type HashBackendOptions = Settings.HashBackendOptions
 
 /**
- * The value kept in a field whose real value lives in its overflow key. A real
- * value equal to it is itself stored in the overflow key, so reading the
- * marker from a field always means "look in the overflow key".
+ * The value kept in a field whose real value lives in its overflow key (see
+ * `Overflow.MARKER`).
  *
+ * @example
+ * ```ts
+ * import { HashBackend } from "@dogpile-effect/hstore"
+ * HashBackend.OVERFLOW_MARKER // "\u0000hstore:overflow"
+ * ```
+ *
+ * @category constants
  * @since 0.1.0
  */
-export const OVERFLOW_MARKER = "\u0000hstore:overflow"
-
-const markerBytes = Buffer.from(OVERFLOW_MARKER, "utf8")
+export const OVERFLOW_MARKER = Overflow.MARKER
 
 /**
- * The key holding the value of `hash[field]` when it overflowed: in the same
- * Cluster slot as the bucket (`{hash}` tag unless the name already has one).
+ * The key holding the value of `hash[field]` when it overflowed, in the same
+ * Cluster slot as the bucket (see `Overflow.key`).
  *
  * @example
  * ```ts
@@ -58,11 +49,10 @@ const markerBytes = Buffer.from(OVERFLOW_MARKER, "utf8")
  * HashBackend.overflowKey("user:12345", "67") // "{user:12345}\u0000o:67"
  * ```
  *
+ * @category keys
  * @since 0.1.0
  */
-export const overflowKey = (hash: string, field: string): string => overflowPrefix(hash) + field
-
-const overflowPrefix = (hash: string): string => Slot.colocated(hash, "\u0000o:")
+export const overflowKey = Overflow.key
 
 /**
  * Maintenance and introspection of a hash backend, provided next to `Backend`
@@ -79,6 +69,7 @@ const overflowPrefix = (hash: string): string => Slot.colocated(hash, "\u0000o:"
  * })
  * ```
  *
+ * @category services
  * @since 0.1.0
  */
 export class HashStore extends Context.Service<HashStore, {
@@ -92,209 +83,163 @@ export class HashStore extends Context.Service<HashStore, {
    */
   readonly sweepPending: Effect.Effect<number, BackendError>
   /**
-   * Scans one bucket (HSCAN, 100 fields per step) and removes its fields older
-   * than `entryExpiry.maxAge`; returns how many were deleted. Each step is one
-   * bounded script call, so readers of the bucket never wait long. Returns 0
-   * when per-entry expiry is off.
+   * Scans one bucket (HSCAN, `entryExpiry.batchSize` fields per step) and
+   * removes its fields older than `entryExpiry.maxAge`; returns how many were
+   * deleted. Each step is one bounded script call, so readers of the bucket
+   * never wait long. Returns 0 when per-entry expiry is off.
    */
   sweepBucket(hash: string): Effect.Effect<number, BackendError>
 }>()("@dogpile-effect/hstore/HashStore") {}
 
-/** One command of a pipelined batch, routed by `route`'s slot. */
-interface Command {
-  readonly route: string
-  readonly add: (pipeline: ChainableCommander) => void
-  readonly onReply: (reply: unknown) => void
-}
-
-/** A field queued for removal, with the value it had when found expired. */
-interface Expired {
-  readonly hash: string
-  readonly field: string
-  readonly value: Uint8Array
-}
-
-type ScriptMethod = (...args: ReadonlyArray<string | Buffer>) => unknown
-
-const SET_SCRIPT = "hstoreSetFields"
-const DELETE_SCRIPT = "hstoreDeleteIfUnchanged"
-
 const toBuffer = (bytes: Uint8Array): Buffer =>
   Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => toBuffer(a).equals(toBuffer(b))
 
 const asBytes = (reply: unknown): Option.Option<Uint8Array> =>
   reply instanceof Uint8Array ? Option.some(reply) : Option.none()
 
+/** The `PX` of a ttl hint (at least 1 ms, like `RedisBackend`), or `undefined` for none or an endless one. */
 const pxOf = (ttl: Duration.Duration | undefined): number | undefined => {
   if (ttl === undefined) return undefined
   const ms = Duration.toMillis(ttl)
-  return Number.isFinite(ms) && ms > 0 ? Math.ceil(ms) : undefined
-}
-
-const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  for (let start = 0; start < items.length; start += size) out.push(items.slice(start, start + size))
-  return out
-}
-
-/** Positions of the hash keys of `keys`, grouped by bucket in first-seen order. */
-const byBucket = (keys: ReadonlyArray<CacheKey.CacheKey>): Map<string, Array<number>> => {
-  const buckets = new Map<string, Array<number>>()
-  keys.forEach((key, i) => {
-    if (typeof key === "string") return
-    const positions = buckets.get(key.hash)
-    if (positions === undefined) buckets.set(key.hash, [i])
-    else positions.push(i)
-  })
-  return buckets
+  return Number.isFinite(ms) && ms >= 0 ? Math.max(1, Math.ceil(ms)) : undefined
 }
 
 /**
  * Builds the backend and its {@link HashStore} in a scope (the background
- * sweeper, when enabled, lives in that scope).
+ * sweeper, when enabled, lives in that scope). Fails with
+ * `InvalidOptionError` when an option is invalid.
  *
+ * @example
+ * ```ts
+ * import { HashBackend } from "@dogpile-effect/hstore"
+ * const services = HashBackend.make({ batchSize: 200 }) // needs RedisClient and Scope
+ * ```
+ *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (
   options: HashBackendOptions = {}
-): Effect.Effect<Context.Context<Backend | HashStore>, never, RedisClient.RedisClient | Scope.Scope> =>
+): Effect.Effect<
+  Context.Context<Backend | HashStore>,
+  InvalidOptionError,
+  RedisClient.RedisClient | Scope.Scope
+> =>
   Effect.gen(function*() {
+    const settings = yield* Settings.resolve(options)
+    const { batchSize, bucketTtl, bucketing, expiry } = settings
     const redis = yield* RedisClient.RedisClient
     const features = yield* ServerFeatures.detect(redis)
-    const policy = options.hashExpiry ?? HashExpiry.never
-    const [policyMode, policyMs] = HashExpiry.scriptArgs(policy)
-    const policyPx = policy._tag === "Never" ? undefined : Number(policyMs)
-    const expiry = options.entryExpiry === undefined ? undefined : EntryExpiry.resolve(options.entryExpiry)
-    const overflowAbove = options.overflowAbove === false
+    const overflowAbove = settings.overflowAbove === false
       ? undefined
-      : options.overflowAbove ?? features.listpackValueLimit
-    const batchSize = options.batchSize ?? 500
-    if (!Number.isInteger(batchSize) || batchSize < 1) {
-      throw new RangeError(`HashBackend: batchSize must be a positive integer, got ${batchSize}`)
-    }
-    // Registers the scripts (defineCommand) so that pipelines get them as methods.
-    redis.script(SET_SCRIPT, HashScripts.SET_FIELDS, 1)
-    const deleteScript = redis.script(DELETE_SCRIPT, HashScripts.DELETE_IF_UNCHANGED, 1)
-    const queue = yield* Queue.dropping<Expired>(expiry?.queueCapacity ?? 1)
+      : settings.overflowAbove ?? features.listpackValueLimit
+    HashScripts.define(redis.client)
+    const sweeper = yield* Sweeper.make(redis, expiry)
+    const run = (operation: string, commands: ReadonlyArray<Pipeline.Command>) =>
+      Pipeline.run(redis, operation, commands)
+    const perKeys = (keys: ReadonlyArray<string>, make: (chunk: ReadonlyArray<string>) => Omit<Pipeline.Command, "route">) =>
+      Pipeline.perKeys(keys, batchSize, redis.isCluster, make)
+    /** The key as stored: plain keys go through `bucketing` when it is set. */
+    const stored = (key: CacheKey.CacheKey): CacheKey.CacheKey =>
+      bucketing === undefined || typeof key !== "string" ? key : bucketing(key)
+    const bucketOf = (key: CacheKey.CacheKey) => (typeof key === "string" ? undefined : key.hash)
+    const plainOf = (key: CacheKey.CacheKey) => (typeof key === "string" ? key : undefined)
+    const fieldAt = (keys: ReadonlyArray<CacheKey.CacheKey>) => (i: number) => (keys[i] as CacheKey.HashKey).field
 
-    /** Runs commands in pipelines, one per slot on a Cluster (one in all on a standalone server). */
-    const exec = (operation: string, commands: ReadonlyArray<Command>): Effect.Effect<void, BackendError> =>
-      commands.length === 0 ? Effect.void : Effect.forEach(
-        Slot.groupBy(commands, (command) => command.route, redis.isCluster).values(),
-        (group) =>
-          redis.use(operation, async (client) => {
-            const pipeline = client.pipeline()
-            for (const command of group) command.add(pipeline)
-            const results = await pipeline.exec()
-            if (results === null) throw new Error("pipeline aborted")
-            // Each command has a result at its position; fail on the first error.
-            results.forEach(([error]) => {
-              if (error !== null) throw error
-            })
-            results.forEach(([, reply], i) => (group[i] as Command).onReply(reply))
-          }),
-        { concurrency: "unbounded", discard: true }
-      )
-
-    /** Plain-key commands (MGET / DEL) chunked and grouped by slot. */
-    const plainCommands = (
-      keys: ReadonlyArray<string>,
-      make: (chunk: ReadonlyArray<string>) => Omit<Command, "route">
-    ): Array<Command> => {
-      const out: Array<Command> = []
-      for (const group of Slot.groupBy(keys, (key) => key, redis.isCluster).values()) {
-        for (const chunk of chunks(group, batchSize)) out.push({ route: chunk[0] as string, ...make(chunk) })
-      }
-      return out
-    }
-
-    const isMarker = (bytes: Uint8Array) => overflowAbove !== undefined && sameBytes(bytes, markerBytes)
+    /** MGETs `wanted` keys and stores each value at its positions in `out`. */
+    const mget = (wanted: Map<string, Array<number>>, out: Array<Option.Option<Uint8Array>>) =>
+      perKeys([...wanted.keys()], (chunk) => ({
+        add: (p) => p.mgetBuffer(...chunk),
+        onReply: (reply) => {
+          const values = reply as ReadonlyArray<unknown>
+          chunk.forEach((key, j) => {
+            for (const i of wanted.get(key) ?? []) out[i] = asBytes(values[j])
+          })
+        }
+      }))
 
     // ---- reading ------------------------------------------------------------
 
-    const getMany = (keys: ReadonlyArray<CacheKey.CacheKey>) =>
+    const readBuckets = (keys: ReadonlyArray<CacheKey.CacheKey>, out: Array<Option.Option<Uint8Array>>) =>
       Effect.gen(function*() {
-        const out = new Array<Option.Option<Uint8Array>>(keys.length).fill(Option.none())
-        const commands: Array<Command> = []
-        const plainPositions = new Map<string, Array<number>>()
-        keys.forEach((key, i) => {
-          if (typeof key !== "string") return
-          const positions = plainPositions.get(key)
-          if (positions === undefined) plainPositions.set(key, [i])
-          else positions.push(i)
-        })
-        commands.push(...plainCommands([...plainPositions.keys()], (chunk) => ({
-          add: (p) => p.mgetBuffer(...chunk),
-          onReply: (reply) => {
-            const values = reply as ReadonlyArray<unknown>
-            chunk.forEach((key, j) => {
-              const value = asBytes(values[j])
-              for (const i of plainPositions.get(key) ?? []) out[i] = value
-            })
-          }
-        })))
-        const buckets = byBucket(keys)
+        const buckets = Pipeline.positions(keys, bucketOf)
+        const wrongType: Array<string> = []
+        const commands = mget(Pipeline.positions(keys, plainOf), out)
         for (const [hash, positions] of buckets) {
-          const fields = positions.map((i) => (keys[i] as CacheKey.HashKey).field)
           commands.push({
             route: hash,
-            add: (p) => p.hmgetBuffer(hash, ...fields),
-            onReply: (reply) => {
-              const values = reply as ReadonlyArray<unknown>
-              positions.forEach((i, j) => (out[i] = asBytes(values[j])))
-            }
+            add: (p) => p.hmgetBuffer(hash, ...positions.map(fieldAt(keys))),
+            onReply: (reply) => positions.forEach((i, j) => (out[i] = asBytes((reply as ReadonlyArray<unknown>)[j]))),
+            // A bucket name holding another Redis type fails only its own keys (they read as misses).
+            onError: (error) => Pipeline.isWrongType(error) ? void wrongType.push(hash) : error
           })
         }
-        yield* exec("getMany", commands)
+        yield* run("getMany", commands)
+        if (wrongType.length > 0) {
+          const misses = wrongType.reduce((n, hash) => n + (buckets.get(hash)?.length ?? 0), 0)
+          yield* Metric.update(HashMetrics.wrongTypeReads, misses)
+          yield* Effect.logWarning(
+            `dogpile: hstore buckets hold another Redis type; their keys read as misses: ${wrongType.join(", ")}`
+          )
+        }
+        return buckets
+      })
 
-        // Fields holding the overflow marker: read their overflow keys.
+    /** Fields holding the overflow marker: reads their overflow keys; returns their positions. */
+    const readOverflow = (keys: ReadonlyArray<CacheKey.CacheKey>, out: Array<Option.Option<Uint8Array>>) =>
+      Effect.gen(function*() {
         const overflowed = new Set<number>()
-        if (overflowAbove !== undefined) {
-          const wanted = new Map<string, Array<number>>()
-          keys.forEach((key, i) => {
-            const value = out[i] as Option.Option<Uint8Array>
-            if (typeof key === "string" || Option.isNone(value) || !isMarker(value.value)) return
-            overflowed.add(i)
-            out[i] = Option.none()
-            const k = overflowKey(key.hash, key.field)
-            const positions = wanted.get(k)
-            if (positions === undefined) wanted.set(k, [i])
-            else positions.push(i)
-          })
-          yield* exec("getMany", plainCommands([...wanted.keys()], (chunk) => ({
-            add: (p) => p.mgetBuffer(...chunk),
-            onReply: (reply) => {
-              const values = reply as ReadonlyArray<unknown>
-              chunk.forEach((k, j) => {
-                const value = asBytes(values[j])
-                for (const i of wanted.get(k) ?? []) out[i] = value
-              })
-            }
-          })))
-        }
+        if (overflowAbove === undefined) return overflowed
+        const wanted = new Map<string, Array<number>>()
+        keys.forEach((key, i) => {
+          const value = out[i] as Option.Option<Uint8Array>
+          if (typeof key === "string" || Option.isNone(value) || !Overflow.isMarker(value.value)) return
+          overflowed.add(i)
+          out[i] = Option.none()
+          const k = Overflow.key(key.hash, key.field)
+          const list = wanted.get(k)
+          if (list === undefined) wanted.set(k, [i])
+          else list.push(i)
+        })
+        yield* run("getMany", mget(wanted, out))
+        return overflowed
+      })
 
-        // Per-entry expiry: fields past maxAge read as misses and are queued for removal.
-        if (expiry !== undefined && buckets.size > 0) {
-          const now = yield* Clock.currentTimeMillis
-          let expired = 0
-          let dropped = 0
-          for (const positions of buckets.values()) {
-            for (const i of positions) {
-              const value = out[i] as Option.Option<Uint8Array>
-              if (Option.isNone(value) || !(yield* EntryExpiry.isExpired(expiry, value.value, now))) continue
-              out[i] = Option.none()
-              expired++
-              // Overflowed entries expire with their key's TTL; only inline fields are swept.
-              if (overflowed.has(i)) continue
-              const key = keys[i] as CacheKey.HashKey
-              if (!Queue.offerUnsafe(queue, { hash: key.hash, field: key.field, value: value.value })) dropped++
-            }
+    /** Per-entry expiry: fields past maxAge read as misses and inline ones are queued for removal. */
+    const applyExpiry = (
+      expiry: EntryExpiry.EntryExpirySettings,
+      keys: ReadonlyArray<CacheKey.CacheKey>,
+      buckets: Map<string, Array<number>>,
+      overflowed: Set<number>,
+      out: Array<Option.Option<Uint8Array>>
+    ) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        let expired = 0
+        let dropped = 0
+        for (const positions of buckets.values()) {
+          for (const i of positions) {
+            const value = out[i] as Option.Option<Uint8Array>
+            if (Option.isNone(value) || !(yield* EntryExpiry.isExpired(expiry, value.value, now))) continue
+            out[i] = Option.none()
+            expired++
+            // Overflowed entries expire with their key's TTL; only inline fields are swept.
+            if (overflowed.has(i)) continue
+            const key = keys[i] as CacheKey.HashKey
+            if (!sweeper.offer({ hash: key.hash, field: key.field, value: value.value })) dropped++
           }
-          if (expired > 0) yield* Metric.update(HashMetrics.expiredReads, expired)
-          if (dropped > 0) yield* Metric.update(HashMetrics.sweepDropped, dropped)
         }
+        if (expired > 0) yield* Metric.update(HashMetrics.expiredReads, expired)
+        if (dropped > 0) yield* Metric.update(HashMetrics.sweepDropped, dropped)
+      })
+
+    const getMany = (input: ReadonlyArray<CacheKey.CacheKey>) =>
+      Effect.gen(function*() {
+        const keys = input.map(stored)
+        const out = new Array<Option.Option<Uint8Array>>(keys.length).fill(Option.none())
+        const buckets = yield* readBuckets(keys, out)
+        const overflowed = yield* readOverflow(keys, out)
+        if (expiry !== undefined && buckets.size > 0) yield* applyExpiry(expiry, keys, buckets, overflowed, out)
         return out
       })
 
@@ -303,14 +248,40 @@ export const make = (
 
     // ---- writing ------------------------------------------------------------
 
+    /** The TTL of an overflow key: the entry's own, else a fixed bucket policy's. */
+    const fixedMs = bucketTtl.mode === "onCreate" || bucketTtl.mode === "onEveryWrite" ? bucketTtl.ms : undefined
+
+    /** The script call writing one bucket's fields. */
+    const bucketWrite = (hash: string, fields: Map<string, BackendEntry>): HashScripts.SetFieldsInput => {
+      const writes: Array<HashScripts.FieldWrite> = []
+      let longest = 0
+      let endless = false
+      for (const [field, entry] of fields) {
+        const px = pxOf(entry.ttl)
+        if (px === undefined) endless = true
+        else longest = Math.max(longest, px)
+        const value = toBuffer(entry.value)
+        const overflow = overflowAbove !== undefined && Overflow.needed(value, overflowAbove)
+        writes.push({ field, value, overflow, fieldTtlMs: features.fieldTtl ? px : undefined, keyTtlMs: px ?? fixedMs })
+      }
+      return {
+        bucket: hash,
+        ttl: bucketTtl.mode === "entries" ? { mode: "entries", ms: endless ? undefined : longest } : bucketTtl,
+        marker: overflowAbove === undefined ? undefined : Overflow.MARKER,
+        overflowKeys: overflowAbove === undefined ? [] : writes.map((w) => Overflow.key(hash, w.field)),
+        fieldTtl: features.fieldTtl,
+        fields: writes
+      }
+    }
+
     const setMany = (entries: ReadonlyArray<BackendEntry>) =>
       Effect.gen(function*() {
-        const commands: Array<Command> = []
+        const commands: Array<Pipeline.Command> = []
         const ignore = () => {}
         // Last write of a bucket field wins, as it would with separate calls.
         const buckets = new Map<string, Map<string, BackendEntry>>()
         for (const entry of entries) {
-          const key = entry.key
+          const key = stored(entry.key)
           if (typeof key === "string") {
             const px = pxOf(entry.ttl)
             const value = toBuffer(entry.value)
@@ -328,40 +299,19 @@ export const make = (
         }
         let overflows = 0
         for (const [hash, fields] of buckets) {
-          const prefix = overflowPrefix(hash)
-          const args: Array<string | Buffer> = [
-            policyMode,
-            policyMs,
-            features.expireNx ? "1" : "0",
-            overflowAbove === undefined ? "" : OVERFLOW_MARKER,
-            prefix,
-            features.fieldTtl ? "1" : "0"
-          ]
-          for (const [field, entry] of fields) {
-            const px = pxOf(entry.ttl)
-            const value = toBuffer(entry.value)
-            if (overflowAbove !== undefined && (value.length > overflowAbove || value.equals(markerBytes))) {
-              overflows++
-              const k = prefix + field
-              const ttl = px ?? policyPx
-              commands.push({
-                route: k,
-                add: (p) => (ttl === undefined ? p.set(k, value) : p.set(k, value, "PX", ttl)),
-                onReply: ignore
-              })
-              args.push(field, markerBytes, "0")
-            } else {
-              args.push(field, value, features.fieldTtl && px !== undefined ? String(px) : "0")
-            }
-          }
+          const input = bucketWrite(hash, fields)
+          overflows += input.fields.filter((f) => f.overflow).length
           commands.push({
             route: hash,
-            // `defineCommand` added the script as a pipeline method.
-            add: (p) => (p as unknown as Record<string, ScriptMethod>)[SET_SCRIPT]?.(hash, ...args),
-            onReply: ignore
+            add: (p) => void HashScripts.invoke(p, HashScripts.setFields, input),
+            onReply: ignore,
+            onError: (error) =>
+              Pipeline.isWrongType(error)
+                ? new Error(`bucket ${JSON.stringify(hash)} holds another Redis type, not a hash: ${error.message}`)
+                : error
           })
         }
-        yield* exec("setMany", commands)
+        yield* run("setMany", commands)
         if (overflows > 0) yield* Metric.update(HashMetrics.overflowWrites, overflows)
       })
 
@@ -370,92 +320,27 @@ export const make = (
 
     // ---- deleting -----------------------------------------------------------
 
-    const deleteMany = (keys: ReadonlyArray<CacheKey.CacheKey>) =>
+    const deleteMany = (input: ReadonlyArray<CacheKey.CacheKey>) =>
       Effect.gen(function*() {
+        const keys = input.map(stored)
         const strings = new Set<string>()
         for (const key of keys) {
           if (typeof key === "string") strings.add(key)
-          else if (overflowAbove !== undefined) strings.add(overflowKey(key.hash, key.field))
+          else if (overflowAbove !== undefined) strings.add(Overflow.key(key.hash, key.field))
         }
-        const commands = plainCommands([...strings], (chunk) => ({ add: (p) => p.del(...chunk), onReply: () => {} }))
-        for (const [hash, positions] of byBucket(keys)) {
-          const fields = [...new Set(positions.map((i) => (keys[i] as CacheKey.HashKey).field))]
-          commands.push({ route: hash, add: (p) => p.hdel(hash, ...fields), onReply: () => {} })
+        const commands = perKeys([...strings], (chunk) => ({ add: (p) => p.del(...chunk), onReply: () => {} }))
+        for (const [hash, positions] of Pipeline.positions(keys, bucketOf)) {
+          const fields = [...new Set(positions.map(fieldAt(keys)))]
+          commands.push({
+            route: hash,
+            add: (p) => p.hdel(hash, ...fields),
+            onReply: () => {},
+            // A key of another type holds none of these fields: nothing to delete.
+            onError: (error) => (Pipeline.isWrongType(error) ? undefined : error)
+          })
         }
-        yield* exec("deleteMany", commands)
+        yield* run("deleteMany", commands)
       })
-
-    const deleteOne = (key: CacheKey.CacheKey) => deleteMany([key])
-
-    // ---- sweeping -----------------------------------------------------------
-
-    /** Compare-and-deletes expired fields, one script call per bucket and batch. */
-    const remove = (items: ReadonlyArray<Expired>): Effect.Effect<number, BackendError> =>
-      Effect.gen(function*() {
-        const perBucket = new Map<string, Array<Expired>>()
-        for (const item of items) {
-          const list = perBucket.get(item.hash)
-          if (list === undefined) perBucket.set(item.hash, [item])
-          else list.push(item)
-        }
-        const counts = yield* Effect.forEach(
-          perBucket,
-          ([hash, list]) =>
-            Effect.map(
-              deleteScript.run([hash], list.flatMap((item) => [item.field, toBuffer(item.value)])),
-              (reply) => (typeof reply === "number" ? reply : Number(reply))
-            ),
-          { concurrency: "unbounded" }
-        )
-        const removed = counts.reduce((a, b) => a + b, 0)
-        if (removed > 0) yield* Metric.update(HashMetrics.expiredRemoved, removed)
-        return removed
-      })
-
-    const batch = expiry?.batchSize ?? 100
-
-    const sweepPending = Effect.gen(function*() {
-      // At most queueCapacity items: the queue's bound is the sweep's bound.
-      const items = yield* Queue.clear(queue)
-      let removed = 0
-      for (const chunk of chunks(items, batch)) removed += yield* remove(chunk)
-      return removed
-    })
-
-    const sweepBucket = (hash: string) =>
-      Effect.gen(function*() {
-        if (expiry === undefined) return 0
-        let cursor = "0"
-        let removed = 0
-        do {
-          const [next, flat] = yield* redis.use(
-            "sweepBucket",
-            (c) => c.hscanBuffer(hash, cursor, "COUNT", batch) as Promise<[Buffer, Array<Buffer>]>
-          )
-          cursor = next.toString()
-          const now = yield* Clock.currentTimeMillis
-          const found: Array<Expired> = []
-          for (let i = 0; i + 1 < flat.length; i += 2) {
-            // i + 1 < flat.length, so both entries exist.
-            const field = (flat[i] as Buffer).toString()
-            const value = flat[i + 1] as Buffer
-            if (!isMarker(value) && (yield* EntryExpiry.isExpired(expiry, value, now))) found.push({ hash, field, value })
-          }
-          if (found.length > 0) removed += yield* remove(found)
-        } while (cursor !== "0")
-        return removed
-      })
-
-    if (expiry !== undefined && expiry.sweeper === "background") {
-      yield* Effect.forkScoped(
-        Effect.forever(
-          Queue.takeBetween(queue, 1, batch).pipe(
-            Effect.flatMap(remove),
-            Effect.catch((error) => Effect.logDebug("dogpile: hstore sweep failed; will retry with later reads", error.reason))
-          )
-        )
-      )
-    }
 
     const backend = Backend.of({
       name: "redis-hash",
@@ -464,10 +349,15 @@ export const make = (
       getMany,
       set,
       setMany,
-      delete: deleteOne,
+      delete: (key) => deleteMany([key]),
       deleteMany
     })
-    const store = HashStore.of({ features, overflowAbove, sweepPending, sweepBucket })
+    const store = HashStore.of({
+      features,
+      overflowAbove,
+      sweepPending: sweeper.sweepPending,
+      sweepBucket: sweeper.sweepBucket
+    })
     return Context.make(Backend, backend).pipe(Context.add(HashStore, store))
   })
 
@@ -505,4 +395,4 @@ export const make = (
  */
 export const layer = (
   options: HashBackendOptions = {}
-): Layer.Layer<Backend | HashStore, never, RedisClient.RedisClient> => Layer.effectContext(make(options))
+): Layer.Layer<Backend | HashStore, InvalidOptionError, RedisClient.RedisClient> => Layer.effectContext(make(options))

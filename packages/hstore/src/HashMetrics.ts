@@ -45,3 +45,22 @@ export const sweepDropped = Metric.counter("dogpile_hstore_sweep_dropped", {
   description: "Expired hash fields left in place because the sweep queue was full",
   incremental: true
 })
+
+/**
+ * Hash-key reads whose bucket name holds another Redis type (a string, a
+ * list…): those keys read as misses, the rest of the batch is unaffected.
+ *
+ * @example
+ * ```ts
+ * import { HashMetrics } from "@dogpile-effect/hstore"
+ * import { Metric } from "effect"
+ * const count = Metric.value(HashMetrics.wrongTypeReads)
+ * ```
+ *
+ * @category metrics
+ * @since 0.2.0
+ */
+export const wrongTypeReads = Metric.counter("dogpile_hstore_wrong_type_reads", {
+  description: "Hash-key reads answered as misses because the bucket key holds another Redis type",
+  incremental: true
+})

@@ -7,24 +7,60 @@
  */
 import { KeySlot } from "@dogpile-effect/redis"
 
+/** For each slot, the first base-36 number (as text, no braces) that hashes to it; built on first use. */
+let tagTable: Array<string> | undefined
+
+/**
+ * The first base-36 string that hashes to `slot`. The table of all 16384 is
+ * built once, in one pass over consecutive numbers (about 180 thousand CRC16s,
+ * some tens of milliseconds), the first time a bucket name needs it.
+ */
+const tagForSlot = (slot: number): string => {
+  if (tagTable === undefined) {
+    const table = new Array<string>(KeySlot.SLOTS)
+    let missing = KeySlot.SLOTS
+    for (let n = 0; missing > 0; n++) {
+      const tag = n.toString(36)
+      const s = KeySlot.slot(tag)
+      if (table[s] === undefined) {
+        table[s] = tag
+        missing--
+      }
+    }
+    tagTable = table
+  }
+  return tagTable[slot] as string
+}
+
 /**
  * A key built from `base` and `suffix` that lives in the same Cluster slot as
- * `base`: `base + suffix` when `base` already carries a hash tag, otherwise
- * `{base}` + `suffix`. A base containing `}` but no valid tag cannot be wrapped
- * safely; it gets `base + suffix` (a working key, possibly in another slot).
+ * `base`:
+ *
+ * - `base + suffix` when `base` carries a hash tag (`{user}:12345`);
+ * - `{base}` + `suffix` when `base` is non-empty and has no `}` (the whole
+ *   base becomes the tag, so the slot is the base's own);
+ * - otherwise (`base` contains `}` but no valid tag, e.g. an empty `{}`, which
+ *   Redis does not count as a tag, or `base` is empty) `{t}` + `base` +
+ *   `suffix`, where `t` is a short tag chosen to hash to the base's slot.
+ *
+ * Each form is injective: different (base, suffix) concatenations give
+ * different keys.
  *
  * @example
  * ```ts
  * import { Slot } from "@dogpile-effect/hstore"
  * Slot.colocated("user:12345", ":67") // "{user:12345}:67"
  * Slot.colocated("{user}:12345", ":67") // "{user}:12345:67"
+ * Slot.colocated("user{}", ":67") // "{t}user{}:67", t hashing like "user{}"
  * ```
  *
+ * @category keys
  * @since 0.1.0
  */
 export const colocated = (base: string, suffix: string): string => {
-  if (KeySlot.tagOf(base) !== undefined || base.includes("}")) return base + suffix
-  return `{${base}}${suffix}`
+  if (KeySlot.tagOf(base) !== undefined) return base + suffix
+  if (base.length > 0 && !base.includes("}")) return `{${base}}${suffix}`
+  return `{${tagForSlot(KeySlot.slot(base))}}${base}${suffix}`
 }
 
 /**

@@ -1,7 +1,8 @@
 import { assert, describe, expect, it } from "vitest"
-import { CacheKey } from "@dogpile-effect/core"
+import { CacheKey, InvalidOptionError } from "@dogpile-effect/core"
 import { Bucketing, Slot } from "@dogpile-effect/hstore"
 import { KeySlot } from "@dogpile-effect/redis"
+import { Effect } from "effect"
 import * as fc from "fast-check"
 
 describe("Bucketing.byId", () => {
@@ -21,9 +22,14 @@ describe("Bucketing.byId", () => {
     expect(bucket("")).toBe("")
   })
 
-  it("rejects sizes that are not powers of ten", () => {
-    expect(() => Bucketing.byId({ size: 128 })).toThrow(RangeError)
-    expect(() => Bucketing.byId({ size: 1 })).toThrow(RangeError)
+  it("rejects sizes that are not powers of ten with InvalidOptionError from check (and when used unchecked)", () => {
+    for (const size of [128, 1, Number.NaN]) {
+      const error = Effect.runSync(Effect.flip(Bucketing.byId({ size }).check))
+      expect(error).toBeInstanceOf(InvalidOptionError)
+      expect(error.message).toContain("power of ten")
+      expect(() => Bucketing.byId({ size })("user:1")).toThrow(InvalidOptionError)
+    }
+    Effect.runSync(Bucketing.byId({ size: 1000 }).check)
   })
 
   it("is injective, and no bucket name equals a plain key (property)", () => {
@@ -47,13 +53,24 @@ describe("Bucketing.byId", () => {
 
 describe("Slot.colocated", () => {
   it("puts derived keys in the bucket's slot", () => {
-    for (const base of ["user:12345", "{user}:12345", "a{b", "x:{tag}:y"]) {
-      expect(KeySlot.slot(Slot.colocated(base, "\u0000o:67"))).toBe(KeySlot.slot(base))
+    for (const base of ["user:12345", "{user}:12345", "a{b", "x:{tag}:y", "x{}y", "{}", "", "a}b", "}{", "b{}{x}"]) {
+      expect(KeySlot.slot(Slot.colocated(base, "\u0000o:67")), base).toBe(KeySlot.slot(base))
     }
     expect(Slot.colocated("user:12345", ":67")).toBe("{user:12345}:67")
     expect(Slot.colocated("{user}:12345", ":67")).toBe("{user}:12345:67")
-    // A "}" without a valid tag cannot be wrapped safely: documented fallback, a plain concatenation.
-    expect(Slot.colocated("x{}y", ":67")).toBe("x{}y:67")
+    // An empty "{}" is no tag for Redis: the key gets a short tag of the base's own slot.
+    expect(Slot.colocated("x{}y", ":67")).toMatch(/^\{[0-9a-z]+\}x\{\}y:67$/)
+  })
+
+  it("colocates any base (property), and keys of different bases or suffixes differ", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 8, unit: fc.constantFrom("{", "}", "a", "b", ":") }), fc.string({ maxLength: 3 }), (base, field) => {
+        const key = Slot.colocated(base, "\u0000o:" + field)
+        expect(KeySlot.slot(key)).toBe(KeySlot.slot(base))
+        expect(Slot.colocated(base + "a", "\u0000o:" + field)).not.toBe(key)
+      }),
+      { numRuns: 2_000 }
+    )
   })
 })
 
@@ -65,7 +82,11 @@ describe("Bucketing.byNumber", () => {
     assert.strictEqual(bucket("settings"), "settings")
     assert.strictEqual(bucket("user:007"), "user:007", "leading zeros stay plain")
     assert.strictEqual(bucket("n:99999999999999999999"), "n:99999999999999999999", "beyond 2^53 stays plain")
-    assert.throws(() => Bucketing.byNumber({ size: 513 }))
+    for (const size of [513, 1, 2.5]) {
+      const error = Effect.runSync(Effect.flip(Bucketing.byNumber({ size }).check))
+      assert.instanceOf(error, InvalidOptionError)
+      assert.include(error.message, "2..512")
+    }
   })
 
   it("is injective over ids and prefixes", () => {
