@@ -235,7 +235,7 @@ describe("hash expiry policy", () => {
     withBackend(Effect.gen(function*() {
       const { first, second, afterPersist } = yield* scenario
       assert.deepStrictEqual([first, second, afterPersist], [-1, -1, -1])
-    })))
+    }), { hashExpiry: HashExpiry.never }))
 
   it.live("on create: the TTL is set by the creating write and never extended", () =>
     withBackend(Effect.gen(function*() {
