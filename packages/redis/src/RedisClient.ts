@@ -4,10 +4,12 @@
  *
  * @since 0.1.0
  */
-import { BackendError } from "@dogpile-effect/core"
-import { Cluster, Redis, type RedisOptions } from "ioredis"
+import { BackendError, type InvalidOptionError } from "@dogpile-effect/core"
+import type { Cluster, Redis } from "ioredis"
 import type { ConnectionOptions } from "node:tls"
-import { Config, Context, Duration, Effect, Layer, Option, Predicate, Redacted, type Scope } from "effect"
+import { Config, Context, Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import * as ClientSettings from "./ClientSettings.ts"
+import * as ConnectionHealth from "./ConnectionHealth.ts"
 
 /**
  * A connection: a standalone `Redis` or a `Cluster`.
@@ -37,6 +39,9 @@ export interface RedisClientOptions {
    * `redis://[user[:password]@]host[:port][/db]`, or `rediss://` for TLS. Pass
    * it as `Redacted` when it carries a password. With `cluster: true` the URL's
    * host is the startup node; several URLs may be given separated by commas.
+   * A URL without a scheme, with another scheme, a query string or a path that
+   * is not a database number is an `InvalidOptionError` (which never repeats
+   * the URL).
    */
   readonly url?: string | Redacted.Redacted<string>
   /** Connect to a Redis Cluster (also implied by `nodes`). */
@@ -46,12 +51,17 @@ export interface RedisClientOptions {
   readonly username?: string
   /** Overrides the URL's password. Never logged. */
   readonly password?: Redacted.Redacted<string>
-  /** Database index (standalone only). */
+  /**
+   * Database index (overrides the URL's `/db`). A Cluster has only database
+   * 0: anything else is an `InvalidOptionError`. A database the server does
+   * not have fails the Layer (or every call, if found at a reconnection).
+   */
   readonly db?: number
   /** TLS: `true` (implied by `rediss://`) or Node TLS options. */
   readonly tls?: boolean | ConnectionOptions
   /**
-   * Upper bound of one command: a silent server fails it with `BackendError`
+   * Upper bound of one command, from the call to its answer (however long
+   * ioredis keeps it queued): a silent server fails it with `BackendError`
    * after this long. Default 1 second.
    */
   readonly commandTimeout?: Duration.Input
@@ -74,11 +84,16 @@ export interface RedisClientOptions {
 export interface RedisScript {
   readonly name: string
   /** Runs the script; string and integer replies. */
-  run(keys: ReadonlyArray<string>, args: ReadonlyArray<string | number | Buffer>): Effect.Effect<unknown, BackendError>
+  run(
+    keys: ReadonlyArray<string>,
+    args: ReadonlyArray<string | number | Buffer>,
+    options?: CallOptions
+  ): Effect.Effect<unknown, BackendError>
   /** Runs the script; bulk-string replies as `Buffer`. */
   runBuffer(
     keys: ReadonlyArray<string>,
-    args: ReadonlyArray<string | number | Buffer>
+    args: ReadonlyArray<string | number | Buffer>,
+    options?: CallOptions
   ): Effect.Effect<unknown, BackendError>
 }
 
@@ -115,9 +130,19 @@ export class RedisClient extends Context.Service<RedisClient, {
   readonly isCluster: boolean
   /** Where it connects, without credentials, e.g. `redis://127.0.0.1:6379`. */
   readonly label: string
-  /** Whether the connection is ready right now. */
+  /** The bound of one call (`commandTimeout`), in milliseconds. */
+  readonly commandTimeoutMillis: number
+  /** Whether the connection is ready right now (and on the database asked for). */
   readonly isReady: Effect.Effect<boolean>
-  use<A>(operation: string, f: (client: RedisConnection) => Promise<A>): Effect.Effect<A, BackendError>
+  /**
+   * Runs raw ioredis calls. It answers within `commandTimeout` (or the
+   * tighter `options.timeoutMillis`) of real time, whatever the server does.
+   */
+  use<A>(
+    operation: string,
+    f: (client: RedisConnection) => Promise<A>,
+    options?: CallOptions
+  ): Effect.Effect<A, BackendError>
   /** The `BackendError` that `use` would report for `cause` (for callers that drive ioredis promises themselves). */
   toError(operation: string, cause: unknown): BackendError
   script(name: string, lua: string, numberOfKeys: number): RedisScript
@@ -125,119 +150,38 @@ export class RedisClient extends Context.Service<RedisClient, {
   readonly duplicate: Effect.Effect<RedisConnection, never, Scope.Scope>
 }>()("@dogpile-effect/redis/RedisClient") {}
 
-const DEFAULT_URL = "redis://127.0.0.1:6379"
-
-interface Endpoint {
-  readonly host: string
-  readonly port: number
-  readonly tls: boolean
-  readonly username: string | undefined
-  readonly password: string | undefined
-  readonly db: number | undefined
+/** Options of a single call of {@link RedisClient} `use` or a script's `run`. */
+export interface CallOptions {
+  /**
+   * A tighter bound than the client's `commandTimeout` for this call, in
+   * milliseconds (e.g. what is left of a caller's deadline). Never looser.
+   */
+  readonly timeoutMillis?: number
 }
 
-const parseEndpoint = (raw: string): Endpoint => {
-  const url = new URL(raw.trim())
-  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
-    throw new TypeError(`RedisClient: unsupported URL scheme ${JSON.stringify(url.protocol)} (use redis:// or rediss://)`)
-  }
-  const path = url.pathname.replace(/^\//, "")
-  const db = path.length === 0 ? undefined : Number(path)
-  if (db !== undefined && !Number.isInteger(db)) throw new TypeError("RedisClient: the URL path must be a database number")
-  return {
-    host: url.hostname.length === 0 ? "127.0.0.1" : url.hostname.replace(/^\[|\]$/g, ""),
-    port: url.port.length === 0 ? 6379 : Number(url.port),
-    tls: url.protocol === "rediss:",
-    username: url.username.length === 0 ? undefined : decodeURIComponent(url.username),
-    password: url.password.length === 0 ? undefined : decodeURIComponent(url.password),
-    db
-  }
-}
-
-const millis = (input: Duration.Input | undefined, fallback: number): number =>
-  input === undefined ? fallback : Duration.toMillis(Duration.fromInputUnsafe(input))
-
-/** Replaces every occurrence of the secret in a message. */
+/** Replaces every occurrence of a secret in a message. */
 const scrub = (message: string, secrets: ReadonlyArray<string>): string =>
   secrets.reduce((text, secret) => (secret.length === 0 ? text : text.split(secret).join("<redacted>")), message)
 
-/** Resolved connection settings (the password stays inside the closure of `make`). */
-interface Settings {
-  readonly isCluster: boolean
-  readonly endpoints: ReadonlyArray<Endpoint>
-  readonly label: string
-  readonly secrets: ReadonlyArray<string>
-  /** A new connection; a subscriber keeps an offline queue and waits for reconnection instead of failing fast. */
-  readonly create: (subscriber?: boolean) => RedisConnection
-  readonly connectTimeoutMs: number
-}
-
-const resolve = (options: RedisClientOptions): Settings => {
-  const rawUrl = options.url === undefined
-    ? DEFAULT_URL
-    : Redacted.isRedacted(options.url)
-    ? Redacted.value(options.url)
-    : options.url
-  const endpoints = rawUrl.split(",").map(parseEndpoint)
-  // The list is non-empty: split always returns at least one element.
-  const first = endpoints[0] as Endpoint
-  const isCluster = options.cluster === true || options.nodes !== undefined
-  const nodes: ReadonlyArray<RedisNode> = options.nodes ?? endpoints.map(({ host, port }) => ({ host, port }))
-  const password = options.password === undefined ? first.password : Redacted.value(options.password)
-  const username = options.username ?? first.username
-  const useTls = options.tls ?? first.tls
-  const tls: ConnectionOptions | undefined = useTls === false ? undefined : useTls === true ? {} : useTls
-  const commandTimeout = millis(options.commandTimeout, 1_000)
-  const connectTimeout = millis(options.connectTimeout, 1_000)
-  const maxDelay = millis(options.maxReconnectDelay, 1_000)
-  const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times - 1, 10), maxDelay)
-  const scheme = tls === undefined ? "redis" : "rediss"
-  const label = `${scheme}://${nodes.map((node) => `${node.host}:${node.port}`).join(",")}${isCluster ? " (cluster)" : ""}`
-
-  const common = {
-    commandTimeout,
-    connectTimeout,
-    maxRetriesPerRequest: 0,
-    // A cache never waits for a missing server: a command fails at once when
-    // the connection is down, while reconnection goes on in the background.
-    autoResendUnfulfilledCommands: false,
-    ...(username === undefined ? {} : { username }),
-    ...(password === undefined ? {} : { password }),
-    ...(tls === undefined ? {} : { tls }),
-    ...(options.connectionName === undefined ? {} : { connectionName: options.connectionName })
-  } satisfies RedisOptions
-
-  const db = options.db ?? first.db
-  const create = (subscriber = false): RedisConnection => {
-    const perCommand = subscriber ? { ...common, maxRetriesPerRequest: null } : common
-    if (isCluster) {
-      return new Cluster(nodes.map(({ host, port }) => ({ host, port })), {
-        enableOfflineQueue: subscriber,
-        enableAutoPipelining: options.autoPipelining ?? true,
-        clusterRetryStrategy: retryStrategy,
-        redisOptions: perCommand
-      })
-    }
-    return new Redis({
-      ...perCommand,
-      host: first.host,
-      port: first.port,
-      ...(db === undefined ? {} : { db }),
-      enableOfflineQueue: subscriber,
-      enableAutoPipelining: options.autoPipelining ?? true,
-      retryStrategy
+/**
+ * Settles with the promise, or rejects after `ms` of real time: the bound
+ * holds however long ioredis keeps the command queued (behind an
+ * auto-pipeline still waiting for a silent server, a slot refresh, ...).
+ * Real time, not the Effect Clock: it bounds real I/O.
+ */
+const withDeadline = <A>(promise: Promise<A>, ms: number, signal: AbortSignal): Promise<A> =>
+  new Promise<A>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Command timed out after ${Math.round(ms)} ms`)), ms)
+    const done = () => clearTimeout(timer)
+    signal.addEventListener("abort", done, { once: true })
+    promise.then((value) => {
+      done()
+      resolve(value)
+    }, (error: unknown) => {
+      done()
+      reject(error)
     })
-  }
-
-  return {
-    isCluster,
-    endpoints,
-    label,
-    secrets: [password, rawUrl].filter(Predicate.isString),
-    create,
-    connectTimeoutMs: connectTimeout
-  }
-}
+  })
 
 /** Resolves when the connection is ready, or after `timeoutMs` (false). Live time: this bounds real I/O. */
 const awaitReady = (client: RedisConnection, timeoutMs: number): Effect.Effect<boolean> =>
@@ -268,85 +212,147 @@ const close = (client: RedisConnection): Effect.Effect<void> =>
 /** ioredis methods added by `defineCommand`, looked up by name. */
 type ScriptMethod = (...args: ReadonlyArray<string | number | Buffer>) => Promise<unknown>
 
+/** What {@link build} needs, whoever created the connection. */
+interface Parts {
+  readonly client: RedisConnection
+  readonly isCluster: boolean
+  readonly label: string
+  readonly secrets: ReadonlyArray<string>
+  readonly commandTimeoutMs: number
+  readonly health: ConnectionHealth.Health
+  readonly db: number | undefined
+  readonly duplicate: Effect.Effect<RedisConnection, never, Scope.Scope>
+}
+
+/** The service over a connection, with typed, scrubbed, deadline-bounded calls. */
+const build = (parts: Parts): RedisClient["Service"] => {
+  const { client, label, secrets, health } = parts
+  const toError = (operation: string, cause: unknown): BackendError => {
+    const raw = cause instanceof Error ? cause.message : String(cause)
+    const last = health.lastError()
+    const explained = ConnectionHealth.isNotConnected(raw) && last !== undefined ? `not connected: ${last}` : raw
+    const reason = scrub(explained, secrets)
+    // A fresh Error: ioredis errors may carry the command's arguments (AUTH) and URL errors their input.
+    const code = typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : undefined
+    const safe = Object.assign(new Error(reason), code === undefined ? {} : { code })
+    return new BackendError({ backend: "redis", operation, reason: `${reason} [${label}]`, cause: safe })
+  }
+  const refusedDb = (operation: string): BackendError | undefined => {
+    const refused = health.dbRefused()
+    if (refused === undefined) return undefined
+    return toError(operation, `database ${parts.db ?? 0} refused by the server (${refused}); nothing is read or written elsewhere`)
+  }
+  const use = <A>(operation: string, f: (client: RedisConnection) => Promise<A>, options?: CallOptions) =>
+    Effect.suspend(() => {
+      const refused = refusedDb(operation)
+      if (refused !== undefined) return Effect.fail(refused)
+      const ms = Math.max(1, Math.min(parts.commandTimeoutMs, options?.timeoutMillis ?? Number.POSITIVE_INFINITY))
+      return Effect.tryPromise({
+        try: (signal) => withDeadline(f(client), ms, signal),
+        catch: (cause) => toError(operation, cause)
+      })
+    })
+
+  const defined = new Set<string>()
+  const script = (name: string, lua: string, numberOfKeys: number): RedisScript => {
+    if (!defined.has(name)) {
+      client.defineCommand(name, { lua, numberOfKeys })
+      defined.add(name)
+    }
+    const call = (
+      method: string,
+      keys: ReadonlyArray<string>,
+      args: ReadonlyArray<string | number | Buffer>,
+      options?: CallOptions
+    ) =>
+      use(name, (c) => {
+        // `defineCommand` added `method` to the client at runtime.
+        const fn = (c as unknown as Record<string, ScriptMethod>)[method] as ScriptMethod
+        return fn.call(c, ...keys, ...args)
+      }, options)
+    return {
+      name,
+      run: (keys, args, options) => call(name, keys, args, options),
+      runBuffer: (keys, args, options) => call(`${name}Buffer`, keys, args, options)
+    }
+  }
+
+  return RedisClient.of({
+    client,
+    isCluster: parts.isCluster,
+    label,
+    commandTimeoutMillis: parts.commandTimeoutMs,
+    isReady: Effect.sync(() => client.status === "ready" && health.dbRefused() === undefined),
+    use,
+    toError,
+    script,
+    duplicate: parts.duplicate
+  })
+}
+
+/** Opens a connection in the scope, with its health watched and its socket errors handled. */
+const open = (create: () => RedisConnection) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const client = create()
+      return { client, health: ConnectionHealth.watch(client) }
+    }),
+    ({ client }) => close(client)
+  )
+
 /**
- * Builds the service in a scope: connects (waiting up to `connectTimeout` for
- * the first connection; if Redis is not reachable yet, it logs a warning and
- * keeps connecting in the background) and disconnects when the scope closes.
+ * Builds the service in a scope: validates the options (failing with
+ * `InvalidOptionError`), connects, waiting up to `connectTimeout` for the
+ * first connection, and disconnects when the scope closes. If Redis is not
+ * reachable yet, it logs a warning naming the cause (unknown host, refused,
+ * TLS handshake, authentication) and keeps connecting in the background;
+ * calls fail with a `BackendError` naming that cause meanwhile. A database
+ * index the server refuses (`redis://host/99` on a server with 16) fails the
+ * build, or every call if found later: nothing goes to database 0 instead.
+ *
+ * @example
+ * ```ts
+ * import { RedisClient } from "@dogpile-effect/redis"
+ * import { Effect } from "effect"
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const redis = yield* RedisClient.make({ url: "redis://127.0.0.1:6379/2" })
+ *   return yield* redis.use("ping", (client) => client.ping())
+ * }))
+ * ```
  *
  * @since 0.1.0
  */
-export const make = (options: RedisClientOptions = {}): Effect.Effect<RedisClient["Service"], never, Scope.Scope> =>
+export const make = (
+  options: RedisClientOptions = {}
+): Effect.Effect<RedisClient["Service"], InvalidOptionError | BackendError, Scope.Scope> =>
   Effect.gen(function*() {
-    const settings = resolve(options)
-    const { label, secrets } = settings
-    const toError = (operation: string, cause: unknown): BackendError => {
-      const raw = cause instanceof Error ? cause.message : String(cause)
-      const reason = scrub(raw, secrets)
-      return new BackendError({
-        backend: "redis",
-        operation,
-        reason: `${reason} [${label}]`,
-        // The original error is kept only when it cannot carry a secret.
-        ...(reason === raw && cause instanceof Error ? { cause } : {})
-      })
-    }
-    const open = Effect.acquireRelease(
-      Effect.sync(() => {
-        const client = settings.create()
-        // Without a listener ioredis prints connection errors (with their
-        // address) to the console; failures surface as BackendError instead.
-        client.on("error", () => {})
-        return client
-      }),
-      close
-    )
-    const client = yield* open
+    const settings = yield* ClientSettings.resolve(options)
+    const { client, health } = yield* open(() => settings.create())
+    const service = build({
+      client,
+      health,
+      isCluster: settings.isCluster,
+      label: settings.label,
+      secrets: settings.secrets,
+      commandTimeoutMs: settings.commandTimeoutMs,
+      db: settings.db,
+      duplicate: Effect.map(open(() => settings.create(true)), ({ client }) => client)
+    })
     const ready = yield* awaitReady(client, settings.connectTimeoutMs)
     if (!ready) {
-      yield* Effect.logWarning(`dogpile: Redis at ${label} is not reachable yet; calls fail until it is`)
+      const cause = health.lastError() ?? "no answer yet"
+      yield* Effect.logWarning(
+        `dogpile: Redis at ${settings.label} is not reachable yet (${scrub(cause, settings.secrets)}); calls fail until it is`
+      )
     }
-
-    const use = <A>(operation: string, f: (client: RedisConnection) => Promise<A>): Effect.Effect<A, BackendError> =>
-      Effect.tryPromise({ try: () => f(client), catch: (cause) => toError(operation, cause) })
-
-    const defined = new Set<string>()
-    const script = (name: string, lua: string, numberOfKeys: number): RedisScript => {
-      if (!defined.has(name)) {
-        client.defineCommand(name, { lua, numberOfKeys })
-        defined.add(name)
-      }
-      const call = (method: string, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number | Buffer>) =>
-        use(name, (c) => {
-          // `defineCommand` added `method` to the client at runtime.
-          const fn = (c as unknown as Record<string, ScriptMethod>)[method] as ScriptMethod
-          return fn.call(c, ...keys, ...args)
-        })
-      return {
-        name,
-        run: (keys, args) => call(name, keys, args),
-        runBuffer: (keys, args) => call(`${name}Buffer`, keys, args)
-      }
+    const refused = health.dbRefused()
+    if (refused !== undefined) {
+      return yield* service.toError(
+        "select",
+        `database ${settings.db ?? 0} refused by the server (${refused}); the URL's path or the db option names a database it does not have`
+      )
     }
-
-    const duplicate = Effect.acquireRelease(
-      Effect.sync(() => {
-        const copy = settings.create(true)
-        copy.on("error", () => {})
-        return copy
-      }),
-      close
-    )
-
-    return RedisClient.of({
-      client,
-      isCluster: settings.isCluster,
-      label,
-      isReady: Effect.sync(() => client.status === "ready"),
-      use,
-      toError,
-      script,
-      duplicate
-    })
+    return service
   })
 
 /**
@@ -365,7 +371,8 @@ export const make = (options: RedisClientOptions = {}): Effect.Effect<RedisClien
  *
  * @since 0.1.0
  */
-export const layer = (options: RedisClientOptions = {}): Layer.Layer<RedisClient> => Layer.effect(RedisClient, make(options))
+export const layer = (options: RedisClientOptions = {}): Layer.Layer<RedisClient, InvalidOptionError | BackendError> =>
+  Layer.effect(RedisClient, make(options))
 
 /**
  * The RedisClient from configuration:
@@ -386,7 +393,7 @@ export const layer = (options: RedisClientOptions = {}): Layer.Layer<RedisClient
 export const layerConfig = (options: RedisClientOptions = {}) =>
   Layer.unwrap(
     Effect.gen(function*() {
-      const url = yield* Config.Redacted("REDIS_URL").pipe(Config.withDefault(Redacted.make(DEFAULT_URL)))
+      const url = yield* Config.Redacted("REDIS_URL").pipe(Config.withDefault(Redacted.make("redis://127.0.0.1:6379")))
       const password = yield* Config.option(Config.Redacted("REDIS_PASSWORD"))
       const cluster = yield* Config.Boolean("REDIS_CLUSTER").pipe(Config.withDefault(false))
       const timeout = yield* Config.option(Config.Int("REDIS_COMMAND_TIMEOUT_MS"))
@@ -395,7 +402,7 @@ export const layerConfig = (options: RedisClientOptions = {}) =>
         url,
         cluster: options.cluster ?? cluster,
         ...(Option.isSome(password) ? { password: password.value } : {}),
-        ...(Option.isSome(timeout) ? { commandTimeout: Duration.millis(timeout.value) } : {})
+        ...(Option.isSome(timeout) ? { commandTimeout: timeout.value } : {})
       })
     })
   )

@@ -7,6 +7,7 @@
 import {
   type BackendFailure,
   CacheKey,
+  type InvalidOptionError,
   Lock,
   type LockLease,
   LockLostError,
@@ -16,6 +17,7 @@ import {
 import { randomBytes } from "node:crypto"
 import { Clock, Deferred, Duration, Effect, Exit, Layer, Metric, Option, Scope } from "effect"
 import * as KeySlot from "./KeySlot.ts"
+import * as LockSettings from "./LockSettings.ts"
 import { RedisClient } from "./RedisClient.ts"
 
 /**
@@ -37,11 +39,26 @@ export type LostLockPolicy = "ignore" | "log" | "fail"
 export interface RedisLockOptions {
   /** A label for metrics and logs. Default `"redis"`. */
   readonly name?: string
-  /** Prefix of the lock keys (the seed's `lock_prefix`); must not contain `{` or `}`. Default `"_lock:"`. */
+  /**
+   * Prefix of the lock keys (`lock_prefix` of `dogpile_backend_redis_advanced`);
+   * must not contain `{` or `}`. Default `"_lock:"`.
+   */
   readonly prefix?: string
-  /** The lock's TTL in Redis: how long a crashed holder blocks others. Default 10 seconds. */
+  /**
+   * The lease's TTL in Redis: how long a crashed holder blocks others (renewed
+   * while the holder runs). Default 10 seconds.
+   *
+   * @since 0.2.0
+   */
+  readonly leaseTtl?: Duration.Input
+  /**
+   * The old name of {@link RedisLockOptions.leaseTtl}; still works. Giving both
+   * is an `InvalidOptionError`.
+   *
+   * @deprecated Use `leaseTtl`.
+   */
   readonly ttl?: Duration.Input
-  /** How often a held lock's TTL is renewed. Default a third of `ttl`; must be shorter than `ttl`. */
+  /** How often a held lock's lease is renewed. Default a third of `leaseTtl`; must be shorter than it. */
   readonly renewEvery?: Duration.Input
   /** Default `"log"`. */
   readonly onLost?: LostLockPolicy
@@ -148,24 +165,17 @@ const toMillis = (input: Duration.Input): number => Duration.toMillis(Duration.f
  *
  * @since 0.1.0
  */
-export const make = (options: RedisLockOptions = {}): Effect.Effect<Lock["Service"], never, RedisClient | Scope.Scope> =>
+export const make = (
+  options: RedisLockOptions = {}
+): Effect.Effect<Lock["Service"], InvalidOptionError, RedisClient | Scope.Scope> =>
   Effect.gen(function*() {
     const redis = yield* RedisClient
-    const name = options.name ?? "redis"
-    const prefix = options.prefix ?? "_lock:"
-    if (prefix.includes("{") || prefix.includes("}")) {
-      throw new RangeError(`RedisLock: the prefix must not contain braces, got ${JSON.stringify(prefix)}`)
-    }
-    const ttlMs = Math.max(1, Math.round(toMillis(options.ttl ?? Duration.seconds(10))))
-    const renewMs = options.renewEvery === undefined ? Math.max(1, Math.floor(ttlMs / 3)) : toMillis(options.renewEvery)
-    if (!(renewMs > 0 && renewMs < ttlMs)) {
-      throw new RangeError(`RedisLock: renewEvery (${renewMs} ms) must be positive and shorter than ttl (${ttlMs} ms)`)
-    }
-    const pollMin = Math.max(1, toMillis(options.pollMin ?? Duration.millis(5)))
-    const pollMax = Math.max(pollMin, toMillis(options.pollMax ?? Duration.millis(50)))
-    const policy = options.onLost ?? "log"
-    const channel = options.channel ?? `${prefix}released`
-    const keyOf = options.lockKey ?? ((key: CacheKey.CacheKey) => lockKey(key, prefix))
+    const settings = yield* LockSettings.resolve(options, lockKey)
+    const { name, channel, keyOf, renewMs } = settings
+    const ttlMs = settings.leaseMs
+    const pollMin = settings.pollMinMs
+    const pollMax = settings.pollMaxMs
+    const policy = settings.onLost
     const lost = lostLocks(name)
     const local = makeLocal()
     const release = redis.script("dogpileLockRelease", RELEASE, 1)
@@ -359,12 +369,12 @@ export const make = (options: RedisLockOptions = {}): Effect.Effect<Lock["Servic
  * import { RedisClient, RedisLock } from "@dogpile-effect/redis"
  * import { Layer } from "effect"
  *
- * const LockLive = RedisLock.layer({ ttl: "30 seconds", onLost: "fail" }).pipe(
+ * const LockLive = RedisLock.layer({ leaseTtl: "30 seconds", onLost: "fail" }).pipe(
  *   Layer.provide(RedisClient.layer({ url: "redis://127.0.0.1:6379" }))
  * )
  * ```
  *
  * @since 0.1.0
  */
-export const layer = (options: RedisLockOptions = {}): Layer.Layer<Lock, never, RedisClient> =>
+export const layer = (options: RedisLockOptions = {}): Layer.Layer<Lock, InvalidOptionError, RedisClient> =>
   Layer.effect(Lock, make(options))

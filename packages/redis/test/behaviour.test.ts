@@ -12,8 +12,9 @@ import { type RedisCluster, startRedisCluster } from "../../../test-support/redi
 
 const url = inject("redisUrl")
 
-const on = (client: () => Layer.Layer<RedisClient.RedisClient>) => () =>
-  Layer.mergeAll(RedisBackend.layer(), RedisLock.layer(), Codec.layerJson).pipe(Layer.provide(client()))
+// The suite's layers cannot fail: a bad option or an unreachable database here is a broken test set-up.
+const on = (client: () => Layer.Layer<RedisClient.RedisClient, unknown>) => () =>
+  Layer.mergeAll(RedisBackend.layer(), RedisLock.layer(), Codec.layerJson).pipe(Layer.provide(client()), Layer.orDie)
 
 behaviourSuite({ name: "redis, plain keys", layer: on(() => RedisClient.layer({ url })) })
 

@@ -1,0 +1,199 @@
+/**
+ * Validation of `RedisClient` options into the ioredis settings of a
+ * fail-fast connection. Every problem is an `InvalidOptionError`, raised when
+ * the Layer is built, before any I/O.
+ *
+ * @since 0.2.0
+ */
+import { InvalidOptionError, Options } from "@dogpile-effect/core"
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis"
+import type { ConnectionOptions } from "node:tls"
+import { Effect, Predicate, Redacted } from "effect"
+import { GuardedConnector } from "./ConnectionHealth.ts"
+import type { RedisClientOptions, RedisConnection, RedisNode } from "./RedisClient.ts"
+import * as RedisUrl from "./RedisUrl.ts"
+
+const COMPONENT = "RedisClient"
+const DEFAULT_URL = "redis://127.0.0.1:6379"
+
+/**
+ * Resolved connection settings. The secrets stay inside this value (for
+ * scrubbing messages); nothing here is logged.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Settings {
+  readonly isCluster: boolean
+  /** Where it connects, without credentials. */
+  readonly label: string
+  /** Texts that must never appear in a message (password, raw URL). */
+  readonly secrets: ReadonlyArray<string>
+  /** A new connection; a subscriber keeps an offline queue and waits for reconnection instead of failing fast. */
+  readonly create: (subscriber?: boolean) => RedisConnection
+  readonly connectTimeoutMs: number
+  readonly commandTimeoutMs: number
+  /** The database index asked for (standalone), when one was. */
+  readonly db: number | undefined
+}
+
+const invalid = (option: string, reason: string) =>
+  Effect.fail(new InvalidOptionError({ component: COMPONENT, option, reason }))
+
+const boolean = (option: string, input: unknown): Effect.Effect<boolean | undefined, InvalidOptionError> =>
+  input === undefined || typeof input === "boolean"
+    ? Effect.succeed(input)
+    : invalid(option, `must be a boolean, got ${typeof input}`)
+
+const rawUrlOf = (url: RedisClientOptions["url"]): Effect.Effect<string, InvalidOptionError> => {
+  if (url === undefined) return Effect.succeed(DEFAULT_URL)
+  const raw = Redacted.isRedacted(url) ? Redacted.value(url) : url
+  return typeof raw === "string" ? Effect.succeed(raw) : invalid("url", `must be a string, got ${typeof raw}`)
+}
+
+const validNode = (node: RedisNode, i: number): Effect.Effect<RedisNode, InvalidOptionError> => {
+  if (typeof node?.host !== "string" || node.host.length === 0) {
+    return invalid("nodes", `entry ${i} needs a non-empty host`)
+  }
+  return Effect.as(Options.integer(COMPONENT, `nodes[${i}].port`, node.port, 0, { min: 1, max: 65535 }), node)
+}
+
+const nodesOf = (nodes: ReadonlyArray<RedisNode> | undefined) =>
+  nodes === undefined
+    ? Effect.succeed(undefined)
+    : !Array.isArray(nodes) || nodes.length === 0
+    ? invalid("nodes", "must be a non-empty array of { host, port }")
+    : Effect.forEach(nodes, validNode)
+
+const tlsOf = (input: unknown, fromUrl: boolean): Effect.Effect<ConnectionOptions | undefined, InvalidOptionError> => {
+  if (input === undefined) return Effect.succeed(fromUrl ? {} : undefined)
+  if (input === true) return Effect.succeed({})
+  if (input === false) return Effect.succeed(undefined)
+  if (typeof input === "object" && input !== null) return Effect.succeed(input as ConnectionOptions)
+  return invalid("tls", "must be a boolean or Node TLS connection options")
+}
+
+const passwordOf = (input: unknown, fromUrl: Redacted.Redacted<string> | undefined) => {
+  if (input === undefined) return Effect.succeed(fromUrl === undefined ? undefined : Redacted.value(fromUrl))
+  if (Redacted.isRedacted(input) && typeof Redacted.value(input) === "string") {
+    return Effect.succeed(Redacted.value(input) as string)
+  }
+  return invalid("password", "must be a Redacted string (Redacted.make(...))")
+}
+
+const connectionNameOf = (input: unknown) =>
+  input === undefined
+    ? Effect.succeed(undefined)
+    : typeof input !== "string" || input.length === 0 || /\s/.test(input)
+    ? invalid("connectionName", "must be a non-empty string without spaces or newlines (CLIENT SETNAME rules)")
+    : Effect.succeed(input)
+
+const usernameOf = (input: unknown, fromUrl: string | undefined) =>
+  input === undefined
+    ? Effect.succeed(fromUrl)
+    : typeof input !== "string" || input.length === 0
+    ? invalid("username", "must be a non-empty string")
+    : Effect.succeed(input)
+
+const dbOf = (input: number | undefined, fromUrl: number | undefined, isCluster: boolean) =>
+  Effect.gen(function*() {
+    const db = input === undefined
+      ? fromUrl
+      : yield* Options.integer(COMPONENT, "db", input, 0, { min: 0, max: 2 ** 31 - 1 })
+    if (isCluster && db !== undefined && db !== 0) {
+      return yield* invalid("db", `must be 0 on a Redis Cluster (it has one database), got ${db}`)
+    }
+    return db
+  })
+
+/**
+ * Validates the options and prepares the ioredis constructors.
+ *
+ * @example
+ * ```ts
+ * import { ClientSettings } from "@dogpile-effect/redis"
+ * import { Effect } from "effect"
+ * const settings = Effect.runSync(ClientSettings.resolve({ url: "redis://127.0.0.1:6379/2" }))
+ * settings.db // 2
+ * ```
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const resolve = (options: RedisClientOptions): Effect.Effect<Settings, InvalidOptionError> =>
+  Effect.gen(function*() {
+    const rawUrl = yield* rawUrlOf(options.url)
+    const endpoints = yield* RedisUrl.parseList(rawUrl)
+    const first = endpoints[0] as RedisUrl.Endpoint
+    const cluster = yield* boolean("cluster", options.cluster)
+    const nodesOption = yield* nodesOf(options.nodes)
+    if (cluster === false && nodesOption !== undefined) {
+      return yield* invalid("nodes", "are Cluster startup nodes: they contradict cluster: false")
+    }
+    const isCluster = cluster === true || nodesOption !== undefined
+    if (!isCluster && endpoints.length > 1) {
+      return yield* invalid("url", `lists ${endpoints.length} servers: that needs cluster: true`)
+    }
+    const nodes = nodesOption ?? endpoints.map(({ host, port }) => ({ host, port }))
+    const password = yield* passwordOf(options.password, first.password)
+    const username = yield* usernameOf(options.username, first.username)
+    const tls = yield* tlsOf(options.tls, first.tls)
+    const db = yield* dbOf(options.db, first.db, isCluster)
+    const commandTimeoutMs = yield* Options.millisOr(COMPONENT, "commandTimeout", options.commandTimeout, 1_000)
+    const connectTimeoutMs = yield* Options.millisOr(COMPONENT, "connectTimeout", options.connectTimeout, 1_000)
+    const maxDelayMs = yield* Options.millisOr(COMPONENT, "maxReconnectDelay", options.maxReconnectDelay, 1_000)
+    const autoPipelining = (yield* boolean("autoPipelining", options.autoPipelining)) ?? true
+    const connectionName = yield* connectionNameOf(options.connectionName)
+
+    const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times - 1, 10), maxDelayMs)
+    const scheme = tls === undefined ? "redis" : "rediss"
+    const where = nodes.map((node) => `${node.host}:${node.port}`).join(",")
+    const label = `${scheme}://${where}${!isCluster && db !== undefined && db !== 0 ? `/${db}` : ""}${
+      isCluster ? " (cluster)" : ""
+    }`
+    const common = {
+      commandTimeout: Math.ceil(commandTimeoutMs),
+      connectTimeout: Math.ceil(connectTimeoutMs),
+      maxRetriesPerRequest: 0,
+      // A cache never waits for a missing server: a command fails at once when
+      // the connection is down, while reconnection goes on in the background.
+      autoResendUnfulfilledCommands: false,
+      Connector: GuardedConnector,
+      ...(username === undefined ? {} : { username }),
+      ...(password === undefined ? {} : { password }),
+      ...(tls === undefined ? {} : { tls }),
+      ...(connectionName === undefined ? {} : { connectionName })
+    } satisfies RedisOptions
+
+    const create = (subscriber = false): RedisConnection => {
+      const perCommand = subscriber ? { ...common, maxRetriesPerRequest: null } : common
+      if (isCluster) {
+        const clusterOptions = {
+          enableOfflineQueue: subscriber,
+          enableAutoPipelining: autoPipelining,
+          clusterRetryStrategy: retryStrategy,
+          redisOptions: perCommand
+        } satisfies ClusterOptions
+        return new Cluster(nodes.map(({ host, port }) => ({ host, port })), clusterOptions)
+      }
+      return new Redis({
+        ...perCommand,
+        host: first.host,
+        port: first.port,
+        ...(db === undefined ? {} : { db }),
+        enableOfflineQueue: subscriber,
+        enableAutoPipelining: autoPipelining,
+        retryStrategy
+      })
+    }
+
+    return {
+      isCluster,
+      label,
+      secrets: [password, rawUrl].filter(Predicate.isString),
+      create,
+      connectTimeoutMs,
+      commandTimeoutMs,
+      db
+    }
+  })
