@@ -14,6 +14,7 @@ import * as Overflow from "./Overflow.ts"
 import * as Pipeline from "./Pipeline.ts"
 import * as ServerFeatures from "./ServerFeatures.ts"
 import * as Settings from "./Settings.ts"
+import * as Slot from "./Slot.ts"
 import * as Sweeper from "./Sweeper.ts"
 
 /**
@@ -254,6 +255,7 @@ export const make = (
     /** The script call writing one bucket's fields. */
     const bucketWrite = (hash: string, fields: Map<string, BackendEntry>): HashScripts.SetFieldsInput => {
       const writes: Array<HashScripts.FieldWrite> = []
+      const overflowOn = overflowAbove !== undefined && (!redis.isCluster || Slot.clientAgrees(hash))
       let longest = 0
       let endless = false
       for (const [field, entry] of fields) {
@@ -261,14 +263,14 @@ export const make = (
         if (px === undefined) endless = true
         else longest = Math.max(longest, px)
         const value = toBuffer(entry.value)
-        const overflow = overflowAbove !== undefined && Overflow.needed(value, overflowAbove)
+        const overflow = overflowOn && Overflow.needed(value, overflowAbove)
         writes.push({ field, value, overflow, fieldTtlMs: features.fieldTtl ? px : undefined, keyTtlMs: px ?? fixedMs })
       }
       return {
         bucket: hash,
         ttl: bucketTtl.mode === "entries" ? { mode: "entries", ms: endless ? undefined : longest } : bucketTtl,
-        marker: overflowAbove === undefined ? undefined : Overflow.MARKER,
-        overflowKeys: overflowAbove === undefined ? [] : writes.map((w) => Overflow.key(hash, w.field)),
+        marker: overflowOn ? Overflow.MARKER : undefined,
+        overflowKeys: overflowOn ? writes.map((w) => Overflow.key(hash, w.field)) : [],
         fieldTtl: features.fieldTtl,
         fields: writes
       }

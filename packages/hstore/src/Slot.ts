@@ -64,6 +64,30 @@ export const colocated = (base: string, suffix: string): string => {
 }
 
 /**
+ * Whether ioredis (through `cluster-key-slot`) computes the same slot for
+ * `key` as Redis does. They differ for one shape only: the first `{` directly
+ * followed by `}` (an empty tag, so Redis hashes the whole key) with a later
+ * `}` (where the client hashes the text between the two). On a Cluster,
+ * ioredis refuses a multi-key command mixing such a key with keys of its Redis
+ * slot, so buckets named that way keep their large values inline (no overflow).
+ *
+ * @example
+ * ```ts
+ * import { Slot } from "@dogpile-effect/hstore"
+ * Slot.clientAgrees("user:{}12345") // true
+ * Slot.clientAgrees("user:{}{12}345") // false
+ * ```
+ *
+ * @category keys
+ * @since 0.2.0
+ */
+export const clientAgrees = (key: string): boolean => {
+  const open = key.indexOf("{")
+  if (open === -1 || key[open + 1] !== "}") return true
+  return key.indexOf("}", open + 2) === -1
+}
+
+/**
  * Groups items by the Cluster slot of their routing key, keeping input order
  * inside each group. On a standalone server everything is one group.
  *

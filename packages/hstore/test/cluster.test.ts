@@ -6,7 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Backend, CacheKey, Lock } from "@dogpile-effect/core"
-import { HashBackend, HashExpiry } from "@dogpile-effect/hstore"
+import { HashBackend, HashExpiry, Slot } from "@dogpile-effect/hstore"
 import { KeySlot, RedisClient, RedisLock } from "@dogpile-effect/redis"
 import { Effect, Layer, Option } from "effect"
 import { afterAll, beforeAll } from "vitest"
@@ -73,5 +73,39 @@ describe("HashBackend on a 3-master cluster", () => {
         assert.isTrue(Option.isNone(second))
       }))
       assert.isTrue(Option.isSome(yield* Effect.scoped(lock.tryAcquire(key))), "released with its scope")
+    }).pipe(Effect.provide(layer()), Effect.scoped))
+
+  it.live("buckets named with an empty {} tag, a stray } or nothing: overflow, shrink and delete stay in the bucket's slot", () =>
+    Effect.gen(function*() {
+      const backend = yield* Backend
+      const redis = yield* RedisClient.RedisClient
+      const id = `${process.pid}-${Date.now()}`
+      for (const bucket of [`t{}${id}`, `{}${id}`, `a}b${id}`, `x{}{y}${id}`]) {
+        const key = CacheKey.hash(bucket, "f")
+        assert.strictEqual(KeySlot.slot(HashBackend.overflowKey(bucket, "f")), KeySlot.slot(bucket), bucket)
+        yield* backend.set(key, text("L".repeat(100)))
+        assert.deepStrictEqual(show([yield* backend.get(key)]), ["L".repeat(100)])
+        // ioredis hashes `x{}{y}…` as "{y" where Redis hashes the whole key: such a bucket keeps values inline.
+        const overflowed = yield* redis.use("exists", (c) => c.exists(HashBackend.overflowKey(bucket, "f")))
+        assert.strictEqual(overflowed, Slot.clientAgrees(bucket) ? 1 : 0, bucket)
+        yield* backend.set(key, text("small")) // the script deletes the overflow key (KEYS[2])
+        assert.deepStrictEqual(show([yield* backend.get(key)]), ["small"])
+        assert.strictEqual(yield* redis.use("exists", (c) => c.exists(HashBackend.overflowKey(bucket, "f"))), 0)
+        yield* backend.set(key, text("L".repeat(100)))
+        yield* backend.delete(key)
+        assert.deepStrictEqual(show([yield* backend.get(key)]), [null])
+      }
+    }).pipe(Effect.provide(layer()), Effect.scoped))
+
+  it.live("a bucket key of another type fails only its own keys in a batch read across slots", () =>
+    Effect.gen(function*() {
+      const backend = yield* Backend
+      const redis = yield* RedisClient.RedisClient
+      const tag = `wt-${process.pid}-${Date.now()}`
+      const good = Array.from({ length: 20 }, (_, i) => CacheKey.hash(`${tag}:b${i}`, "f"))
+      yield* backend.setMany(good.map((key) => ({ key, value: text(key.hash) })))
+      yield* redis.use("set", (c) => c.set(`${tag}:bad`, "a string"))
+      const read = yield* backend.getMany([...good, CacheKey.hash(`${tag}:bad`, "f")])
+      assert.deepStrictEqual(show(read), [...good.map((key) => key.hash), null])
     }).pipe(Effect.provide(layer()), Effect.scoped))
 })
