@@ -150,6 +150,13 @@ interface Split {
   readonly meta: unknown
 }
 
+const PIPE = 0x7c
+/**
+ * The longest metadata read: dogpile writes about 35 bytes (`{"ct": …, "v": 2}`),
+ * so anything longer is refused before it is parsed.
+ */
+const MAX_META = 256
+
 const splitJson = (bytes: Uint8Array): Split | string => {
   let start = 0
   while (isSpace(bytes[start])) start++
@@ -160,6 +167,7 @@ const splitJson = (bytes: Uint8Array): Split | string => {
   if (end < 0 || bytes[end] !== 0x2c) return "not a two-element JSON array"
   let payloadEnd = end
   while (payloadEnd > start && isSpace(bytes[payloadEnd - 1])) payloadEnd--
+  if (bytes.length - end - 1 > MAX_META) return `the envelope's metadata is longer than ${MAX_META} bytes`
   let meta: unknown
   try {
     // "[" + the rest parses as a one-element array exactly when the envelope has two elements.
@@ -177,15 +185,12 @@ const splitMsgpack = (bytes: Uint8Array): Split | string => {
   const end = MsgpackProfile.itemEnd(bytes, 1)
   if (typeof end === "string") return end
   const metaBytes = bytes.subarray(end)
+  if (metaBytes.length > MAX_META) return `the envelope's metadata is longer than ${MAX_META} bytes`
   if (MsgpackProfile.refusal(metaBytes) !== undefined) return "the envelope's metadata is not valid MessagePack"
   const meta = Effect.runSync(Effect.result(Msgpack.codec.decode(metaBytes)))
   if (meta._tag === "Failure") return "the envelope's metadata is not valid MessagePack"
   return { payload: bytes.subarray(1, end), meta: meta.success }
 }
-
-const PIPE = 0x7c
-/** The longest metadata read before the `|` (dogpile writes about 35 bytes). */
-const MAX_META = 256
 
 const metaFields = (meta: unknown): { readonly ct: unknown; readonly v: unknown } | undefined =>
   Predicate.isObject(meta) && !Array.isArray(meta)

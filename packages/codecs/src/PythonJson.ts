@@ -6,6 +6,7 @@
  */
 import { type CodecShape, DecodeError, EncodeError } from "@dogpile-effect/core"
 import { Effect } from "effect"
+import * as Limits from "./Limits.ts"
 import { isWellFormed } from "./Representable.ts"
 
 /**
@@ -37,6 +38,37 @@ export const MAX_DEPTH = 500
  * @since 0.2.0
  */
 export const MAX_INT_DIGITS = 4300
+
+/**
+ * The most values written or read in one stored value (the top-level value,
+ * every list element and every dict entry), the codecs' default `maxItems`.
+ * Bounds the work and memory of a decode together with {@link MAX_BYTES}.
+ *
+ * @example
+ * ```ts
+ * import { PythonJson } from "@dogpile-effect/codecs"
+ * console.log(PythonJson.MAX_ITEMS) // 1000000
+ * ```
+ *
+ * @category constants
+ * @since 0.2.0
+ */
+export const MAX_ITEMS: number = Limits.defaults.maxItems
+
+/**
+ * The longest text written or read, in bytes: the codecs' default `maxBytes`
+ * (16 MiB).
+ *
+ * @example
+ * ```ts
+ * import { PythonJson } from "@dogpile-effect/codecs"
+ * console.log(PythonJson.MAX_BYTES) // 16777216
+ * ```
+ *
+ * @category constants
+ * @since 0.2.0
+ */
+export const MAX_BYTES: number = Limits.defaults.maxBytes
 
 /**
  * Why a value cannot be written, or text cannot be read, the way Python does.
@@ -123,7 +155,16 @@ const isPlainObject = (value: object): boolean => {
   return proto === Object.prototype || proto === null
 }
 
-const write = (value: unknown, depth: number): string => {
+/** Counts the values written, refusing more than {@link MAX_ITEMS}. */
+class Budget {
+  items = 0
+  spend(): void {
+    if (++this.items > MAX_ITEMS) throw new Refused(`more than ${MAX_ITEMS} values`)
+  }
+}
+
+const write = (value: unknown, depth: number, budget: Budget): string => {
+  budget.spend()
   switch (typeof value) {
     case "string":
       return quote(value)
@@ -144,7 +185,7 @@ const write = (value: unknown, depth: number): string => {
     const items: Array<string> = []
     for (let i = 0; i < value.length; i++) {
       if (!(i in value)) throw new Refused("a sparse array")
-      items.push(write(value[i], depth + 1))
+      items.push(write(value[i], depth + 1, budget))
     }
     return `[${items.join(", ")}]`
   }
@@ -154,7 +195,7 @@ const write = (value: unknown, depth: number): string => {
   }
   const fields: Array<string> = []
   for (const key of Object.keys(value)) {
-    fields.push(`${quote(key)}: ${write((value as Record<string, unknown>)[key], depth + 1)}`)
+    fields.push(`${quote(key)}: ${write((value as Record<string, unknown>)[key], depth + 1, budget)}`)
   }
   return `{${fields.join(", ")}}`
 }
@@ -178,7 +219,7 @@ const write = (value: unknown, depth: number): string => {
  */
 export const dumps = (value: unknown): string | Refused => {
   try {
-    return write(value, 0)
+    return write(value, 0, new Budget())
   } catch (error) {
     if (error instanceof Refused) return error
     // A throwing getter or proxy: refuse it as well, never as a defect.
@@ -203,6 +244,7 @@ const ESCAPES: Record<string, string> = {
 /** A reader of Python's `json.loads` language (RFC 8259 plus `NaN`, `Infinity`, `-Infinity`). */
 class Reader {
   at = 0
+  readonly budget = new Budget()
   constructor(readonly text: string) {}
 
   fail(what: string): never {
@@ -225,6 +267,7 @@ class Reader {
   }
 
   value(depth: number): unknown {
+    this.budget.spend()
     this.space()
     const c = this.text[this.at]
     switch (c) {
@@ -347,7 +390,9 @@ class Reader {
  * as numbers when they are safe integers and as BigInts beyond (never
  * rounded; more than {@link MAX_INT_DIGITS} digits is refused, as Python
  * does); `NaN`, `Infinity` and `-Infinity` are read; nesting deeper than
- * {@link MAX_DEPTH} is refused. Linear in the input.
+ * {@link MAX_DEPTH} and more than {@link MAX_ITEMS} values are refused.
+ * Linear in the input, except that each integer of up to 4300 digits costs
+ * up to about 0.2 ms to convert to a BigInt.
  *
  * @example
  * ```ts
@@ -394,7 +439,9 @@ const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false })
  * repr), and decodes with {@link loads}. Encoding fails with an
  * `EncodeError` for anything Python could not read back: bytes, `undefined`,
  * class instances (Date, Map, ...), lone surrogates, sparse arrays, BigInts of
- * more than {@link MAX_INT_DIGITS} digits, nesting deeper than {@link MAX_DEPTH}.
+ * more than {@link MAX_INT_DIGITS} digits, nesting deeper than {@link MAX_DEPTH},
+ * more than {@link MAX_ITEMS} values or {@link MAX_BYTES} bytes. Decoding
+ * refuses the same before reading.
  *
  * JavaScript cannot tell `2.0` from `2`: Python's float `2.0` reads as `2`
  * and is written back as the int `2`.
@@ -413,11 +460,20 @@ export const codec: CodecShape = {
   name: "python-json",
   encode: (value) => {
     const text = dumps(value)
-    return isRefused(text)
-      ? Effect.fail(new EncodeError({ codec: "python-json", reason: `Python's json cannot hold ${text.reason}` }))
+    if (isRefused(text)) {
+      return Effect.fail(new EncodeError({ codec: "python-json", reason: `Python's json cannot hold ${text.reason}` }))
+    }
+    // ensure_ascii output: one byte per character.
+    return text.length > MAX_BYTES
+      ? Effect.fail(
+        new EncodeError({ codec: "python-json", reason: `value encodes to ${text.length} bytes, more than ${MAX_BYTES}` })
+      )
       : Effect.succeed(encoder.encode(text))
   },
   decode: (bytes) => {
+    if (bytes.length > MAX_BYTES) {
+      return Effect.fail(new DecodeError({ codec: "python-json", reason: `${bytes.length} bytes is more than ${MAX_BYTES}` }))
+    }
     let text: string
     try {
       text = decoder.decode(bytes)

@@ -7,6 +7,7 @@
  */
 import { type CodecShape, DecodeError, EncodeError } from "@dogpile-effect/core"
 import { Effect } from "effect"
+import * as Limits from "./Limits.ts"
 import * as Msgpack from "./Msgpack.ts"
 import { isWellFormed } from "./Representable.ts"
 
@@ -35,6 +36,8 @@ class Refused {
 
 /** Growable output buffer. */
 class Out {
+  /** Values written so far, counted as the reader counts them (see `Limits.maxItems`). */
+  items = 0
   bytes = new Uint8Array(64)
   view = new DataView(this.bytes.buffer)
   length = 0
@@ -107,6 +110,8 @@ const isPlainObject = (value: object): boolean => {
 }
 
 const write = (out: Out, value: unknown, depth: number): void => {
+  // Keys are written through here too, but the reader does not count them as values.
+  if (++out.items > Limits.defaults.maxItems) throw new Refused(`more than ${Limits.defaults.maxItems} values`)
   switch (typeof value) {
     case "boolean":
       return out.byte(value ? 0xc3 : 0xc2)
@@ -145,6 +150,7 @@ const write = (out: Out, value: unknown, depth: number): void => {
   writeLength(out, keys.length, 0x80, 15, [0, 0xde, 0xdf])
   for (const key of keys) {
     write(out, key, depth + 1)
+    out.items--
     write(out, (value as Record<string, unknown>)[key], depth + 1)
   }
 }
@@ -170,7 +176,8 @@ const foreign = (value: unknown, depth: number): string | undefined => {
  * `float` as float64, arrays ↔ `list`, plain objects ↔ `dict`), and fails
  * with an `EncodeError` for what Python could not read back: integers outside
  * [-2^63, 2^64), `undefined`, Dates and other class instances, lone
- * surrogates, sparse arrays, nesting deeper than {@link MAX_DEPTH}.
+ * surrogates, sparse arrays, nesting deeper than {@link MAX_DEPTH}, more
+ * values or bytes than the MessagePack codec's default {@link Limits} read.
  *
  * Decoding admits plain MessagePack only (the `Msgpack` profile without its
  * two extensions), with string map keys; integers beyond 2^53 come back as
@@ -196,6 +203,14 @@ export const codec: CodecShape = {
     } catch (error) {
       const reason = error instanceof Refused ? error.reason : error instanceof Error ? error.message : String(error)
       return Effect.fail(new EncodeError({ codec: "python-msgpack", reason: `Python's msgpack cannot hold ${reason}` }))
+    }
+    if (out.length > Limits.defaults.maxBytes) {
+      return Effect.fail(
+        new EncodeError({
+          codec: "python-msgpack",
+          reason: `value encodes to ${out.length} bytes, more than ${Limits.defaults.maxBytes}`
+        })
+      )
     }
     return Effect.succeed(out.bytes.slice(0, out.length))
   },

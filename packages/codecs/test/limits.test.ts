@@ -4,7 +4,18 @@
  * refuses what the decoder would refuse.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cbor, Compressed, IntegerAware, Json, Limits, Msgpack, RawBytes } from "@dogpile-effect/codecs"
+import {
+  Cbor,
+  Compressed,
+  IntegerAware,
+  Json,
+  Limits,
+  Msgpack,
+  PythonInterop,
+  PythonJson,
+  PythonMsgpack,
+  RawBytes
+} from "@dogpile-effect/codecs"
 import { type CodecShape, InvalidOptionError } from "@dogpile-effect/core"
 import { Effect, Exit, Layer } from "effect"
 import * as fc from "fast-check"
@@ -352,5 +363,39 @@ describe("limits are validated when a codec is built", () => {
     })
     assert.strictEqual(Compressed.defaultMaxDecodedBytes, 16 * 1024 * 1024)
     assert.deepStrictEqual(Effect.runSync(Limits.make("test")), Limits.defaults)
+  })
+})
+
+describe("Python codecs and envelopes", () => {
+  const million = () => `[${new Array(1_000_000).fill("0").join(", ")}]` // 1,000,001 values
+
+  it("PythonJson: more than 1,000,000 values or 16 MiB are refused both ways; deep text is a DecodeError", () => {
+    assert.strictEqual(decodes(PythonJson.codec, utf8(million())), "DecodeError")
+    assert.strictEqual(decodes(PythonJson.codec, new Uint8Array(16 * 1024 * 1024 + 1).fill(0x20)), "DecodeError")
+    assert.strictEqual(decodes(PythonJson.codec, utf8(`${"[".repeat(10_000)}${"]".repeat(10_000)}`)), "DecodeError")
+    assert.strictEqual(encodes(PythonJson.codec, new Array(1_000_000).fill(0)), "EncodeError")
+    assert.strictEqual(encodes(PythonJson.codec, "x".repeat(16 * 1024 * 1024)), "EncodeError")
+    assert.strictEqual(encodes(PythonJson.codec, new Array(999_999).fill(0)), "success")
+  })
+
+  it("PythonMsgpack writes nothing the reader would refuse", () => {
+    assert.strictEqual(encodes(PythonMsgpack.codec, new Array(1_000_000).fill(0)), "EncodeError")
+    const fits = Effect.runSync(PythonMsgpack.codec.encode({ rows: new Array(999_998).fill(0) }))
+    assert.strictEqual(decodes(PythonMsgpack.codec, fits), "success")
+    assert.strictEqual(encodes(PythonMsgpack.codec, { rows: new Array(999_999).fill(0) }), "EncodeError")
+    assert.strictEqual(decodes(PythonMsgpack.codec, deepMsgpack(10_000)), "DecodeError")
+  })
+
+  it("an envelope whose metadata is longer than 256 bytes is a DecodeError before it is parsed", () => {
+    const json = PythonInterop.envelope({ format: "json", layout: "full" })
+    const hostile = utf8(`[1, ${"[".repeat(100_000)}${"]".repeat(100_000)}]`)
+    const exit = Effect.runSyncExit(json.decode(hostile, 0, PythonJson.codec))
+    const error = Exit.findErrorOption(exit)
+    assert.isTrue(error._tag === "Some" && error.value.reason.includes("256 bytes"), String(exit))
+    const msgpack = PythonInterop.envelope({ format: "msgpack", layout: "compact" })
+    const packed = concat(hex("92 01"), deepMsgpack(400))
+    const exit2 = Effect.runSyncExit(msgpack.decode(packed, 0, PythonMsgpack.codec))
+    const error2 = Exit.findErrorOption(exit2)
+    assert.isTrue(error2._tag === "Some" && error2.value.reason.includes("256 bytes"), String(exit2))
   })
 })
