@@ -10,6 +10,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { mkdtemp, rm } from "node:fs/promises"
 import * as net from "node:net"
+import * as tls from "node:tls"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
@@ -54,10 +55,12 @@ export const freePort = async (options: { readonly clusterBus?: boolean } = {}):
   throw new Error("no free loopback port found")
 }
 
-/** Sends PING over a raw socket; true when the server answers +PONG. */
-const ping = (port: number): Promise<boolean> =>
+/** Sends PING over a raw socket (TLS when `ca` is given); true when the server answers +PONG. */
+const ping = (port: number, secure?: tls.ConnectionOptions): Promise<boolean> =>
   new Promise((resolve) => {
-    const socket = net.connect({ port, host: "127.0.0.1" })
+    const socket = secure === undefined
+      ? net.connect({ port, host: "127.0.0.1" })
+      : tls.connect({ port, host: "127.0.0.1", ...secure })
     let answer = ""
     const done = (ok: boolean) => {
       socket.destroy()
@@ -65,7 +68,7 @@ const ping = (port: number): Promise<boolean> =>
     }
     socket.setTimeout(500, () => done(false))
     socket.once("error", () => done(false))
-    socket.once("connect", () => socket.write("PING\r\n"))
+    socket.once(secure === undefined ? "connect" : "secureConnect", () => socket.write("PING\r\n"))
     socket.on("data", (chunk) => {
       answer += chunk.toString("latin1")
       // A password-protected server answers -NOAUTH: it is up all the same.
@@ -98,6 +101,18 @@ export interface RedisServerOptions {
   readonly port?: number
   /** Extra command-line arguments, e.g. `["--requirepass", "secret"]`. */
   readonly args?: ReadonlyArray<string>
+  /**
+   * Serve TLS only: `port` becomes the `--tls-port` (plain `--port 0`), and
+   * `url` is `rediss://`. Clients need not present a certificate.
+   */
+  readonly tls?: {
+    readonly cert: string
+    readonly key: string
+    readonly caCert: string
+    readonly caPem: string
+    /** Require clients to present a certificate signed by the CA (this client's is used for the readiness check). */
+    readonly requireClient?: { readonly certPem: string; readonly keyPem: string }
+  }
 }
 
 const stopChild = (child: ChildProcess): Promise<void> =>
@@ -128,10 +143,20 @@ export const startRedisServer = async (options: RedisServerOptions = {}): Promis
 
   const start = async (): Promise<void> => {
     if (child !== undefined && child.exitCode === null && child.signalCode === null) return
+    const listen = options.tls === undefined
+      ? ["--port", String(port)]
+      : [
+        "--port", "0",
+        "--tls-port", String(port),
+        "--tls-cert-file", options.tls.cert,
+        "--tls-key-file", options.tls.key,
+        "--tls-ca-cert-file", options.tls.caCert,
+        "--tls-auth-clients", options.tls.requireClient === undefined ? "no" : "yes"
+      ]
     const spawned = spawn(
       REDIS_SERVER,
       [
-        "--port", String(port),
+        ...listen,
         "--bind", "127.0.0.1",
         "--save", "",
         "--appendonly", "no",
@@ -150,7 +175,13 @@ export const startRedisServer = async (options: RedisServerOptions = {}): Promis
     await waitFor(`redis-server on port ${port}`, async () => {
       if (failure !== undefined) throw failure
       if (spawned.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${spawned.exitCode}`)
-      return ping(port)
+      const secure = options.tls === undefined ? undefined : {
+        ca: options.tls.caPem,
+        ...(options.tls.requireClient === undefined
+          ? {}
+          : { cert: options.tls.requireClient.certPem, key: options.tls.requireClient.keyPem })
+      }
+      return ping(port, secure)
     })
   }
   const stop = async (): Promise<void> => {
@@ -169,7 +200,8 @@ export const startRedisServer = async (options: RedisServerOptions = {}): Promis
     await dispose()
     throw error
   }
-  return { port, url: `redis://127.0.0.1:${port}`, stop, start, dispose }
+  const scheme = options.tls === undefined ? "redis" : "rediss"
+  return { port, url: `${scheme}://127.0.0.1:${port}`, stop, start, dispose }
 }
 
 /** A local Redis Cluster of masters only, on loopback. */
