@@ -143,6 +143,7 @@ export type CacheError =
   | LockLostError
   | ReentrantCreateError
   | RegionClosedError
+  | InvalidOptionError
 
 /**
  * An option was given a value it cannot take (a negative or non-finite

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { Effect, type Option } from "effect"
-import type * as CacheKey from "./CacheKey.ts"
+import * as CacheKey from "./CacheKey.ts"
 import type { CacheError } from "./CacheError.ts"
 import type { GetOrCreateOptions, Region } from "./Region.ts"
 
@@ -86,7 +86,8 @@ export const cached = <A, Args extends ReadonlyArray<unknown>, E, R>(
       return Effect.tap(f(...args), (value) => region.set(k, value))
     },
     set: (value: A, ...args: Args) => region.set(key(...args), value),
-    get: (...args: Args) => region.get(key(...args)),
+    // The wrapper's expiration, not the region's: what the cached call treats as fresh reads as fresh here.
+    get: (...args: Args) => region.get(key(...args), options.expiration === undefined ? undefined : { expiration: options.expiration }),
     original: f
   })
 }
@@ -122,9 +123,10 @@ export const cachedMany = <A, K, E, R>(
   const call = (args: ReadonlyArray<K>): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> =>
     Effect.suspend(() => {
       const keys = args.map(key)
-      const argOf = new Map<CacheKey.CacheKey, K>()
-      keys.forEach((k, i) => argOf.set(k, args[i] as K))
-      return region.getOrCreateMany(keys, (missing) => f(missing.map((k) => argOf.get(k) as K)), options)
+      // By rendered key, so hash keys (objects) find their argument too.
+      const argOf = new Map<string, K>()
+      keys.forEach((k, i) => argOf.set(CacheKey.render(k), args[i] as K))
+      return region.getOrCreateMany(keys, (missing) => f(missing.map((k) => argOf.get(CacheKey.render(k)) as K)), options)
     })
   return Object.assign(call, {
     key,
@@ -132,7 +134,8 @@ export const cachedMany = <A, K, E, R>(
     refresh: (args: ReadonlyArray<K>) =>
       Effect.tap(f(args), (values) => region.setMany(values.map((value, i) => [key(args[i] as K), value] as const))),
     set: (entries: ReadonlyArray<readonly [K, A]>) => region.setMany(entries.map(([arg, value]) => [key(arg), value] as const)),
-    get: (args: ReadonlyArray<K>) => region.getMany(args.map(key)),
+    get: (args: ReadonlyArray<K>) =>
+      region.getMany(args.map(key), options.expiration === undefined ? undefined : { expiration: options.expiration }),
     original: f
   })
 }

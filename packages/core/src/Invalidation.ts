@@ -50,9 +50,12 @@ export type InvalidationStrategy = (context: InvalidationContext) => Invalidatio
 
 const none: InvalidationState = { hard: 0, soft: 0 }
 
+const localMarks = new WeakMap<object, Map<string, { state: InvalidationState }>>()
+
 /**
  * Marks kept in this process only (dogpile's behaviour): other processes
- * sharing the store do not see them.
+ * sharing the store do not see them. Regions of one process over the same
+ * backend and namespace share their marks, however many times they are built.
  *
  * @example
  * ```ts
@@ -63,13 +66,23 @@ const none: InvalidationState = { hard: 0, soft: 0 }
  *
  * @since 0.1.0
  */
-export const local: InvalidationStrategy = () => {
-  let state = none
+export const local: InvalidationStrategy = ({ backend, markerPrefix }) => {
+  let byPrefix = localMarks.get(backend)
+  if (byPrefix === undefined) {
+    byPrefix = new Map()
+    localMarks.set(backend, byPrefix)
+  }
+  let cell = byPrefix.get(markerPrefix)
+  if (cell === undefined) {
+    cell = { state: none }
+    byPrefix.set(markerPrefix, cell)
+  }
+  const shared = cell
   return {
-    current: Effect.sync(() => state),
+    current: Effect.sync(() => shared.state),
     invalidate: ({ hard }) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
-        state = hard ? { ...state, hard: now } : { ...state, soft: now }
+        shared.state = hard ? { ...shared.state, hard: now } : { ...shared.state, soft: now }
       })
   }
 }
@@ -77,10 +90,17 @@ export const local: InvalidationStrategy = () => {
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder()
 
-const parseMark = (bytes: Option.Option<Uint8Array>): number => {
+/**
+ * How far ahead of this process's clock a stored mark may be and still count.
+ * A mark further in the future (a wrong clock elsewhere, or a forged value)
+ * would make every value a miss until then; it is ignored instead.
+ */
+export const MAX_MARK_AHEAD_MS = 60_000
+
+const parseMark = (bytes: Option.Option<Uint8Array>, now: number): number => {
   if (Option.isNone(bytes)) return 0
   const n = Number(textDecoder.decode(bytes.value))
-  return Number.isFinite(n) && n > 0 ? n : 0
+  return Number.isFinite(n) && n > 0 && n <= now + MAX_MARK_AHEAD_MS ? n : 0
 }
 
 /**
@@ -112,7 +132,7 @@ export const shared = (options?: { readonly refresh?: Duration.Input }): Invalid
     let pending: Deferred.Deferred<InvalidationState, BackendFailure> | undefined
     const reload = (now: number) =>
       Effect.map(backend.getMany([hardKey, softKey]), ([hard, soft]) => {
-        const loaded = { hard: parseMark(hard ?? Option.none()), soft: parseMark(soft ?? Option.none()) }
+        const loaded = { hard: parseMark(hard ?? Option.none(), now), soft: parseMark(soft ?? Option.none(), now) }
         // Never move a mark backwards: a local invalidation may be newer than what was read.
         state = { hard: Math.max(state.hard, loaded.hard), soft: Math.max(state.soft, loaded.soft) }
         readAt = now

@@ -69,7 +69,7 @@ describe("Region options", () => {
       const region = yield* Region.make<number>({ name: "no-hash", namespace: "ns" })
       const error = yield* Effect.flip(region.getOrCreate(CacheKey.hash("users", "42"), Effect.succeed(1)))
       assert.strictEqual(error._tag, "UnsupportedKeyError")
-      assert.include(error.message, "ns:users[42]")
+      assert.include(error.message, "ns#users[42]")
     }).pipe(Effect.scoped, Effect.provide(memory({ hashKeys: false }))))
 
   const broken = Layer.succeed(

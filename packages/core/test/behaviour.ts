@@ -142,7 +142,7 @@ export const behaviourSuite = (target: BehaviourTarget): void => {
           const r = yield* Region.make<string>({ name, namespace: name, expiration: "1 minute" })
           const lock = yield* Lock
           const key = keyOf("k")
-          const fullKey = typeof key === "string" ? `${name}:${key}` : CacheKey.hash(`${name}:${key.hash}`, key.field)
+          const fullKey = typeof key === "string" ? `${name}:${key}` : CacheKey.hash(`${name}#${key.hash}`, key.field)
           const creations = yield* Ref.make(0)
           // Hold the lock as another process would while it creates the value.
           const holder = yield* Scope.make()
@@ -216,10 +216,10 @@ export const behaviourSuite = (target: BehaviourTarget): void => {
         })
       ))
 
-    it.effect("3. a never-expiring region keeps values forever; a per-call expiration still applies", () =>
+    it.effect("3. a never-expiring region with storeTtl \"never\" keeps values forever; a per-call expiration still applies", () =>
       withStore(() =>
         Effect.gen(function*() {
-          const r = yield* region<string>({ expiration: "never" })
+          const r = yield* region<string>({ expiration: "never", storeTtl: "never" })
           const key = keyOf("forever")
           yield* r.set(key, "v")
           yield* TestClock.adjust("3650 days")
@@ -250,7 +250,7 @@ export const behaviourSuite = (target: BehaviourTarget): void => {
           const r = yield* Region.make<string>({ name, namespace: name })
           const backend = yield* Backend
           const key = keyOf("bad")
-          const full = typeof key === "string" ? `${name}:${key}` : CacheKey.hash(`${name}:${key.hash}`, key.field)
+          const full = typeof key === "string" ? `${name}:${key}` : CacheKey.hash(`${name}#${key.hash}`, key.field)
           for (const junk of [new Uint8Array([]), new Uint8Array([0xfe, 0, 1]), new Uint8Array([0xfe, 0, 1, 0, 0, 0, 0, 0, 0, 0x7b])]) {
             yield* backend.set(full, junk)
             assert.strictEqual(yield* r.getOrCreate(key, Effect.succeed("fresh")), "fresh")
@@ -318,19 +318,25 @@ export const behaviourSuite = (target: BehaviourTarget): void => {
         })
       ))
 
-    it.effect("5. the strategy is a replaceable service: with local marks another process does not see them", () =>
+    it.effect("5. the strategy is a replaceable service: local marks are shared in this process, not stored", () =>
       withStore(() =>
         Effect.gen(function*() {
           const name = uniqueName("local-inv")
           const a = yield* Region.make<string>({ name, namespace: name })
+          // A second instance of the same region in this process sees a's marks.
           const b = yield* Region.make<string>({ name, namespace: name })
+          // Another process keeps its marks elsewhere: here, a region reading them from the store.
+          const elsewhere = yield* Region.make<string>({ name, namespace: name }).pipe(
+            Effect.provideService(Invalidation.CurrentInvalidation, Invalidation.shared())
+          )
           const key = keyOf("local")
           yield* a.set(key, "old")
           yield* TestClock.adjust("1 millis")
           yield* a.invalidate({ hard: true })
           yield* TestClock.adjust("1 minute")
           assert.deepStrictEqual(yield* a.get(key), Option.none())
-          assert.deepStrictEqual(yield* b.get(key), Option.some("old"))
+          assert.deepStrictEqual(yield* b.get(key), Option.none(), "same process, same region: the mark is shared")
+          assert.deepStrictEqual(yield* elsewhere.get(key), Option.some("old"), "nothing was stored for other processes")
         }).pipe(Effect.provideService(Invalidation.CurrentInvalidation, Invalidation.local))
       ))
 

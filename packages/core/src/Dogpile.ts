@@ -1,0 +1,425 @@
+/**
+ * The dogpile algorithm, in one place, for one key and for many: who creates
+ * a missing or expired value, who waits, who gets the stale value. It is
+ * dogpile's `lock.py` over the `Lock` service:
+ *
+ * - **Fresh**: served, nobody locks.
+ * - **Stale** (expired, or soft-invalidated): whoever takes the lock without
+ *   waiting regenerates; everyone else gets the stale value at once. With
+ *   `backgroundRefresh` the regenerating caller gets it too, and the creator
+ *   runs in the region's scope; with `staleIfError` a failed regeneration
+ *   serves the stale value.
+ * - **Missing**: callers of one process queue behind one in-flight creation;
+ *   its leader takes the lock, reads again (another process may have created
+ *   the value meanwhile) and only then creates. A lock held elsewhere is
+ *   waited for without being taken (`Lock.awaitRelease`), then the value is
+ *   read; all waiters share the caller's deadline (`lockTimeout`).
+ *
+ * Many keys go through the same steps at once: the locks of all keys are
+ * tried together (one round trip), the keys this caller holds are created by
+ * one creator call, and keys held by others are waited for with no lock held,
+ * so two overlapping batches never wait on each other.
+ *
+ * @since 0.2.0
+ */
+import { Cause, Clock, Context, Deferred, Effect, Exit, FiberSet, Metric, Option, Scope } from "effect"
+import { type CacheError, LockTimeoutError, ReentrantCreateError } from "./CacheError.ts"
+import type { Target } from "./internal/keys.ts"
+import type { CallSettings } from "./internal/settings.ts"
+import type { Found } from "./internal/stored.ts"
+import type { Lock, LockLease } from "./Lock.ts"
+import type { RegionMetrics } from "./RegionMetrics.ts"
+
+/**
+ * What the algorithm needs from its region.
+ *
+ * @example
+ * ```ts
+ * // Built by Region.make; see Region.ts.
+ * ```
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Dogpile<A> {
+  readonly lock: Lock["Service"]
+  /** Reads keys again after a lock was taken or released (decode failures are not counted twice). */
+  readonly reread: (targets: ReadonlyArray<Target>, call: CallSettings<A>) => Effect.Effect<ReadonlyArray<Found<A>>, CacheError>
+  /** Stores created values. */
+  readonly store: (entries: ReadonlyArray<readonly [Target, A]>, call: CallSettings<A>) => Effect.Effect<void, CacheError>
+  readonly background: FiberSet.FiberSet<unknown, unknown>
+  readonly metrics: RegionMetrics
+  readonly lockTimeoutMs: number
+  /** In-process creations of missing keys, by key id: later callers wait for them. */
+  readonly inflight: Map<string, Deferred.Deferred<A, unknown>>
+}
+
+/**
+ * A creator of many values: given the keys (in the caller's order, each once),
+ * it returns one value per key, in the same order.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type BatchCreator<A, E, R> = (targets: ReadonlyArray<Target>) => Effect.Effect<ReadonlyArray<A>, E, R>
+
+/**
+ * The keys whose creators the current fiber is running, to catch a creator
+ * that asks for its own key (which would otherwise wait for itself forever).
+ */
+const CreatingKeys = Context.Reference<ReadonlySet<string>>("@dogpile-effect/core/Dogpile/CreatingKeys", {
+  defaultValue: () => new Set()
+})
+
+/**
+ * Fails with `ReentrantCreateError` when the current fiber is creating one of
+ * `targets`.
+ *
+ * @category guards
+ * @since 0.2.0
+ */
+export const checkReentry = (targets: ReadonlyArray<Target>, show: (target: Target) => string) =>
+  Effect.flatMap(CreatingKeys, (creating) => {
+    if (creating.size === 0) return Effect.void
+    const own = targets.find((target) => creating.has(target.id))
+    return own === undefined ? Effect.void : Effect.fail(new ReentrantCreateError({ key: show(own) }))
+  })
+
+// ---- creating under held locks ---------------------------------------------
+
+/** Runs the creator for `targets` (held by us), stores what should be cached, confirms the leases. */
+const create = <A, E, R>(
+  d: Dogpile<A>,
+  targets: ReadonlyArray<Target>,
+  leases: ReadonlyArray<LockLease>,
+  creator: BatchCreator<A, E, R>,
+  call: CallSettings<A>
+): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> =>
+  Effect.gen(function*() {
+    const values = yield* runCreator(d, targets, creator)
+    const keep = call.shouldCache
+    const entries = targets.flatMap((target, i) => {
+      const value = values[i] as A
+      return keep === undefined || keep(value) ? [[target, value] as const] : []
+    })
+    if (entries.length > 0) yield* d.store(entries, call)
+    for (const lease of leases) yield* lease.confirm
+    return values
+  })
+
+const runCreator = <A, E, R>(d: Dogpile<A>, targets: ReadonlyArray<Target>, creator: BatchCreator<A, E, R>) =>
+  CreatingKeys.use((creating) => {
+    const next = new Set(creating)
+    for (const target of targets) next.add(target.id)
+    return Effect.suspend(() => creator(targets)).pipe(
+      Effect.provideService(CreatingKeys, next),
+      Effect.tapCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.void : Metric.update(d.metrics.creatorFailures, 1)),
+      Effect.flatMap((values) =>
+        Array.isArray(values) && values.length === targets.length
+          ? Effect.as(Metric.update(d.metrics.creations, targets.length), values as ReadonlyArray<A>)
+          : Effect.die(
+            new RangeError(
+              `the creator returned ${Array.isArray(values) ? values.length : typeof values} values for ${targets.length} keys`
+            )
+          )
+      )
+    )
+  })
+
+/** Tries the locks of `targets` together; the leases taken live in `scope`. */
+const tryLocks = <A>(d: Dogpile<A>, targets: ReadonlyArray<Target>, scope: Scope.Scope) =>
+  Effect.forEach(targets, (target) => Scope.provide(d.lock.tryAcquire(target.full), scope), {
+    concurrency: "unbounded"
+  })
+
+const timed = <A, X, E, R>(d: Dogpile<A>, effect: Effect.Effect<X, E, R>) =>
+  Effect.flatMap(Clock.currentTimeMillis, (start) =>
+    Effect.tap(effect, () =>
+      Effect.flatMap(Clock.currentTimeMillis, (end) => Metric.update(d.metrics.lockWaitMillis, end - start))))
+
+// ---- stale values ----------------------------------------------------------
+
+/**
+ * Stale values: regenerate those whose lock is free now, serve the others
+ * stale. Results go into `out`.
+ */
+const refreshStale = <A, E, R>(
+  d: Dogpile<A>,
+  targets: ReadonlyArray<Target>,
+  stale: ReadonlyMap<string, A>,
+  creator: BatchCreator<A, E, R>,
+  call: CallSettings<A>,
+  out: Map<string, A>
+): Effect.Effect<void, E | CacheError, R> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const leases = yield* restore(tryLocks(d, targets, scope)).pipe(
+        Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
+      )
+      const mine: Array<Target> = []
+      const held: Array<LockLease> = []
+      targets.forEach((target, i) => {
+        const lease = leases[i] as Option.Option<LockLease>
+        out.set(target.id, stale.get(target.id) as A)
+        if (Option.isSome(lease)) {
+          mine.push(target)
+          held.push(lease.value)
+        }
+      })
+      yield* Metric.update(d.metrics.staleServed, targets.length - mine.length)
+      if (mine.length === 0) return yield* Scope.close(scope, Exit.void)
+      const regenerate = create(d, mine, held, creator, call).pipe(Effect.onExit((exit) => Scope.close(scope, exit)))
+      if (call.backgroundRefresh) {
+        yield* FiberSet.run(d.background, Effect.interruptible(inBackground(regenerate)))
+        return yield* Metric.update(d.metrics.staleServed, mine.length)
+      }
+      const values = yield* restore(call.staleIfError ? Effect.option(logged(regenerate, d, mine.length)) : Effect.map(regenerate, Option.some))
+      if (Option.isSome(values)) mine.forEach((target, i) => out.set(target.id, values.value[i] as A))
+    })
+  )
+
+const inBackground = <X, E, R>(regenerate: Effect.Effect<X, E, R>) =>
+  Effect.withSpan(
+    regenerate.pipe(
+      Effect.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logWarning("dogpile: background regeneration failed", cause)
+      )
+    ),
+    "Region.backgroundRefresh",
+    { captureStackTrace: false }
+  )
+
+/** A failed regeneration under `staleIfError`: logged, counted, and turned into "serve the stale value". */
+const logged = <A, X, E, R>(regenerate: Effect.Effect<X, E, R>, d: Dogpile<A>, count: number) =>
+  regenerate.pipe(
+    Effect.tapError((error) =>
+      Effect.andThen(
+        Metric.update(d.metrics.staleServed, count),
+        Effect.logWarning("dogpile: regeneration failed; serving the stale value", error)
+      )
+    )
+  )
+
+// ---- missing values --------------------------------------------------------
+
+/**
+ * One round for missing keys: take the free locks, read those keys again, and
+ * create what is still missing with one creator call. Returns the keys whose
+ * locks were held by others.
+ */
+const lockAndCreate = <A, E, R>(
+  d: Dogpile<A>,
+  targets: ReadonlyArray<Target>,
+  creator: BatchCreator<A, E, R>,
+  call: CallSettings<A>,
+  out: Map<string, A>
+): Effect.Effect<ReadonlyArray<Target>, E | CacheError, R> =>
+  Effect.scoped(Effect.gen(function*() {
+    const leases = yield* tryLocks(d, targets, yield* Scope.Scope)
+    const mine: Array<Target> = []
+    const held: Array<LockLease> = []
+    const busy: Array<Target> = []
+    targets.forEach((target, i) => {
+      const lease = leases[i] as Option.Option<LockLease>
+      if (Option.isSome(lease)) {
+        mine.push(target)
+        held.push(lease.value)
+      } else {
+        busy.push(target)
+      }
+    })
+    if (mine.length === 0) return busy
+    // Someone (maybe another process) may have created them before we got the locks.
+    const again = yield* d.reread(mine, call)
+    const toCreate: Array<Target> = []
+    const leasesToConfirm: Array<LockLease> = []
+    mine.forEach((target, i) => {
+      const found = again[i] as Found<A>
+      if (found._tag === "Fresh") out.set(target.id, found.value)
+      else {
+        toCreate.push(target)
+        leasesToConfirm.push(held[i] as LockLease)
+      }
+    })
+    if (toCreate.length > 0) {
+      const values = yield* create(d, toCreate, leasesToConfirm, creator, call)
+      toCreate.forEach((target, i) => out.set(target.id, values[i] as A))
+    }
+    return busy
+  }))
+
+/** Waits, with no lock held, until the locks of `targets` are released or the deadline passes. */
+const awaitOthers = <A>(d: Dogpile<A>, targets: ReadonlyArray<Target>, deadline: number) =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    const remaining = deadline - now
+    if (remaining <= 0) return Effect.fail(timeoutOf(d, targets[0] as Target))
+    return timed(
+      d,
+      Effect.forEach(targets, (target) => d.lock.awaitRelease(target.full, remaining), {
+        concurrency: "unbounded",
+        discard: true
+      })
+    )
+  })
+
+const timeoutOf = <A>(d: Dogpile<A>, target: Target) =>
+  new LockTimeoutError({ key: typeof target.key === "string" ? target.key : `${target.key.hash}[${target.key.field}]`, timeoutMillis: d.lockTimeoutMs })
+
+/**
+ * Missing keys this caller leads: rounds of lock-and-create, then wait for the
+ * keys others hold and read them, until every key has a value or the deadline.
+ */
+const fillMissing = <A, E, R>(
+  d: Dogpile<A>,
+  targets: ReadonlyArray<Target>,
+  creator: BatchCreator<A, E, R>,
+  call: CallSettings<A>,
+  deadline: number,
+  out: Map<string, A>
+): Effect.Effect<void, E | CacheError, R> =>
+  Effect.gen(function*() {
+    let pending = targets
+    while (pending.length > 0) {
+      const busy = yield* lockAndCreate(d, pending, creator, call, out)
+      if (busy.length === 0) return
+      yield* awaitOthers(d, busy, deadline)
+      const again = yield* d.reread(busy, call)
+      const next: Array<Target> = []
+      busy.forEach((target, i) => {
+        const found = again[i] as Found<A>
+        // A value that reads as stale right after its creator released it is still the newest there is.
+        if (found._tag !== "Missing") out.set(target.id, found.value)
+        else next.push(target)
+      })
+      pending = next
+    }
+  })
+
+// ---- in-process coalescing -------------------------------------------------
+
+/**
+ * Missing keys: join the in-process creations already running for some of
+ * them, lead the others. A follower whose leader failed retries on its own
+ * (it may become the creator), except after a lock timeout, which the leader's
+ * followers share.
+ */
+const coalesce = <A, E, R>(
+  d: Dogpile<A>,
+  targets: ReadonlyArray<Target>,
+  creator: BatchCreator<A, E, R>,
+  call: CallSettings<A>,
+  deadline: number,
+  out: Map<string, A>
+): Effect.Effect<void, E | CacheError, R> =>
+  Effect.suspend(() => {
+    const leading: Array<Target> = []
+    const following: Array<[Target, Deferred.Deferred<A, unknown>]> = []
+    const mine = new Map<string, Deferred.Deferred<A, unknown>>()
+    for (const target of targets) {
+      const running = d.inflight.get(target.id)
+      if (running !== undefined) following.push([target, running])
+      else {
+        const deferred = Deferred.makeUnsafe<A, unknown>()
+        d.inflight.set(target.id, deferred)
+        mine.set(target.id, deferred)
+        leading.push(target)
+      }
+    }
+    const lead = fillMissing(d, leading, creator, call, deadline, out).pipe(
+      Effect.onExit((exit) => settleFollowers(d, leading, mine, exit, out))
+    )
+    const follow = Effect.forEach(following, ([target, deferred]) => followOne(d, target, deferred, creator, call, deadline, out), {
+      concurrency: "unbounded",
+      discard: true
+    })
+    return leading.length === 0 ? follow : following.length === 0 ? lead : Effect.andThen(lead, follow)
+  })
+
+const settleFollowers = <A, E>(
+  d: Dogpile<A>,
+  leading: ReadonlyArray<Target>,
+  mine: ReadonlyMap<string, Deferred.Deferred<A, unknown>>,
+  exit: Exit.Exit<void, E>,
+  out: ReadonlyMap<string, A>
+) =>
+  Effect.sync(() => {
+    for (const target of leading) {
+      const deferred = mine.get(target.id) as Deferred.Deferred<A, unknown>
+      if (d.inflight.get(target.id) === deferred) d.inflight.delete(target.id)
+      const value = out.get(target.id)
+      const result: Exit.Exit<A, unknown> = Exit.isSuccess(exit) && out.has(target.id)
+        ? Exit.succeed(value as A)
+        : Exit.isFailure(exit)
+        ? Exit.failCause(exit.cause)
+        : Exit.fail("no value")
+      Deferred.doneUnsafe(deferred, result)
+    }
+  })
+
+const followOne = <A, E, R>(
+  d: Dogpile<A>,
+  target: Target,
+  deferred: Deferred.Deferred<A, unknown>,
+  creator: BatchCreator<A, E, R>,
+  call: CallSettings<A>,
+  deadline: number,
+  out: Map<string, A>
+): Effect.Effect<void, E | CacheError, R> =>
+  timed(d, Effect.exit(Deferred.await(deferred))).pipe(
+    Effect.flatMap((exit): Effect.Effect<void, E | CacheError, R> => {
+      if (Exit.isSuccess(exit)) return Effect.sync(() => void out.set(target.id, exit.value))
+      const timedOut = Cause.findErrorOption(exit.cause).pipe(Option.filter((e) => e instanceof LockTimeoutError))
+      if (Option.isSome(timedOut)) return Effect.fail(timedOut.value as LockTimeoutError)
+      // The leader's creator failed or was interrupted: read again, and create if we must.
+      return Effect.flatMap(d.reread([target], call), ([found]) =>
+        found === undefined || found._tag === "Missing"
+          ? coalesce(d, [target], creator, call, deadline, out)
+          : Effect.sync(() => void out.set(target.id, found.value)))
+    })
+  )
+
+// ---- the entry point -------------------------------------------------------
+
+/**
+ * Gives every target a value: `found[i]` is what the caller's read found for
+ * `targets[i]` (distinct keys). Fresh values are kept; stale ones are
+ * regenerated by whoever gets their lock; missing ones are created once. The
+ * result maps each key id to its value.
+ *
+ * @example
+ * ```ts
+ * // Region.getOrCreate and Region.getOrCreateMany call it after their read.
+ * ```
+ *
+ * @category algorithm
+ * @since 0.2.0
+ */
+export const run = <A, E, R>(
+  d: Dogpile<A>,
+  targets: ReadonlyArray<Target>,
+  found: ReadonlyArray<Found<A>>,
+  creator: BatchCreator<A, E, R>,
+  call: CallSettings<A>
+): Effect.Effect<ReadonlyMap<string, A>, E | CacheError, R> =>
+  Effect.suspend(() => {
+    const out = new Map<string, A>()
+    const stale = new Map<string, A>()
+    const staleTargets: Array<Target> = []
+    const missingTargets: Array<Target> = []
+    targets.forEach((target, i) => {
+      const f = found[i] as Found<A>
+      if (f._tag === "Fresh") out.set(target.id, f.value)
+      else if (f._tag === "Stale") {
+        stale.set(target.id, f.value)
+        staleTargets.push(target)
+      } else missingTargets.push(target)
+    })
+    if (staleTargets.length === 0 && missingTargets.length === 0) return Effect.succeed(out)
+    return Effect.gen(function*() {
+      const deadline = (yield* Clock.currentTimeMillis) + d.lockTimeoutMs
+      if (staleTargets.length > 0) yield* refreshStale(d, staleTargets, stale, creator, call, out)
+      if (missingTargets.length > 0) yield* coalesce(d, missingTargets, creator, call, deadline, out)
+      return out
+    })
+  })

@@ -1,0 +1,313 @@
+/**
+ * A region's operations, wired from its settings, backend, lock and storage.
+ * The decisions of get-or-create live in `Dogpile.ts`; this module reads,
+ * writes and counts around them.
+ *
+ * @internal
+ */
+import { Clock, Deferred, Effect, FiberSet, Metric, Option } from "effect"
+import type { Backend, BackendEntry } from "../Backend.ts"
+import type * as CacheKey from "../CacheKey.ts"
+import { BackendError, type CacheError, InvalidKeyError, RegionClosedError } from "../CacheError.ts"
+import * as Dogpile from "../Dogpile.ts"
+import { CurrentInvalidation } from "../Invalidation.ts"
+import type { Lock } from "../Lock.ts"
+import type { GetOptions, GetOrCreateOptions, Region, SetOptions } from "../Region.ts"
+import * as RegionMetrics from "../RegionMetrics.ts"
+import * as Keys from "./keys.ts"
+import * as Settings from "./settings.ts"
+import * as Stored from "./stored.ts"
+
+/** A built region and what closes it. */
+export interface Operations<A> {
+  readonly region: Region<A>
+  readonly close: Effect.Effect<void>
+}
+
+const isBackendError = (error: unknown): error is BackendError => error instanceof BackendError
+
+/** Builds the operations of one region. */
+export const make = <A>(
+  settings: Settings.RegionSettings<A>,
+  backend: Backend["Service"],
+  lock: Lock["Service"],
+  background: FiberSet.FiberSet<unknown, unknown>
+): Effect.Effect<Operations<A>> =>
+  Effect.map(CurrentInvalidation, (strategy) => {
+    const { name, keySpace } = settings
+    const metrics = RegionMetrics.forRegion(name)
+    const storage = Stored.make(settings, metrics)
+    const invalidation = strategy({ region: name, backend, markerPrefix: settings.marksPrefix })
+    let closed = false
+    const spanOptions = { attributes: { region: name }, captureStackTrace: false } as const
+    // Data-first on purpose: effect 4.1's data-last `withSpan` ignores `captureStackTrace`
+    // and captures a stack trace on every call, which dominated the hit path.
+    const span = <X, E, R>(spanName: string, self: Effect.Effect<X, E, R>) =>
+      Effect.withSpan(self, spanName, spanOptions)
+    /** Every operation starts here: a closed region fails at once, naming itself. */
+    const open = <X, E, R>(spanName: string, body: () => Effect.Effect<X, E, R>): Effect.Effect<X, E | RegionClosedError, R> =>
+      span(
+        spanName,
+        Effect.suspend((): Effect.Effect<X, E | RegionClosedError, R> =>
+          closed ? Effect.fail(new RegionClosedError({ region: name })) : body()
+        )
+      )
+
+    // ---- reading -----------------------------------------------------------
+
+    const readFound = (
+      targets: ReadonlyArray<Keys.Target>,
+      expirationMs: number,
+      count: boolean
+    ): Effect.Effect<ReadonlyArray<Stored.Found<A>>, CacheError> =>
+      Clock.clockWith((clock) => {
+        const now = clock.currentTimeMillisUnsafe()
+        // One key through `get`, so backends that coalesce concurrent gets can.
+        const read = targets.length === 1
+          ? Effect.map(backend.get(targets[0]!.full), (bytes) => [bytes])
+          : backend.getMany(targets.map((t) => t.full))
+        return Effect.flatMap(invalidation.current, (marks) =>
+          Effect.flatMap(read, (found) =>
+            Effect.forEach(found, (bytes) =>
+              Effect.map(storage.decode(bytes, now, count), (entry) =>
+                Stored.classify(entry, now, expirationMs, marks)))))
+      })
+
+    const dogpile: Dogpile.Dogpile<A> = {
+      lock,
+      reread: (targets, call) => readFound(targets, call.expirationMs, false),
+      store: (entries, call) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.flatMap(
+            Effect.forEach(entries, ([target, value]) =>
+              Effect.map(storage.encode(Keys.display(target), value, now), (bytes): BackendEntry => ({
+                key: target.full,
+                value: bytes,
+                ttl: call.storeTtl
+              }))),
+            (writes) => guardStore(writes.length === 1 ? backend.set(writes[0]!.key, writes[0]!.value, writes[0]!.ttl) : backend.setMany(writes))
+          )),
+      background,
+      metrics,
+      lockTimeoutMs: settings.lockTimeoutMs,
+      inflight: new Map()
+    }
+
+    const guardStore = (effect: Effect.Effect<void, CacheError>): Effect.Effect<void, CacheError> =>
+      settings.bypass
+        ? Effect.catchIf(effect, isBackendError, (error) =>
+          Effect.logWarning("dogpile: could not store a created value; continuing without the cache", error.message))
+        : effect
+
+    // ---- bypass: the creator without the cache, still once per key per process
+
+    const bypassing = new Map<string, Deferred.Deferred<ReadonlyArray<A>, unknown>>()
+    const bypass = <X, E, R>(
+      id: string,
+      effect: Effect.Effect<X, E | CacheError, R>,
+      fallback: Effect.Effect<X, E, R>
+    ): Effect.Effect<X, E | CacheError, R> =>
+      settings.bypass
+        ? Effect.catchIf(effect, isBackendError, (error) =>
+          Effect.andThen(
+            Effect.andThen(
+              Metric.update(metrics.bypassed, 1),
+              Effect.logWarning("dogpile: backend failed; running the creator without the cache", error.message)
+            ),
+            singleFlight(id, fallback)
+          ))
+        : effect
+
+    const singleFlight = <X, E, R>(id: string, fallback: Effect.Effect<X, E, R>): Effect.Effect<X, E, R> =>
+      Effect.suspend(() => {
+        const running = bypassing.get(id) as Deferred.Deferred<X, E> | undefined
+        if (running !== undefined) return Deferred.await(running)
+        const deferred = Deferred.makeUnsafe<X, E>()
+        bypassing.set(id, deferred as unknown as Deferred.Deferred<ReadonlyArray<A>, unknown>)
+        return fallback.pipe(
+          Effect.onExit((exit) =>
+            Effect.sync(() => {
+              bypassing.delete(id)
+              Deferred.doneUnsafe(deferred, exit)
+            })
+          )
+        )
+      })
+
+    // ---- get-or-create -----------------------------------------------------
+
+    // The hit path is a plain flatMap chain: a generator costs more than the rest of a hit.
+    const getOrCreate = <E, R>(
+      key: CacheKey.CacheKey,
+      creator: Effect.Effect<A, E, R>,
+      call?: GetOrCreateOptions<A>
+    ): Effect.Effect<A, E | CacheError, R> =>
+      open("Region.getOrCreate", () => {
+        const target = Keys.resolve(keySpace, key)
+        if (target instanceof InvalidKeyError) return Effect.fail(target)
+        return Effect.flatMap(Settings.forCall(settings, call), (callSettings) =>
+          Effect.andThen(
+            Dogpile.checkReentry([target], Keys.display),
+            bypass(target.id, getOrCreateOne(target, creator, callSettings), creator)
+          ))
+      })
+
+    const getOrCreateOne = <E, R>(
+      target: Keys.Target,
+      creator: Effect.Effect<A, E, R>,
+      call: Settings.CallSettings<A>
+    ): Effect.Effect<A, E | CacheError, R> =>
+      Effect.flatMap(readFound([target], call.expirationMs, true), ([found]) => {
+        if (found!._tag === "Fresh") return Effect.as(Metric.update(metrics.hits, 1), found!.value)
+        return Effect.andThen(
+          Metric.update(metrics.misses, 1),
+          Effect.map(
+            Dogpile.run(dogpile, [target], [found!], () => Effect.map(creator, (value) => [value]), call),
+            (values) => values.get(target.id) as A
+          )
+        )
+      })
+
+    const getOrCreateMany = <E, R>(
+      keys: ReadonlyArray<CacheKey.CacheKey>,
+      creator: (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.Effect<ReadonlyArray<A>, E, R>,
+      call?: GetOrCreateOptions<A>
+    ): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> =>
+      open("Region.getOrCreateMany", () => {
+        const targets = Keys.resolveAll(keySpace, keys)
+        if (targets instanceof InvalidKeyError) return Effect.fail(targets)
+        if (targets.length === 0) return Effect.succeed([])
+        const distinct = distinctTargets(targets)
+        const batch: Dogpile.BatchCreator<A, E, R> = (chosen) => creator(chosen.map((t) => t.key))
+        return Effect.flatMap(Settings.forCall(settings, call), (callSettings) =>
+          Effect.andThen(
+            Dogpile.checkReentry(distinct, Keys.display),
+            bypass(
+              distinct.map((t) => t.id).join("\u0001"),
+              Effect.flatMap(readFound(distinct, callSettings.expirationMs, true), (found) =>
+                Effect.andThen(
+                  countReads(found.map((f) => f._tag === "Fresh")),
+                  Effect.map(Dogpile.run(dogpile, distinct, found, batch, callSettings), (values) =>
+                    targets.map((t) => values.get(t.id) as A))
+                )),
+              Effect.map(Effect.suspend(() => batch(distinct)), (values) => {
+                const byId = new Map(distinct.map((t, i) => [t.id, values[i] as A]))
+                return targets.map((t) => byId.get(t.id) as A)
+              })
+            )
+          ))
+      })
+
+    const distinctTargets = (targets: ReadonlyArray<Keys.Target>): ReadonlyArray<Keys.Target> => {
+      const seen = new Set<string>()
+      return targets.filter((t) => (seen.has(t.id) ? false : (seen.add(t.id), true)))
+    }
+
+    const countReads = (hits: ReadonlyArray<boolean>) => {
+      const hitCount = hits.filter(Boolean).length
+      return Effect.andThen(
+        hitCount > 0 ? Metric.update(metrics.hits, hitCount) : Effect.void,
+        hitCount < hits.length ? Metric.update(metrics.misses, hits.length - hitCount) : Effect.void
+      )
+    }
+
+    // ---- plain operations --------------------------------------------------
+
+    const readable = (found: Stored.Found<A>, call?: GetOptions): Option.Option<A> => {
+      if (found._tag === "Fresh") return Option.some(found.value)
+      if (found._tag === "Stale" && call?.ignoreExpiration === true) return Option.some(found.value)
+      return Option.none()
+    }
+
+    const getMany = (keys: ReadonlyArray<CacheKey.CacheKey>, call?: GetOptions) =>
+      open("Region.getMany", () => {
+        const targets = Keys.resolveAll(keySpace, keys)
+        if (targets instanceof InvalidKeyError) return Effect.fail(targets)
+        if (targets.length === 0) return Effect.succeed([])
+        return Effect.flatMap(Settings.expirationFor(settings as Settings.RegionSettings<unknown>, call), (expirationMs) =>
+          Effect.flatMap(readFound(targets, expirationMs, true), (found) => {
+            const values = found.map((f) => readable(f, call))
+            return Effect.as(countReads(values.map(Option.isSome)), values)
+          }))
+      })
+
+    const get = (key: CacheKey.CacheKey, call?: GetOptions) =>
+      open("Region.get", () => {
+        const target = Keys.resolve(keySpace, key)
+        if (target instanceof InvalidKeyError) return Effect.fail(target)
+        return Effect.flatMap(Settings.expirationFor(settings as Settings.RegionSettings<unknown>, call), (expirationMs) =>
+          Effect.flatMap(readFound([target], expirationMs, true), ([found]) => {
+            const value = readable(found!, call)
+            return Effect.as(countReads([Option.isSome(value)]), value)
+          }))
+      })
+
+    const writeMany = (entries: ReadonlyArray<readonly [CacheKey.CacheKey, A]>, call?: SetOptions) =>
+      Effect.suspend((): Effect.Effect<void, CacheError> => {
+        if (!Array.isArray(entries)) {
+          return Effect.fail(new InvalidKeyError({ key: typeof entries, reason: "expected an array of [key, value] pairs" }))
+        }
+        const targets = Keys.resolveAll(keySpace, entries.map((entry) => (Array.isArray(entry) ? entry[0] : entry)))
+        if (targets instanceof InvalidKeyError) return Effect.fail(targets)
+        if (targets.length === 0) return Effect.void
+        return Effect.flatMap(Settings.expirationFor(settings as Settings.RegionSettings<unknown>, call), (expirationMs) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            const ttl = Settings.storeTtlFor(settings.storeTtlMs, settings.envelope, expirationMs)
+            // Encode everything first: one value that cannot be encoded writes nothing.
+            return Effect.flatMap(
+              Effect.forEach(targets, (target, i) =>
+                Effect.map(storage.encode(Keys.display(target), (entries[i] as readonly [unknown, A])[1], now), (bytes): BackendEntry => ({
+                  key: target.full,
+                  value: bytes,
+                  ttl
+                }))),
+              (writes) => backend.setMany(writes)
+            )
+          }))
+      })
+
+    const setMany = (entries: ReadonlyArray<readonly [CacheKey.CacheKey, A]>, call?: SetOptions) =>
+      open("Region.setMany", () => writeMany(entries, call))
+
+    const set = (key: CacheKey.CacheKey, value: A, call?: SetOptions) =>
+      open("Region.set", () => writeMany([[key, value]], call))
+
+    const deleteMany = (keys: ReadonlyArray<CacheKey.CacheKey>) =>
+      open("Region.deleteMany", (): Effect.Effect<void, CacheError> => {
+        const targets = Keys.resolveAll(keySpace, keys)
+        if (targets instanceof InvalidKeyError) return Effect.fail(targets)
+        if (targets.length === 0) return Effect.void
+        return backend.deleteMany(targets.map((t) => t.full))
+      })
+
+    const del = (key: CacheKey.CacheKey) =>
+      open("Region.delete", (): Effect.Effect<void, CacheError> => {
+        const target = Keys.resolve(keySpace, key)
+        if (target instanceof InvalidKeyError) return Effect.fail(target)
+        return backend.delete(target.full)
+      })
+
+    const invalidate = (call?: { readonly hard?: boolean }) =>
+      open("Region.invalidate", () => invalidation.invalidate({ hard: call?.hard === true }))
+
+    const region: Region<A> = {
+      name,
+      get,
+      getMany,
+      getOrCreate,
+      getOrCreateMany,
+      set,
+      setMany,
+      delete: del,
+      deleteMany,
+      invalidate,
+      awaitBackground: FiberSet.awaitEmpty(background),
+      metrics
+    }
+    return {
+      region,
+      close: Effect.sync(() => {
+        closed = true
+      })
+    }
+  })

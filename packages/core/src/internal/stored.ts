@@ -1,0 +1,119 @@
+/**
+ * A region's values as stored bytes: dogpile's `get_value` and `gen_value`
+ * halves. Bytes are unwrapped by the envelope, decoded by the codec, then
+ * checked by the region's Schema; anything that fails on the way is a miss,
+ * counted in `dogpile_decode_failures`.
+ *
+ * @internal
+ */
+import { Effect, Exit, Metric, Option, Schema } from "effect"
+import { EncodeError } from "../CacheError.ts"
+import type { InvalidationState } from "../Invalidation.ts"
+import type { RegionMetrics } from "../RegionMetrics.ts"
+import type { RegionSettings } from "./settings.ts"
+
+/** A decoded entry of type `A`, with its creation time (epoch ms). */
+export interface Stored<A> {
+  readonly value: A
+  readonly createdAt: number
+}
+
+/** What a read found for one key. */
+export type Found<A> =
+  | { readonly _tag: "Fresh"; readonly value: A }
+  | { readonly _tag: "Stale"; readonly value: A }
+  | { readonly _tag: "Missing" }
+
+/** The one `Missing`. */
+export const missing: Found<never> = { _tag: "Missing" }
+
+/** How a stored entry reads at `now`: hard marks make it missing, expiry and soft marks stale. */
+export const classify = <A>(
+  entry: Option.Option<Stored<A>>,
+  now: number,
+  expirationMs: number,
+  marks: InvalidationState
+): Found<A> => {
+  if (Option.isNone(entry)) return missing
+  const { createdAt, value } = entry.value
+  if (createdAt < marks.hard) return missing
+  if (now - createdAt > expirationMs || createdAt < marks.soft) return { _tag: "Stale", value }
+  return { _tag: "Fresh", value }
+}
+
+/** Encodes and decodes one region's values. */
+export interface Storage<A> {
+  /** Decodes stored bytes; a failure is a miss, counted unless `count` is false (a re-read of the same bytes). */
+  readonly decode: (bytes: Option.Option<Uint8Array>, now: number, count?: boolean) => Effect.Effect<Option.Option<Stored<A>>>
+  /** Encodes a value created at `createdAt`, failing with `EncodeError` naming the key. */
+  readonly encode: (shown: string, value: A, createdAt: number) => Effect.Effect<Uint8Array, EncodeError>
+}
+
+const schemaDecoder = <A>(settings: RegionSettings<A>) => {
+  const schema = settings.schema
+  if (schema === undefined) return undefined
+  const decode = Schema.decodeUnknownExit(schema)
+  return (value: unknown): Option.Option<A> => {
+    const exit = decode(value)
+    return Exit.isSuccess(exit) ? Option.some(exit.value) : Option.none()
+  }
+}
+
+const schemaEncoder = <A>(settings: RegionSettings<A>) => {
+  const schema = settings.schema
+  if (schema === undefined) return undefined
+  const encode = Schema.encodeUnknownExit(schema)
+  return (value: A): Exit.Exit<unknown, Schema.SchemaError> => encode(value)
+}
+
+/** Builds the storage of a region from its settings. */
+export const make = <A>(settings: RegionSettings<A>, metrics: RegionMetrics): Storage<A> => {
+  const { codec, envelope } = settings
+  const fromSchema = schemaDecoder(settings)
+  const toSchema = schemaEncoder(settings)
+  const counted = (reason: unknown) =>
+    Effect.as(
+      Effect.andThen(
+        Metric.update(metrics.decodeFailures, 1),
+        Effect.logDebug("dogpile: stored value did not decode; treating it as a miss", reason)
+      ),
+      Option.none<Stored<A>>()
+    )
+
+  const decode = (bytes: Option.Option<Uint8Array>, now: number, count = true) =>
+    Option.isNone(bytes)
+      ? Effect.succeedNone
+      : envelope.decode(bytes.value, now, codec).pipe(
+        Effect.matchEffect({
+          onFailure: (error) => (count ? counted(error.reason) : Effect.succeedNone),
+          onSuccess: (entry) => {
+            if (fromSchema === undefined) return Effect.succeedSome(entry as Stored<A>)
+            const value = fromSchema(entry.value)
+            if (Option.isSome(value)) return Effect.succeedSome({ value: value.value, createdAt: entry.createdAt })
+            return count ? counted("the value does not match the region's schema") : Effect.succeedNone
+          }
+        })
+      )
+
+  const encode = (shown: string, value: A, createdAt: number): Effect.Effect<Uint8Array, EncodeError> => {
+    let plain: unknown = value
+    if (toSchema !== undefined) {
+      const exit = toSchema(value)
+      if (Exit.isFailure(exit)) {
+        return Effect.fail(
+          new EncodeError({ codec: `schema`, reason: "the value does not match the region's schema", key: shown })
+        )
+      }
+      plain = exit.value
+    }
+    return Effect.suspend(() => envelope.encode(plain, createdAt, codec)).pipe(
+      Effect.mapError((error) => new EncodeError({ codec: error.codec, reason: error.reason, key: shown })),
+      // A value whose getters throw, or a codec bug, must not end as a defect.
+      Effect.catchDefect((defect) =>
+        Effect.fail(new EncodeError({ codec: codec.name, reason: `encoding threw: ${String(defect)}`, key: shown }))
+      )
+    )
+  }
+
+  return { decode, encode }
+}
