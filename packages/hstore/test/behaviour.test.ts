@@ -14,8 +14,9 @@ import { type RedisCluster, startRedisCluster } from "../../../test-support/redi
 
 const url = inject("redisUrl")
 
-const on = (client: () => Layer.Layer<RedisClient.RedisClient>, options: HashBackend.HashBackendOptions = {}) => () =>
-  Layer.mergeAll(HashBackend.layer(options), RedisLock.layer(), Codec.layerJson).pipe(Layer.provide(client()))
+// The suite takes Layers that cannot fail: a bad option here is a bug in this file, so it dies.
+const on = (client: () => Layer.Layer<RedisClient.RedisClient, unknown>, options: HashBackend.HashBackendOptions = {}) => () =>
+  Layer.mergeAll(HashBackend.layer(options), RedisLock.layer(), Codec.layerJson).pipe(Layer.provide(client()), Layer.orDie)
 
 const standalone = () => RedisClient.layer({ url })
 const inBucket = (name: string) => CacheKey.hash("bucket", name)
