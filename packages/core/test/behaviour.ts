@@ -83,8 +83,30 @@ const eventually = (condition: Effect.Effect<boolean>) =>
     Effect.asVoid
   )
 
+/**
+ * The same region, with `getOrCreate` answered by `getOrCreateMany` of one key:
+ * the suite runs every single-key case through the multi-key path too.
+ */
+const viaMany = <A>(region: Region.Region<A>): Region.Region<A> => ({
+  ...region,
+  getOrCreate: (key, creator, options) =>
+    Effect.map(
+      region.getOrCreateMany([key], (keys) => Effect.map(creator, (value) => keys.map(() => value)), options),
+      (values) => values[0] as A
+    )
+})
+
+/** Runs the behaviour suite twice: with `getOrCreate`, and with `getOrCreate` through `getOrCreateMany`. */
 export const behaviourSuite = (target: BehaviourTarget): void => {
+  behaviourSuiteIn(target, "getOrCreate")
+  behaviourSuiteIn(target, "getOrCreateMany")
+}
+
+const behaviourSuiteIn = (target: BehaviourTarget, path: "getOrCreate" | "getOrCreateMany"): void => {
   const keyOf = target.key ?? ((name: string) => name)
+  /** `Region.make`, answering `getOrCreate` through the path under test. */
+  const makeRegion = <A>(options: Region.RegionOptions<A>) =>
+    Effect.map(Region.make<A>(options), (r) => (path === "getOrCreate" ? r : viaMany(r)))
   const N = target.concurrency ?? 200
 
   /** Runs `body` with a fresh Layer set, a backend call counter and a scope for the regions. */
@@ -101,10 +123,10 @@ export const behaviourSuite = (target: BehaviourTarget): void => {
 
   const region = <A>(options: Partial<Region.RegionOptions<A>> & { readonly label?: string } = {}) => {
     const name = uniqueName(options.label ?? "r")
-    return Region.make<A>({ namespace: name, ...options, name })
+    return makeRegion<A>({ namespace: name, ...options, name })
   }
 
-  describe(`region behaviour: ${target.name}`, () => {
+  describe(`region behaviour (${path}): ${target.name}`, () => {
     // 1. Missing key, N concurrent callers.
     it.live(`1. a missing key with ${N} concurrent callers runs the creator exactly once`, () =>
       withStore(() =>
@@ -139,7 +161,7 @@ export const behaviourSuite = (target: BehaviourTarget): void => {
       withStore((calls) =>
         Effect.gen(function*() {
           const name = uniqueName("relock")
-          const r = yield* Region.make<string>({ name, namespace: name, expiration: "1 minute" })
+          const r = yield* makeRegion<string>({ name, namespace: name, expiration: "1 minute" })
           const lock = yield* Lock
           const key = keyOf("k")
           const fullKey = typeof key === "string" ? `${name}:${key}` : CacheKey.hash(`${name}#${key.hash}`, key.field)
@@ -233,8 +255,8 @@ export const behaviourSuite = (target: BehaviourTarget): void => {
       withStore(() =>
         Effect.gen(function*() {
           const name = uniqueName("version")
-          const v1 = yield* Region.make<string>({ name, namespace: name, envelope: Envelope.full({ version: 1 }) })
-          const v2 = yield* Region.make<string>({ name, namespace: name, envelope: Envelope.full({ version: 2 }) })
+          const v1 = yield* makeRegion<string>({ name, namespace: name, envelope: Envelope.full({ version: 1 }) })
+          const v2 = yield* makeRegion<string>({ name, namespace: name, envelope: Envelope.full({ version: 2 }) })
           const key = keyOf("versioned")
           yield* v1.set(key, "from v1")
           assert.strictEqual(yield* v2.getOrCreate(key, Effect.succeed("from v2")), "from v2")
@@ -247,7 +269,7 @@ export const behaviourSuite = (target: BehaviourTarget): void => {
       withStore(() =>
         Effect.gen(function*() {
           const name = uniqueName("garbage")
-          const r = yield* Region.make<string>({ name, namespace: name })
+          const r = yield* makeRegion<string>({ name, namespace: name })
           const backend = yield* Backend
           const key = keyOf("bad")
           const full = typeof key === "string" ? `${name}:${key}` : CacheKey.hash(`${name}#${key.hash}`, key.field)
@@ -305,8 +327,8 @@ export const behaviourSuite = (target: BehaviourTarget): void => {
         Effect.gen(function*() {
           const name = uniqueName("shared-inv")
           // Two regions with their own strategy instances stand for two processes.
-          const a = yield* Region.make<string>({ name, namespace: name })
-          const b = yield* Region.make<string>({ name, namespace: name })
+          const a = yield* makeRegion<string>({ name, namespace: name })
+          const b = yield* makeRegion<string>({ name, namespace: name })
           const key = keyOf("shared")
           yield* a.set(key, "old")
           assert.deepStrictEqual(yield* b.get(key), Option.some("old"))
@@ -322,11 +344,11 @@ export const behaviourSuite = (target: BehaviourTarget): void => {
       withStore(() =>
         Effect.gen(function*() {
           const name = uniqueName("local-inv")
-          const a = yield* Region.make<string>({ name, namespace: name })
+          const a = yield* makeRegion<string>({ name, namespace: name })
           // A second instance of the same region in this process sees a's marks.
-          const b = yield* Region.make<string>({ name, namespace: name })
+          const b = yield* makeRegion<string>({ name, namespace: name })
           // Another process keeps its marks elsewhere: here, a region reading them from the store.
-          const elsewhere = yield* Region.make<string>({ name, namespace: name }).pipe(
+          const elsewhere = yield* makeRegion<string>({ name, namespace: name }).pipe(
             Effect.provideService(Invalidation.CurrentInvalidation, Invalidation.shared())
           )
           const key = keyOf("local")
@@ -430,7 +452,7 @@ export const behaviourSuite = (target: BehaviourTarget): void => {
           const regionScope = yield* Scope.make()
           const name = uniqueName("bg-close")
           const r = yield* Scope.provide(
-            Region.make<string>({ name, namespace: name, expiration: "1 second", backgroundRefresh: true }),
+            makeRegion<string>({ name, namespace: name, expiration: "1 second", backgroundRefresh: true }),
             regionScope
           )
           const key = keyOf("bg-close")
@@ -446,7 +468,7 @@ export const behaviourSuite = (target: BehaviourTarget): void => {
           yield* Scope.close(regionScope, Exit.void)
           yield* Deferred.await(interrupted)
           // The lock is free again: a new region regenerates at once.
-          const again = yield* Region.make<string>({ name, namespace: name, expiration: "1 second" })
+          const again = yield* makeRegion<string>({ name, namespace: name, expiration: "1 second" })
           assert.strictEqual(yield* again.getOrCreate(key, Effect.succeed("after close")), "after close")
         })
       ))
@@ -492,7 +514,7 @@ export const behaviourSuite = (target: BehaviourTarget): void => {
         Effect.gen(function*() {
           const backend = yield* Backend
           const name = uniqueName("mangle")
-          const r = yield* Region.make<string>({ name, namespace: name, keyMangler: KeyMangler.sha1 })
+          const r = yield* makeRegion<string>({ name, namespace: name, keyMangler: KeyMangler.sha1 })
           yield* r.set("user:1", "v")
           assert.isTrue(Option.isSome(yield* backend.get(`${name}:${KeyMangler.sha1("user:1")}`)))
           assert.isTrue(Option.isNone(yield* backend.get(`${name}:user:1`)))
