@@ -95,6 +95,8 @@ export interface RedisServer {
   readonly start: () => Promise<void>
   /** Stops it and removes its directory. Idempotent. */
   readonly dispose: () => Promise<void>
+  /** Sends a signal to the process (e.g. `SIGSTOP` for a silent server, `SIGCONT` to resume, `SIGKILL`). */
+  readonly signal: (signal: NodeJS.Signals) => void
 }
 
 export interface RedisServerOptions {
@@ -185,7 +187,10 @@ export const startRedisServer = async (options: RedisServerOptions = {}): Promis
     })
   }
   const stop = async (): Promise<void> => {
-    if (child !== undefined) await stopChild(child)
+    if (child === undefined) return
+    // A SIGSTOPped process ignores SIGTERM until it is continued.
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGCONT")
+    await stopChild(child)
   }
   const dispose = async (): Promise<void> => {
     if (disposed) return
@@ -201,7 +206,10 @@ export const startRedisServer = async (options: RedisServerOptions = {}): Promis
     throw error
   }
   const scheme = options.tls === undefined ? "redis" : "rediss"
-  return { port, url: `${scheme}://127.0.0.1:${port}`, stop, start, dispose }
+  const signal = (name: NodeJS.Signals) => {
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill(name)
+  }
+  return { port, url: `${scheme}://127.0.0.1:${port}`, stop, start, dispose, signal }
 }
 
 /** A local Redis Cluster of masters only, on loopback. */

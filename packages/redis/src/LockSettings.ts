@@ -25,6 +25,7 @@ export interface LockSettings {
   readonly pollMaxMs: number
   readonly onLost: LostLockPolicy
   readonly channel: string
+  readonly releaseWaitMs: number
   /** The Redis key of the lock of a cache key. */
   readonly keyOf: (key: CacheKey.CacheKey) => string
 }
@@ -94,7 +95,10 @@ export const resolve = (
     if (options.lockKey !== undefined && typeof options.lockKey !== "function") {
       return yield* invalid("lockKey", "must be a function from a cache key to a Redis key")
     }
+    const releaseWaitMs = yield* Options.millisOr(COMPONENT, "releaseWait", options.releaseWait, "200 millis", {
+      zero: true
+    })
     const custom = options.lockKey
     const keyOf = custom ?? ((key: CacheKey.CacheKey) => defaultKeyOf(key, prefix))
-    return { name, prefix, leaseMs, renewMs, pollMinMs, pollMaxMs, onLost, channel, keyOf }
+    return { name, prefix, leaseMs, renewMs, pollMinMs, pollMaxMs, onLost, channel, releaseWaitMs, keyOf }
   })

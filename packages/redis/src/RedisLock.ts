@@ -5,7 +5,6 @@
  * @since 0.1.0
  */
 import {
-  type BackendFailure,
   CacheKey,
   type InvalidOptionError,
   Lock,
@@ -15,9 +14,10 @@ import {
   makeLocal
 } from "@dogpile-effect/core"
 import { randomBytes } from "node:crypto"
-import { Clock, Deferred, Duration, Effect, Exit, Layer, Metric, Option, Scope } from "effect"
+import { Clock, Duration, Effect, Exit, Layer, Metric, Option, Scope } from "effect"
 import * as KeySlot from "./KeySlot.ts"
 import * as LockSettings from "./LockSettings.ts"
+import * as LockWaiters from "./LockWaiters.ts"
 import { RedisClient } from "./RedisClient.ts"
 
 /**
@@ -77,6 +77,16 @@ export interface RedisLockOptions {
    * @since 0.2.0
    */
   readonly lockKey?: (key: CacheKey.CacheKey) => string
+  /**
+   * How long a failed or interrupted acquisition waits for Redis to confirm
+   * the release of a lock it may have taken (a `SET NX` whose answer never
+   * came) before it returns; a background fiber finishes the release if
+   * Redis is silent that long. Zero sends the release without waiting.
+   * Default 200 milliseconds.
+   *
+   * @since 0.2.0
+   */
+  readonly releaseWait?: Duration.Input
 }
 
 /**
@@ -147,6 +157,14 @@ return 0`
 const toMillis = (input: Duration.Input): number => Duration.toMillis(Duration.fromInputUnsafe(input))
 
 /**
+ * A `SET NX` whose outcome is not known yet: sent, but neither "OK" nor
+ * "not set" has come back (a timeout, a dropped connection, an interruption).
+ */
+interface Attempt {
+  uncertain: boolean
+}
+
+/**
  * Builds the lock over the {@link RedisClient} in context, with a subscriber
  * connection (for release notifications) that lives in the current scope.
  *
@@ -154,14 +172,34 @@ const toMillis = (input: Duration.Input): number => Duration.toMillis(Duration.f
  * - In-process coalescing first: the fibers of one process queue on a local
  *   per-key lock (`makeLocal` from core), so one process has at most one
  *   attempt per key in flight.
- * - `SET lockkey token NX PX ttl` with a random token. While held, a fiber
- *   renews the TTL every `renewEvery` (compare-and-pexpire), so creators
- *   slower than `ttl` keep the lock.
+ * - `SET lockkey token NX PX leaseTtl` with a random token. While held, a
+ *   fiber renews the lease every `renewEvery` (compare-and-pexpire), so
+ *   creators slower than `leaseTtl` keep the lock.
  * - Release, by the scope's finalizer (success, failure, interruption), is a
  *   compare-and-delete that PUBLISHes the key; waiters retry as soon as they
  *   hear it, and otherwise poll with a backoff from `pollMin` to `pollMax`
- *   (a holder that crashed releases nothing: its TTL runs out).
+ *   (a holder that crashed releases nothing: its lease runs out).
+ * - No ghost locks: when a `SET NX` was sent but its answer never came (the
+ *   command timed out, the connection dropped, the caller was interrupted),
+ *   the same token-checked release follows it on the same connection, so
+ *   Redis runs it after the SET if the SET runs at all. The acquisition
+ *   waits up to `releaseWait` for it; if Redis is silent, a background fiber
+ *   keeps retrying until Redis answers (bounded by twice the lease).
+ * - Every command of `acquire` and `awaitRelease` is bounded by what is
+ *   left of the caller's timeout (and by the client's `commandTimeout`).
  * - `lease.confirm` checks that the lock is still ours and applies `onLost`.
+ *
+ * @example
+ * ```ts
+ * import { Lock } from "@dogpile-effect/core"
+ * import { RedisClient, RedisLock } from "@dogpile-effect/redis"
+ * import { Effect } from "effect"
+ *
+ * const exclusive = Effect.scoped(Effect.gen(function*() {
+ *   const lock = yield* RedisLock.make({ leaseTtl: "30 seconds" })
+ *   yield* lock.acquire("report", "5 seconds")
+ * })).pipe(Effect.provide(RedisClient.layer()))
+ * ```
  *
  * @since 0.1.0
  */
@@ -171,65 +209,58 @@ export const make = (
   Effect.gen(function*() {
     const redis = yield* RedisClient
     const settings = yield* LockSettings.resolve(options, lockKey)
-    const { name, channel, keyOf, renewMs } = settings
-    const ttlMs = settings.leaseMs
-    const pollMin = settings.pollMinMs
-    const pollMax = settings.pollMaxMs
+    const { channel, keyOf, leaseMs, renewMs, releaseWaitMs } = settings
     const policy = settings.onLost
-    const lost = lostLocks(name)
+    const lost = lostLocks(settings.name)
     const local = makeLocal()
     const release = redis.script("dogpileLockRelease", RELEASE, 1)
     const extend = redis.script("dogpileLockExtend", EXTEND, 1)
+    const waiters = yield* LockWaiters.make(settings)
+    const lockScope = yield* Effect.scope
 
-    // ---- release notifications ----------------------------------------------
+    // ---- taking, and releasing what might have been taken -------------------
 
-    const waiters = new Map<string, Set<Deferred.Deferred<void>>>()
-    const wakeAll = (key: string) => {
-      const set = waiters.get(key)
-      if (set === undefined) return
-      waiters.delete(key)
-      for (const deferred of set) Deferred.doneUnsafe(deferred, Exit.void)
-    }
-    const subscriber = yield* redis.duplicate
-    subscriber.on("message", (from: string, message: string) => {
-      if (from === channel) wakeAll(message)
-    })
-    // Queued until the connection is up, and renewed by ioredis after reconnects.
-    subscriber.subscribe(channel).catch(() => {})
-
-    const register = (key: string, deferred: Deferred.Deferred<void>) => {
-      let set = waiters.get(key)
-      if (set === undefined) {
-        set = new Set()
-        waiters.set(key, set)
-      }
-      set.add(deferred)
-    }
-    const unregister = (key: string, deferred: Deferred.Deferred<void>) =>
-      Effect.sync(() => {
-        const set = waiters.get(key)
-        if (set === undefined) return
-        set.delete(deferred)
-        if (set.size === 0) waiters.delete(key)
+    /** `SET NX PX`, bounded by `timeoutMillis` when given; `attempt` tells whether its outcome is unknown. */
+    const trySet = (key: string, token: string, attempt: Attempt, timeoutMillis?: number) =>
+      Effect.suspend(() => {
+        attempt.uncertain = true
+        const bound = timeoutMillis === undefined || timeoutMillis <= 0 ? {} : { timeoutMillis }
+        return redis.use("lock", (c) => c.set(key, token, "PX", leaseMs, "NX"), bound).pipe(
+          Effect.map((reply) => {
+            attempt.uncertain = false
+            return reply === "OK"
+          })
+        )
       })
 
-    // ---- holding ------------------------------------------------------------
+    /** Token-checked release; retried in the background until Redis answers, for at most twice the lease. */
+    const reap = (redisKey: string, token: string) =>
+      Effect.gen(function*() {
+        const giveUpAt = Date.now() + 2 * leaseMs
+        while (Date.now() < giveUpAt) {
+          const answered = yield* Effect.isSuccess(release.run([redisKey], [token, channel]))
+          if (answered) return
+          yield* Effect.sleep(Duration.millis(Math.max(renewMs, 50)))
+        }
+        yield* Effect.logDebug("dogpile: could not confirm the release of a lock; it expires with its lease")
+      })
 
-    const trySet = (key: string, token: string): Effect.Effect<boolean, BackendFailure> =>
-      Effect.map(redis.use("lock", (c) => c.set(key, token, "PX", ttlMs, "NX")), (reply) => reply === "OK")
+    /** Releases `token`'s lock, waiting up to `releaseWait` for Redis; otherwise hands it to {@link reap}. */
+    const settle = (redisKey: string, token: string) =>
+      release.run([redisKey], [token, channel], { timeoutMillis: Math.max(1, releaseWaitMs) }).pipe(
+        Effect.asVoid,
+        Effect.catch(() => Effect.asVoid(Effect.forkIn(reap(redisKey, token), lockScope)))
+      )
+
+    // ---- holding ------------------------------------------------------------
 
     /** Registers renewal and release in `scope` for a lock just taken, and builds its lease. */
     const hold = (key: CacheKey.CacheKey, redisKey: string, token: string, scope: Scope.Scope) =>
       Effect.gen(function*() {
         let isLost = false
         let reported = false
-        yield* Scope.addFinalizer(
-          scope,
-          release.run([redisKey], [token, channel]).pipe(
-            Effect.catch((error) => Effect.logDebug("dogpile: lock release failed; it expires by its TTL", error.message))
-          )
-        )
-        const renew = extend.run([redisKey], [token, ttlMs]).pipe(
+        yield* Scope.addFinalizer(scope, settle(redisKey, token))
+        const renew = extend.run([redisKey], [token, leaseMs]).pipe(
           Effect.flatMap((reply) => {
             if (reply === 1) return Effect.void
             isLost = true
@@ -242,8 +273,9 @@ export const make = (
         )
         yield* Effect.forkIn(renew, scope)
 
+        const failLost = () => Effect.fail(new LockLostError({ key: CacheKey.display(key) }))
         const report = Effect.suspend(() => {
-          if (reported) return policy === "fail" ? Effect.fail(new LockLostError({ key: CacheKey.display(key) })) : Effect.void
+          if (reported) return policy === "fail" ? failLost() : Effect.void
           reported = true
           const counted = Metric.update(lost, 1)
           switch (policy) {
@@ -255,7 +287,7 @@ export const make = (
                 Effect.logWarning(`dogpile: the lock on ${JSON.stringify(CacheKey.display(key))} was lost while its creator ran`)
               )
             case "fail":
-              return Effect.andThen(counted, Effect.fail(new LockLostError({ key: CacheKey.display(key) })))
+              return Effect.andThen(counted, failLost())
           }
         })
         const confirm: Effect.Effect<void, LockLostError> = Effect.suspend(() =>
@@ -275,10 +307,14 @@ export const make = (
         return lease
       })
 
-    /** Local stage plus `attempt` (the remote stage) in a child scope that closes unless the lock is taken. */
+    /**
+     * Local stage plus `remote` (the Redis stage) in a child scope that closes
+     * unless the lock is taken. A remote stage that fails or is interrupted
+     * with a `SET` of unknown outcome releases that token before it returns.
+     */
     const staged = <E1, E2>(
       localStage: Effect.Effect<Option.Option<LockLease>, E1, Scope.Scope>,
-      remote: (redisKey: string, token: string) => Effect.Effect<boolean, E2>,
+      remote: (redisKey: string, token: string, attempt: Attempt) => Effect.Effect<boolean, E2>,
       key: CacheKey.CacheKey
     ) =>
       Effect.uninterruptibleMask((restore) =>
@@ -293,7 +329,10 @@ export const make = (
           }
           const redisKey = keyOf(key)
           const token = randomBytes(16).toString("hex")
-          const taken = yield* restore(remote(redisKey, token)).pipe(Effect.onError(abandon))
+          const attempt: Attempt = { uncertain: false }
+          const taken = yield* restore(remote(redisKey, token, attempt)).pipe(
+            Effect.onError(() => Effect.andThen(attempt.uncertain ? settle(redisKey, token) : Effect.void, abandon()))
+          )
           if (!taken) {
             yield* Scope.close(scope, Exit.void)
             return Option.none<LockLease>()
@@ -303,32 +342,18 @@ export const make = (
       )
 
     const tryAcquire = (key: CacheKey.CacheKey) =>
-      staged(local.tryAcquire(key), (redisKey, token) => trySet(redisKey, token), key)
+      staged(local.tryAcquire(key), (redisKey, token, attempt) => trySet(redisKey, token, attempt), key)
 
     const acquire = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
       Effect.gen(function*() {
         const timeoutMs = toMillis(timeout)
         const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
-        const timedOut = new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
-
-        const remote = (redisKey: string, token: string) =>
-          Effect.gen(function*() {
-            let delay = pollMin
-            while (true) {
-              const wake = Deferred.makeUnsafe<void>()
-              register(redisKey, wake)
-              const outcome = yield* Effect.gen(function*() {
-                if (yield* trySet(redisKey, token)) return true
-                const remaining = deadline - (yield* Clock.currentTimeMillis)
-                if (remaining <= 0) return yield* Effect.fail(timedOut)
-                yield* Effect.timeoutOption(Deferred.await(wake), Math.min(delay, remaining))
-                return false
-              }).pipe(Effect.ensuring(unregister(redisKey, wake)))
-              if (outcome) return true
-              delay = Math.min(delay * 2, pollMax)
-            }
-          })
-
+        const timedOut = () => new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
+        const remote = (redisKey: string, token: string, attempt: Attempt) =>
+          Effect.as(
+            waiters.poll(redisKey, deadline, (remaining) => trySet(redisKey, token, attempt, remaining), timedOut),
+            true
+          )
         const localStage = Effect.map(local.acquire(key, Duration.millis(timeoutMs)), Option.some)
         const lease = yield* staged(localStage, remote, key)
         // `remote` either takes the lock or fails, so a lease is always there.
@@ -340,25 +365,17 @@ export const make = (
         const timeoutMs = toMillis(timeout)
         const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
         const redisKey = keyOf(key)
-        let delay = pollMin
-        while (true) {
-          const wake = Deferred.makeUnsafe<void>()
-          register(redisKey, wake)
-          const free = yield* Effect.gen(function*() {
-            if ((yield* redis.use("lock check", (c) => c.exists(redisKey))) === 0) return true
-            const remaining = deadline - (yield* Clock.currentTimeMillis)
-            if (remaining <= 0) {
-              return yield* new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
-            }
-            // A release announcement means free: no need to ask again.
-            return Option.isSome(yield* Effect.timeoutOption(Deferred.await(wake), Math.min(delay, remaining)))
-          }).pipe(Effect.ensuring(unregister(redisKey, wake)))
-          if (free) return
-          delay = Math.min(delay * 2, pollMax)
-        }
+        const timedOut = () => new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
+        // A release announcement means free: no need to ask again.
+        const isFree = (remaining: number, notified: boolean) =>
+          notified
+            ? Effect.succeed(true)
+            : redis.use("lock check", (c) => c.exists(redisKey), remaining > 0 ? { timeoutMillis: remaining } : {})
+              .pipe(Effect.map((count) => count === 0))
+        yield* waiters.poll(redisKey, deadline, isFree, timedOut)
       })
 
-    return Lock.of({ name: `redis:${name}`, tryAcquire, acquire, awaitRelease })
+    return Lock.of({ name: `redis:${settings.name}`, tryAcquire, acquire, awaitRelease })
   })
 
 /**
