@@ -78,7 +78,7 @@ describe("JSON codec limits", () => {
   it("1,000,000 values round-trip; one more is refused both ways", () => {
     const million = new Array<number>(999_999).fill(0) // the array and its 999,999 elements
     const bytes = Effect.runSync(Codec.json.encode(million))
-    assert.strictEqual(Effect.runSync(Codec.json.decode(bytes)).constructor, Array)
+    assert.isTrue(Array.isArray(Effect.runSync(Codec.json.decode(bytes))))
     assert.strictEqual(encodes([...million, 0]), "EncodeError")
     assert.strictEqual(decodes(`[${new Array(1_000_000).fill("0").join(",")}]`), "DecodeError")
     // Whitespace and empty containers count as the values they are.
