@@ -232,6 +232,17 @@ describe("nesting", () => {
     assert.strictEqual(encodes(shallow, [[[]]]), "EncodeError")
   })
 
+  it.effect("the largest maxDepth allowed (1024) works both ways inside a fiber, without exhausting the stack", () =>
+    Effect.gen(function*() {
+      for (const make of [Cbor.make, Msgpack.make, IntegerAware.make]) {
+        const codec = yield* make({ maxDepth: 1024 })
+        const deepest = { a: [deepObject(1021)] } // 1024 containers
+        const bytes = yield* codec.encode(deepest)
+        assert.deepStrictEqual(yield* codec.decode(bytes), deepest, codec.name)
+        assert.strictEqual(yield* Effect.flip(codec.encode([deepest])).pipe(Effect.map((e) => e._tag)), "EncodeError")
+      }
+    }))
+
   it("a Set, Map, Date or bignum tag does not count as a level of its own", () => {
     const codec = build(Cbor.make({ maxDepth: 1 }))
     for (const value of [new Set([1]), new Map([[1, 2]]), [new Date(0), 2n ** 100n]]) {
