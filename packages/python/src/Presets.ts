@@ -10,10 +10,11 @@
  * | {@link redisAdvanced}  | `dogpile_backend_redis_advanced` 0.5.x          | `{"ct", "v"}\|payload`       | `_lok.<key>`                    |
  * | {@link redisAdvancedHstore} | `dogpile_backend_redis_advanced_hstore` 0.5.x | `{"ct", "v"}\|payload` (hash fields too) | `_lok.<key>`, `_lok.<hash>,<field>` |
  *
- * Each preset is a Layer providing `Backend`, `Lock` and `Codec` and setting
- * `Envelope.CurrentEnvelope`; build regions under it with the same keys as
- * Python (no `namespace`, no `keyMangler`, unless the Python region has the
- * same `key_mangler`). `docs/python-interop.md` has the Python side.
+ * Each preset gives region options (`region`: keys verbatim, no store TTL) and
+ * a Layer (`layer`) providing `Backend`, `Lock` and `Codec` and setting
+ * `Envelope.CurrentEnvelope`. Build regions with `{ ...preset.region, name, ... }`
+ * under the Layer; use a `keyMangler` only if the Python region has the same
+ * `key_mangler`. `docs/python-interop.md` has the Python side.
  *
  * @since 0.2.0
  */
@@ -70,12 +71,34 @@ export interface HstoreOptions extends AdvancedOptions {
 }
 
 /**
- * What a preset provides.
+ * The region options every preset needs, to spread into `Region.make`: keys
+ * verbatim as Python's (`namespace: false`; Python regions have no key
+ * prefix unless given a `key_mangler`), and no store TTL, as Python's
+ * backends by default (`redis_expiration_time` 0; set `storeTtl` to the same
+ * duration when the Python side sets one).
  *
  * @category models
  * @since 0.2.0
  */
-export type Preset = Layer.Layer<Backend | Lock | Codec, InvalidOptionError, RedisClient.RedisClient>
+export interface PresetRegionOptions {
+  readonly namespace: false
+  readonly storeTtl: "never"
+}
+
+/**
+ * A preset: region options and the Layer with `Backend`, `Lock`, `Codec` and
+ * the envelope (`Envelope.CurrentEnvelope`). The Layer fails with
+ * `InvalidOptionError` when an option is invalid.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Preset {
+  readonly region: PresetRegionOptions
+  readonly layer: Layer.Layer<Backend | Lock | Codec, InvalidOptionError, RedisClient.RedisClient>
+}
+
+const region: PresetRegionOptions = { namespace: false, storeTtl: "never" }
 
 const checkCommon = (component: string, options: PresetOptions) =>
   Effect.gen(function*() {
@@ -94,7 +117,7 @@ const assemble = (
   version: number,
   backend: Layer.Layer<Backend, InvalidOptionError, RedisClient.RedisClient>,
   lockKey: RedisLock.RedisLockOptions["lockKey"] & {}
-): Preset =>
+): Preset["layer"] =>
   Layer.mergeAll(
     PythonInterop.layer({ format: options.format, layout: "dogpile", version }),
     backend,
@@ -113,23 +136,25 @@ const assemble = (
  * import { RedisClient } from "@dogpile-effect/redis"
  * import { Effect, Layer } from "effect"
  *
- * const Shared = Presets.dogpileRedis({ format: "json" }).pipe(Layer.provide(RedisClient.layerConfig()))
+ * const shared = Presets.dogpileRedis({ format: "json" })
  * const program = Effect.gen(function*() {
- *   const users = yield* Region.make<string>({ name: "users", expiration: "10 minutes" })
+ *   const users = yield* Region.make<string>({ ...shared.region, name: "users", expiration: "10 minutes" })
  *   return yield* users.getOrCreate("user:42", Effect.succeed("Ada"))
- * }).pipe(Effect.scoped, Effect.provide(Shared))
+ * }).pipe(Effect.scoped, Effect.provide(shared.layer.pipe(Layer.provide(RedisClient.layerConfig()))))
  * ```
  *
  * @category presets
  * @since 0.2.0
  */
-export const dogpileRedis = (options: PresetOptions): Preset =>
-  Layer.unwrap(
+export const dogpileRedis = (options: PresetOptions): Preset => ({
+  region,
+  layer: Layer.unwrap(
     Effect.map(
       checkCommon("Presets.dogpileRedis", options),
       (version) => assemble(options, version, RedisBackend.layer(), LockNaming.dogpileRedis)
     )
   )
+})
 
 const checkPrefix = (component: string, options: AdvancedOptions) =>
   Options.nonEmpty(component, "lockPrefix", options.lockPrefix, LockNaming.ADVANCED_PREFIX)
@@ -150,14 +175,16 @@ const checkPrefix = (component: string, options: AdvancedOptions) =>
  * @category presets
  * @since 0.2.0
  */
-export const redisAdvanced = (options: AdvancedOptions): Preset =>
-  Layer.unwrap(
+export const redisAdvanced = (options: AdvancedOptions): Preset => ({
+  region,
+  layer: Layer.unwrap(
     Effect.gen(function*() {
       const version = yield* checkCommon("Presets.redisAdvanced", options)
       const prefix = yield* checkPrefix("Presets.redisAdvanced", options)
       return assemble(options, version, RedisBackend.layer(), LockNaming.redisAdvanced(prefix))
     })
   )
+})
 
 /**
  * For Python services on `dogpile_backend_redis_advanced_hstore` 0.5.x: hash
@@ -176,8 +203,9 @@ export const redisAdvanced = (options: AdvancedOptions): Preset =>
  * @category presets
  * @since 0.2.0
  */
-export const redisAdvancedHstore = (options: HstoreOptions): Preset =>
-  Layer.unwrap(
+export const redisAdvancedHstore = (options: HstoreOptions): Preset => ({
+  region,
+  layer: Layer.unwrap(
     Effect.gen(function*() {
       const component = "Presets.redisAdvancedHstore"
       const version = yield* checkCommon(component, options)
@@ -195,3 +223,4 @@ export const redisAdvancedHstore = (options: HstoreOptions): Preset =>
       return assemble(options, version, backend, LockNaming.redisAdvanced(prefix))
     })
   )
+})
