@@ -2,7 +2,7 @@
  * The storage strategies the demo compares: an envelope, a codec, a backend
  * and a key layout each, mapped where possible onto the seed's demo rows.
  */
-import { Backend, CacheKey, type CodecShape, Envelope, type Region } from "@dogpile-effect/core"
+import { Backend, CacheKey, type CodecShape, Envelope, type InvalidOptionError, type Region } from "@dogpile-effect/core"
 import { Cbor, IntegerAware, Json, Msgpack } from "@dogpile-effect/codecs"
 import { Bucketing, HashBackend, HashExpiry } from "@dogpile-effect/hstore"
 import { RedisBackend, type RedisClient } from "@dogpile-effect/redis"
@@ -37,8 +37,8 @@ export interface Strategy {
   /** Region options beyond name/expiration/envelope. */
   readonly storeTtl: Region.Expiration | undefined
   readonly backend:
-    | Layer.Layer<Backend, never, RedisClient.RedisClient>
-    | Layer.Layer<Backend | HashBackend.HashStore, never, RedisClient.RedisClient>
+    | Layer.Layer<Backend, InvalidOptionError, RedisClient.RedisClient>
+    | Layer.Layer<Backend | HashBackend.HashStore, InvalidOptionError, RedisClient.RedisClient>
   readonly note: string
 }
 
@@ -71,8 +71,8 @@ const plain = (options: {
   redisTtl: options.ttl ? "key" : "none",
   entryExpiry: options.envelope.storesCreatedAt,
   // Envelopes with a time get a longer Redis TTL when asked; raw ones get the
-  // expiration itself (the region's default) or none ("never").
-  storeTtl: options.envelope.storesCreatedAt ? (options.ttl ? REDIS_TTL : undefined) : (options.ttl ? undefined : "never"),
+  // expiration itself (the region's default). "No TTL" rows say so explicitly.
+  storeTtl: options.envelope.storesCreatedAt ? (options.ttl ? REDIS_TTL : "never") : (options.ttl ? undefined : "never"),
   backend: keysBackend,
   note: options.note
 })
@@ -93,7 +93,8 @@ const hashed = (options: {
   layout: options.layout,
   redisTtl: options.ttl ? "bucket" : "none",
   entryExpiry: options.envelope.storesCreatedAt,
-  storeTtl: undefined,
+  // Buckets get their TTL from the backend's hashExpiry policy, not from per-entry hints.
+  storeTtl: "never",
   backend: hashBackend(
     options.envelope.storesCreatedAt ? { ttl: options.ttl, entryExpiry: options.envelope } : { ttl: options.ttl }
   ),
