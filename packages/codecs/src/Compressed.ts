@@ -94,10 +94,15 @@ interface Settings {
   readonly maxDecodedBytes: number
 }
 
+const known = new Set(["threshold", "algorithm", "level", "maxDecodedBytes"])
+
 const settings = Effect.fnUntraced(function*(
   options: CompressedOptions | undefined
 ): Effect.fn.Return<Settings, InvalidOptionError> {
   const component = "Compressed"
+  for (const key of Object.keys(options ?? {})) {
+    yield* Options.reject(component, key, !known.has(key), "is not an option (threshold, algorithm, level, maxDecodedBytes)")
+  }
   const algorithm = options?.algorithm ?? "deflate-raw"
   yield* Options.reject(
     component,

@@ -9,7 +9,7 @@
  *
  * @since 0.2.0
  */
-import { type InvalidOptionError, Options } from "@dogpile-effect/core"
+import { InvalidOptionError, Options } from "@dogpile-effect/core"
 import { Effect } from "effect"
 
 /**
@@ -100,7 +100,10 @@ export const make = Effect.fnUntraced(function*(
   limits?: CodecLimits
 ): Effect.fn.Return<Resolved, InvalidOptionError> {
   if (limits !== undefined && (typeof limits !== "object" || limits === null)) {
-    yield* Options.reject(component, "limits", true, `must be an object, got ${String(limits)}`)
+    return yield* new InvalidOptionError({ component, option: "limits", reason: `must be an object, got ${String(limits)}` })
+  }
+  for (const key of Object.keys(limits ?? {})) {
+    yield* Options.reject(component, key, !Object.hasOwn(defaults, key), "is not a limit (maxBytes, maxDepth, maxItems, maxBignumBytes)")
   }
   return {
     maxBytes: yield* Options.integer(component, "maxBytes", limits?.maxBytes, defaults.maxBytes, {

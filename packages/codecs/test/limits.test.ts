@@ -344,6 +344,9 @@ describe("limits are validated when a codec is built", () => {
       assert.include(invalid(make({ maxItems: Number.NaN })), "maxItems")
       assert.include(invalid(make({ maxBignumBytes: 4 })), "maxBignumBytes")
       assert.include(invalid(make({ maxBignumBytes: "64" as unknown as number })), "maxBignumBytes")
+      assert.include(invalid(make({ maxDepht: 3 } as unknown as Limits.CodecLimits)), "maxDepht is not a limit")
+      assert.include(invalid(make({ toString: 3 } as unknown as Limits.CodecLimits)), "toString is not a limit")
+      assert.include(invalid(make(7 as unknown as Limits.CodecLimits)), "limits must be an object")
     }
   })
 
@@ -353,6 +356,10 @@ describe("limits are validated when a codec is built", () => {
     assert.include(invalid(Compressed.make(Json.codec, { algorithm: "gzip" as "brotli" })), "algorithm")
     assert.include(invalid(Compressed.make(Json.codec, { threshold: -1 })), "threshold")
     assert.include(invalid(Compressed.make(Json.codec, { maxDecodedBytes: 0 })), "maxDecodedBytes")
+    assert.include(
+      invalid(Compressed.make(Json.codec, { treshold: 10 } as unknown as Compressed.CompressedOptions)),
+      "treshold is not an option"
+    )
     assert.throws(() => Compressed.makeUnsafe(Json.codec, { level: 99 }), InvalidOptionError)
     assert.strictEqual(Effect.runSync(Compressed.make(Json.codec, { algorithm: "brotli", level: 11 })).name, "brotli(json)")
   })
