@@ -1,0 +1,34 @@
+/**
+ * The README's quickstart (`examples/quickstart.ts`), run as a user would run
+ * it (tsx, REDIS_URL) against the test server: it prints what the README says,
+ * and the key it wrote carries a Redis TTL.
+ */
+import { execFile } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+import { Redis } from "ioredis"
+import { afterAll, assert, describe, inject, it } from "vitest"
+
+const url = inject("redisUrl")
+const root = fileURLToPath(new URL("../../../", import.meta.url))
+const run = promisify(execFile)
+const client = new Redis(url)
+
+afterAll(async () => {
+  await client.quit()
+})
+
+describe("examples", () => {
+  it("quickstart: 1,000 callers get the value, and Redis expires the key (positive PTTL)", async () => {
+    await client.del("users:user:42")
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ["--import", "tsx", "--conditions=@dogpile-effect/source", "examples/quickstart.ts"],
+      { cwd: root, env: { ...process.env, REDIS_URL: url }, timeout: 60_000 }
+    )
+    assert.include(stdout + stderr, "1000 callers got user 42")
+    const pttl = await client.pttl("users:user:42")
+    assert.isAbove(pttl, 10 * 60_000, "fresh for 10 minutes, kept longer for the stale window")
+    assert.isAtMost(pttl, 20 * 60_000)
+  })
+})
