@@ -5,12 +5,15 @@
  */
 import { Codec, type CodecShape } from "@dogpile-effect/core"
 import type { Layer } from "effect"
+import type * as Limits from "./Limits.ts"
 
 /**
  * UTF-8 JSON (the same value as `Codec.json` in core). Round-trips strings,
  * finite numbers except -0, booleans, null, dense arrays and plain objects;
  * rejects undefined, NaN/±Infinity, -0, BigInt, Date, Map, Set, Uint8Array,
- * class instances, functions, symbols and circular structures.
+ * class instances, functions, symbols and circular structures. Its limits are
+ * fixed at the {@link Limits.defaults} for `maxBytes`, `maxDepth` and
+ * `maxItems` (16 MiB, 512 levels, 1,000,000 values), in both directions.
  *
  * @example
  * ```ts
