@@ -17,8 +17,13 @@ import { Effect, Option } from "effect"
  * beyond that expired fields are simply not queued (counted in
  * `dogpile_hstore_sweep_dropped`), so reads never wait for removal.
  *
- * Set `maxAge` to the regions' store TTL (expiration plus the stale window),
- * so the region can still serve stale values while one caller regenerates.
+ * Without `maxAge`, an entry's age limit is its bucket's store TTL: the
+ * longest `ttl` hint (the region's store TTL, expiration plus the stale
+ * window) ever written to the bucket, which the write script keeps in the
+ * reserved field `"\u0000hstore:ttl"` of the bucket. Entries then read as gone
+ * exactly when their store TTL (or a longer one of the same bucket) has
+ * passed, and a bucket written without a hint keeps its entries. With `maxAge`
+ * every bucket uses that age instead (no reserved field).
  *
  * Creation times are read from the envelopes core writes, recognised by their
  * first byte: `Envelope.full()` (`0xFE`, any version), `Envelope.compact()`
@@ -39,8 +44,11 @@ import { Effect, Option } from "effect"
  * @since 0.1.0
  */
 export interface EntryExpiryOptions {
-  /** Age after which a field is treated as gone: a finite duration, zero allowed. */
-  readonly maxAge: Options.DurationOption
+  /**
+   * Age after which a field is treated as gone: a finite duration, zero
+   * allowed. Default: the longest store TTL written to its bucket (above).
+   */
+  readonly maxAge?: Options.DurationOption
   /**
    * The envelope the regions on this backend write, when it has non-default
    * parameters. Default: full, compact and packed recognised by their first
@@ -67,7 +75,8 @@ export interface EntryExpiryOptions {
  * @since 0.1.0
  */
 export interface EntryExpirySettings {
-  readonly maxAgeMs: number
+  /** `undefined`: each bucket's longest store TTL, kept in its {@link TTL_FIELD}. */
+  readonly maxAgeMs: number | undefined
   /** `undefined`: recognise the core envelopes by their first byte. */
   readonly envelope: Envelope.EnvelopeShape | undefined
   readonly batchSize: number
@@ -95,10 +104,9 @@ const invalid = (option: string, reason: string) =>
  */
 export const resolve = (options: EntryExpiryOptions): Effect.Effect<EntryExpirySettings, InvalidOptionError> =>
   Effect.gen(function*() {
-    if (options.maxAge === undefined) {
-      return yield* invalid("maxAge", "is required: set it to the regions' store TTL (expiration plus the stale window)")
-    }
-    const maxAgeMs = yield* Options.millis(COMPONENT, "entryExpiry.maxAge", options.maxAge, { zero: true })
+    const maxAgeMs = options.maxAge === undefined
+      ? undefined
+      : yield* Options.millis(COMPONENT, "entryExpiry.maxAge", options.maxAge, { zero: true })
     const envelope = options.envelope
     if (envelope !== undefined && !envelope.storesCreatedAt) {
       return yield* invalid(
@@ -219,8 +227,45 @@ export const createdAt = (
     )
 
 /**
- * Whether a stored value is past `maxAgeMs` at `now` (strictly older, like
- * the region's expiry rule).
+ * The reserved bucket field holding the longest store TTL (milliseconds, `-1`
+ * for none) written to the bucket, when `entryExpiry` has no `maxAge`. A cache
+ * key with this field is refused (`UnsupportedKeyError`).
+ *
+ * @example
+ * ```ts
+ * import { EntryExpiry } from "@dogpile-effect/hstore"
+ * EntryExpiry.TTL_FIELD // "\u0000hstore:ttl"
+ * ```
+ *
+ * @category constants
+ * @since 0.2.0
+ */
+export const TTL_FIELD = "\u0000hstore:ttl"
+
+/**
+ * The age limit a bucket's {@link TTL_FIELD} value stands for: its
+ * milliseconds, or `undefined` (never expire) for `-1`, a missing field or
+ * anything unreadable.
+ *
+ * @example
+ * ```ts
+ * import { EntryExpiry } from "@dogpile-effect/hstore"
+ * EntryExpiry.bucketMaxAge(Buffer.from("60000")) // 60000
+ * ```
+ *
+ * @category getters
+ * @since 0.2.0
+ */
+export const bucketMaxAge = (stored: Uint8Array | undefined): number | undefined => {
+  if (stored === undefined || stored.length > 16) return undefined
+  const ms = Number(text.decode(stored))
+  return Number.isSafeInteger(ms) && ms >= 0 ? ms : undefined
+}
+
+/**
+ * Whether a stored value is past `maxAgeMs` (by default the settings' own) at
+ * `now`: strictly older, like the region's expiry rule. Never, when there is
+ * no age limit.
  *
  * @example
  * ```ts
@@ -236,9 +281,10 @@ export const createdAt = (
 export const isExpired = (
   settings: EntryExpirySettings,
   bytes: Uint8Array,
-  now: number
+  now: number,
+  maxAgeMs: number | undefined = settings.maxAgeMs
 ): Effect.Effect<boolean> =>
-  Effect.map(
+  maxAgeMs === undefined ? Effect.succeed(false) : Effect.map(
     createdAt(settings.envelope, bytes, now),
-    (time) => Option.isSome(time) && now - time.value > settings.maxAgeMs
+    (time) => Option.isSome(time) && now - time.value > maxAgeMs
   )

@@ -4,14 +4,22 @@
  *
  * @since 0.1.0
  */
-import { Backend, type BackendEntry, type BackendError, CacheKey, type InvalidOptionError } from "@dogpile-effect/core"
+import {
+  Backend,
+  type BackendEntry,
+  type BackendError,
+  CacheKey,
+  type InvalidOptionError,
+  UnsupportedKeyError
+} from "@dogpile-effect/core"
 import { RedisClient } from "@dogpile-effect/redis"
-import { Clock, Context, Duration, Effect, Layer, Metric, Option, type Scope } from "effect"
+import { Context, Duration, Effect, Layer, Metric, Option, type Scope } from "effect"
 import * as EntryExpiry from "./EntryExpiry.ts"
 import * as HashMetrics from "./HashMetrics.ts"
 import * as HashScripts from "./HashScripts.ts"
 import * as Overflow from "./Overflow.ts"
 import * as Pipeline from "./Pipeline.ts"
+import * as Reads from "./Reads.ts"
 import * as ServerFeatures from "./ServerFeatures.ts"
 import * as Settings from "./Settings.ts"
 import * as Slot from "./Slot.ts"
@@ -95,9 +103,6 @@ export class HashStore extends Context.Service<HashStore, {
 const toBuffer = (bytes: Uint8Array): Buffer =>
   Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
-const asBytes = (reply: unknown): Option.Option<Uint8Array> =>
-  reply instanceof Uint8Array ? Option.some(reply) : Option.none()
-
 /** The `PX` of a ttl hint (at least 1 ms, like `RedisBackend`), or `undefined` for none or an endless one. */
 const pxOf = (ttl: Duration.Duration | undefined): number | undefined => {
   if (ttl === undefined) return undefined
@@ -140,109 +145,27 @@ export const make = (
       Pipeline.run(redis, operation, commands)
     const perKeys = (keys: ReadonlyArray<string>, make: (chunk: ReadonlyArray<string>) => Omit<Pipeline.Command, "route">) =>
       Pipeline.perKeys(keys, batchSize, redis.isCluster, make)
-    /** The key as stored: plain keys go through `bucketing` when it is set. */
-    const stored = (key: CacheKey.CacheKey): CacheKey.CacheKey =>
-      bucketing === undefined || typeof key !== "string" ? key : bucketing(key)
+    /** The keys as stored (plain keys go through `bucketing` when it is set); the reserved TTL field is refused. */
+    const stored = (input: ReadonlyArray<CacheKey.CacheKey>) => {
+      const keys = bucketing === undefined ? input : input.map((key) => (typeof key === "string" ? bucketing(key) : key))
+      const reserved = keys.find((key) => typeof key !== "string" && key.field === EntryExpiry.TTL_FIELD)
+      return reserved === undefined ? Effect.succeed(keys) : Effect.fail(
+        new UnsupportedKeyError({
+          key: CacheKey.display(reserved),
+          backend: "redis-hash",
+          reason: "this field name is reserved: the bucket keeps its store TTL there"
+        })
+      )
+    }
     const bucketOf = (key: CacheKey.CacheKey) => (typeof key === "string" ? undefined : key.hash)
-    const plainOf = (key: CacheKey.CacheKey) => (typeof key === "string" ? key : undefined)
     const fieldAt = (keys: ReadonlyArray<CacheKey.CacheKey>) => (i: number) => (keys[i] as CacheKey.HashKey).field
-
-    /** MGETs `wanted` keys and stores each value at its positions in `out`. */
-    const mget = (wanted: Map<string, Array<number>>, out: Array<Option.Option<Uint8Array>>) =>
-      perKeys([...wanted.keys()], (chunk) => ({
-        add: (p) => p.mgetBuffer(...chunk),
-        onReply: (reply) => {
-          const values = reply as ReadonlyArray<unknown>
-          chunk.forEach((key, j) => {
-            for (const i of wanted.get(key) ?? []) out[i] = asBytes(values[j])
-          })
-        }
-      }))
 
     // ---- reading ------------------------------------------------------------
 
-    const readBuckets = (keys: ReadonlyArray<CacheKey.CacheKey>, out: Array<Option.Option<Uint8Array>>) =>
-      Effect.gen(function*() {
-        const buckets = Pipeline.positions(keys, bucketOf)
-        const wrongType: Array<string> = []
-        const commands = mget(Pipeline.positions(keys, plainOf), out)
-        for (const [hash, positions] of buckets) {
-          commands.push({
-            route: hash,
-            add: (p) => p.hmgetBuffer(hash, ...positions.map(fieldAt(keys))),
-            onReply: (reply) => positions.forEach((i, j) => (out[i] = asBytes((reply as ReadonlyArray<unknown>)[j]))),
-            // A bucket name holding another Redis type fails only its own keys (they read as misses).
-            onError: (error) => Pipeline.isWrongType(error) ? void wrongType.push(hash) : error
-          })
-        }
-        yield* run("getMany", commands)
-        if (wrongType.length > 0) {
-          const misses = wrongType.reduce((n, hash) => n + (buckets.get(hash)?.length ?? 0), 0)
-          yield* Metric.update(HashMetrics.wrongTypeReads, misses)
-          yield* Effect.logWarning(
-            `dogpile: hstore buckets hold another Redis type; their keys read as misses: ${wrongType.join(", ")}`
-          )
-        }
-        return buckets
-      })
-
-    /** Fields holding the overflow marker: reads their overflow keys; returns their positions. */
-    const readOverflow = (keys: ReadonlyArray<CacheKey.CacheKey>, out: Array<Option.Option<Uint8Array>>) =>
-      Effect.gen(function*() {
-        const overflowed = new Set<number>()
-        if (overflowAbove === undefined) return overflowed
-        const wanted = new Map<string, Array<number>>()
-        keys.forEach((key, i) => {
-          const value = out[i] as Option.Option<Uint8Array>
-          if (typeof key === "string" || Option.isNone(value) || !Overflow.isMarker(value.value)) return
-          overflowed.add(i)
-          out[i] = Option.none()
-          const k = Overflow.key(key.hash, key.field)
-          const list = wanted.get(k)
-          if (list === undefined) wanted.set(k, [i])
-          else list.push(i)
-        })
-        yield* run("getMany", mget(wanted, out))
-        return overflowed
-      })
-
-    /** Per-entry expiry: fields past maxAge read as misses and inline ones are queued for removal. */
-    const applyExpiry = (
-      expiry: EntryExpiry.EntryExpirySettings,
-      keys: ReadonlyArray<CacheKey.CacheKey>,
-      buckets: Map<string, Array<number>>,
-      overflowed: Set<number>,
-      out: Array<Option.Option<Uint8Array>>
-    ) =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        let expired = 0
-        let dropped = 0
-        for (const positions of buckets.values()) {
-          for (const i of positions) {
-            const value = out[i] as Option.Option<Uint8Array>
-            if (Option.isNone(value) || !(yield* EntryExpiry.isExpired(expiry, value.value, now))) continue
-            out[i] = Option.none()
-            expired++
-            // Overflowed entries expire with their key's TTL; only inline fields are swept.
-            if (overflowed.has(i)) continue
-            const key = keys[i] as CacheKey.HashKey
-            if (!sweeper.offer({ hash: key.hash, field: key.field, value: value.value })) dropped++
-          }
-        }
-        if (expired > 0) yield* Metric.update(HashMetrics.expiredReads, expired)
-        if (dropped > 0) yield* Metric.update(HashMetrics.sweepDropped, dropped)
-      })
+    const read = Reads.make({ redis, batchSize, overflowAbove, expiry, sweeper })
 
     const getMany = (input: ReadonlyArray<CacheKey.CacheKey>) =>
-      Effect.gen(function*() {
-        const keys = input.map(stored)
-        const out = new Array<Option.Option<Uint8Array>>(keys.length).fill(Option.none())
-        const buckets = yield* readBuckets(keys, out)
-        const overflowed = yield* readOverflow(keys, out)
-        if (expiry !== undefined && buckets.size > 0) yield* applyExpiry(expiry, keys, buckets, overflowed, out)
-        return out
-      })
+      Effect.flatMap(stored(input), read)
 
     const get = (key: CacheKey.CacheKey) =>
       Effect.map(getMany([key]), (values) => values[0] ?? Option.none<Uint8Array>())
@@ -272,6 +195,8 @@ export const make = (
         marker: overflowOn ? Overflow.MARKER : undefined,
         overflowKeys: overflowOn ? writes.map((w) => Overflow.key(hash, w.field)) : [],
         fieldTtl: features.fieldTtl,
+        ttlField: expiry !== undefined && expiry.maxAgeMs === undefined ? EntryExpiry.TTL_FIELD : undefined,
+        longestMs: endless ? undefined : longest,
         fields: writes
       }
     }
@@ -282,8 +207,9 @@ export const make = (
         const ignore = () => {}
         // Last write of a bucket field wins, as it would with separate calls.
         const buckets = new Map<string, Map<string, BackendEntry>>()
-        for (const entry of entries) {
-          const key = stored(entry.key)
+        const keys = yield* stored(entries.map((entry) => entry.key))
+        for (const [i, entry] of entries.entries()) {
+          const key = keys[i] as CacheKey.CacheKey
           if (typeof key === "string") {
             const px = pxOf(entry.ttl)
             const value = toBuffer(entry.value)
@@ -324,7 +250,7 @@ export const make = (
 
     const deleteMany = (input: ReadonlyArray<CacheKey.CacheKey>) =>
       Effect.gen(function*() {
-        const keys = input.map(stored)
+        const keys = yield* stored(input)
         const strings = new Set<string>()
         for (const key of keys) {
           if (typeof key === "string") strings.add(key)

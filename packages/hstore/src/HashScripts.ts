@@ -89,6 +89,13 @@ export interface SetFieldsInput {
   /** One overflow key per field (same order), when overflow is on. */
   readonly overflowKeys: ReadonlyArray<string>
   readonly fieldTtl: boolean
+  /**
+   * The reserved field that keeps the longest store TTL written to the bucket
+   * (per-entry expiry without `maxAge`), or `undefined` to keep none.
+   */
+  readonly ttlField: string | undefined
+  /** The longest entry TTL of this write, `undefined` when an entry has none. */
+  readonly longestMs: number | undefined
   readonly fields: ReadonlyArray<FieldWrite>
 }
 
@@ -103,7 +110,10 @@ const MODES = { entries: "e", onCreate: "c", onEveryWrite: "w", never: "n" } as 
  * ARGV[1] bucket TTL mode (`e` entries, `c` on create, `w` every write, `n` never);
  * ARGV[2] its milliseconds (`-1`: none, for `e` this removes the TTL);
  * ARGV[3] overflow marker (`""`: overflow off); ARGV[4] `"1"` when HPEXPIRE exists;
- * ARGV[5 …] per field: name, value, overflow `"1"`/`"0"`, field TTL ms, overflow key TTL ms (`"0"`: none).
+ * ARGV[5] the reserved TTL field (`""`: none) and ARGV[6] the write's longest
+ * entry TTL (`-1`: an entry has none): the field keeps the largest value
+ * written, and `-1` once a write had no TTL;
+ * ARGV[7 …] per field: name, value, overflow `"1"`/`"0"`, field TTL ms, overflow key TTL ms (`"0"`: none).
  *
  * A field that held the marker and now gets an inline value has its overflow
  * key deleted, so a value that shrinks leaves nothing behind. The first command
@@ -115,6 +125,7 @@ const MODES = { entries: "e", onCreate: "c", onEveryWrite: "w", never: "n" } as 
  * import { HashScripts } from "@dogpile-effect/hstore"
  * HashScripts.setFields.call({
  *   bucket: "b", ttl: { mode: "entries", ms: 60_000 }, marker: undefined, overflowKeys: [], fieldTtl: false,
+ *   ttlField: undefined, longestMs: 60_000,
  *   fields: [{ field: "f", value: Buffer.from("v"), overflow: false, fieldTtlMs: undefined, keyTtlMs: undefined }]
  * }).keys // ["b"]
  * ```
@@ -131,6 +142,8 @@ export const setFields: Script<SetFieldsInput> = {
       input.ttl.ms === undefined ? "-1" : String(input.ttl.ms),
       input.marker ?? "",
       input.fieldTtl ? "1" : "0",
+      input.ttlField ?? "",
+      input.longestMs === undefined ? "-1" : String(input.longestMs),
       ...input.fields.flatMap((f) => [f.field, f.value, f.overflow ? "1" : "0", ms(f.fieldTtlMs), ms(f.keyTtlMs)])
     ]
   }),
@@ -139,8 +152,8 @@ local bucket = KEYS[1]
 local mode = ARGV[1]
 local ttl = tonumber(ARGV[2])
 local marker = ARGV[3]
-local n = (#ARGV - 4) / 5
-local function at(i, k) return ARGV[4 + (i - 1) * 5 + k] end
+local n = (#ARGV - 6) / 5
+local function at(i, k) return ARGV[6 + (i - 1) * 5 + k] end
 local fields = {}
 for i = 1, n do fields[i] = at(i, 1) end
 if marker ~= '' then
@@ -176,6 +189,11 @@ if ARGV[4] == '1' then
       redis.call('HPERSIST', bucket, 'FIELDS', 1, fields[i])
     end
   end
+end
+if ARGV[5] ~= '' then
+  local longest = tonumber(ARGV[6])
+  local kept = tonumber(redis.call('HGET', bucket, ARGV[5]) or '0') or 0
+  if kept >= 0 and (longest < 0 or longest > kept) then redis.call('HSET', bucket, ARGV[5], longest) end
 end
 if mode == 'e' then
   if ttl < 0 then

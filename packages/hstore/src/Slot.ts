@@ -89,7 +89,10 @@ export const clientAgrees = (key: string): boolean => {
 
 /**
  * Groups items by the Cluster slot of their routing key, keeping input order
- * inside each group. On a standalone server everything is one group.
+ * inside each group. On a standalone server everything is one group. An item
+ * whose key ioredis hashes unlike Redis (see {@link clientAgrees}) gets a group
+ * of its own, so that ioredis, which sends it to the wrong node first, can
+ * follow the MOVED reply without failing the other commands of a pipeline.
  *
  * @example
  * ```ts
@@ -97,12 +100,18 @@ export const clientAgrees = (key: string): boolean => {
  * Slot.groupBy(["a", "b"], (k) => k, false) // Map { 0 => ["a", "b"] }
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
-export const groupBy = <A>(items: Iterable<A>, keyOf: (item: A) => string, cluster: boolean): Map<number, Array<A>> => {
-  const groups = new Map<number, Array<A>>()
+export const groupBy = <A>(
+  items: Iterable<A>,
+  keyOf: (item: A) => string,
+  cluster: boolean
+): Map<number | string, Array<A>> => {
+  const groups = new Map<number | string, Array<A>>()
   for (const item of items) {
-    const slot = cluster ? KeySlot.slot(keyOf(item)) : 0
+    const key = keyOf(item)
+    const slot = !cluster ? 0 : clientAgrees(key) ? KeySlot.slot(key) : `alone:${key}`
     const group = groups.get(slot)
     if (group === undefined) groups.set(slot, [item])
     else group.push(item)

@@ -105,9 +105,20 @@ export const make = (
     const scanStep = (hash: string, cursor: string) =>
       redis.use("sweepBucket", (c) => c.hscanBuffer(hash, cursor, "COUNT", batch) as Promise<[Buffer, Array<Buffer>]>)
 
+    /** The bucket's age limit: the configured maxAge, else its longest store TTL. */
+    const maxAgeOf = (hash: string) =>
+      expiry?.maxAgeMs !== undefined
+        ? Effect.succeed(expiry.maxAgeMs)
+        : Effect.map(
+          redis.use("sweepBucket", (c) => c.hgetBuffer(hash, EntryExpiry.TTL_FIELD)),
+          (kept) => EntryExpiry.bucketMaxAge(kept ?? undefined)
+        )
+
     const sweepBucket = (hash: string) =>
       Effect.gen(function*() {
         if (expiry === undefined) return 0
+        const maxAge = yield* maxAgeOf(hash)
+        if (maxAge === undefined) return 0
         let cursor = "0"
         let removed = 0
         do {
@@ -119,7 +130,8 @@ export const make = (
             // i + 1 < flat.length, so both entries exist.
             const field = (flat[i] as Buffer).toString()
             const value = flat[i + 1] as Buffer
-            if (!Overflow.isMarker(value) && (yield* EntryExpiry.isExpired(expiry, value, now))) {
+            if (field === EntryExpiry.TTL_FIELD || Overflow.isMarker(value)) continue
+            if (yield* EntryExpiry.isExpired(expiry, value, now, maxAge)) {
               found.push({ hash, field, value })
             }
           }
