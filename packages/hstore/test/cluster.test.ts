@@ -80,7 +80,12 @@ describe("HashBackend on a 3-master cluster", () => {
       const backend = yield* Backend
       const redis = yield* RedisClient.RedisClient
       const id = `${process.pid}-${Date.now()}`
-      for (const bucket of [`t{}${id}`, `{}${id}`, `a}b${id}`, `x{}{y}${id}`]) {
+      // A name ioredis hashes as "{y<n>" while Redis hashes it whole, the two slots a third of the ring apart
+      // (so on different masters): ioredis must be left to follow the MOVED reply.
+      const third = (slot: number) => Math.floor(slot / 5462)
+      let n = 0
+      while (third(KeySlot.slot(`x{}{y${n}}${id}`)) === third(KeySlot.slot(`{y${n}`))) n++
+      for (const bucket of [`t{}${id}`, `{}${id}`, `a}b${id}`, `x{}{y${n}}${id}`]) {
         const key = CacheKey.hash(bucket, "f")
         assert.strictEqual(KeySlot.slot(HashBackend.overflowKey(bucket, "f")), KeySlot.slot(bucket), bucket)
         yield* backend.set(key, text("L".repeat(100)))

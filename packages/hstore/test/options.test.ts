@@ -5,10 +5,10 @@
  * reads the creation time of the full, compact and packed envelopes.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Backend, CacheKey, Codec, Envelope, InvalidOptionError } from "@dogpile-effect/core"
-import { Bucketing, HashBackend, HashExpiry } from "@dogpile-effect/hstore"
+import { Backend, CacheKey, Codec, Envelope, InvalidOptionError, UnsupportedKeyError } from "@dogpile-effect/core"
+import { Bucketing, EntryExpiry, HashBackend, HashExpiry } from "@dogpile-effect/hstore"
 import { RedisClient } from "@dogpile-effect/redis"
-import { Effect, Exit, Layer, Option } from "effect"
+import { Duration, Effect, Exit, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
 import { inject } from "vitest"
 
@@ -30,7 +30,6 @@ const invalid: ReadonlyArray<readonly [string, () => HashBackend.HashBackendOpti
   ["an unknown policy", () => ({ hashExpiry: { _tag: "Sometimes" } as never }), "hashExpiry"],
   ["maxAge -1", () => ({ entryExpiry: { maxAge: -1 } }), "entryExpiry.maxAge"],
   ["maxAge never", () => ({ entryExpiry: { maxAge: "never" } }), "entryExpiry.maxAge"],
-  ["maxAge missing", () => ({ entryExpiry: {} as never }), "entryExpiry.maxAge"],
   ["raw envelope", () => ({ entryExpiry: { maxAge: "1 hour", envelope: Envelope.raw } }), "entryExpiry.envelope"],
   ["entry batchSize 0", () => ({ entryExpiry: { maxAge: "1 hour", batchSize: 0 } }), "entryExpiry.batchSize"],
   ["queueCapacity 1.5", () => ({ entryExpiry: { maxAge: "1 hour", queueCapacity: 1.5 } }), "entryExpiry.queueCapacity"],
@@ -117,3 +116,64 @@ describe("per-entry expiry reads the creation time of every core envelope", () =
       { entryExpiry: { maxAge: "10 minutes", envelope: Envelope.compact({ resolution: "1 minute" }), sweeper: "manual" } }
     ))
 })
+
+describe("per-entry expiry without maxAge: each bucket's longest store TTL is the age limit", () => {
+  const BASE = Date.UTC(2026, 0, 1)
+  const full = Envelope.full()
+  const options: HashBackend.HashBackendOptions = { entryExpiry: { sweeper: "manual" } }
+
+  it.effect("entries older than the bucket's store TTL read as misses; a longer TTL written later keeps them", () =>
+    withBackend(
+      Effect.gen(function*() {
+        yield* TestClock.setTime(BASE)
+        const backend = yield* Backend
+        const store = yield* HashBackend.HashStore
+        const bucket = `derived-${process.pid}-${Date.now()}`
+        const key = (f: string) => CacheKey.hash(bucket, f)
+        yield* backend.setMany([
+          { key: key("old"), value: yield* full.encode(1, BASE - 20_000, Codec.json), ttl: Duration.seconds(10) },
+          { key: key("new"), value: yield* full.encode(2, BASE - 2_000, Codec.json), ttl: Duration.seconds(10) }
+        ])
+        assert.deepStrictEqual((yield* backend.getMany([key("old"), key("new")])).map(Option.isSome), [false, true])
+        assert.strictEqual(yield* store.sweepPending, 1)
+        yield* backend.set(key("older"), yield* full.encode(3, BASE - 50_000, Codec.json), Duration.seconds(60))
+        assert.deepStrictEqual(
+          (yield* backend.getMany([key("new"), key("older")])).map(Option.isSome),
+          [true, true],
+          "the bucket now keeps entries for 60 s"
+        )
+        yield* backend.set(key("ancient"), yield* full.encode(4, BASE - 70_000, Codec.json), Duration.seconds(60))
+        assert.strictEqual(yield* store.sweepBucket(bucket), 1, "sweepBucket uses the bucket's store TTL")
+      }),
+      options
+    ))
+
+  it.effect("a write without a TTL (storeTtl: never) makes the bucket's entries ageless", () =>
+    withBackend(
+      Effect.gen(function*() {
+        yield* TestClock.setTime(BASE)
+        const backend = yield* Backend
+        const bucket = `derived-never-${process.pid}-${Date.now()}`
+        yield* backend.set(CacheKey.hash(bucket, "a"), yield* full.encode(1, BASE - 20_000, Codec.json), Duration.seconds(10))
+        yield* backend.set(CacheKey.hash(bucket, "b"), yield* full.encode(1, BASE - 20_000, Codec.json))
+        assert.deepStrictEqual(
+          (yield* backend.getMany([CacheKey.hash(bucket, "a"), CacheKey.hash(bucket, "b")])).map(Option.isSome),
+          [true, true]
+        )
+      }),
+      options
+    ))
+
+  it.effect("the reserved field cannot be used as a cache key", () =>
+    withBackend(
+      Effect.gen(function*() {
+        const backend = yield* Backend
+        const key = CacheKey.hash(`reserved-${process.pid}`, EntryExpiry.TTL_FIELD)
+        const error = yield* Effect.flip(backend.set(key, new Uint8Array([1])))
+        assert.instanceOf(error, UnsupportedKeyError)
+        assert.instanceOf(yield* Effect.flip(backend.get(key)), UnsupportedKeyError)
+      }),
+      options
+    ))
+})
+
