@@ -65,6 +65,7 @@ const pyKey = (key: CacheKey.CacheKey) => (typeof key === "string" ? key : [key.
 // ---- the matrix -------------------------------------------------------------
 
 const matrix = new Map<string, { py2ts?: string; ts2py?: string; sameBytes?: string }>()
+const listLayouts: Array<string> = []
 const cell = (preset: string, format: string, kind: string) => {
   const id = `${preset}|${format}|${kind}`
   let row = matrix.get(id)
@@ -72,19 +73,46 @@ const cell = (preset: string, format: string, kind: string) => {
   return row
 }
 
+const behaviours: Array<string> = []
+const passed = (area: string, preset: string, what: string) => behaviours.push(`| ${area} | ${preset} | ${what} | yes |`)
+
 afterAll(() => {
   const target = process.env["DOGPILE_INTEROP_MATRIX"]
   if (target === undefined || matrix.size === 0) return
+  const mark = (s: string | undefined) => (s === "yes" ? "✓" : s === undefined ? "–" : "✗")
   const lines = [
-    `dogpile.cache ${dogpileVersion ?? "?"} (${"/usr/bin/python3"}), ${new Date().toISOString().slice(0, 10)}`,
+    `Run against dogpile.cache ${dogpileVersion ?? "?"} (/usr/bin/python3), ${new Date().toISOString().slice(0, 10)}.`,
+    "✓: the value read back equal, type included (Python: `type(a) is type(b)`, recursively; TypeScript:",
+    "`deepStrictEqual`); for bytes: TypeScript's `envelope.encode` equals `region._serialized_payload` for the same `ct`.",
     "",
-    "| preset | format | payload | Python writes → TS reads | TS writes → Python reads | TS bytes = Python bytes |",
-    "|---|---|---|---|---|---|"
+    "| format | payload | dogpile Py→TS | dogpile TS→Py | advanced Py→TS | advanced TS→Py | hstore Py→TS | hstore TS→Py | TS bytes = Python bytes |",
+    "|---|---|---|---|---|---|---|---|---|"
   ]
+  const rows = new Map<string, Array<string>>()
   for (const [id, row] of matrix) {
-    const [preset, format, kind] = id.split("|")
-    lines.push(`| ${preset} | ${format} | ${kind} | ${row.py2ts ?? "–"} | ${row.ts2py ?? "–"} | ${row.sameBytes ?? "–"} |`)
+    const [preset, format, kind] = id.split("|") as [string, string, string]
+    const cells = rows.get(`${format}|${kind}`) ?? [format, kind, "", "", "", "", "", "", mark(row.sameBytes)]
+    const at = 2 + 2 * presetNames.indexOf(preset as PresetName)
+    cells[at] = mark(row.py2ts)
+    cells[at + 1] = mark(row.ts2py)
+    rows.set(`${format}|${kind}`, cells)
   }
+  for (const cells of rows.values()) lines.push(`| ${cells.join(" | ")} |`)
+  lines.push(
+    "",
+    "The plugin's `loads`/`dumps` layouts (every payload kind above; Python side: its serializer applied to the",
+    "`CachedValue` tuple, as the plugin's `dumps` receives it):",
+    "",
+    "| format | layout | TS bytes = Python bytes, and TS reads Python's |",
+    "|---|---|---|",
+    ...listLayouts,
+    "",
+    "Locks and invalidation (both sides on their defaults):",
+    "",
+    "| area | preset | scenario | passed |",
+    "|---|---|---|---|",
+    ...behaviours
+  )
   writeFileSync(target, `${lines.join("\n")}\n`)
 })
 
@@ -208,6 +236,38 @@ describePython(`values with dogpile.cache ${dogpileVersion}`, () => {
     }
   }
 
+  for (const format of formats) {
+    it.live(`${format}: the plugin's full and compact layouts are the bytes Python's serializer gives`, () =>
+      Effect.gen(function*() {
+        const ct = 1796149243.437805
+        const python = yield* promise(() => run({ cmd: "serialize-list", format, ct }))
+        const codec = PythonInterop.codec(format)
+        const failures: Array<string> = []
+        for (const layout of ["full", "compact"] as const) {
+          const envelope = PythonInterop.envelope({ format, layout })
+          for (const [kind, value] of Object.entries(kinds(format))) {
+            const mine = Buffer.from(yield* envelope.encode(value, ct * 1000, codec)).toString("hex")
+            const theirs = (python[kind] as Record<string, string>)[layout]
+            if (mine !== theirs) failures.push(`${layout} ${kind}: ${mine} vs ${theirs}`)
+            const back = yield* envelope.decode(Buffer.from(theirs ?? "", "hex"), 0, codec)
+            assert.deepStrictEqual(back.value, value)
+          }
+          listLayouts.push(`| ${format} | ${layout} | ${failures.length === 0 ? "yes" : "NO"} |`)
+        }
+        assert.deepStrictEqual(failures, [])
+      }))
+  }
+
+  it.live("hstore: a value longer than hash-max-listpack-value stays in its field, where Python reads it", () =>
+    Effect.gen(function*() {
+      const region = yield* regionWith("interop-values")
+      const key = CacheKey.hash(fresh("large"), "f")
+      const large = "x".repeat(5000)
+      yield* region.set(key, large)
+      const read = yield* promise(() => run({ cmd: "get", ...base("hstore", "json"), key: pyKey(key) }))
+      assert.deepStrictEqual(read, { found: true, value: large })
+    }).pipe(Effect.scoped, Effect.provide(stack("hstore", "json"))))
+
   it.live("a value Python pickled (a region without serializer) is a miss, not an error", () =>
     Effect.gen(function*() {
       const key = `${fresh("pickled")}k`
@@ -240,6 +300,7 @@ describePython("locks exclude both ways, both sides on their defaults", () => {
         assert.strictEqual(yield* Fiber.join(fiber), "from python")
         assert.strictEqual(created, 0)
         assert.deepStrictEqual(yield* promise(() => py.result), { value: "from python", created: true })
+        passed("lock", preset, "Python creates a missing value; TS waits, reads it, does not create")
       }).pipe(Effect.scoped, Effect.provide(stack(preset, format))))
 
     it.live(`${preset}: Python regenerates an expired value → TypeScript serves the stale one at once`, () =>
@@ -262,6 +323,7 @@ describePython("locks exclude both ways, both sides on their defaults", () => {
         assert.strictEqual(created, 0)
         yield* signal(go)
         assert.deepStrictEqual(yield* promise(() => py.result), { value: "new", created: true })
+        passed("lock", preset, "Python regenerates an expired value; TS serves the stale one at once")
       }).pipe(Effect.scoped, Effect.provide(stack(preset, format))))
 
     it.live(`${preset}: TypeScript creates a missing value → Python waits for it and does not create`, () =>
@@ -278,6 +340,7 @@ describePython("locks exclude both ways, both sides on their defaults", () => {
         yield* Deferred.succeed(release, undefined)
         assert.strictEqual(yield* Fiber.join(fiber), "from ts")
         assert.deepStrictEqual(yield* promise(() => py.result), { value: "from ts", created: false })
+        passed("lock", preset, "TS creates a missing value; Python waits, reads it, does not create")
       }).pipe(Effect.scoped, Effect.provide(stack(preset, format))))
 
     it.live(`${preset}: TypeScript regenerates an expired value → Python serves the stale one at once`, () =>
@@ -296,6 +359,7 @@ describePython("locks exclude both ways, both sides on their defaults", () => {
         assert.deepStrictEqual(result, { value: "old", created: false })
         yield* Deferred.succeed(release, undefined)
         assert.strictEqual(yield* Fiber.join(fiber), "new")
+        passed("lock", preset, "TS regenerates an expired value; Python serves the stale one at once")
       }).pipe(Effect.scoped, Effect.provide(stack(preset, format))))
   }
 })
@@ -327,6 +391,7 @@ describePython("invalidation both ways (python/dogpile_effect_invalidation.py)",
         yield* region.invalidate({ hard: false })
         const soft = { cmd: "create", ...shared(name), key: pyKey(key), value: "v3", expiration: 600 }
         assert.deepStrictEqual(yield* promise(() => run(soft)), { value: "v3", created: true })
+        passed("invalidation", preset, "TS hard → Python miss; TS soft → Python regenerates")
       }).pipe(Effect.scoped, Effect.provide(stack(preset, format))))
 
     it.live(`${preset}: Python hard and soft invalidations reach a TypeScript region`, () =>
@@ -346,6 +411,7 @@ describePython("invalidation both ways (python/dogpile_effect_invalidation.py)",
         let created = 0
         assert.strictEqual(yield* region.getOrCreate(key, Effect.sync(() => (created++, "v3"))), "v3")
         assert.strictEqual(created, 1)
+        passed("invalidation", preset, "Python hard → TS miss; Python soft → TS regenerates")
       }).pipe(Effect.scoped, Effect.provide(stack(preset, format))))
   }
 })
