@@ -3,32 +3,26 @@
  *
  * @since 0.1.0
  */
-import { Backend, type BackendEntry, type BackendError, CacheKey, UnsupportedKeyError } from "@dogpile-effect/core"
+import {
+  Backend,
+  type BackendEntry,
+  type BackendError,
+  CacheKey,
+  type InvalidOptionError,
+  Options,
+  UnsupportedKeyError
+} from "@dogpile-effect/core"
 import { Duration, Effect, Layer, Option } from "effect"
 import * as KeySlot from "./KeySlot.ts"
 import { RedisClient } from "./RedisClient.ts"
 
 /**
- * Options of the Redis backend.
+ * Options of the Redis backend. The store TTL (`SET … PX`) is not one of
+ * them: it is the region's `storeTtl`, passed with every write.
  *
  * @since 0.1.0
  */
 export interface RedisBackendOptions {
-  /**
-   * A store TTL applied to every write (`SET ... PX`), separate from the
-   * region's logical expiration (the seed's `redis_expiration_time`): Redis
-   * drops entries that nobody regenerates. It should be longer than the
-   * region's expiration, or stale values are gone before they can be served.
-   * When absent, the per-entry `ttl` hint the region passes is used (none by
-   * default with envelopes that store creation times).
-   */
-  readonly redisExpiration?: Duration.Input
-  /**
-   * The region expiration this backend serves, if known: a warning is logged
-   * when the build finds `redisExpiration` shorter than it. See also
-   * {@link checkExpiration}.
-   */
-  readonly regionExpiration?: Duration.Input
   /** The most keys in one MGET / DEL / pipeline. Default 500. */
   readonly batchSize?: number
   /**
@@ -55,45 +49,22 @@ const pxOf = (ttl: Duration.Duration | undefined): number | undefined => {
 }
 
 /**
- * Logs a warning when the store TTL is shorter than a region's expiration:
- * Redis would evict values while the region still considers them fresh (and
- * stale values would never be served).
- *
- * @example
- * ```ts
- * import { RedisBackend } from "@dogpile-effect/redis"
- * RedisBackend.checkExpiration({ redisExpiration: "1 minute", regionExpiration: "5 minutes" })
- * ```
- *
- * @since 0.1.0
- */
-export const checkExpiration = (options: {
-  readonly redisExpiration: Duration.Input | undefined
-  readonly regionExpiration: Duration.Input | undefined
-}): Effect.Effect<void> => {
-  if (options.redisExpiration === undefined || options.regionExpiration === undefined) return Effect.void
-  const store = Duration.fromInputUnsafe(options.redisExpiration)
-  const region = Duration.fromInputUnsafe(options.regionExpiration)
-  return Duration.isLessThan(store, region)
-    ? Effect.logWarning(
-      `dogpile: redisExpiration (${Duration.format(store)}) is shorter than the region's expiration ` +
-        `(${Duration.format(region)}): Redis will drop values the region still considers fresh`
-    )
-    : Effect.void
-}
-
-/**
  * Builds the backend over the {@link RedisClient} in context.
  *
  * @since 0.1.0
  */
-export const make = (options: RedisBackendOptions = {}): Effect.Effect<Backend["Service"], never, RedisClient> =>
+export const make = (
+  options: RedisBackendOptions = {}
+): Effect.Effect<Backend["Service"], InvalidOptionError, RedisClient> =>
   Effect.gen(function*() {
     const redis = yield* RedisClient
-    yield* checkExpiration({ redisExpiration: options.redisExpiration, regionExpiration: options.regionExpiration })
-    const storeTtl = options.redisExpiration === undefined ? undefined : Duration.fromInputUnsafe(options.redisExpiration)
-    const batchSize = options.batchSize ?? 500
-    if (!(batchSize >= 1)) throw new RangeError(`RedisBackend: batchSize must be at least 1, got ${batchSize}`)
+    const batchSize = yield* Options.integer("RedisBackend", "batchSize", options.batchSize, 500, { min: 1 })
+    yield* Options.reject(
+      "RedisBackend",
+      "coalesceGets",
+      options.coalesceGets !== undefined && typeof options.coalesceGets !== "boolean",
+      "must be true or false"
+    )
     const plan = (keys: ReadonlyArray<string>) => KeySlot.batches(keys, { size: batchSize, cluster: redis.isCluster })
 
     const plain = (key: CacheKey.CacheKey): Effect.Effect<string, UnsupportedKeyError> =>
@@ -107,7 +78,8 @@ export const make = (options: RedisBackendOptions = {}): Effect.Effect<Backend["
           })
         )
     const plainAll = (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.forEach(keys, plain)
-    const ttlFor = (hint: Duration.Duration | undefined) => pxOf(storeTtl ?? hint)
+    // The store TTL is the region's (`storeTtl`): one knob, set where the expiration is known.
+    const ttlFor = (hint: Duration.Duration | undefined) => pxOf(hint)
 
     const getOne = (key: string) =>
       Effect.map(redis.use("get", (c) => c.getBuffer(key)), (reply) =>
@@ -235,12 +207,12 @@ export const make = (options: RedisBackendOptions = {}): Effect.Effect<Backend["
  * import { RedisBackend, RedisClient } from "@dogpile-effect/redis"
  * import { Layer } from "effect"
  *
- * const BackendLive = RedisBackend.layer({ redisExpiration: "1 hour", regionExpiration: "10 minutes" }).pipe(
+ * const BackendLive = RedisBackend.layer({ batchSize: 500 }).pipe(
  *   Layer.provide(RedisClient.layer({ url: "redis://127.0.0.1:6379" }))
  * )
  * ```
  *
  * @since 0.1.0
  */
-export const layer = (options: RedisBackendOptions = {}): Layer.Layer<Backend, never, RedisClient> =>
+export const layer = (options: RedisBackendOptions = {}): Layer.Layer<Backend, InvalidOptionError, RedisClient> =>
   Layer.effect(Backend, make(options))

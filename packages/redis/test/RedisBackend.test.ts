@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Backend, CacheKey } from "@dogpile-effect/core"
+import { Backend, CacheKey, Lock, Region } from "@dogpile-effect/core"
 import { RedisBackend, RedisClient } from "@dogpile-effect/redis"
-import { Duration, Effect, Layer, Logger, Option } from "effect"
+import { Duration, Effect, Layer, Option } from "effect"
 import { inject } from "vitest"
 import { startRedisServer } from "../../../test-support/redis-server.ts"
 
@@ -30,7 +30,7 @@ describe("RedisBackend", () => {
       assert.isTrue(Option.isNone(yield* backend.get(k("a"))))
     }).pipe(Effect.provide(backendLayer())))
 
-  it.live("the per-entry ttl hint becomes PX when redisExpiration is absent", () =>
+  it.live("the per-entry ttl hint becomes PX; no hint, no TTL", () =>
     Effect.gen(function*() {
       const backend = yield* Backend
       const redis = yield* RedisClient.RedisClient
@@ -43,29 +43,27 @@ describe("RedisBackend", () => {
       assert.strictEqual(yield* redis.use("pttl", (c) => c.pttl(k("nottl"))), -1)
     }).pipe(Effect.provide(backendLayer())))
 
-  it.live("redisExpiration applies to every write, overriding the hint", () =>
+  it.live("the store TTL has one knob, the region's storeTtl: every write of the region carries it as PX", () =>
     Effect.gen(function*() {
-      const backend = yield* Backend
       const redis = yield* RedisClient.RedisClient
-      yield* backend.set(k("re1"), bytes("v"))
-      yield* backend.set(k("re2"), bytes("v"), Duration.seconds(5))
-      yield* backend.setMany([{ key: k("re3"), value: bytes("v") }, { key: k("re4"), value: bytes("v"), ttl: Duration.hours(1) }])
-      for (const name of ["re1", "re2", "re3", "re4"]) {
-        const pttl = yield* redis.use("pttl", (c) => c.pttl(k(name)))
-        assert.isAbove(pttl, 119_000, name)
-        assert.isAtMost(pttl, 120_000, name)
+      const name = `${prefix.replace(/[^A-Za-z0-9.-]/g, "-")}-re`
+      const region = yield* Region.make<string>({ name, expiration: "1 minute", storeTtl: "2 minutes" })
+      yield* region.set("re1", "v")
+      yield* region.setMany([["re2", "v"], ["re3", "v"]])
+      yield* region.getOrCreate("re4", Effect.succeed("v"))
+      for (const key of ["re1", "re2", "re3", "re4"]) {
+        const pttl = yield* redis.use("pttl", (c) => c.pttl(`${name}:${key}`))
+        assert.isAbove(pttl, 119_000, key)
+        assert.isAtMost(pttl, 120_000, key)
       }
-    }).pipe(Effect.provide(backendLayer({ redisExpiration: "2 minutes" }))))
+    }).pipe(Effect.scoped, Effect.provide(Layer.mergeAll(backendLayer(), Lock.layerLocal))))
 
-  it.live("a store TTL shorter than the region's expiration is warned about", () =>
+  it.effect("options are validated when the Layer is built: InvalidOptionError, not a defect", () =>
     Effect.gen(function*() {
-      const lines: Array<string> = []
-      const capture = Logger.layer([Logger.make(({ logLevel, message }) => void lines.push(`${logLevel} ${String(message)}`))])
-      yield* Effect.provide(Effect.void, backendLayer({ redisExpiration: "1 minute", regionExpiration: "5 minutes" }).pipe(Layer.provide(capture)))
-      assert.strictEqual(lines.filter((l) => l.startsWith("Warn") && l.includes("redisExpiration")).length, 1)
-      yield* Effect.provide(Effect.void, backendLayer({ redisExpiration: "10 minutes", regionExpiration: "5 minutes" }).pipe(Layer.provide(capture)))
-      yield* RedisBackend.checkExpiration({ redisExpiration: "1 second", regionExpiration: "2 seconds" }).pipe(Effect.provide(capture))
-      assert.strictEqual(lines.filter((l) => l.includes("redisExpiration")).length, 2, lines.join("\n"))
+      for (const batchSize of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+        const error = yield* Effect.flip(Effect.provide(Effect.asVoid(Backend), backendLayer({ batchSize })))
+        assert.strictEqual(error._tag, "InvalidOptionError", String(batchSize))
+      }
     }))
 
   it.live("getMany keeps order and duplicates; setMany and deleteMany cover every key", () =>
