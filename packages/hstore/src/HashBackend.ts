@@ -213,10 +213,15 @@ export const make = (
           if (typeof key === "string") {
             const px = pxOf(entry.ttl)
             const value = toBuffer(entry.value)
+            // SET … GET refuses (WRONGTYPE) to overwrite a key of another type: a plain key never replaces a bucket.
             commands.push({
               route: key,
-              add: (p) => (px === undefined ? p.set(key, value) : p.set(key, value, "PX", px)),
-              onReply: ignore
+              add: (p) => (px === undefined ? p.set(key, value, "GET") : p.set(key, value, "PX", px, "GET")),
+              onReply: ignore,
+              onError: (error) =>
+                Pipeline.isWrongType(error)
+                  ? new Error(`plain key ${JSON.stringify(key)} is refused: a bucket (a Redis hash) has that name`)
+                  : error
             })
             continue
           }
@@ -256,7 +261,11 @@ export const make = (
           if (typeof key === "string") strings.add(key)
           else if (overflowAbove !== undefined) strings.add(Overflow.key(key.hash, key.field))
         }
-        const commands = perKeys([...strings], (chunk) => ({ add: (p) => p.del(...chunk), onReply: () => {} }))
+        // Plain keys that name a bucket are left alone (the script deletes only keys that are not hashes).
+        const commands = perKeys([...strings], (chunk) => ({
+          add: (p) => void HashScripts.invoke(p, HashScripts.deletePlain, chunk),
+          onReply: () => {}
+        }))
         for (const [hash, positions] of Pipeline.positions(keys, bucketOf)) {
           const fields = [...new Set(positions.map(fieldAt(keys)))]
           commands.push({

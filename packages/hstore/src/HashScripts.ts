@@ -254,6 +254,32 @@ return deleted
 }
 
 /**
+ * Deletes plain keys (KEYS, all in one slot) unless they hold a hash, so a
+ * plain key equal to a bucket's name never deletes the bucket. Returns the
+ * number deleted.
+ *
+ * @example
+ * ```ts
+ * import { HashScripts } from "@dogpile-effect/hstore"
+ * HashScripts.deletePlain.call(["a", "b"]).keys // ["a", "b"]
+ * ```
+ *
+ * @category scripts
+ * @since 0.2.0
+ */
+export const deletePlain: Script<ReadonlyArray<string>> = {
+  name: "hstoreDeletePlain",
+  call: (keys) => ({ keys, args: [] }),
+  lua: `
+local deleted = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('TYPE', key).ok ~= 'hash' then deleted = deleted + redis.call('DEL', key) end
+end
+return deleted
+`
+}
+
+/**
  * Defines the scripts on a connection (ioredis `defineCommand`, EVALSHA with
  * an EVAL fallback), with the number of keys given per call.
  *
@@ -269,7 +295,7 @@ return deleted
  * @since 0.2.0
  */
 export const define = (client: RedisClient.RedisConnection): void => {
-  const scripts: ReadonlyArray<Script<never>> = [setFields, deleteIfUnchanged]
+  const scripts: ReadonlyArray<Script<never>> = [setFields, deleteIfUnchanged, deletePlain]
   for (const script of scripts) {
     client.defineCommand(script.name, { lua: script.lua })
   }

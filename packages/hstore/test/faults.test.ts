@@ -6,7 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Backend, BackendError, CacheKey } from "@dogpile-effect/core"
 import { HashBackend, HashMetrics, HashScripts, Overflow } from "@dogpile-effect/hstore"
 import { RedisClient } from "@dogpile-effect/redis"
-import { Effect, Layer, Metric, Option } from "effect"
+import { Duration, Effect, Layer, Metric, Option } from "effect"
 import { inject } from "vitest"
 
 const url = inject("redisUrl")
@@ -73,6 +73,31 @@ describe("a bucket key holding another Redis type", () => {
       yield* backend.deleteMany([CacheKey.hash(bad, "f"), CacheKey.hash(good, "f")])
       assert.deepStrictEqual(show([yield* backend.get(CacheKey.hash(good, "f"))]), [null])
       assert.strictEqual(yield* raw("get", (c) => c.get(bad)), "s")
+    })))
+})
+
+describe("a plain key equal to a bucket's name (manual hash keys)", () => {
+  it.live("writing it fails with a BackendError and leaves the bucket intact", () =>
+    withBackend(Effect.gen(function*() {
+      const backend = yield* Backend
+      const name = unique("clash")
+      yield* backend.set(CacheKey.hash(name, "f"), text("in the bucket"))
+      const error = yield* Effect.flip(backend.set(name, text("plain"), Duration.seconds(10)))
+      assert.instanceOf(error, BackendError)
+      assert.include(error.message, "a bucket (a Redis hash) has that name")
+      assert.strictEqual(yield* raw("type", (c) => c.type(name)), "hash")
+      assert.deepStrictEqual(show([yield* backend.get(CacheKey.hash(name, "f"))]), ["in the bucket"])
+    })))
+
+  it.live("deleting it leaves the bucket; reading it is a miss; other plain keys are deleted", () =>
+    withBackend(Effect.gen(function*() {
+      const backend = yield* Backend
+      const [name, other] = [unique("clashd"), unique("other")]
+      yield* backend.set(CacheKey.hash(name, "f"), text("kept"))
+      yield* backend.set(other, text("gone"))
+      assert.deepStrictEqual(show([yield* backend.get(name)]), [null])
+      yield* backend.deleteMany([name, other])
+      assert.deepStrictEqual(show([yield* backend.get(CacheKey.hash(name, "f")), yield* backend.get(other)]), ["kept", null])
     })))
 })
 
