@@ -130,7 +130,7 @@ const regionWith = (name: string, waiting?: Deferred.Deferred<void>) =>
         Effect.andThen(waiting === undefined ? Effect.void : Deferred.succeed(waiting, undefined), lock.awaitRelease(key, timeout))
     })
     // Every preset gives the same region options (keys verbatim, no store TTL).
-    const options = { ...presetOf("dogpile", "json").region, name, expiration: "1 minute" }
+    const options = { ...presetOf("dogpile", "json").region, name, expiration: "1 minute" as const }
     return yield* Region.make<unknown>(options).pipe(Effect.provideService(Lock, watched))
   })
 
