@@ -53,6 +53,13 @@ const build = (
  * plain keys, while HGET in a 100-field listpack still runs at about half the
  * speed of GET (a 500-field one at about a fifth).
  *
+ * @example
+ * ```ts
+ * import { Bucketing } from "@dogpile-effect/hstore"
+ * Bucketing.byId({ size: Bucketing.DEFAULT_BUCKET_SIZE })
+ * ```
+ *
+ * @category constants
  * @since 0.1.0
  */
 export const DEFAULT_BUCKET_SIZE = 100
@@ -60,6 +67,13 @@ export const DEFAULT_BUCKET_SIZE = 100
 /**
  * Options of {@link byId}.
  *
+ * @example
+ * ```ts
+ * import { Bucketing } from "@dogpile-effect/hstore"
+ * const options: Bucketing.BucketingOptions = { size: 1000 }
+ * ```
+ *
+ * @category models
  * @since 0.1.0
  */
 export interface BucketingOptions {
@@ -98,6 +112,7 @@ const TRAILING_DIGITS = /^(.*?)(\d+)$/
  * wide("user:1234567") // CacheKey.hash("user:1234", "567")
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const byId = (options: BucketingOptions = {}): Bucketing => {
@@ -141,6 +156,7 @@ const TRAILING_NUMBER = /^(.*?)(\d+)$/
  * bucket("settings") // "settings"
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const byNumber = (options: { readonly size: number }): Bucketing => {

@@ -71,6 +71,12 @@ export interface EntryExpiryOptions {
 /**
  * Validated options, defaults filled in.
  *
+ * @example
+ * ```ts
+ * import { EntryExpiry } from "@dogpile-effect/hstore"
+ * const settings = EntryExpiry.resolve({ maxAge: "1 hour" }) // Effect<EntryExpirySettings, InvalidOptionError>
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */

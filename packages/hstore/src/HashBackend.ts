@@ -28,6 +28,12 @@ import * as Sweeper from "./Sweeper.ts"
 /**
  * Options of {@link layer} (see `Settings.HashBackendOptions`).
  *
+ * @example
+ * ```ts
+ * import { HashBackend, HashExpiry } from "@dogpile-effect/hstore"
+ * const options: HashBackend.HashBackendOptions = { hashExpiry: HashExpiry.entryTtl, batchSize: 200 }
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */
@@ -328,6 +334,7 @@ export const make = (
  * }).pipe(Effect.scoped, Effect.provide(Live))
  * ```
  *
+ * @category layers
  * @since 0.1.0
  */
 export const layer = (

@@ -31,6 +31,12 @@ import type { BucketTtl } from "./HashScripts.ts"
  * and the PEXPIRE, and there is no EXISTS-then-EXPIRE race between writers.
  * `ttl` is validated when the Layer is built (`InvalidOptionError`).
  *
+ * @example
+ * ```ts
+ * import { HashExpiry } from "@dogpile-effect/hstore"
+ * const policy: HashExpiry.HashExpiry = HashExpiry.onCreate("1 day")
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */

@@ -9,6 +9,14 @@ import { Metric } from "effect"
  * Values longer than the listpack value limit (or equal to the overflow
  * marker) that were stored as plain overflow keys instead of hash fields.
  *
+ * @example
+ * ```ts
+ * import { HashMetrics } from "@dogpile-effect/hstore"
+ * import { Metric } from "effect"
+ * const count = Metric.value(HashMetrics.overflowWrites)
+ * ```
+ *
+ * @category metrics
  * @since 0.1.0
  */
 export const overflowWrites = Metric.counter("dogpile_hstore_overflow_writes", {
@@ -19,6 +27,14 @@ export const overflowWrites = Metric.counter("dogpile_hstore_overflow_writes", {
 /**
  * Hash fields read after their `entryExpiry.maxAge` (returned as misses).
  *
+ * @example
+ * ```ts
+ * import { HashMetrics } from "@dogpile-effect/hstore"
+ * import { Metric } from "effect"
+ * const count = Metric.value(HashMetrics.expiredReads)
+ * ```
+ *
+ * @category metrics
  * @since 0.1.0
  */
 export const expiredReads = Metric.counter("dogpile_hstore_expired_reads", {
@@ -29,6 +45,14 @@ export const expiredReads = Metric.counter("dogpile_hstore_expired_reads", {
 /**
  * Expired hash fields removed by the sweeper.
  *
+ * @example
+ * ```ts
+ * import { HashMetrics } from "@dogpile-effect/hstore"
+ * import { Metric } from "effect"
+ * const count = Metric.value(HashMetrics.expiredRemoved)
+ * ```
+ *
+ * @category metrics
  * @since 0.1.0
  */
 export const expiredRemoved = Metric.counter("dogpile_hstore_expired_removed", {
@@ -39,6 +63,14 @@ export const expiredRemoved = Metric.counter("dogpile_hstore_expired_removed", {
 /**
  * Expired hash fields not queued for removal because the sweep queue was full.
  *
+ * @example
+ * ```ts
+ * import { HashMetrics } from "@dogpile-effect/hstore"
+ * import { Metric } from "effect"
+ * const count = Metric.value(HashMetrics.sweepDropped)
+ * ```
+ *
+ * @category metrics
  * @since 0.1.0
  */
 export const sweepDropped = Metric.counter("dogpile_hstore_sweep_dropped", {

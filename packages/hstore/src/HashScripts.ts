@@ -14,6 +14,12 @@ import type { ChainableCommander } from "ioredis"
 /**
  * The KEYS and ARGV of one script call.
  *
+ * @example
+ * ```ts
+ * import { HashScripts } from "@dogpile-effect/hstore"
+ * const call: HashScripts.ScriptCall = HashScripts.deletePlain.call(["k"]) // { keys: ["k"], args: [] }
+ * ```
+ *
  * @category models
  * @since 0.2.0
  */
@@ -50,6 +56,12 @@ export interface Script<Input> {
  * - `onEveryWrite`: reset to `ms`;
  * - `never`: untouched.
  *
+ * @example
+ * ```ts
+ * import type { HashScripts } from "@dogpile-effect/hstore"
+ * const ttl: HashScripts.BucketTtl = { mode: "entries", ms: 60_000 }
+ * ```
+ *
  * @category models
  * @since 0.2.0
  */
@@ -60,6 +72,12 @@ export interface BucketTtl {
 
 /**
  * One field of a write.
+ *
+ * @example
+ * ```ts
+ * import type { HashScripts } from "@dogpile-effect/hstore"
+ * const write: HashScripts.FieldWrite = { field: "f", value: Buffer.from("v"), overflow: false, fieldTtlMs: undefined, keyTtlMs: undefined }
+ * ```
  *
  * @category models
  * @since 0.2.0
@@ -77,6 +95,15 @@ export interface FieldWrite {
 
 /**
  * The input of {@link setFields}.
+ *
+ * @example
+ * ```ts
+ * import { HashScripts } from "@dogpile-effect/hstore"
+ * const input: HashScripts.SetFieldsInput = {
+ *   bucket: "b", ttl: { mode: "never", ms: undefined }, marker: undefined, overflowKeys: [], fieldTtl: false,
+ *   ttlField: undefined, longestMs: undefined, fields: []
+ * }
+ * ```
  *
  * @category models
  * @since 0.2.0
@@ -214,6 +241,12 @@ return n
 /**
  * The input of {@link deleteIfUnchanged}: fields of one bucket with the value
  * each had when it was found expired.
+ *
+ * @example
+ * ```ts
+ * import type { HashScripts } from "@dogpile-effect/hstore"
+ * const input: HashScripts.DeleteIfUnchangedInput = { bucket: "b", fields: [{ field: "f", value: Buffer.from("v") }] }
+ * ```
  *
  * @category models
  * @since 0.2.0

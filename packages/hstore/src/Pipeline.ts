@@ -15,6 +15,12 @@ import * as Slot from "./Slot.ts"
 /**
  * One command of a batch, routed by the slot of `route`.
  *
+ * @example
+ * ```ts
+ * import type { Pipeline } from "@dogpile-effect/hstore"
+ * const command: Pipeline.Command = { route: "k", add: (p) => p.get("k"), onReply: () => {} }
+ * ```
+ *
  * @category models
  * @since 0.2.0
  */

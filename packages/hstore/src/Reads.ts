@@ -17,6 +17,12 @@ import type * as Sweeper from "./Sweeper.ts"
 /**
  * What the read path needs from its backend.
  *
+ * @example
+ * ```ts
+ * import type { Reads } from "@dogpile-effect/hstore"
+ * type Needs = Reads.ReadContext["overflowAbove"] // number | undefined
+ * ```
+ *
  * @category models
  * @since 0.2.0
  */

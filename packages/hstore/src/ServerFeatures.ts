@@ -10,6 +10,14 @@ import { Effect } from "effect"
 /**
  * Server facts the hash backend adapts to.
  *
+ * @example
+ * ```ts
+ * import { HashBackend } from "@dogpile-effect/hstore"
+ * import { Effect } from "effect"
+ * const fieldTtl = Effect.map(HashBackend.HashStore, (store) => store.features.fieldTtl)
+ * ```
+ *
+ * @category models
  * @since 0.1.0
  */
 export interface ServerFeatures {
@@ -25,7 +33,18 @@ export interface ServerFeatures {
   readonly fieldTtl: boolean
 }
 
-/** Defaults when nothing can be read: the most conservative assumptions. */
+/**
+ * Defaults when nothing can be read: the most conservative assumptions.
+ *
+ * @example
+ * ```ts
+ * import { ServerFeatures } from "@dogpile-effect/hstore"
+ * ServerFeatures.fallback.listpackValueLimit // 64
+ * ```
+ *
+ * @category constants
+ * @since 0.1.0
+ */
 export const fallback: ServerFeatures = {
   version: "unknown",
   listpackValueLimit: 64,
@@ -55,6 +74,15 @@ const configValue = (reply: unknown, names: ReadonlyArray<string>): number | und
  * `COMMAND INFO HPEXPIRE`. Each probe that fails (e.g. CONFIG renamed or
  * forbidden by ACL) falls back to {@link fallback}; detection never fails.
  *
+ * @example
+ * ```ts
+ * import { ServerFeatures } from "@dogpile-effect/hstore"
+ * import { RedisClient } from "@dogpile-effect/redis"
+ * import { Effect } from "effect"
+ * const features = Effect.flatMap(RedisClient.RedisClient, ServerFeatures.detect)
+ * ```
+ *
+ * @category constructors
  * @since 0.1.0
  */
 export const detect = (redis: RedisClient.RedisClient["Service"]): Effect.Effect<ServerFeatures> =>

@@ -14,6 +14,12 @@ import type * as HashScripts from "./HashScripts.ts"
  * Options of `HashBackend.layer`. Every option is validated when the Layer is
  * built: a bad value fails it with `InvalidOptionError` naming the option.
  *
+ * @example
+ * ```ts
+ * import { Settings } from "@dogpile-effect/hstore"
+ * const options: Settings.HashBackendOptions = { overflowAbove: false }
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */
@@ -47,6 +53,12 @@ const COMPONENT = "HashBackend"
 
 /**
  * Validated options of a hash backend.
+ *
+ * @example
+ * ```ts
+ * import { Settings } from "@dogpile-effect/hstore"
+ * const settings = Settings.resolve({}) // Effect<Settings.Settings, InvalidOptionError>
+ * ```
  *
  * @category models
  * @since 0.2.0

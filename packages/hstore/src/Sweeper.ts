@@ -18,6 +18,12 @@ import * as Pipeline from "./Pipeline.ts"
  * A field found expired, with the value it had then (removed only if it still
  * has it).
  *
+ * @example
+ * ```ts
+ * import type { Sweeper } from "@dogpile-effect/hstore"
+ * const item: Sweeper.Expired = { hash: "b", field: "f", value: new Uint8Array([1]) }
+ * ```
+ *
  * @category models
  * @since 0.2.0
  */
@@ -29,6 +35,13 @@ export interface Expired {
 
 /**
  * The sweeper of one backend.
+ *
+ * @example
+ * ```ts
+ * import { HashBackend } from "@dogpile-effect/hstore"
+ * import { Effect } from "effect"
+ * const pending = Effect.flatMap(HashBackend.HashStore, (store) => store.sweepPending)
+ * ```
  *
  * @category models
  * @since 0.2.0
