@@ -103,7 +103,7 @@ const create = <A, E, R>(
       return keep === undefined || keep(value) ? [[target, value] as const] : []
     })
     if (entries.length > 0) yield* d.store(entries, call)
-    for (const lease of leases) yield* lease.confirm
+    yield* Effect.forEach(leases, (lease) => lease.confirm, { concurrency: "unbounded", discard: true })
     return values
   })
 
@@ -153,7 +153,7 @@ const refreshStale = <A, E, R>(
 ): Effect.Effect<void, E | CacheError, R> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
-      const scope = yield* Scope.make()
+      const scope = yield* Scope.make("parallel")
       const leases = yield* restore(tryLocks(d, targets, scope)).pipe(
         Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
       )
@@ -215,8 +215,19 @@ const lockAndCreate = <A, E, R>(
   call: CallSettings<A>,
   out: Map<string, A>
 ): Effect.Effect<ReadonlyArray<Target>, E | CacheError, R> =>
-  Effect.scoped(Effect.gen(function*() {
-    const leases = yield* tryLocks(d, targets, yield* Scope.Scope)
+  // A parallel scope: the locks of a batch are released together, not one round trip after another.
+  Effect.acquireUseRelease(Scope.make("parallel"), (scope) => lockAndCreateIn(d, targets, creator, call, out, scope), (scope, exit) => Scope.close(scope, exit))
+
+const lockAndCreateIn = <A, E, R>(
+  d: Dogpile<A>,
+  targets: ReadonlyArray<Target>,
+  creator: BatchCreator<A, E, R>,
+  call: CallSettings<A>,
+  out: Map<string, A>,
+  scope: Scope.Scope
+): Effect.Effect<ReadonlyArray<Target>, E | CacheError, R> =>
+  Effect.gen(function*() {
+    const leases = yield* tryLocks(d, targets, scope)
     const mine: Array<Target> = []
     const held: Array<LockLease> = []
     const busy: Array<Target> = []
@@ -247,7 +258,7 @@ const lockAndCreate = <A, E, R>(
       toCreate.forEach((target, i) => out.set(target.id, values[i] as A))
     }
     return busy
-  }))
+  })
 
 /** Waits, with no lock held, until the locks of `targets` are released or the deadline passes. */
 const awaitOthers = <A>(d: Dogpile<A>, targets: ReadonlyArray<Target>, deadline: number) =>
