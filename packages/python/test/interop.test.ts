@@ -152,7 +152,7 @@ if (!python) {
       })
     })
   } else {
-    process.stderr.write(`[python] ${missingMessage}\n`)
+    process.stderr.write(`[python] skipping the Python interop tests: ${missingMessage}\n`)
   }
 }
 const describePython = python ? describe : describe.skip

@@ -18,7 +18,7 @@ export const dogpileVersion: string | undefined = probe.status === 0 ? probe.std
 export const mustRun = process.getuid?.() === 0
 
 export const missingMessage =
-  `${PYTHON} cannot import dogpile.cache, redis and msgpack: the Python interop tests are skipped. ` +
+  `${PYTHON} cannot import dogpile.cache, redis and msgpack. ` +
   "Install them with: apt-get install -y python3-dogpile.cache python3-redis python3-msgpack"
 
 export type Line = Record<string, unknown>
