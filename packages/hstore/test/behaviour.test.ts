@@ -24,8 +24,8 @@ const inBucket = (name: string) => CacheKey.hash("bucket", name)
 behaviourSuite({ name: "hstore, hash keys", layer: on(standalone), key: inBucket })
 behaviourSuite({ name: "hstore, plain keys", layer: on(standalone) })
 behaviourSuite({
-  name: "hstore, hash keys, entry expiry on (maxAge 1 hour) and hash expiry on create",
-  layer: on(standalone, { entryExpiry: { maxAge: "1 hour" }, hashExpiry: HashExpiry.onCreate("1 hour") }),
+  name: "hstore, hash keys, entry expiry on (age limit: the store TTL) and hash expiry on create",
+  layer: on(standalone, { entryExpiry: {}, hashExpiry: HashExpiry.onCreate("1 hour") }),
   key: inBucket
 })
 
