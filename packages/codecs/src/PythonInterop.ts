@@ -22,7 +22,7 @@
  * @since 0.1.0
  */
 import { Codec, type CodecShape, DecodeError, Envelope, type InvalidOptionError, Options } from "@dogpile-effect/core"
-import { Effect, Layer, Predicate } from "effect"
+import { Effect, Exit, Layer, Predicate } from "effect"
 import * as Msgpack from "./Msgpack.ts"
 import * as MsgpackProfile from "./MsgpackProfile.ts"
 import * as PythonJson from "./PythonJson.ts"
@@ -292,14 +292,44 @@ const listEnvelope = (name: string, options: Options, version: number): Envelope
   }
 }
 
-const versionOf = (options: Options): number => options.version ?? 2
+const LAYOUTS: ReadonlyArray<string> = ["dogpile", "full", "compact", "raw"]
 
 /**
- * The envelope for one format and layout. Decoding fails with a
- * {@link DecodeError} (a miss) on another layout, a version other than
- * `version`, or malformed bytes; it never throws. Throws a `RangeError` when
- * `version` is not a non-negative integer (use {@link layer} for a typed
- * error).
+ * The envelope for one format and layout, validating the options: fails with
+ * `InvalidOptionError` for an unknown format or layout, or a `version` that is
+ * not a non-negative integer. Decoding fails with a {@link DecodeError} (a
+ * miss) on another layout, a version other than `version`, or malformed
+ * bytes; it never throws.
+ *
+ * @example
+ * ```ts
+ * import { PythonInterop } from "@dogpile-effect/codecs"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const envelope = yield* PythonInterop.make({ format: "json", layout: "dogpile" })
+ *   return yield* envelope.encode(10, 1796149243437, PythonInterop.codec("json")) // '{"ct": 1796149243.437, "v": 2}|10'
+ * })
+ * ```
+ *
+ * @category envelopes
+ * @since 0.2.0
+ */
+export const make = (options: Options): Effect.Effect<Envelope.EnvelopeShape, InvalidOptionError> =>
+  Effect.gen(function*() {
+    const format: unknown = options.format
+    const layout: unknown = options.layout
+    yield* Options.reject("PythonInterop", "format", format !== "json" && format !== "msgpack", `must be "json" or "msgpack", got ${String(format)}`)
+    yield* Options.reject("PythonInterop", "layout", !LAYOUTS.includes(String(layout)), `must be one of ${LAYOUTS.join(", ")}, got ${String(layout)}`)
+    const version = yield* Options.integer("PythonInterop", "version", options.version, 2, { min: 0 })
+    if (options.layout === "raw") return Envelope.raw
+    const name = `python-${options.format}-${options.layout}`
+    return options.layout === "dogpile" ? dogpileEnvelope(name, version) : listEnvelope(name, options, version)
+  })
+
+/**
+ * {@link make}, synchronously: throws its `InvalidOptionError` for invalid
+ * options.
  *
  * @example
  * ```ts
@@ -314,13 +344,11 @@ const versionOf = (options: Options): number => options.version ?? 2
  * @since 0.1.0
  */
 export const envelope = (options: Options): Envelope.EnvelopeShape => {
-  if (options.layout === "raw") return Envelope.raw
-  const version = versionOf(options)
-  if (!Number.isSafeInteger(version) || version < 0) {
-    throw new RangeError(`PythonInterop.envelope: version must be a non-negative integer, got ${version}`)
-  }
-  const name = `python-${options.format}-${options.layout}`
-  return options.layout === "dogpile" ? dogpileEnvelope(name, version) : listEnvelope(name, options, version)
+  const exit = Effect.runSyncExit(make(options))
+  if (Exit.isSuccess(exit)) return exit.value
+  const error = Exit.findErrorOption(exit)
+  if (error._tag === "Some") throw error.value
+  throw new Error(`PythonInterop.envelope: ${String(exit.cause)}`)
 }
 
 /**
@@ -358,12 +386,6 @@ export const codec = (format: Format): CodecShape => (format === "json" ? Python
  */
 export const layer = (options: Options): Layer.Layer<Codec, InvalidOptionError> =>
   Layer.unwrap(
-    Effect.map(
-      Options.integer("PythonInterop", "version", options.version, 2, { min: 0 }),
-      (version) =>
-        Layer.merge(
-          Codec.layer(codec(options.format)),
-          Layer.succeed(Envelope.CurrentEnvelope, envelope({ ...options, version }))
-        )
-    )
+    Effect.map(make(options), (shape) =>
+      Layer.merge(Codec.layer(codec(options.format)), Layer.succeed(Envelope.CurrentEnvelope, shape)))
   )

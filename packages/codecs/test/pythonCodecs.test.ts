@@ -183,11 +183,20 @@ describe("PythonInterop dogpile layout", () => {
       assert.strictEqual((yield* Effect.flip(msgpack.decode(pickled, 0, PythonMsgpack.codec)))._tag, "DecodeError")
     }))
 
-  it.effect("layer refuses a negative version with InvalidOptionError", () =>
+  it.effect("make, envelope and layer refuse invalid options with InvalidOptionError", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(
         Effect.provide(Effect.void, PythonInterop.layer({ format: "json", layout: "dogpile", version: -1 }))
       )
       assert.strictEqual(error._tag, "InvalidOptionError")
+      for (const options of [
+        { format: "pickle", layout: "dogpile" },
+        { format: "json", layout: "tuple" },
+        { format: "json", layout: "full", version: 2.5 }
+      ]) {
+        const invalid = options as PythonInterop.Options
+        assert.strictEqual((yield* Effect.flip(PythonInterop.make(invalid)))._tag, "InvalidOptionError")
+        assert.throws(() => PythonInterop.envelope(invalid))
+      }
     }))
 })
