@@ -4,8 +4,8 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect } from "effect"
-import { DecodeError, type EncodeError } from "./CacheError.ts"
+import { Context, Duration, Effect, Option } from "effect"
+import { DecodeError, EncodeError } from "./CacheError.ts"
 import type { CodecShape } from "./Codec.ts"
 
 /**
@@ -33,6 +33,12 @@ export interface EnvelopeShape {
    * the store's TTL and the region passes its expiration as the TTL hint.
    */
   readonly storesCreatedAt: boolean
+  /**
+   * Why the envelope's options are invalid, if they are. Constructors never
+   * throw: a region built with such an envelope fails with
+   * `InvalidOptionError` naming the problem.
+   */
+  readonly problem?: string | undefined
   encode(value: unknown, createdAt: number, codec: CodecShape): Effect.Effect<Uint8Array, EncodeError>
   decode(bytes: Uint8Array, now: number, codec: CodecShape): Effect.Effect<Entry, DecodeError>
 }
@@ -50,6 +56,15 @@ const withHeader = (header: number, payload: Uint8Array, write: (view: DataView)
   out.set(payload, header)
   return out
 }
+
+/** An envelope built from invalid options: regions refuse it when built; used directly, it fails every call. */
+const invalidEnvelope = (name: string, problem: string): EnvelopeShape => ({
+  name,
+  storesCreatedAt: true,
+  problem,
+  encode: () => Effect.fail(new EncodeError({ codec: `envelope:${name}`, reason: problem })),
+  decode: () => Effect.fail(new DecodeError({ codec: `envelope:${name}`, reason: problem }))
+})
 
 const malformed = (name: string, reason: string) => Effect.fail(new DecodeError({ codec: `envelope:${name}`, reason }))
 
@@ -71,7 +86,7 @@ const malformed = (name: string, reason: string) => Effect.fail(new DecodeError(
 export const full = (options?: { readonly version?: number }): EnvelopeShape => {
   const version = options?.version ?? 1
   if (!Number.isInteger(version) || version < 0 || version > 0xffff) {
-    throw new RangeError(`Envelope.full: version must be an integer in 0..65535, got ${version}`)
+    return invalidEnvelope("full", `Envelope.full: version must be an integer in 0..65535, got ${version}`)
   }
   return {
     name: "full",
@@ -111,9 +126,10 @@ export const full = (options?: { readonly version?: number }): EnvelopeShape => 
  * @since 0.1.0
  */
 export const compact = (options?: { readonly resolution?: Duration.Input }): EnvelopeShape => {
-  const unit = Duration.toMillis(Duration.fromInputUnsafe(options?.resolution ?? Duration.seconds(1)))
+  const decoded = Duration.fromInput(options?.resolution ?? Duration.seconds(1))
+  const unit = Option.isSome(decoded) ? Duration.toMillis(decoded.value) : Number.NaN
   if (!Number.isFinite(unit) || unit < 1) {
-    throw new RangeError(`Envelope.compact: resolution must be at least 1 ms, got ${unit} ms`)
+    return invalidEnvelope("compact", `Envelope.compact: resolution must be at least 1 ms, got ${String(options?.resolution)}`)
   }
   return {
     name: "compact",

@@ -6,7 +6,8 @@
 import { Clock, Duration, Effect, Layer, Option } from "effect"
 import { Backend, type BackendEntry } from "./Backend.ts"
 import * as CacheKey from "./CacheKey.ts"
-import { UnsupportedKeyError } from "./CacheError.ts"
+import { type InvalidOptionError, UnsupportedKeyError } from "./CacheError.ts"
+import * as Options from "./Options.ts"
 
 /**
  * Options of the in-memory backend.
@@ -31,9 +32,13 @@ interface Slot {
  *
  * @since 0.1.0
  */
-export const make = (options: MemoryBackendOptions = {}): Backend["Service"] => {
-  const capacity = options.capacity ?? Number.POSITIVE_INFINITY
-  if (!(capacity >= 1)) throw new RangeError(`MemoryBackend: capacity must be at least 1, got ${capacity}`)
+export const make = (options: MemoryBackendOptions = {}): Effect.Effect<Backend["Service"], InvalidOptionError> =>
+  options.capacity === undefined
+    ? Effect.succeed(build(options, Number.POSITIVE_INFINITY))
+    : Effect.map(Options.integer("MemoryBackend", "capacity", options.capacity, 1, { min: 1 }), (capacity) =>
+      build(options, capacity))
+
+const build = (options: MemoryBackendOptions, capacity: number): Backend["Service"] => {
   const hashKeys = options.hashKeys ?? true
   const store = new Map<string, Slot>()
 
@@ -121,5 +126,5 @@ export const make = (options: MemoryBackendOptions = {}): Backend["Service"] => 
  *
  * @since 0.1.0
  */
-export const layer = (options?: MemoryBackendOptions): Layer.Layer<Backend> =>
-  Layer.sync(Backend, () => make(options))
+export const layer = (options?: MemoryBackendOptions): Layer.Layer<Backend, InvalidOptionError> =>
+  Layer.effect(Backend, make(options))

@@ -100,7 +100,7 @@ describe("Region options", () => {
 describe("Shared invalidation marks", () => {
   it.effect("200 concurrent callers after the refresh window trigger one reload of the marks, not 200", () =>
     Effect.gen(function*() {
-      const inner = MemoryBackend.make()
+      const inner = yield* MemoryBackend.make()
       let markReads = 0
       const counting = Backend.of({
         ...inner,

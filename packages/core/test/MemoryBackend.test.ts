@@ -44,4 +44,12 @@ describe("MemoryBackend", () => {
       assert.strictEqual(error._tag, "UnsupportedKeyError")
       assert.include(error.message, "users[42]")
     }).pipe(Effect.provide(MemoryBackend.layer({ hashKeys: false }))))
+
+  it.effect("a capacity that is not a positive integer fails the Layer with InvalidOptionError", () =>
+    Effect.gen(function*() {
+      for (const capacity of [0, -1, 2.5, Number.NaN]) {
+        const error = yield* Effect.flip(Effect.provide(Effect.asVoid(Backend), MemoryBackend.layer({ capacity })))
+        assert.strictEqual(error._tag, "InvalidOptionError", String(capacity))
+      }
+    }))
 })

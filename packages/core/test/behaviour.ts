@@ -22,7 +22,7 @@ export interface BehaviourTarget {
   /** A label for the describe block. */
   readonly name: string
   /** A fresh Backend/Codec/Lock Layer set; built once per test. */
-  readonly layer: () => Layer.Layer<Backend | Codec | Lock>
+  readonly layer: () => Layer.Layer<Backend | Codec | Lock, unknown>
   /** Maps a test key to the key the region is given (e.g. a hash-addressed key). */
   readonly key?: (name: string) => CacheKey.CacheKey
   /** Whether the suite may use real time for concurrency tests (always true here). */

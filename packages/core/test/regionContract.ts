@@ -24,7 +24,7 @@ import { TestClock } from "effect/testing"
 /** What the contract needs from a store under test. */
 export interface ContractTarget {
   readonly name: string
-  readonly layer: () => Layer.Layer<Backend | Lock>
+  readonly layer: () => Layer.Layer<Backend | Lock, unknown>
   /** Reads the store TTL of a backend key in ms (-1: none), where the store can tell. */
   readonly storeTtl?: (key: string) => Effect.Effect<number, unknown, Backend | Lock>
 }
@@ -133,7 +133,9 @@ export const regionContract = (target: ContractTarget): void => {
           ["namespace", { namespace: "_lock" }],
           ["namespace", { name: "has space" }],
           ["onBackendError", { onBackendError: "ignore" as "fail" }],
-          ["shouldCache", { shouldCache: 1 as unknown as () => boolean }]
+          ["shouldCache", { shouldCache: 1 as unknown as () => boolean }],
+          ["envelope", { envelope: Envelope.full({ version: 70_000 }) }],
+          ["envelope", { envelope: Envelope.compact({ resolution: 0 }) }]
         ]
         for (const [option, options] of bad) {
           const exit = yield* Effect.exit(Region.make<number>({ name: unique("bad"), ...options }))

@@ -103,6 +103,7 @@ export const validate = <A>(
   Effect.gen(function*() {
     const name = yield* Options.nonEmpty("Region", "name", options?.name)
     const where = component(name)
+    yield* Options.reject(where, "envelope", envelope.problem !== undefined, `is invalid: ${envelope.problem}`)
     const namespace = yield* validateNamespace(name, options.namespace)
     const maxKeyLength = yield* Options.integer(where, "maxKeyLength", options.maxKeyLength, DEFAULT_MAX_KEY_LENGTH, {
       min: 1
