@@ -117,6 +117,8 @@ describe("the write script takes every key it touches from KEYS", () => {
       marker: Overflow.MARKER,
       overflowKeys: fields.map((f) => Overflow.key(bucket, f.field)),
       fieldTtl: false,
+      ttlField: undefined,
+      longestMs: 1000,
       fields
     })
     assert.deepStrictEqual(call.keys, [bucket, Overflow.key(bucket, "1"), Overflow.key(bucket, "2")])
