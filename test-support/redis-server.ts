@@ -95,8 +95,10 @@ export interface RedisServer {
   readonly start: () => Promise<void>
   /** Stops it and removes its directory. Idempotent. */
   readonly dispose: () => Promise<void>
-  /** Sends a signal to the process (e.g. `SIGSTOP` for a silent server, `SIGCONT` to resume, `SIGKILL`). */
+  /** Sends a signal to the process (e.g. `SIGSTOP` for a silent server, `SIGCONT` to resume). */
   readonly signal: (signal: NodeJS.Signals) => void
+  /** SIGKILL, then waits for the process to exit; `start` brings it back on the same port and directory. */
+  readonly kill: () => Promise<void>
 }
 
 export interface RedisServerOptions {
@@ -209,13 +211,33 @@ export const startRedisServer = async (options: RedisServerOptions = {}): Promis
   const signal = (name: NodeJS.Signals) => {
     if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill(name)
   }
-  return { port, url: `${scheme}://127.0.0.1:${port}`, stop, start, dispose, signal }
+  const kill = (): Promise<void> =>
+    new Promise((resolve) => {
+      const running = child
+      if (running === undefined || running.exitCode !== null || running.signalCode !== null) return resolve()
+      running.once("exit", () => resolve())
+      running.kill("SIGKILL")
+    })
+  return { port, url: `${scheme}://127.0.0.1:${port}`, stop, start, dispose, signal, kill }
 }
 
 /** A local Redis Cluster of masters only, on loopback. */
 export interface RedisCluster {
   readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }>
+  /** The master processes; a killed one restarts on its port with its `nodes-PORT.conf` (`kill`, `start`). */
+  readonly servers: ReadonlyArray<RedisServer>
+  /** Resolves when every node reports `cluster_state:ok` (after a restart). */
+  readonly awaitOk: (timeoutMs?: number) => Promise<void>
   readonly dispose: () => Promise<void>
+}
+
+const awaitOk = async (servers: ReadonlyArray<RedisServer>, timeoutMs: number): Promise<void> => {
+  for (const server of servers) {
+    await waitFor(`cluster_state:ok on ${server.port}`, async () => {
+      const info = await execFileAsync(REDIS_CLI, ["-p", String(server.port), "cluster", "info"]).catch(() => undefined)
+      return info !== undefined && info.stdout.includes("cluster_state:ok")
+    }, timeoutMs)
+  }
 }
 
 /**
@@ -243,15 +265,15 @@ export const startRedisCluster = async (masters = 3): Promise<RedisCluster> => {
       "--cluster-replicas", "0",
       "--cluster-yes"
     ])
-    for (const server of servers) {
-      await waitFor(`cluster_state:ok on ${server.port}`, async () => {
-        const { stdout } = await execFileAsync(REDIS_CLI, ["-p", String(server.port), "cluster", "info"])
-        return stdout.includes("cluster_state:ok")
-      }, 20_000)
-    }
+    await awaitOk(servers, 20_000)
   } catch (error) {
     await dispose()
     throw error
   }
-  return { nodes: servers.map((server) => ({ host: "127.0.0.1", port: server.port })), dispose }
+  return {
+    nodes: servers.map((server) => ({ host: "127.0.0.1", port: server.port })),
+    servers,
+    awaitOk: (timeoutMs = 20_000) => awaitOk(servers, timeoutMs),
+    dispose
+  }
 }

@@ -172,6 +172,10 @@ export const resolve = (options: RedisClientOptions): Effect.Effect<Settings, In
           enableOfflineQueue: subscriber,
           enableAutoPipelining: autoPipelining,
           clusterRetryStrategy: retryStrategy,
+          // Re-read the slot map every 5 s (ioredis never does by default), so a
+          // stale map heals even where ioredis does not follow MOVED (write pipelines).
+          slotsRefreshInterval: 5_000,
+          slotsRefreshTimeout: Math.max(100, Math.ceil(Math.min(commandTimeoutMs, connectTimeoutMs))),
           redisOptions: perCommand
         } satisfies ClusterOptions
         return new Cluster(nodes.map(({ host, port }) => ({ host, port })), clusterOptions)

@@ -145,6 +145,13 @@ export class RedisClient extends Context.Service<RedisClient, {
   ): Effect.Effect<A, BackendError>
   /** The `BackendError` that `use` would report for `cause` (for callers that drive ioredis promises themselves). */
   toError(operation: string, cause: unknown): BackendError
+  /**
+   * The bound `use` applies, for callers that drive ioredis promises
+   * themselves: the promise, rejected after `commandTimeout` (or the tighter
+   * `options.timeoutMillis`) of real time. On a Cluster, a MOVED or
+   * connection error also schedules a refresh of the slot map.
+   */
+  deadline<A>(promise: Promise<A>, options?: CallOptions): Promise<A>
   script(name: string, lua: string, numberOfKeys: number): RedisScript
   /** A second connection with the same settings (offline queue on, for subscribers), closed with the scope. */
   readonly duplicate: Effect.Effect<RedisConnection, never, Scope.Scope>
@@ -169,11 +176,11 @@ const scrub = (message: string, secrets: ReadonlyArray<string>): string =>
  * auto-pipeline still waiting for a silent server, a slot refresh, ...).
  * Real time, not the Effect Clock: it bounds real I/O.
  */
-const withDeadline = <A>(promise: Promise<A>, ms: number, signal: AbortSignal): Promise<A> =>
+const withDeadline = <A>(promise: Promise<A>, ms: number, signal?: AbortSignal): Promise<A> =>
   new Promise<A>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`Command timed out after ${Math.round(ms)} ms`)), ms)
     const done = () => clearTimeout(timer)
-    signal.addEventListener("abort", done, { once: true })
+    signal?.addEventListener("abort", done, { once: true })
     promise.then((value) => {
       done()
       resolve(value)
@@ -182,6 +189,23 @@ const withDeadline = <A>(promise: Promise<A>, ms: number, signal: AbortSignal): 
       reject(error)
     })
   })
+
+/** Replies after which a Cluster's slot map may be stale: ask ioredis to re-read it (coalesced by ioredis). */
+const STALE_MAP = /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN)\b|Connection is closed|Stream isn't writeable|Command timed out/
+
+/** At most one slot-map refresh per this many milliseconds, however many calls fail. */
+const REFRESH_EVERY_MS = 250
+
+const slotRefresher = (cluster: Cluster) => {
+  let last = 0
+  return (cause: unknown): void => {
+    const message = cause instanceof Error ? cause.message : String(cause)
+    const now = Date.now()
+    if (!STALE_MAP.test(message) || now - last < REFRESH_EVERY_MS) return
+    last = now
+    cluster.refreshSlotsCache()
+  }
+}
 
 /** Resolves when the connection is ready, or after `timeoutMs` (false). Live time: this bounds real I/O. */
 const awaitReady = (client: RedisConnection, timeoutMs: number): Effect.Effect<boolean> =>
@@ -242,13 +266,20 @@ const build = (parts: Parts): RedisClient["Service"] => {
     if (refused === undefined) return undefined
     return toError(operation, `database ${parts.db ?? 0} refused by the server (${refused}); nothing is read or written elsewhere`)
   }
+  const boundOf = (options?: CallOptions) =>
+    Math.max(1, Math.min(parts.commandTimeoutMs, options?.timeoutMillis ?? Number.POSITIVE_INFINITY))
+  const refresh = parts.isCluster ? slotRefresher(client as Cluster) : undefined
+  const deadline = <A>(promise: Promise<A>, options?: CallOptions, signal?: AbortSignal): Promise<A> =>
+    withDeadline(promise, boundOf(options), signal).catch((cause: unknown) => {
+      refresh?.(cause)
+      throw cause
+    })
   const use = <A>(operation: string, f: (client: RedisConnection) => Promise<A>, options?: CallOptions) =>
     Effect.suspend(() => {
       const refused = refusedDb(operation)
       if (refused !== undefined) return Effect.fail(refused)
-      const ms = Math.max(1, Math.min(parts.commandTimeoutMs, options?.timeoutMillis ?? Number.POSITIVE_INFINITY))
       return Effect.tryPromise({
-        try: (signal) => withDeadline(f(client), ms, signal),
+        try: (signal) => deadline(f(client), options, signal),
         catch: (cause) => toError(operation, cause)
       })
     })
@@ -285,6 +316,7 @@ const build = (parts: Parts): RedisClient["Service"] => {
     isReady: Effect.sync(() => client.status === "ready" && health.dbRefused() === undefined),
     use,
     toError,
+    deadline: (promise, options) => deadline(promise, options),
     script,
     duplicate: parts.duplicate
   })
