@@ -22,8 +22,9 @@
  *
  * @since 0.2.0
  */
-import { Cause, Clock, Context, Deferred, Effect, Exit, FiberSet, Metric, Option, Scope } from "effect"
-import { type CacheError, LockTimeoutError, ReentrantCreateError } from "./CacheError.ts"
+import { Cause, Clock, Deferred, Effect, Exit, FiberSet, Metric, Option, Scope } from "effect"
+import { type CacheError, LockTimeoutError } from "./CacheError.ts"
+import * as Creator from "./internal/creator.ts"
 import type { Target } from "./internal/keys.ts"
 import type { CallSettings } from "./internal/settings.ts"
 import type { Found } from "./internal/stored.ts"
@@ -62,69 +63,6 @@ export interface Dogpile<A> {
  * @since 0.2.0
  */
 export type BatchCreator<A, E, R> = (targets: ReadonlyArray<Target>) => Effect.Effect<ReadonlyArray<A>, E, R>
-
-/**
- * The keys whose creators the current fiber is running, to catch a creator
- * that asks for its own key (which would otherwise wait for itself forever).
- */
-const CreatingKeys = Context.Reference<ReadonlySet<string>>("@dogpile-effect/core/Dogpile/CreatingKeys", {
-  defaultValue: () => new Set()
-})
-
-/**
- * Fails with `ReentrantCreateError` when the current fiber is creating one of
- * `targets`.
- *
- * @category guards
- * @since 0.2.0
- */
-export const checkReentry = (targets: ReadonlyArray<Target>, show: (target: Target) => string) =>
-  Effect.flatMap(CreatingKeys, (creating) => {
-    if (creating.size === 0) return Effect.void
-    const own = targets.find((target) => creating.has(target.id))
-    return own === undefined ? Effect.void : Effect.fail(new ReentrantCreateError({ key: show(own) }))
-  })
-
-// ---- creating under held locks ---------------------------------------------
-
-/** Runs the creator for `targets` (held by us), stores what should be cached, confirms the leases. */
-const create = <A, E, R>(
-  d: Dogpile<A>,
-  targets: ReadonlyArray<Target>,
-  leases: ReadonlyArray<LockLease>,
-  creator: BatchCreator<A, E, R>,
-  call: CallSettings<A>
-): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> =>
-  Effect.gen(function*() {
-    const values = yield* runCreator(d, targets, creator)
-    const keep = call.shouldCache
-    const entries = targets.flatMap((target, i) => {
-      const value = values[i] as A
-      return keep === undefined || keep(value) ? [[target, value] as const] : []
-    })
-    if (entries.length > 0) yield* d.store(entries, call)
-    yield* Effect.forEach(leases, (lease) => lease.confirm, { concurrency: "unbounded", discard: true })
-    return values
-  })
-
-const runCreator = <A, E, R>(d: Dogpile<A>, targets: ReadonlyArray<Target>, creator: BatchCreator<A, E, R>) =>
-  CreatingKeys.use((creating) => {
-    const next = new Set(creating)
-    for (const target of targets) next.add(target.id)
-    return Effect.suspend(() => creator(targets)).pipe(
-      Effect.provideService(CreatingKeys, next),
-      Effect.tapCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.void : Metric.update(d.metrics.creatorFailures, 1)),
-      Effect.flatMap((values) =>
-        Array.isArray(values) && values.length === targets.length
-          ? Effect.as(Metric.update(d.metrics.creations, targets.length), values as ReadonlyArray<A>)
-          : Effect.die(
-            new RangeError(
-              `the creator returned ${Array.isArray(values) ? values.length : typeof values} values for ${targets.length} keys`
-            )
-          )
-      )
-    )
-  })
 
 /** Tries the locks of `targets` together; the leases taken live in `scope`. */
 const tryLocks = <A>(d: Dogpile<A>, targets: ReadonlyArray<Target>, scope: Scope.Scope) =>
@@ -169,7 +107,7 @@ const refreshStale = <A, E, R>(
       })
       yield* Metric.update(d.metrics.staleServed, targets.length - mine.length)
       if (mine.length === 0) return yield* Scope.close(scope, Exit.void)
-      const regenerate = create(d, mine, held, creator, call).pipe(Effect.onExit((exit) => Scope.close(scope, exit)))
+      const regenerate = Creator.create(d, mine, held, creator, call).pipe(Effect.onExit((exit) => Scope.close(scope, exit)))
       if (call.backgroundRefresh) {
         yield* FiberSet.run(d.background, Effect.interruptible(inBackground(regenerate)))
         return yield* Metric.update(d.metrics.staleServed, mine.length)
@@ -254,7 +192,7 @@ const lockAndCreateIn = <A, E, R>(
       }
     })
     if (toCreate.length > 0) {
-      const values = yield* create(d, toCreate, leasesToConfirm, creator, call)
+      const values = yield* Creator.create(d, toCreate, leasesToConfirm, creator, call)
       toCreate.forEach((target, i) => out.set(target.id, values[i] as A))
     }
     return busy
@@ -391,6 +329,20 @@ const followOne = <A, E, R>(
   )
 
 // ---- the entry point -------------------------------------------------------
+
+/**
+ * Fails with `ReentrantCreateError` when the current fiber is creating one of
+ * `targets` (a creator asking for its own key would wait for itself forever).
+ *
+ * @example
+ * ```ts
+ * // Region.getOrCreate checks it before reading.
+ * ```
+ *
+ * @category guards
+ * @since 0.2.0
+ */
+export const checkReentry = Creator.checkReentry
 
 /**
  * Gives every target a value: `found[i]` is what the caller's read found for
