@@ -7,6 +7,7 @@
 import { type CodecShape, DecodeError, EncodeError } from "@dogpile-effect/core"
 import { Effect } from "effect"
 import * as Limits from "./Limits.ts"
+import { ReadError, Reader } from "./PythonJsonReader.ts"
 import { isWellFormed } from "./Representable.ts"
 
 /**
@@ -227,164 +228,6 @@ export const dumps = (value: unknown): string | Refused => {
   }
 }
 
-// ---- reading ---------------------------------------------------------------
-
-const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?/y
-const ESCAPES: Record<string, string> = {
-  "\"": "\"",
-  "\\": "\\",
-  "/": "/",
-  b: "\b",
-  f: "\f",
-  n: "\n",
-  r: "\r",
-  t: "\t"
-}
-
-/** A reader of Python's `json.loads` language (RFC 8259 plus `NaN`, `Infinity`, `-Infinity`). */
-class Reader {
-  at = 0
-  readonly budget = new Budget()
-  constructor(readonly text: string) {}
-
-  fail(what: string): never {
-    throw new Refused(`${what} at offset ${this.at}`)
-  }
-
-  space(): void {
-    const t = this.text
-    while (this.at < t.length) {
-      const c = t.charCodeAt(this.at)
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return
-      this.at++
-    }
-  }
-
-  literal(word: string, value: unknown): unknown {
-    if (!this.text.startsWith(word, this.at)) this.fail("invalid literal")
-    this.at += word.length
-    return value
-  }
-
-  value(depth: number): unknown {
-    this.budget.spend()
-    this.space()
-    const c = this.text[this.at]
-    switch (c) {
-      case "{":
-        return this.object(depth + 1)
-      case "[":
-        return this.array(depth + 1)
-      case "\"":
-        return this.string()
-      case "t":
-        return this.literal("true", true)
-      case "f":
-        return this.literal("false", false)
-      case "n":
-        return this.literal("null", null)
-      case "N":
-        return this.literal("NaN", Number.NaN)
-      case "I":
-        return this.literal("Infinity", Number.POSITIVE_INFINITY)
-      default:
-        if (this.text.startsWith("-Infinity", this.at)) return this.literal("-Infinity", Number.NEGATIVE_INFINITY)
-        return this.number()
-    }
-  }
-
-  number(): number | bigint {
-    NUMBER.lastIndex = this.at
-    const match = NUMBER.exec(this.text)
-    if (match === null) return this.fail("expected a value")
-    this.at = NUMBER.lastIndex
-    const text = match[0]
-    if (match[1] !== undefined || match[2] !== undefined) return Number(text)
-    if (text.replace("-", "").length > MAX_INT_DIGITS) this.fail(`integer longer than ${MAX_INT_DIGITS} digits`)
-    const n = Number(text)
-    // Python's int: never -0; beyond 2^53 kept exact as a BigInt.
-    if (Number.isSafeInteger(n)) return n === 0 ? 0 : n
-    return BigInt(text)
-  }
-
-  string(): string {
-    const t = this.text
-    this.at++
-    let out = ""
-    let start = this.at
-    while (true) {
-      if (this.at >= t.length) this.fail("unterminated string")
-      const c = t.charCodeAt(this.at)
-      if (c === 0x22) break
-      if (c < 0x20) this.fail("control character in a string")
-      if (c !== 0x5c) {
-        this.at++
-        continue
-      }
-      out += t.slice(start, this.at)
-      const e = t[this.at + 1] ?? ""
-      if (e === "u") {
-        const hex = t.slice(this.at + 2, this.at + 6)
-        if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.fail("invalid \\u escape")
-        out += String.fromCharCode(Number.parseInt(hex, 16))
-        this.at += 6
-      } else {
-        const plain = ESCAPES[e]
-        if (plain === undefined) this.fail("invalid escape")
-        out += plain
-        this.at += 2
-      }
-      start = this.at
-    }
-    out += t.slice(start, this.at)
-    this.at++
-    return out
-  }
-
-  array(depth: number): Array<unknown> {
-    if (depth > MAX_DEPTH) this.fail(`nesting deeper than ${MAX_DEPTH} levels`)
-    this.at++
-    const out: Array<unknown> = []
-    this.space()
-    if (this.text[this.at] === "]") {
-      this.at++
-      return out
-    }
-    while (true) {
-      out.push(this.value(depth))
-      this.space()
-      const c = this.text[this.at++]
-      if (c === "]") return out
-      if (c !== ",") this.fail("expected , or ]")
-    }
-  }
-
-  object(depth: number): Record<string, unknown> {
-    if (depth > MAX_DEPTH) this.fail(`nesting deeper than ${MAX_DEPTH} levels`)
-    this.at++
-    const out: Record<string, unknown> = {}
-    this.space()
-    if (this.text[this.at] === "}") {
-      this.at++
-      return out
-    }
-    while (true) {
-      this.space()
-      if (this.text[this.at] !== "\"") this.fail("expected a string key")
-      const key = this.string()
-      this.space()
-      if (this.text[this.at++] !== ":") this.fail("expected :")
-      const value = this.value(depth)
-      // An own "__proto__" property, as JSON.parse makes it (never the prototype).
-      Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true })
-      this.space()
-      const c = this.text[this.at++]
-      if (c === "}") return out
-      if (c !== ",") this.fail("expected , or }")
-    }
-  }
-}
-
 /**
  * Parses text in the language Python's `json.loads` reads: integers come back
  * as numbers when they are safe integers and as BigInts beyond (never
@@ -405,13 +248,13 @@ class Reader {
  */
 export const loads = (text: string): unknown | Refused => {
   try {
-    const reader = new Reader(text)
+    const reader = new Reader(text, { maxDepth: MAX_DEPTH, maxIntDigits: MAX_INT_DIGITS, maxItems: MAX_ITEMS })
     const value = reader.value(0)
     reader.space()
     if (reader.at !== text.length) reader.fail("extra data")
     return value
   } catch (error) {
-    if (error instanceof Refused) return error
+    if (error instanceof ReadError) return new Refused(error.reason)
     throw error
   }
 }
