@@ -85,6 +85,8 @@ export interface Health {
   readonly lastError: () => string | undefined
   /** The server's refusal of the configured database index, while it holds. */
   readonly dbRefused: () => string | undefined
+  /** Removes the listeners (for a client the caller keeps using). */
+  readonly unwatch: () => void
 }
 
 /**
@@ -106,17 +108,25 @@ export const watch = (client: Redis | Cluster): Health => {
       lastError = describe(cause)
     }
   }
+  const onConnect = () => {
+    selectFailed = false
+  }
+  const onReady = () => {
+    lastError = undefined
+    if (!selectFailed) dbRefused = undefined
+  }
   client.on("error", onError)
   // A Cluster reports the failures of its node connections separately.
   client.on("node error", onError)
-  client.on("connect", () => {
-    selectFailed = false
-  })
-  client.on("ready", () => {
-    lastError = undefined
-    if (!selectFailed) dbRefused = undefined
-  })
-  return { lastError: () => lastError, dbRefused: () => dbRefused }
+  client.on("connect", onConnect)
+  client.on("ready", onReady)
+  const unwatch = () => {
+    client.off("error", onError)
+    client.off("node error", onError)
+    client.off("connect", onConnect)
+    client.off("ready", onReady)
+  }
+  return { lastError: () => lastError, dbRefused: () => dbRefused, unwatch }
 }
 
 /** What ioredis hands a connector: the connection options of one node. */

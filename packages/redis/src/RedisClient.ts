@@ -4,10 +4,11 @@
  *
  * @since 0.1.0
  */
-import { BackendError, type InvalidOptionError } from "@dogpile-effect/core"
+import { type BackendError, type InvalidOptionError, Options } from "@dogpile-effect/core"
 import type { Cluster, Redis } from "ioredis"
 import type { ConnectionOptions } from "node:tls"
 import { Config, Context, Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import * as ClientService from "./ClientService.ts"
 import * as ClientSettings from "./ClientSettings.ts"
 import * as ConnectionHealth from "./ConnectionHealth.ts"
 
@@ -166,172 +167,6 @@ export interface CallOptions {
   readonly timeoutMillis?: number
 }
 
-/** Replaces every occurrence of a secret in a message. */
-const scrub = (message: string, secrets: ReadonlyArray<string>): string =>
-  secrets.reduce((text, secret) => (secret.length === 0 ? text : text.split(secret).join("<redacted>")), message)
-
-/**
- * Settles with the promise, or rejects after `ms` of real time: the bound
- * holds however long ioredis keeps the command queued (behind an
- * auto-pipeline still waiting for a silent server, a slot refresh, ...).
- * Real time, not the Effect Clock: it bounds real I/O.
- */
-const withDeadline = <A>(promise: Promise<A>, ms: number, signal?: AbortSignal): Promise<A> =>
-  new Promise<A>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Command timed out after ${Math.round(ms)} ms`)), ms)
-    const done = () => clearTimeout(timer)
-    signal?.addEventListener("abort", done, { once: true })
-    promise.then((value) => {
-      done()
-      resolve(value)
-    }, (error: unknown) => {
-      done()
-      reject(error)
-    })
-  })
-
-/** Replies after which a Cluster's slot map may be stale: ask ioredis to re-read it (coalesced by ioredis). */
-const STALE_MAP = /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN)\b|Connection is closed|Stream isn't writeable|Command timed out/
-
-/** At most one slot-map refresh per this many milliseconds, however many calls fail. */
-const REFRESH_EVERY_MS = 250
-
-const slotRefresher = (cluster: Cluster) => {
-  let last = 0
-  return (cause: unknown): void => {
-    const message = cause instanceof Error ? cause.message : String(cause)
-    const now = Date.now()
-    if (!STALE_MAP.test(message) || now - last < REFRESH_EVERY_MS) return
-    last = now
-    cluster.refreshSlotsCache()
-  }
-}
-
-/** Resolves when the connection is ready, or after `timeoutMs` (false). Live time: this bounds real I/O. */
-const awaitReady = (client: RedisConnection, timeoutMs: number): Effect.Effect<boolean> =>
-  Effect.callback<boolean>((resume) => {
-    if (client.status === "ready") return resume(Effect.succeed(true))
-    const onReady = () => finish(true)
-    const timer = setTimeout(() => finish(false), timeoutMs)
-    function finish(ready: boolean) {
-      clearTimeout(timer)
-      client.off("ready", onReady)
-      resume(Effect.succeed(ready))
-    }
-    client.on("ready", onReady)
-    return Effect.sync(() => {
-      clearTimeout(timer)
-      client.off("ready", onReady)
-    })
-  })
-
-/** Closes a connection: QUIT when connected (bounded), otherwise disconnect. */
-const close = (client: RedisConnection): Effect.Effect<void> =>
-  Effect.promise(() =>
-    client.status === "ready"
-      ? Promise.race([client.quit().then(() => undefined, () => undefined), new Promise<void>((r) => setTimeout(r, 500))])
-      : Promise.resolve()
-  ).pipe(Effect.ensuring(Effect.sync(() => client.disconnect(false))))
-
-/** ioredis methods added by `defineCommand`, looked up by name. */
-type ScriptMethod = (...args: ReadonlyArray<string | number | Buffer>) => Promise<unknown>
-
-/** What {@link build} needs, whoever created the connection. */
-interface Parts {
-  readonly client: RedisConnection
-  readonly isCluster: boolean
-  readonly label: string
-  readonly secrets: ReadonlyArray<string>
-  readonly commandTimeoutMs: number
-  readonly health: ConnectionHealth.Health
-  readonly db: number | undefined
-  readonly duplicate: Effect.Effect<RedisConnection, never, Scope.Scope>
-}
-
-/** The service over a connection, with typed, scrubbed, deadline-bounded calls. */
-const build = (parts: Parts): RedisClient["Service"] => {
-  const { client, label, secrets, health } = parts
-  const toError = (operation: string, cause: unknown): BackendError => {
-    const raw = cause instanceof Error ? cause.message : String(cause)
-    const last = health.lastError()
-    const explained = ConnectionHealth.isNotConnected(raw) && last !== undefined ? `not connected: ${last}` : raw
-    const reason = scrub(explained, secrets)
-    // A fresh Error: ioredis errors may carry the command's arguments (AUTH) and URL errors their input.
-    const code = typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : undefined
-    const safe = Object.assign(new Error(reason), code === undefined ? {} : { code })
-    return new BackendError({ backend: "redis", operation, reason: `${reason} [${label}]`, cause: safe })
-  }
-  const refusedDb = (operation: string): BackendError | undefined => {
-    const refused = health.dbRefused()
-    if (refused === undefined) return undefined
-    return toError(operation, `database ${parts.db ?? 0} refused by the server (${refused}); nothing is read or written elsewhere`)
-  }
-  const boundOf = (options?: CallOptions) =>
-    Math.max(1, Math.min(parts.commandTimeoutMs, options?.timeoutMillis ?? Number.POSITIVE_INFINITY))
-  const refresh = parts.isCluster ? slotRefresher(client as Cluster) : undefined
-  const deadline = <A>(promise: Promise<A>, options?: CallOptions, signal?: AbortSignal): Promise<A> =>
-    withDeadline(promise, boundOf(options), signal).catch((cause: unknown) => {
-      refresh?.(cause)
-      throw cause
-    })
-  const use = <A>(operation: string, f: (client: RedisConnection) => Promise<A>, options?: CallOptions) =>
-    Effect.suspend(() => {
-      const refused = refusedDb(operation)
-      if (refused !== undefined) return Effect.fail(refused)
-      return Effect.tryPromise({
-        try: (signal) => deadline(f(client), options, signal),
-        catch: (cause) => toError(operation, cause)
-      })
-    })
-
-  const defined = new Set<string>()
-  const script = (name: string, lua: string, numberOfKeys: number): RedisScript => {
-    if (!defined.has(name)) {
-      client.defineCommand(name, { lua, numberOfKeys })
-      defined.add(name)
-    }
-    const call = (
-      method: string,
-      keys: ReadonlyArray<string>,
-      args: ReadonlyArray<string | number | Buffer>,
-      options?: CallOptions
-    ) =>
-      use(name, (c) => {
-        // `defineCommand` added `method` to the client at runtime.
-        const fn = (c as unknown as Record<string, ScriptMethod>)[method] as ScriptMethod
-        return fn.call(c, ...keys, ...args)
-      }, options)
-    return {
-      name,
-      run: (keys, args, options) => call(name, keys, args, options),
-      runBuffer: (keys, args, options) => call(`${name}Buffer`, keys, args, options)
-    }
-  }
-
-  return RedisClient.of({
-    client,
-    isCluster: parts.isCluster,
-    label,
-    commandTimeoutMillis: parts.commandTimeoutMs,
-    isReady: Effect.sync(() => client.status === "ready" && health.dbRefused() === undefined),
-    use,
-    toError,
-    deadline: (promise, options) => deadline(promise, options),
-    script,
-    duplicate: parts.duplicate
-  })
-}
-
-/** Opens a connection in the scope, with its health watched and its socket errors handled. */
-const open = (create: () => RedisConnection) =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const client = create()
-      return { client, health: ConnectionHealth.watch(client) }
-    }),
-    ({ client }) => close(client)
-  )
-
 /**
  * Builds the service in a scope: validates the options (failing with
  * `InvalidOptionError`), connects, waiting up to `connectTimeout` for the
@@ -359,8 +194,8 @@ export const make = (
 ): Effect.Effect<RedisClient["Service"], InvalidOptionError | BackendError, Scope.Scope> =>
   Effect.gen(function*() {
     const settings = yield* ClientSettings.resolve(options)
-    const { client, health } = yield* open(() => settings.create())
-    const service = build({
+    const { client, health } = yield* ClientService.open(() => settings.create())
+    const service = ClientService.build({
       client,
       health,
       isCluster: settings.isCluster,
@@ -368,13 +203,13 @@ export const make = (
       secrets: settings.secrets,
       commandTimeoutMs: settings.commandTimeoutMs,
       db: settings.db,
-      duplicate: Effect.map(open(() => settings.create(true)), ({ client }) => client)
+      duplicate: Effect.map(ClientService.open(() => settings.create(true)), ({ client }) => client)
     })
-    const ready = yield* awaitReady(client, settings.connectTimeoutMs)
+    const ready = yield* ClientService.awaitReady(client, settings.connectTimeoutMs)
     if (!ready) {
       const cause = health.lastError() ?? "no answer yet"
       yield* Effect.logWarning(
-        `dogpile: Redis at ${settings.label} is not reachable yet (${scrub(cause, settings.secrets)}); calls fail until it is`
+        `dogpile: Redis at ${settings.label} is not reachable yet (${ClientService.scrub(cause, settings.secrets)}); calls fail until it is`
       )
     }
     const refused = health.dbRefused()
@@ -386,6 +221,114 @@ export const make = (
     }
     return service
   })
+
+/**
+ * Options of {@link fromClient} and {@link layerFrom}.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface FromClientOptions {
+  /**
+   * The bound of one call, from the call to its answer. Default the client's
+   * own `commandTimeout`, or 1 second if it has none.
+   */
+  readonly commandTimeout?: Duration.Input
+}
+
+const isClusterClient = (client: RedisConnection): client is Cluster => client.isCluster
+
+/** Where a user's client connects, without credentials. */
+const labelOf = (client: RedisConnection): string => {
+  if (isClusterClient(client)) return "redis cluster (caller's ioredis Cluster)"
+  const { host, port, tls, db } = client.options
+  return `${tls === undefined ? "redis" : "rediss"}://${host ?? "127.0.0.1"}:${port ?? 6379}${
+    db === undefined || db === 0 ? "" : `/${db}`
+  } (caller's ioredis client)`
+}
+
+const secretsOf = (client: RedisConnection): ReadonlyArray<string> => {
+  const password = isClusterClient(client) ? client.options.redisOptions?.password : client.options.password
+  return typeof password === "string" && password.length > 0 ? [password] : []
+}
+
+/** A second connection like the caller's, with an offline queue (for subscribers); ours to close. */
+const duplicateOf = (client: RedisConnection): RedisConnection =>
+  isClusterClient(client)
+    ? client.duplicate(undefined, { enableOfflineQueue: true })
+    : client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: false })
+
+/**
+ * The service over an ioredis `Redis` or `Cluster` the caller created and
+ * configured. The caller owns it: closing the scope neither quits nor
+ * disconnects it (only the subscriber connection that `duplicate` opens is
+ * closed). Calls are bounded by `commandTimeout` and fail with typed,
+ * password-scrubbed `BackendError`s, as with {@link make}; the client's own
+ * retry and offline-queue settings apply underneath.
+ *
+ * @example
+ * ```ts
+ * import { RedisClient } from "@dogpile-effect/redis"
+ * import { Effect } from "effect"
+ * import { Redis } from "ioredis"
+ *
+ * const mine = new Redis({ port: 6379, enableOfflineQueue: false })
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const redis = yield* RedisClient.fromClient(mine)
+ *   return yield* redis.use("ping", (client) => client.ping())
+ * }))
+ * ```
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const fromClient = (
+  client: RedisConnection,
+  options: FromClientOptions = {}
+): Effect.Effect<RedisClient["Service"], InvalidOptionError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const own = isClusterClient(client) ? client.options.redisOptions?.commandTimeout : client.options.commandTimeout
+    const commandTimeoutMs = yield* Options.millisOr("RedisClient", "commandTimeout", options.commandTimeout, own ?? 1_000)
+    const health = yield* Effect.acquireRelease(
+      Effect.sync(() => ConnectionHealth.watch(client)),
+      (watched) => Effect.sync(watched.unwatch)
+    )
+    return ClientService.build({
+      client,
+      health,
+      isCluster: client.isCluster,
+      label: labelOf(client),
+      secrets: secretsOf(client),
+      commandTimeoutMs,
+      db: isClusterClient(client) ? undefined : client.options.db,
+      duplicate: Effect.map(ClientService.open(() => duplicateOf(client)), (opened) => opened.client)
+    })
+  })
+
+/**
+ * {@link fromClient} as a Layer: a RedisClient over the caller's own ioredis
+ * `Redis` or `Cluster`, which the Layer never closes.
+ *
+ * @example
+ * ```ts
+ * import { Codec } from "@dogpile-effect/core"
+ * import { RedisBackend, RedisClient, RedisLock } from "@dogpile-effect/redis"
+ * import { Layer } from "effect"
+ * import { Cluster } from "ioredis"
+ *
+ * const cluster = new Cluster([{ host: "10.0.0.1", port: 7000 }])
+ * const CacheLive = Layer.mergeAll(RedisBackend.layer(), RedisLock.layer(), Codec.layerJson).pipe(
+ *   Layer.provide(RedisClient.layerFrom(cluster))
+ * )
+ * ```
+ *
+ * @category layers
+ * @since 0.2.0
+ */
+export const layerFrom = (
+  client: RedisConnection,
+  options: FromClientOptions = {}
+): Layer.Layer<RedisClient, InvalidOptionError> => Layer.effect(RedisClient, fromClient(client, options))
 
 /**
  * The RedisClient as a Layer: the connection lives as long as the Layer.

@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Backend } from "@dogpile-effect/core"
 import { KeySlot, RedisBackend, RedisClient } from "@dogpile-effect/redis"
-import { Effect, Layer, Option } from "effect"
+import { Context, Effect, Exit, Layer, Option, Scope } from "effect"
 import * as fc from "fast-check"
+import { Cluster } from "ioredis"
 import { afterAll, beforeAll } from "vitest"
 import { type RedisCluster, startRedisCluster } from "../../../test-support/redis-server.ts"
 
@@ -78,4 +79,21 @@ describe("RedisBackend on a 3-master cluster", () => {
       yield* backend.deleteMany(keys)
       assert.isTrue((yield* backend.getMany(keys)).every(Option.isNone))
     }).pipe(Effect.provide(Layer.provideMerge(RedisBackend.layer({ batchSize: 64 }), clusterLayer()))))
+})
+
+describe("RedisClient.layerFrom on the caller's ioredis Cluster", () => {
+  it.live("serves the backend across slots and leaves the Cluster open when the Layer closes", () =>
+    Effect.gen(function*() {
+      const mine = new Cluster([...(cluster as RedisCluster).nodes], { enableAutoPipelining: true })
+      yield* Effect.addFinalizer(() => Effect.sync(() => mine.disconnect()))
+      const scope = yield* Scope.make()
+      const ctx = yield* Scope.provide(Layer.build(Layer.provideMerge(RedisBackend.layer(), RedisClient.layerFrom(mine))), scope)
+      const backend = Context.get(ctx, Backend)
+      const keys = Array.from({ length: 200 }, (_, i) => `own-cluster:${i}`)
+      yield* backend.setMany(keys.map((key) => ({ key, value: bytes(key) })))
+      assert.isTrue((yield* backend.getMany(keys)).every(Option.isSome))
+      yield* Scope.close(scope, Exit.void)
+      assert.strictEqual(mine.status, "ready")
+      assert.strictEqual(yield* Effect.promise(() => mine.get("own-cluster:1")), "own-cluster:1")
+    }).pipe(Effect.scoped))
 })

@@ -1,6 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { RedisClient } from "@dogpile-effect/redis"
-import { ConfigProvider, Effect, Exit, Layer, Logger, Redacted } from "effect"
+import { Lock } from "@dogpile-effect/core"
+import { RedisLock } from "@dogpile-effect/redis"
+import { ConfigProvider, Context, Effect, Exit, Layer, Logger, Redacted, Scope } from "effect"
+import { Redis } from "ioredis"
 import { inject } from "vitest"
 import { startRedisServer } from "../../../test-support/redis-server.ts"
 
@@ -136,5 +139,38 @@ describe("RedisClient", () => {
       assert.notInclude(everything, wrong)
       assert.notInclude(everything, secret)
       assert.strictEqual(String(Redacted.make(withUrl)), "<redacted>")
+    }).pipe(Effect.scoped))
+
+  it.live("layerFrom: a Layer over the caller's own ioredis client, which it never closes; the lock works on it", () =>
+    Effect.gen(function*() {
+      const secret = "own-client-pa55"
+      const server = yield* Effect.acquireRelease(
+        Effect.promise(() => startRedisServer({ args: ["--requirepass", secret] })),
+        (s) => Effect.promise(() => s.dispose())
+      )
+      const mine = new Redis({ port: server.port, password: secret, lazyConnect: true })
+      yield* Effect.addFinalizer(() => Effect.sync(() => mine.disconnect()))
+      yield* Effect.promise(() => mine.connect())
+      const scope = yield* Scope.make()
+      const ctx = yield* Scope.provide(
+        Layer.build(Layer.provideMerge(RedisLock.layer(), RedisClient.layerFrom(mine, { commandTimeout: "500 millis" }))),
+        scope
+      )
+      const redis = Context.get(ctx, RedisClient.RedisClient)
+      assert.strictEqual(redis.client, mine)
+      assert.isFalse(redis.isCluster)
+      assert.strictEqual(redis.commandTimeoutMillis, 500)
+      assert.notInclude(redis.label, secret)
+      yield* redis.use("set", (c) => c.set("own:k", "v"))
+      assert.strictEqual(yield* Effect.promise(() => mine.get("own:k")), "v")
+      // The lock (with its subscriber duplicate) runs on it.
+      yield* Effect.scoped(Context.get(ctx, Lock).acquire("own:lock", "1 second"))
+      const error = yield* Effect.flip(redis.use("bogus", (c) => c.call("AUTH", "nobody", secret)))
+      assert.notInclude(error.message + JSON.stringify(error), secret)
+      yield* Scope.close(scope, Exit.void)
+      // Closing the Layer left the caller's client open and working.
+      assert.strictEqual(mine.status, "ready")
+      assert.strictEqual(yield* Effect.promise(() => mine.ping()), "PONG")
+      assert.strictEqual(mine.listenerCount("ready"), 0, "its listeners were removed")
     }).pipe(Effect.scoped))
 })

@@ -1,0 +1,180 @@
+/**
+ * The machinery behind the {@link RedisClient} service, whoever created the
+ * connection: calls bounded in real time, errors typed and scrubbed, scripts,
+ * and the connection's lifetime.
+ *
+ * @since 0.2.0
+ */
+import { BackendError } from "@dogpile-effect/core"
+import type { Cluster } from "ioredis"
+import { Effect, type Scope } from "effect"
+import * as ConnectionHealth from "./ConnectionHealth.ts"
+import type { CallOptions, RedisClient, RedisConnection, RedisScript } from "./RedisClient.ts"
+
+/** Replaces every occurrence of a secret in a message. */
+export const scrub = (message: string, secrets: ReadonlyArray<string>): string =>
+  secrets.reduce((text, secret) => (secret.length === 0 ? text : text.split(secret).join("<redacted>")), message)
+
+/**
+ * Settles with the promise, or rejects after `ms` of real time: the bound
+ * holds however long ioredis keeps the command queued (behind an
+ * auto-pipeline still waiting for a silent server, a slot refresh, ...).
+ * Real time, not the Effect Clock: it bounds real I/O.
+ */
+const withDeadline = <A>(promise: Promise<A>, ms: number, signal?: AbortSignal): Promise<A> =>
+  new Promise<A>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Command timed out after ${Math.round(ms)} ms`)), ms)
+    const done = () => clearTimeout(timer)
+    signal?.addEventListener("abort", done, { once: true })
+    promise.then((value) => {
+      done()
+      resolve(value)
+    }, (error: unknown) => {
+      done()
+      reject(error)
+    })
+  })
+
+/** Replies after which a Cluster's slot map may be stale: ask ioredis to re-read it (coalesced by ioredis). */
+const STALE_MAP = /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN)\b|Connection is closed|Stream isn't writeable|Command timed out/
+
+/** At most one slot-map refresh per this many milliseconds, however many calls fail. */
+const REFRESH_EVERY_MS = 250
+
+const slotRefresher = (cluster: Cluster) => {
+  let last = 0
+  return (cause: unknown): void => {
+    const message = cause instanceof Error ? cause.message : String(cause)
+    const now = Date.now()
+    if (!STALE_MAP.test(message) || now - last < REFRESH_EVERY_MS) return
+    last = now
+    cluster.refreshSlotsCache()
+  }
+}
+
+/** Resolves when the connection is ready, or after `timeoutMs` (false). Live time: this bounds real I/O. */
+export const awaitReady = (client: RedisConnection, timeoutMs: number): Effect.Effect<boolean> =>
+  Effect.callback<boolean>((resume) => {
+    if (client.status === "ready") return resume(Effect.succeed(true))
+    const onReady = () => finish(true)
+    const timer = setTimeout(() => finish(false), timeoutMs)
+    function finish(ready: boolean) {
+      clearTimeout(timer)
+      client.off("ready", onReady)
+      resume(Effect.succeed(ready))
+    }
+    client.on("ready", onReady)
+    return Effect.sync(() => {
+      clearTimeout(timer)
+      client.off("ready", onReady)
+    })
+  })
+
+/** Closes a connection: QUIT when connected (bounded), otherwise disconnect. */
+export const close = (client: RedisConnection): Effect.Effect<void> =>
+  Effect.promise(() =>
+    client.status === "ready"
+      ? Promise.race([client.quit().then(() => undefined, () => undefined), new Promise<void>((r) => setTimeout(r, 500))])
+      : Promise.resolve()
+  ).pipe(Effect.ensuring(Effect.sync(() => client.disconnect(false))))
+
+/** ioredis methods added by `defineCommand`, looked up by name. */
+type ScriptMethod = (...args: ReadonlyArray<string | number | Buffer>) => Promise<unknown>
+
+/** What {@link build} needs, whoever created the connection. */
+export interface Parts {
+  readonly client: RedisConnection
+  readonly isCluster: boolean
+  readonly label: string
+  readonly secrets: ReadonlyArray<string>
+  readonly commandTimeoutMs: number
+  readonly health: ConnectionHealth.Health
+  readonly db: number | undefined
+  readonly duplicate: Effect.Effect<RedisConnection, never, Scope.Scope>
+}
+
+/** The service over a connection, with typed, scrubbed, deadline-bounded calls. */
+export const build = (parts: Parts): RedisClient["Service"] => {
+  const { client, label, secrets, health } = parts
+  const toError = (operation: string, cause: unknown): BackendError => {
+    const raw = cause instanceof Error ? cause.message : String(cause)
+    const last = health.lastError()
+    const explained = ConnectionHealth.isNotConnected(raw) && last !== undefined ? `not connected: ${last}` : raw
+    const reason = scrub(explained, secrets)
+    // A fresh Error: ioredis errors may carry the command's arguments (AUTH) and URL errors their input.
+    const code = typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : undefined
+    const safe = Object.assign(new Error(reason), code === undefined ? {} : { code })
+    return new BackendError({ backend: "redis", operation, reason: `${reason} [${label}]`, cause: safe })
+  }
+  const refusedDb = (operation: string): BackendError | undefined => {
+    const refused = health.dbRefused()
+    if (refused === undefined) return undefined
+    return toError(operation, `database ${parts.db ?? 0} refused by the server (${refused}); nothing is read or written elsewhere`)
+  }
+  const boundOf = (options?: CallOptions) =>
+    Math.max(1, Math.min(parts.commandTimeoutMs, options?.timeoutMillis ?? Number.POSITIVE_INFINITY))
+  const refresh = parts.isCluster ? slotRefresher(client as Cluster) : undefined
+  const deadline = <A>(promise: Promise<A>, options?: CallOptions, signal?: AbortSignal): Promise<A> =>
+    withDeadline(promise, boundOf(options), signal).catch((cause: unknown) => {
+      refresh?.(cause)
+      throw cause
+    })
+  const use = <A>(operation: string, f: (client: RedisConnection) => Promise<A>, options?: CallOptions) =>
+    Effect.suspend(() => {
+      const refused = refusedDb(operation)
+      if (refused !== undefined) return Effect.fail(refused)
+      return Effect.tryPromise({
+        try: (signal) => deadline(f(client), options, signal),
+        catch: (cause) => toError(operation, cause)
+      })
+    })
+
+  const defined = new Set<string>()
+  const script = (name: string, lua: string, numberOfKeys: number): RedisScript => {
+    if (!defined.has(name)) {
+      client.defineCommand(name, { lua, numberOfKeys })
+      defined.add(name)
+    }
+    const call = (
+      method: string,
+      keys: ReadonlyArray<string>,
+      args: ReadonlyArray<string | number | Buffer>,
+      options?: CallOptions
+    ) =>
+      use(name, (c) => {
+        // `defineCommand` added `method` to the client at runtime.
+        const fn = (c as unknown as Record<string, ScriptMethod>)[method] as ScriptMethod
+        return fn.call(c, ...keys, ...args)
+      }, options)
+    return {
+      name,
+      run: (keys, args, options) => call(name, keys, args, options),
+      runBuffer: (keys, args, options) => call(`${name}Buffer`, keys, args, options)
+    }
+  }
+
+  const service: RedisClient["Service"] = {
+    client,
+    isCluster: parts.isCluster,
+    label,
+    commandTimeoutMillis: parts.commandTimeoutMs,
+    isReady: Effect.sync(() => client.status === "ready" && health.dbRefused() === undefined),
+    use,
+    toError,
+    deadline: (promise, options) => deadline(promise, options),
+    script,
+    duplicate: parts.duplicate
+  }
+  return service
+}
+
+/** Opens a connection in the scope, with its health watched and its socket errors handled. */
+export const open = (create: () => RedisConnection) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const client = create()
+      return { client, health: ConnectionHealth.watch(client) }
+    }),
+    ({ client }) => close(client)
+  )
+
