@@ -1,0 +1,15 @@
+// The same packages through require() (Node >= 22.12 loads ES modules from CommonJS).
+const assert = require("node:assert/strict")
+const { Region } = require("@dogpile-effect/core")
+const { Msgpack } = require("@dogpile-effect/codecs")
+const { RedisBackend } = require("@dogpile-effect/redis")
+const { HashBackend } = require("@dogpile-effect/hstore")
+const { Effect } = require("effect")
+
+assert.equal(typeof Region.make, "function")
+assert.equal(typeof RedisBackend.layer, "function")
+assert.equal(typeof HashBackend.layer, "function")
+const bytes = Effect.runSync(Msgpack.codec.encode([1, "two"]))
+assert.deepEqual(Effect.runSync(Msgpack.codec.decode(bytes)), [1, "two"])
+assert.equal(require("@dogpile-effect/core/package.json").license, "MIT")
+console.log("cjs: require() of every package, msgpack round trip")

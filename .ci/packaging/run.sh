@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Packaging test: packs every package, installs the tarballs into a fresh project
+# outside the workspace (with msgpackr but not cbor-x), imports them as ESM and
+# CommonJS, typechecks examples/*.ts as a consumer with moduleResolution NodeNext
+# and bundler, and runs examples/quickstart.ts against a redis-server.
+# Prints one line per check and ends with "packaging: N passed, N failed".
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/dogpile-packaging.XXXXXX")
+app="$work/app"
+passed=0
+failed=0
+server_pid=""
+cleanup() {
+  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+check() { # check NAME COMMAND...: runs COMMAND, shows its output on failure
+  local name=$1 out
+  shift
+  if out=$("$@" 2>&1); then
+    passed=$((passed + 1))
+    printf 'ok   %s%s\n' "$name" "$(printf '%s' "$out" | tail -1 | sed 's/^/: /;s/^: $//')"
+  else
+    failed=$((failed + 1))
+    printf 'FAIL %s\n%s\n' "$name" "$(printf '%s' "$out" | tail -30)"
+  fi
+}
+finish() { echo "packaging: $passed passed, $failed failed"; exit $((failed > 0)); }
+
+pack_all() {
+  (cd "$repo" && pnpm run build >/dev/null) || return 1
+  for dir in "$repo"/packages/*/; do
+    (cd "$dir" && pnpm pack --pack-destination "$work/tarballs" >/dev/null) || return 1
+  done
+  # pnpm pack writes workspace:^ ranges as real ones; none may survive.
+  for tarball in "$work"/tarballs/*.tgz; do
+    tar -xzOf "$tarball" package/package.json | grep -q '"workspace:' && { echo "workspace: range left in $tarball"; return 1; }
+  done
+  ls "$work/tarballs"
+}
+
+install_app() {
+  mkdir -p "$app/examples" && cd "$app" || return 1
+  printf '{ "name": "consumer", "private": true, "type": "module" }\n' >package.json
+  npm install --no-audit --no-fund --loglevel=error "$work"/tarballs/*.tgz \
+    effect@^4.1.0 ioredis@^6.0.0 msgpackr@^2.1.4 typescript@5.9.3 @types/node@^24 || return 1
+  [[ ! -e node_modules/cbor-x ]] || { echo "cbor-x was installed though nothing but an optional peer names it"; return 1; }
+  cp "$here"/esm.mjs "$here"/cjs.cjs "$here"/tsconfig.*.json . && cp "$repo"/examples/*.ts examples/
+  echo "installed $(ls node_modules/@dogpile-effect | tr '\n' ' ')without cbor-x"
+}
+
+run_quickstart() {
+  local port
+  port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+  # Its output goes to a file: an inherited pipe would keep check's $(...) waiting for the server.
+  "${REDIS_SERVER_BIN:-redis-server}" --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
+    >"$work/redis.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 100); do node -e 'require("net").connect('"$port"',"127.0.0.1").on("connect",()=>process.exit(0)).on("error",()=>process.exit(1))' && break; sleep 0.1; done
+  REDIS_URL="redis://127.0.0.1:$port" timeout 60 node examples/quickstart.ts
+  local status=$?
+  kill "$server_pid" 2>/dev/null
+  wait "$server_pid" 2>/dev/null
+  server_pid=""
+  return $status
+}
+
+check "pack every package" pack_all || true
+[[ $failed -eq 0 ]] || finish
+check "install the tarballs in a fresh project" install_app
+[[ $failed -eq 0 ]] || finish
+cd "$app" || finish
+check "ESM import; msgpack with only msgpackr installed" node esm.mjs
+check "CommonJS require" node cjs.cjs
+check "typecheck examples/*.ts (NodeNext)" npx tsc -p tsconfig.nodenext.json
+check "typecheck examples/*.ts (bundler)" npx tsc -p tsconfig.bundler.json
+check "run examples/quickstart.ts against redis-server" run_quickstart
+finish
