@@ -121,8 +121,8 @@ describe("RedisLock", () => {
 
   it.live("the lease is renewed while held: a holder longer than the TTL keeps the lock", () =>
     Effect.gen(function*() {
-      const a = yield* buildLock(url, { ttl: "200 millis" })
-      const b = yield* buildLock(url, { ttl: "200 millis" })
+      const a = yield* buildLock(url, { leaseTtl: "200 millis" })
+      const b = yield* buildLock(url, { leaseTtl: "200 millis" })
       const k = key("renew")
       const held = yield* Scope.make()
       const lease = yield* Scope.provide(a.lock.acquire(k, "1 second"), held)
@@ -133,6 +133,20 @@ describe("RedisLock", () => {
       yield* lease.confirm
       yield* Scope.close(held, Exit.void)
       assert.isTrue(Option.isSome(yield* Effect.scoped(b.lock.tryAcquire(k))))
+    }).pipe(Effect.scoped))
+
+  it.live("leaseTtl sets the lock key's PX; the deprecated ttl still works", () =>
+    Effect.gen(function*() {
+      const lease = yield* buildLock(url, { leaseTtl: "3 seconds" })
+      const old = yield* buildLock(url, { ttl: "5 seconds" })
+      const k1 = key("leaseTtl")
+      const k2 = key("ttl")
+      yield* lease.lock.acquire(k1, "1 second")
+      yield* old.lock.acquire(k2, "1 second")
+      const pttl1 = yield* lease.redis.use("pttl", (c) => c.pttl(`_lock:${k1}`))
+      const pttl2 = yield* lease.redis.use("pttl", (c) => c.pttl(`_lock:${k2}`))
+      assert.isTrue(pttl1 > 2_000 && pttl1 <= 3_000, `leaseTtl: PTTL ${pttl1}`)
+      assert.isTrue(pttl2 > 4_000 && pttl2 <= 5_000, `ttl: PTTL ${pttl2}`)
     }).pipe(Effect.scoped))
 
   it.live("released on failure and on interruption", () =>
