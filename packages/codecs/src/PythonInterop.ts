@@ -31,6 +31,13 @@ import * as PythonMsgpack from "./PythonMsgpack.ts"
  * The serializer the Python side uses: `json` (`json.dumps`/`json.loads`) or
  * `msgpack` (`msgpack.packb`/`msgpack.unpackb`).
  *
+ * @example
+ * ```ts
+ * import type { PythonInterop } from "@dogpile-effect/codecs"
+ * const format: PythonInterop.Format = "msgpack"
+ * ```
+ *
+ * @category models
  * @since 0.1.0
  */
 export type Format = "json" | "msgpack"
@@ -41,13 +48,27 @@ export type Format = "json" | "msgpack"
  * (`[payload, {"ct", "v"}]`), `compact` the README's `AltCachedValue`
  * (`[payload, int seconds]`), `raw` the payload alone (expiry left to Redis).
  *
+ * @example
+ * ```ts
+ * import type { PythonInterop } from "@dogpile-effect/codecs"
+ * const layout: PythonInterop.Layout = "dogpile"
+ * ```
+ *
+ * @category models
  * @since 0.1.0
  */
 export type Layout = "dogpile" | "full" | "compact" | "raw"
 
 /**
- * Options of {@link envelope} and {@link layer}.
+ * Options of {@link make}, {@link envelope} and {@link layer}.
  *
+ * @example
+ * ```ts
+ * import type { PythonInterop } from "@dogpile-effect/codecs"
+ * const plugin04: PythonInterop.Options = { format: "json", layout: "full", version: 1 }
+ * ```
+ *
+ * @category models
  * @since 0.1.0
  */
 export interface Options {

@@ -28,6 +28,12 @@ import * as LockNaming from "./LockNaming.ts"
 /**
  * Options shared by every preset.
  *
+ * @example
+ * ```ts
+ * import type { Presets } from "@dogpile-effect/python"
+ * const options: Presets.PresetOptions = { format: "msgpack", lock: { ttl: "30 seconds" } }
+ * ```
+ *
  * @category models
  * @since 0.2.0
  */
@@ -47,6 +53,12 @@ export interface PresetOptions {
 /**
  * Options of the plugin presets.
  *
+ * @example
+ * ```ts
+ * import type { Presets } from "@dogpile-effect/python"
+ * const options: Presets.AdvancedOptions = { format: "json", lockPrefix: "_lok." }
+ * ```
+ *
  * @category models
  * @since 0.2.0
  */
@@ -57,6 +69,13 @@ export interface AdvancedOptions extends PresetOptions {
 
 /**
  * Options of {@link redisAdvancedHstore}.
+ *
+ * @example
+ * ```ts
+ * import { HashExpiry } from "@dogpile-effect/hstore"
+ * import type { Presets } from "@dogpile-effect/python"
+ * const options: Presets.HstoreOptions = { format: "json", hashExpiry: HashExpiry.onEveryWrite("1 day") }
+ * ```
  *
  * @category models
  * @since 0.2.0
@@ -77,6 +96,12 @@ export interface HstoreOptions extends AdvancedOptions {
  * backends by default (`redis_expiration_time` 0; set `storeTtl` to the same
  * duration when the Python side sets one).
  *
+ * @example
+ * ```ts
+ * import { Presets } from "@dogpile-effect/python"
+ * const { namespace, storeTtl } = Presets.dogpileRedis({ format: "json" }).region // false, "never"
+ * ```
+ *
  * @category models
  * @since 0.2.0
  */
@@ -89,6 +114,12 @@ export interface PresetRegionOptions {
  * A preset: region options and the Layer with `Backend`, `Lock`, `Codec` and
  * the envelope (`Envelope.CurrentEnvelope`). The Layer fails with
  * `InvalidOptionError` when an option is invalid.
+ *
+ * @example
+ * ```ts
+ * import { Presets } from "@dogpile-effect/python"
+ * const preset: Presets.Preset = Presets.redisAdvanced({ format: "msgpack" })
+ * ```
  *
  * @category models
  * @since 0.2.0
