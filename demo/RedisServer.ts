@@ -7,6 +7,7 @@ import { Data, Duration, Effect, FileSystem, Path, Schedule, type Scope } from "
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import * as net from "node:net"
 import { delimiter } from "node:path"
+import { ensureRedisServer } from "../test-support/ensure-redis-server.ts"
 
 /** Why the demo could not get a Redis server. */
 export class RedisServerError extends Data.TaggedError("RedisServerError")<{
@@ -35,10 +36,14 @@ const findBinary = Effect.gen(function*() {
     const candidate = path.join(dir, BINARY)
     if (yield* Effect.orElseSucceed(fs.exists(candidate), () => false)) return candidate
   }
-  return yield* new RedisServerError({
-    message: `${BINARY} was not found on PATH. Install it (Debian/Ubuntu: \`sudo apt-get install redis-server\`, ` +
-      `macOS: \`brew install redis\`), point REDIS_SERVER_BIN at it, or set REDIS_URL to an existing server ` +
-      `(the demo runs FLUSHALL on it, so use an empty, disposable one).`
+  // Not on PATH: installs Debian's package when running as root, else fails with the command to run.
+  return yield* Effect.try({
+    try: ensureRedisServer,
+    catch: (error) =>
+      new RedisServerError({
+        message: `${error instanceof Error ? error.message : String(error)} ` +
+          `(the demo runs FLUSHALL on a REDIS_URL server, so use an empty, disposable one).`
+      })
   })
 })
 
