@@ -268,6 +268,18 @@ describePython(`values with dogpile.cache ${dogpileVersion}`, () => {
       assert.deepStrictEqual(read, { found: true, value: large })
     }).pipe(Effect.scoped, Effect.provide(stack("hstore", "json"))))
 
+  for (const preset of presetNames) {
+    it.live(`${preset}: a value TypeScript creates with getOrCreate is stored in the same layout, for Python`, () =>
+      Effect.gen(function*() {
+        const region = yield* regionWith("interop-values")
+        const key = keyFor(preset, fresh("created"), "k")
+        // A creator that takes a while, as real ones do (and as entry metadata would record).
+        yield* region.getOrCreate(key, Effect.as(Effect.sleep("20 millis"), { created: "ts" }))
+        const read = yield* promise(() => run({ cmd: "get", ...base(preset, "json"), key: pyKey(key) }))
+        assert.deepStrictEqual(read, { found: true, value: { created: "ts" } })
+      }).pipe(Effect.scoped, Effect.provide(stack(preset, "json"))))
+  }
+
   it.live("a value Python pickled (a region without serializer) is a miss, not an error", () =>
     Effect.gen(function*() {
       const key = `${fresh("pickled")}k`
