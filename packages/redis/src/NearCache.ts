@@ -1,0 +1,345 @@
+/**
+ * An optional near cache: an in-process tier in front of a Redis `Backend`,
+ * kept coherent by Redis itself (`CLIENT TRACKING`). It keeps the stored
+ * bytes, so the region above decodes them as usual and every region rule
+ * holds (expiry from the stored creation time, stale-while-revalidate,
+ * invalidation marks, the dogpile lock). See `docs/near-cache.md`.
+ *
+ * @since 0.2.0
+ */
+import {
+  Backend,
+  type BackendEntry,
+  type BackendError,
+  type BackendFailure,
+  CacheKey,
+  type InvalidOptionError,
+  Options
+} from "@dogpile-effect/core"
+import type { Redis } from "ioredis"
+import { Context, Effect, Layer, Metric, Option, Schedule, type Scope } from "effect"
+import * as NearStore from "./NearStore.ts"
+import { RedisClient } from "./RedisClient.ts"
+import * as Tracking from "./Tracking.ts"
+
+const COMPONENT = "NearCache"
+
+/**
+ * Options of {@link layer}.
+ *
+ * @example
+ * ```ts
+ * import type { NearCache } from "@dogpile-effect/redis"
+ * const options: NearCache.NearCacheOptions = { maxEntries: 50_000, maxBytes: 32 * 1024 * 1024, maxAge: "30 seconds" }
+ * ```
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface NearCacheOptions {
+  /** The most entries kept. Default 10,000. */
+  readonly maxEntries?: number
+  /** The most bytes kept (values, keys and a fixed per-entry overhead). Default 64 MiB. */
+  readonly maxBytes?: number
+  /**
+   * The longest a local copy is served before Redis is asked again. Changes
+   * arrive as invalidations long before; this bounds what they cannot carry:
+   * a Redis TTL that elapsed while the server has not yet deleted the key.
+   * `"never"` allowed. Default 10 seconds.
+   */
+  readonly maxAge?: Options.DurationOption
+  /**
+   * How often the invalidation subscriber is pinged; one unanswered ping
+   * empties the near cache and reconnects the subscriber. Default 1 second.
+   */
+  readonly heartbeat?: Options.DurationOption
+  /**
+   * Over a `HashBackend`: the same `bucketing` it was given (plain keys are
+   * located in their bucket), or `false` when it has none. Required there,
+   * refused over `RedisBackend` (which stores every key under its own name).
+   */
+  readonly bucketing?: ((key: string) => CacheKey.CacheKey) | false
+}
+
+/**
+ * Near-cache hits (no Redis round trip).
+ *
+ * @example
+ * ```ts
+ * import { NearCache } from "@dogpile-effect/redis"
+ * import { Metric } from "effect"
+ * const hits = Metric.value(NearCache.hits)
+ * ```
+ *
+ * @category metrics
+ * @since 0.2.0
+ */
+export const hits = Metric.counter("dogpile_near_hits_total", { description: "Reads served by the near cache", incremental: true })
+/** Reads the near cache could not serve. @category metrics @since 0.2.0 */
+export const misses = Metric.counter("dogpile_near_misses_total", { description: "Reads the near cache passed to Redis", incremental: true })
+/** Entries dropped to stay within `maxEntries`/`maxBytes`, or past `maxAge`. @category metrics @since 0.2.0 */
+export const evictions = Metric.counter("dogpile_near_evictions_total", { description: "Near-cache entries evicted by size or age", incremental: true })
+/** Keys named by invalidation messages from Redis. @category metrics @since 0.2.0 */
+export const invalidations = Metric.counter("dogpile_near_invalidations_total", { description: "Keys in invalidation messages received", incremental: true })
+/** Times the near cache was emptied (FLUSHDB/FLUSHALL, a lost or re-established connection). @category metrics @since 0.2.0 */
+export const flushes = Metric.counter("dogpile_near_flushes_total", { description: "Times the near cache was emptied", incremental: true })
+/** Reads not kept because an invalidation or flush raced with them. @category metrics @since 0.2.0 */
+export const discarded = Metric.counter("dogpile_near_discarded_total", { description: "Reads not kept because they raced with an invalidation", incremental: true })
+
+/**
+ * The near cache's own service, beside the `Backend` it decorates.
+ *
+ * @example
+ * ```ts
+ * import { NearCache } from "@dogpile-effect/redis"
+ * import { Effect } from "effect"
+ * const size = Effect.flatMap(NearCache.NearCache, (near) => near.entries)
+ * ```
+ *
+ * @category services
+ * @since 0.2.0
+ */
+export class NearCache extends Context.Service<NearCache, {
+  /** Entries kept now. */
+  readonly entries: Effect.Effect<number>
+  /** Bytes charged now. */
+  readonly bytes: Effect.Effect<number>
+  /** Whether tracking is confirmed: reads are kept only while it is. */
+  readonly isActive: Effect.Effect<boolean>
+  /** Empties the near cache. */
+  readonly flush: Effect.Effect<void>
+  /** Brings the metrics up to date (hits are counted in memory and published every second). */
+  readonly publishMetrics: Effect.Effect<void>
+}>()("@dogpile-effect/redis/NearCache") {}
+
+interface Counts {
+  hits: number
+  misses: number
+  evictions: number
+  invalidations: number
+  flushes: number
+  discarded: number
+}
+
+const counted = [
+  ["hits", hits],
+  ["misses", misses],
+  ["evictions", evictions],
+  ["invalidations", invalidations],
+  ["flushes", flushes],
+  ["discarded", discarded]
+] as const
+
+/** Adds what was counted since the last call to the metrics. */
+const publish = (counts: Counts) =>
+  Effect.suspend(() => {
+    const updates: Array<Effect.Effect<void>> = []
+    for (const [name, metric] of counted) {
+      const n = counts[name]
+      if (n === 0) continue
+      counts[name] = 0
+      updates.push(Metric.update(metric, n))
+    }
+    return updates.length === 0 ? Effect.void : Effect.all(updates, { discard: true })
+  })
+
+interface Settings {
+  readonly limits: NearStore.Limits
+  readonly heartbeatMs: number
+  readonly locate: (key: CacheKey.CacheKey) => string
+}
+
+const resolve = (options: NearCacheOptions, backend: Backend["Service"], isCluster: boolean) =>
+  Effect.gen(function*() {
+    yield* Options.reject(COMPONENT, "RedisClient", isCluster,
+      "is a Redis Cluster: the near cache needs tracking per node, which it does not do; leave it off on a Cluster")
+    yield* Options.reject(COMPONENT, "Backend", backend.name !== "redis" && backend.name !== "redis-hash",
+      `must read through the RedisClient in context (RedisBackend or HashBackend), got the "${backend.name}" backend`)
+    const maxEntries = yield* Options.integer(COMPONENT, "maxEntries", options.maxEntries, 10_000, { min: 1 })
+    const maxBytes = yield* Options.integer(COMPONENT, "maxBytes", options.maxBytes, 64 * 1024 * 1024, { min: 1024 })
+    const maxAgeMs = yield* Options.millisOr(COMPONENT, "maxAge", options.maxAge, "10 seconds", { infinite: true })
+    const heartbeatMs = yield* Options.millisOr(COMPONENT, "heartbeat", options.heartbeat, "1 second")
+    const bucketing = options.bucketing
+    yield* Options.reject(COMPONENT, "bucketing", backend.capabilities.hashKeys && bucketing === undefined,
+      "is required over a HashBackend: pass its own bucketing function, or false when it has none, so that a plain key is located in the Redis key it is stored in")
+    yield* Options.reject(COMPONENT, "bucketing", !backend.capabilities.hashKeys && bucketing !== undefined,
+      "applies to a HashBackend only; this Backend stores every key under its own name")
+    yield* Options.reject(COMPONENT, "bucketing", bucketing !== undefined && bucketing !== false && typeof bucketing !== "function",
+      "must be a bucketing function or false")
+    const check = typeof bucketing === "function" ? (bucketing as { readonly check?: unknown }).check : undefined
+    if (Effect.isEffect(check)) yield* (check as Effect.Effect<void, InvalidOptionError>)
+    const bucketOf = typeof bucketing === "function" ? bucketing : undefined
+    const locate = (key: CacheKey.CacheKey): string => {
+      if (typeof key !== "string") return key.hash
+      if (bucketOf === undefined) return key
+      const placed = bucketOf(key)
+      return typeof placed === "string" ? placed : placed.hash
+    }
+    return { limits: { maxEntries, maxBytes, maxAgeMs }, heartbeatMs, locate } satisfies Settings
+  })
+
+const idOf = (key: CacheKey.CacheKey): string => (typeof key === "string" ? key : CacheKey.render(key))
+
+/** The decorated Backend: reads served locally when possible, writes and deletes passed through, evicting. */
+const decorate = (
+  inner: Backend["Service"],
+  store: NearStore.NearStore,
+  tracking: Tracking.Tracking,
+  settings: Settings,
+  counts: Counts
+): Backend["Service"] => {
+  const { locate } = settings
+  const keep = (ticket: NearStore.Ticket, key: CacheKey.CacheKey, found: Option.Option<Uint8Array>, now: number) => {
+    // Misses are not kept: see docs/near-cache.md ("negative results").
+    if (Option.isNone(found)) return
+    if (!store.admit(ticket, idOf(key), locate(key), found.value, now)) counts.discarded++
+  }
+  /** Reads `keys` from Redis; keeps what it may. */
+  const fetch = <X>(keys: ReadonlyArray<CacheKey.CacheKey>, read: Effect.Effect<X, BackendFailure>, results: (x: X) => ReadonlyArray<Option.Option<Uint8Array>>) =>
+    Effect.suspend(() => {
+      counts.misses += keys.length
+      const active = tracking.isActive()
+      const ticket = store.begin()
+      return read.pipe(
+        Effect.tap((x) =>
+          active
+            ? Effect.clockWith((clock) =>
+              Effect.sync(() => {
+                const now = clock.currentTimeMillisUnsafe()
+                results(x).forEach((found, i) => keep(ticket, keys[i] as CacheKey.CacheKey, found, now))
+              })
+            )
+            : Effect.void
+        ),
+        Effect.ensuring(Effect.sync(store.end))
+      )
+    })
+
+  const get = (key: CacheKey.CacheKey) =>
+    Effect.clockWith((clock) => {
+      const entry = store.lookup(idOf(key), clock.currentTimeMillisUnsafe())
+      if (entry !== undefined) {
+        counts.hits++
+        return entry.hit
+      }
+      return fetch([key], inner.get(key), (found) => [found])
+    })
+
+  const getMany = (keys: ReadonlyArray<CacheKey.CacheKey>) =>
+    Effect.clockWith((clock) => {
+      const now = clock.currentTimeMillisUnsafe()
+      const out = new Array<Option.Option<Uint8Array>>(keys.length)
+      const missing: Array<number> = []
+      keys.forEach((key, i) => {
+        const entry = store.lookup(idOf(key), now)
+        if (entry === undefined) missing.push(i)
+        else out[i] = entry.value
+      })
+      counts.hits += keys.length - missing.length
+      if (missing.length === 0) return Effect.succeed(out)
+      const wanted = missing.map((i) => keys[i] as CacheKey.CacheKey)
+      return Effect.map(fetch(wanted, inner.getMany(wanted), (found) => found), (found) => {
+        missing.forEach((position, j) => {
+          out[position] = found[j] ?? Option.none()
+        })
+        return out as ReadonlyArray<Option.Option<Uint8Array>>
+      })
+    })
+
+  /** A write or delete: local copies go before it is sent and again after it settles (it may have applied even if it failed). */
+  const through = <E>(keys: ReadonlyArray<CacheKey.CacheKey>, write: Effect.Effect<void, E>) =>
+    Effect.suspend(() => {
+      const redisKeys = keys.map(locate)
+      const drop = Effect.sync(() => void store.invalidate(redisKeys))
+      return Effect.andThen(drop, Effect.ensuring(write, drop))
+    })
+
+  return Backend.of({
+    name: inner.name,
+    capabilities: inner.capabilities,
+    get,
+    getMany,
+    set: (key, value, ttl) => through([key], inner.set(key, value, ttl)),
+    setMany: (entries: ReadonlyArray<BackendEntry>) => through(entries.map((e) => e.key), inner.setMany(entries)),
+    delete: (key) => through([key], inner.delete(key)),
+    deleteMany: (keys) => through(keys, inner.deleteMany(keys))
+  })
+}
+
+/**
+ * Builds the near cache over the `Backend` and `RedisClient` in context (the
+ * Backend must read through that client: `RedisBackend` or `HashBackend`).
+ * Fails with `InvalidOptionError` for invalid options or a Cluster, and with
+ * `BackendError` if the server refuses `CLIENT TRACKING`. If Redis is not
+ * reachable yet, it builds and keeps nothing until tracking is confirmed.
+ *
+ * @example
+ * ```ts
+ * import { NearCache } from "@dogpile-effect/redis"
+ * const services = NearCache.make({ maxEntries: 1000 }) // needs Backend, RedisClient and Scope
+ * ```
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const make = (
+  options: NearCacheOptions = {}
+): Effect.Effect<Context.Context<Backend | NearCache>, InvalidOptionError | BackendError, Backend | RedisClient | Scope.Scope> =>
+  Effect.gen(function*() {
+    const inner = yield* Backend
+    const redis = yield* RedisClient
+    const settings = yield* resolve(options, inner, redis.isCluster)
+    const counts: Counts = { hits: 0, misses: 0, evictions: 0, invalidations: 0, flushes: 0, discarded: 0 }
+    const store = NearStore.make(settings.limits, { evicted: (n) => void (counts.evictions += n) })
+    const tracking = yield* Tracking.acquire(redis.client as Redis, {
+      settleMs: redis.commandTimeoutMillis,
+      heartbeatMs: settings.heartbeatMs
+    }).pipe(Effect.mapError((cause) => redis.toError("client tracking", cause)))
+    const unlisten = tracking.listen({
+      invalidate: (keys) => {
+        counts.invalidations += keys.length
+        store.invalidate(keys)
+      },
+      flush: () => {
+        counts.flushes++
+        store.clear()
+      }
+    })
+    yield* Effect.addFinalizer(() => Effect.sync(unlisten))
+    yield* Effect.forkScoped(Effect.repeat(publish(counts), Schedule.spaced("1 second")))
+    const near = NearCache.of({
+      entries: Effect.sync(store.entries),
+      bytes: Effect.sync(store.bytes),
+      isActive: Effect.sync(tracking.isActive),
+      flush: Effect.sync(() => {
+        counts.flushes++
+        store.clear()
+      }),
+      publishMetrics: publish(counts)
+    })
+    return Context.make(Backend, decorate(inner, store, tracking, settings, counts)).pipe(Context.add(NearCache, near))
+  })
+
+/**
+ * The near cache as a Layer: takes the `Backend` in context and provides a
+ * `Backend` that serves reads from memory when it can, and the
+ * {@link NearCache} service.
+ *
+ * @example
+ * ```ts
+ * import { NearCache, RedisBackend, RedisClient } from "@dogpile-effect/redis"
+ * import { Layer } from "effect"
+ *
+ * const BackendLive = NearCache.layer({ maxEntries: 50_000 }).pipe(
+ *   Layer.provide(RedisBackend.layer()),
+ *   Layer.provideMerge(RedisClient.layer({ url: "redis://127.0.0.1:6379" }))
+ * )
+ * ```
+ *
+ * @category layers
+ * @since 0.2.0
+ */
+export const layer = (
+  options: NearCacheOptions = {}
+): Layer.Layer<Backend | NearCache, InvalidOptionError | BackendError, Backend | RedisClient> =>
+  Layer.effectContext(make(options))
