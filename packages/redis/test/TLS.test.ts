@@ -8,8 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { RedisClient } from "@dogpile-effect/redis"
 import { Effect, Logger } from "effect"
 import { afterAll, beforeAll, inject } from "vitest"
-import { type RedisServer, startRedisServer } from "../../../test-support/redis-server.ts"
-import { makeTlsFiles, type TlsFiles } from "../../../test-support/tls.ts"
+import { makeTlsFiles, type RedisServer, startRedisServer, type TlsFiles } from "../../../test-support/redis-server.ts"
 
 let files: (TlsFiles & { readonly otherCaPem: string }) | undefined
 let server: RedisServer | undefined
@@ -88,7 +87,7 @@ describe("RedisClient over TLS", () => {
       const ca = tlsFiles().caPem
       for (let round = 0; round < 5; round++) {
         const errors = yield* Effect.forEach(
-          Array.from({ length: 4 }, () => ({ url, tls: { ca }, connectTimeout: "300 millis" })),
+          Array.from({ length: 4 }, (): RedisClient.RedisClientOptions => ({ url, tls: { ca }, connectTimeout: "300 millis" })),
           (options) => callWith(options),
           { concurrency: "unbounded" }
         )
