@@ -23,6 +23,8 @@ const PROCESSES = 4
 const FIELDS = 25
 const POLICY_TTL = 120_000
 const OLD_TTL = 30_000
+/** Four node + tsx children take 8–15 s on an idle 2-core machine; a loaded one needs more (children stop at 60 s). */
+const TIMEOUT = 90_000
 
 const scenario = async (policy: "never" | "create" | "every") => {
   const redis = new Redis(url)
@@ -61,16 +63,16 @@ describe("hash expiry policy with concurrent writers in 4 processes", () => {
     const { freshTtl, oldTtl } = await scenario("create")
     expect(freshTtl.filter((t) => !(t > OLD_TTL && t <= POLICY_TTL))).toEqual([])
     expect(oldTtl.filter((t) => !(t > 0 && t <= OLD_TTL))).toEqual([])
-  })
+  }, TIMEOUT)
 
   it("on every write: every bucket's TTL is reset by the writes", async () => {
     const { freshTtl, oldTtl } = await scenario("every")
     expect([...freshTtl, ...oldTtl].filter((t) => !(t > OLD_TTL && t <= POLICY_TTL))).toEqual([])
-  })
+  }, TIMEOUT)
 
   it("never: no TTL is added, existing TTLs stay", async () => {
     const { freshTtl, oldTtl } = await scenario("never")
     expect(freshTtl.filter((t) => t !== -1)).toEqual([])
     expect(oldTtl.filter((t) => !(t > 0 && t <= OLD_TTL))).toEqual([])
-  })
+  }, TIMEOUT)
 })
