@@ -99,8 +99,8 @@ export class HashStore extends Context.Service<HashStore, {
   readonly sweepPending: Effect.Effect<number, BackendError>
   /**
    * Scans one bucket (HSCAN, `entryExpiry.batchSize` fields per step) and
-   * removes its fields older than `entryExpiry.maxAge`; returns how many were
-   * deleted. Each step is one bounded script call, so readers of the bucket
+   * removes its fields older than their age limit (`entryExpiry.maxAge`, else
+   * the bucket's longest store TTL); returns how many were deleted. Each step is one bounded script call, so readers of the bucket
    * never wait long. Returns 0 when per-entry expiry is off.
    */
   sweepBucket(hash: string): Effect.Effect<number, BackendError>
@@ -308,9 +308,11 @@ export const make = (
  * The hash backend as a Layer over a `RedisClient`: provides core's `Backend`
  * (with `capabilities.hashKeys = true`) and {@link HashStore}.
  *
- * - `CacheKey.hash(h, f)` → `HGET`/`HMGET h f…`, `HSET` (by a Lua script that
- *   also applies the hash expiry policy atomically), `HDEL`.
- * - Plain keys → `GET`/`MGET`/`SET [PX]`/`DEL`, like `RedisBackend`.
+ * - `CacheKey.hash(h, f)` → `HMGET h f…`, `HSET` (by a Lua script that also
+ *   sets the bucket's TTL, by default at least the entries' store TTL, and
+ *   writes overflow keys, all atomically), `HDEL`.
+ * - Plain keys → `MGET`/`SET [PX] GET`/`DEL` (a script that never deletes a
+ *   hash): a plain key never replaces or deletes a bucket of the same name.
  * - `getMany` sends one `HMGET` per bucket and one `MGET` for the plain keys
  *   (per slot on a Cluster) in one pipeline; results come in input order,
  *   duplicates included. `setMany` and `deleteMany` likewise.
