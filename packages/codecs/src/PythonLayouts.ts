@@ -167,6 +167,8 @@ export const dogpileEnvelope = (name: string, version: number): Envelope.Envelop
   return {
     name,
     storesCreatedAt: true,
+    // Python reads these bytes as they are: no EntryMeta header in front of them.
+    metadata: false,
     encode: (value, createdAt, codec) =>
       Effect.map(codec.encode(value), (payload) =>
         concat(
@@ -225,6 +227,8 @@ export const listEnvelope = (
   return {
     name,
     storesCreatedAt: true,
+    // Python reads these bytes as they are: no EntryMeta header in front of them.
+    metadata: false,
     encode: (value, createdAt, codec) => Effect.map(codec.encode(value), (payload) => wrap(payload, createdAt)),
     decode: (bytes, _now, codec) => {
       const split = json ? splitJson(bytes) : splitMsgpack(bytes)

@@ -144,6 +144,8 @@ export type CacheError =
   | ReentrantCreateError
   | RegionClosedError
   | InvalidOptionError
+  | CreatorTimeoutError
+  | CreatorResultError
 
 /**
  * An option was given a value it cannot take (a negative or non-finite
@@ -189,5 +191,49 @@ export class RegionClosedError extends Schema.TaggedError<RegionClosedError>()("
 }) {
   override get message(): string {
     return `region ${this.region} is closed: the scope or Layer that built it has been released`
+  }
+}
+
+/**
+ * A creator ran longer than its hard timeout (`creatorTimeout`): it was
+ * interrupted, nothing was stored and its lock was released.
+ *
+ * @example
+ * ```ts
+ * import { CreatorTimeoutError } from "@dogpile-effect/core"
+ * new CreatorTimeoutError({ key: "report", timeoutMillis: 5000 }).message
+ * ```
+ *
+ * @category errors
+ * @since 0.2.0
+ */
+export class CreatorTimeoutError extends Schema.TaggedError<CreatorTimeoutError>()("CreatorTimeoutError", {
+  key: Schema.String,
+  timeoutMillis: Schema.Number
+}) {
+  override get message(): string {
+    return `the creator of ${JSON.stringify(this.key)} did not finish within ${this.timeoutMillis} ms; nothing was stored`
+  }
+}
+
+/**
+ * A creator's result cannot be stored as asked: a multi-key creator returned
+ * the wrong number of values, or a value carried an invalid expiration.
+ *
+ * @example
+ * ```ts
+ * import { CreatorResultError } from "@dogpile-effect/core"
+ * new CreatorResultError({ key: "a", reason: "3 values for 2 keys" }).message
+ * ```
+ *
+ * @category errors
+ * @since 0.2.0
+ */
+export class CreatorResultError extends Schema.TaggedError<CreatorResultError>()("CreatorResultError", {
+  key: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `the creator of ${JSON.stringify(this.key)} returned a result that cannot be stored: ${this.reason}`
   }
 }

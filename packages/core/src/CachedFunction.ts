@@ -85,7 +85,7 @@ export const cached = <A, Args extends ReadonlyArray<unknown>, E, R>(
       const k = key(...args)
       return Effect.tap(f(...args), (value) => region.set(k, value))
     },
-    set: (value: A, ...args: Args) => region.set(key(...args), value),
+    set: (value: A, ...args: Args) => region.set(key(...args), value, options.tags === undefined ? undefined : { tags: options.tags }),
     // The wrapper's expiration, not the region's: what the cached call treats as fresh reads as fresh here.
     get: (...args: Args) => region.get(key(...args), options.expiration === undefined ? undefined : { expiration: options.expiration }),
     original: f

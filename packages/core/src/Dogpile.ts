@@ -22,10 +22,12 @@
  *
  * @since 0.2.0
  */
-import { Cause, Clock, Deferred, Effect, Exit, FiberSet, Metric, Option, Scope } from "effect"
+import { Cause, Clock, Deferred, Effect, Exit, Fiber, FiberSet, Metric, Option, Scope } from "effect"
 import { type CacheError, LockTimeoutError } from "./CacheError.ts"
+import type * as EntryMeta from "./EntryMeta.ts"
+import type * as RegionEvent from "./RegionEvent.ts"
 import * as Creator from "./internal/creator.ts"
-import type { Target } from "./internal/keys.ts"
+import { display, type Target } from "./internal/keys.ts"
 import type { CallSettings } from "./internal/settings.ts"
 import type { Found } from "./internal/stored.ts"
 import type { Lock, LockLease } from "./Lock.ts"
@@ -46,13 +48,20 @@ export interface Dogpile<A> {
   readonly lock: Lock["Service"]
   /** Reads keys again after a lock was taken or released (decode failures are not counted twice). */
   readonly reread: (targets: ReadonlyArray<Target>, call: CallSettings<A>) => Effect.Effect<ReadonlyArray<Found<A>>, CacheError>
-  /** Stores created values. */
-  readonly store: (entries: ReadonlyArray<readonly [Target, A]>, call: CallSettings<A>) => Effect.Effect<void, CacheError>
+  /** Stores created values with their metadata. */
+  readonly store: (
+    entries: ReadonlyArray<readonly [Target, A, EntryMeta.EntryMeta]>,
+    call: CallSettings<A>
+  ) => Effect.Effect<void, CacheError>
   readonly background: FiberSet.FiberSet<unknown, unknown>
   readonly metrics: RegionMetrics
   readonly lockTimeoutMs: number
   /** In-process creations of missing keys, by key id: later callers wait for them. */
   readonly inflight: Map<string, Deferred.Deferred<A, unknown>>
+  /** Whether created entries keep their creator's duration (for early refresh); off, they carry no metadata by default. */
+  readonly recordComputeTime: boolean
+  /** Publishes a region event (the region fills in its name) if anyone listens. */
+  readonly emit: (make: () => RegionEvent.RegionEventInput) => Effect.Effect<void>
 }
 
 /**
@@ -62,7 +71,9 @@ export interface Dogpile<A> {
  * @category models
  * @since 0.2.0
  */
-export type BatchCreator<A, E, R> = (targets: ReadonlyArray<Target>) => Effect.Effect<ReadonlyArray<A>, E, R>
+export type BatchCreator<A, E, R> = (
+  targets: ReadonlyArray<Target>
+) => Effect.Effect<ReadonlyArray<A | EntryMeta.Expiring<A>>, E, R>
 
 /** Tries the locks of `targets` together; the leases taken live in `scope`. */
 const tryLocks = <A>(d: Dogpile<A>, targets: ReadonlyArray<Target>, scope: Scope.Scope) =>
@@ -79,7 +90,9 @@ const timed = <A, X, E, R>(d: Dogpile<A>, effect: Effect.Effect<X, E, R>) =>
 
 /**
  * Stale values: regenerate those whose lock is free now, serve the others
- * stale. Results go into `out`.
+ * stale. Results go into `out`. `early`: the values are still fresh (an XFetch
+ * early refresh): the regeneration always runs in the background, and serving
+ * them is no stale serve.
  */
 const refreshStale = <A, E, R>(
   d: Dogpile<A>,
@@ -87,7 +100,8 @@ const refreshStale = <A, E, R>(
   stale: ReadonlyMap<string, A>,
   creator: BatchCreator<A, E, R>,
   call: CallSettings<A>,
-  out: Map<string, A>
+  out: Map<string, A>,
+  early = false
 ): Effect.Effect<void, E | CacheError, R> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
@@ -105,15 +119,31 @@ const refreshStale = <A, E, R>(
           held.push(lease.value)
         }
       })
-      yield* Metric.update(d.metrics.staleServed, targets.length - mine.length)
+      const served = (keys: ReadonlyArray<Target>) =>
+        early || keys.length === 0 ? Effect.void : Effect.andThen(
+          Metric.update(d.metrics.staleServed, keys.length),
+          Effect.forEach(keys, (t) => d.emit(() => ({ _tag: "StaleServed", key: display(t) })), { discard: true })
+        )
+      yield* served(targets.filter((t) => !mine.includes(t)))
       if (mine.length === 0) return yield* Scope.close(scope, Exit.void)
       const regenerate = Creator.create(d, mine, held, creator, call).pipe(Effect.onExit((exit) => Scope.close(scope, exit)))
-      if (call.backgroundRefresh) {
+      if (early || call.backgroundRefresh) {
         yield* FiberSet.run(d.background, Effect.interruptible(inBackground(regenerate)))
-        return yield* Metric.update(d.metrics.staleServed, mine.length)
+        return yield* served(mine)
       }
-      const values = yield* restore(call.staleIfError ? Effect.option(logged(regenerate, d, mine.length)) : Effect.map(regenerate, Option.some))
-      if (Option.isSome(values)) mine.forEach((target, i) => out.set(target.id, values.value[i] as A))
+      // With a soft timeout the regeneration runs in the region's scope, so it can outlive this caller.
+      const outcome = call.softTimeoutMs === undefined
+        ? Option.some(yield* restore(Effect.exit(regenerate)))
+        : yield* Effect.flatMap(
+          FiberSet.run(d.background, Effect.interruptible(Effect.exit(regenerate))),
+          (fiber) => restore(Effect.timeoutOption(Fiber.join(fiber), call.softTimeoutMs!))
+        )
+      if (Option.isNone(outcome)) return yield* served(mine)
+      const exit = outcome.value
+      if (Exit.isSuccess(exit)) return mine.forEach((target, i) => out.set(target.id, exit.value[i] as A))
+      if (!call.staleIfError || Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
+      yield* served(mine)
+      yield* Effect.logWarning("dogpile: regeneration failed; serving the stale value", exit.cause)
     })
   )
 
@@ -126,17 +156,6 @@ const inBackground = <X, E, R>(regenerate: Effect.Effect<X, E, R>) =>
     ),
     "Region.backgroundRefresh",
     { captureStackTrace: false }
-  )
-
-/** A failed regeneration under `staleIfError`: logged, counted, and turned into "serve the stale value". */
-const logged = <A, X, E, R>(regenerate: Effect.Effect<X, E, R>, d: Dogpile<A>, count: number) =>
-  regenerate.pipe(
-    Effect.tapError((error) =>
-      Effect.andThen(
-        Metric.update(d.metrics.staleServed, count),
-        Effect.logWarning("dogpile: regeneration failed; serving the stale value", error)
-      )
-    )
   )
 
 // ---- missing values --------------------------------------------------------
@@ -367,21 +386,23 @@ export const run = <A, E, R>(
 ): Effect.Effect<ReadonlyMap<string, A>, E | CacheError, R> =>
   Effect.suspend(() => {
     const out = new Map<string, A>()
-    const stale = new Map<string, A>()
+    const known = new Map<string, A>()
     const staleTargets: Array<Target> = []
+    const earlyTargets: Array<Target> = []
     const missingTargets: Array<Target> = []
     targets.forEach((target, i) => {
       const f = found[i] as Found<A>
-      if (f._tag === "Fresh") out.set(target.id, f.value)
-      else if (f._tag === "Stale") {
-        stale.set(target.id, f.value)
-        staleTargets.push(target)
-      } else missingTargets.push(target)
+      if (f._tag === "Missing") return void missingTargets.push(target)
+      known.set(target.id, f.value)
+      if (f._tag === "Stale") staleTargets.push(target)
+      else if (f.early === true) earlyTargets.push(target)
+      else out.set(target.id, f.value)
     })
-    if (staleTargets.length === 0 && missingTargets.length === 0) return Effect.succeed(out)
+    if (staleTargets.length === 0 && missingTargets.length === 0 && earlyTargets.length === 0) return Effect.succeed(out)
     return Effect.gen(function*() {
       const deadline = (yield* Clock.currentTimeMillis) + d.lockTimeoutMs
-      if (staleTargets.length > 0) yield* refreshStale(d, staleTargets, stale, creator, call, out)
+      if (earlyTargets.length > 0) yield* refreshStale(d, earlyTargets, known, creator, call, out, true)
+      if (staleTargets.length > 0) yield* refreshStale(d, staleTargets, known, creator, call, out)
       if (missingTargets.length > 0) yield* coalesce(d, missingTargets, creator, call, deadline, out)
       return out
     })

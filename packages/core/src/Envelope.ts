@@ -39,8 +39,57 @@ export interface EnvelopeShape {
    * `InvalidOptionError` naming the problem.
    */
   readonly problem?: string | undefined
+  /**
+   * Whether the region may put `EntryMeta` (tags, early-refresh timing, a
+   * value's own expiration) in front of this envelope's bytes. Envelopes that
+   * another program reads byte for byte (the Python ones) say `false`: the
+   * region then refuses those features with `InvalidOptionError`. Default: yes
+   * when the envelope stores creation times.
+   */
+  readonly metadata?: boolean | undefined
   encode(value: unknown, createdAt: number, codec: CodecShape): Effect.Effect<Uint8Array, EncodeError>
   decode(bytes: Uint8Array, now: number, codec: CodecShape): Effect.Effect<Entry, DecodeError>
+  /**
+   * Reads the header without decoding the payload (for `Region.inspect`):
+   * `None` for bytes of another format. Envelopes without it are inspected by
+   * a full decode.
+   */
+  peek?(bytes: Uint8Array): Option.Option<EnvelopeHeader>
+}
+
+/**
+ * Whether a region may store `EntryMeta` in front of this envelope's bytes.
+ *
+ * @example
+ * ```ts
+ * import { Envelope } from "@dogpile-effect/core"
+ * Envelope.allowsMetadata(Envelope.raw) // false
+ * ```
+ *
+ * @category predicates
+ * @since 0.2.0
+ */
+export const allowsMetadata = (envelope: EnvelopeShape): boolean =>
+  envelope.storesCreatedAt && envelope.metadata !== false
+
+/**
+ * What an envelope's header says about an entry, read without its payload.
+ *
+ * @example
+ * ```ts
+ * import { Envelope } from "@dogpile-effect/core"
+ * const header: Envelope.EnvelopeHeader = { createdAt: 0, version: 1, payloadBytes: 12 }
+ * ```
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface EnvelopeHeader {
+  /** The creation time (epoch ms), when the envelope stores one. */
+  readonly createdAt?: number | undefined
+  /** The format version, when the envelope stores one. */
+  readonly version?: number | undefined
+  readonly payloadBytes: number
 }
 
 const FULL_MAGIC = 0xfe
@@ -107,6 +156,15 @@ export const full = (options?: { readonly version?: number }): EnvelopeShape => 
       if (stored !== version) return malformed("full", `version mismatch: stored ${stored}, expected ${version}`)
       const createdAt = view.getUint16(3) * 2 ** 32 + view.getUint32(5)
       return Effect.map(codec.decode(bytes.subarray(FULL_HEADER)), (value) => ({ value, createdAt }))
+    },
+    peek: (bytes) => {
+      if (bytes.length < FULL_HEADER || bytes[0] !== FULL_MAGIC) return Option.none()
+      const view = new DataView(bytes.buffer, bytes.byteOffset, FULL_HEADER)
+      return Option.some({
+        version: view.getUint16(1),
+        createdAt: view.getUint16(3) * 2 ** 32 + view.getUint32(5),
+        payloadBytes: bytes.length - FULL_HEADER
+      })
     }
   }
 }
@@ -146,7 +204,14 @@ export const compact = (options?: { readonly resolution?: Duration.Input }): Env
       }
       const createdAt = new DataView(bytes.buffer, bytes.byteOffset, COMPACT_HEADER).getUint32(1) * unit
       return Effect.map(codec.decode(bytes.subarray(COMPACT_HEADER)), (value) => ({ value, createdAt }))
-    }
+    },
+    peek: (bytes) =>
+      bytes.length < COMPACT_HEADER || bytes[0] !== COMPACT_MAGIC
+        ? Option.none()
+        : Option.some({
+          createdAt: new DataView(bytes.buffer, bytes.byteOffset, COMPACT_HEADER).getUint32(1) * unit,
+          payloadBytes: bytes.length - COMPACT_HEADER
+        })
   }
 }
 
@@ -166,8 +231,10 @@ export const compact = (options?: { readonly resolution?: Duration.Input }): Env
 export const raw: EnvelopeShape = {
   name: "raw",
   storesCreatedAt: false,
+  metadata: false,
   encode: (value, _createdAt, codec) => codec.encode(value),
-  decode: (bytes, now, codec) => Effect.map(codec.decode(bytes), (value) => ({ value, createdAt: now }))
+  decode: (bytes, now, codec) => Effect.map(codec.decode(bytes), (value) => ({ value, createdAt: now })),
+  peek: (bytes) => Option.some({ payloadBytes: bytes.length })
 }
 
 const TIME_BITS = 31n
@@ -241,6 +308,13 @@ export const packed = (options?: { readonly epoch?: number }): EnvelopeShape => 
         return Effect.fail(new DecodeError({ codec: "envelope:packed", reason: "packed integer out of range" }))
       }
       return Effect.succeed({ value, createdAt: epoch + Number(n & TIME_MASK) * 1000 })
+    },
+    peek: (bytes) => {
+      const first = bytes[0]
+      if (first === undefined || !(first === DASH || (first >= ZERO && first <= NINE))) return fallback.peek!(bytes)
+      const text = packedText.decode(bytes)
+      if (!canonicalInteger.test(text) || text.length > 20) return Option.none()
+      return Option.some({ createdAt: epoch + Number(BigInt(text) & TIME_MASK) * 1000, payloadBytes: bytes.length })
     }
   }
 }

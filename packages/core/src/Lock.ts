@@ -58,6 +58,8 @@ export class Lock extends Context.Service<Lock, {
    * value as soon as it is released, instead of taking the lock in turn.
    */
   awaitRelease(key: CacheKey.CacheKey, timeout: Duration.Input): Effect.Effect<void, LockTimeoutError | BackendFailure>
+  /** Whether the lock on `key` is held, and for how much longer (optional: locks that cannot tell omit it). */
+  status?(key: CacheKey.CacheKey): Effect.Effect<LockStatus, BackendFailure>
 }>()("@dogpile-effect/core/Lock") {
   /**
    * An in-process lock: one semaphore per key, dropped when nobody holds or
@@ -67,11 +69,31 @@ export class Lock extends Context.Service<Lock, {
   static readonly layerLocal: Layer.Layer<Lock> = Layer.sync(Lock, () => makeLocal())
 }
 
+/**
+ * What `Lock.status` reports: free, held (with the lease time left and how
+ * long it has been held, where the lock knows them), or unknown.
+ *
+ * @example
+ * ```ts
+ * import type { LockStatus } from "@dogpile-effect/core"
+ * const held: LockStatus = { _tag: "Held", remainingMs: 2500 }
+ * ```
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type LockStatus =
+  | { readonly _tag: "Free" }
+  | { readonly _tag: "Held"; readonly remainingMs?: number | undefined; readonly heldForMs?: number | undefined }
+  | { readonly _tag: "Unknown" }
+
 const confirmed: LockLease = { confirm: Effect.void }
 
 interface Slot {
   readonly semaphore: Semaphore.Semaphore
   users: number
+  /** When the current holder took it (epoch ms), or undefined when free. */
+  heldSince: number | undefined
 }
 
 /**
@@ -86,7 +108,7 @@ export const makeLocal = (): Lock["Service"] => {
   const enter = (id: string): Slot => {
     let slot = slots.get(id)
     if (slot === undefined) {
-      slot = { semaphore: Semaphore.makeUnsafe(1), users: 0 }
+      slot = { semaphore: Semaphore.makeUnsafe(1), users: 0, heldSince: undefined }
       slots.set(id, slot)
     }
     slot.users++
@@ -97,6 +119,14 @@ export const makeLocal = (): Lock["Service"] => {
     if (slot.users === 0 && slots.get(id) === slot) slots.delete(id)
   }
 
+  const release = (id: string, slot: Slot) =>
+    Effect.andThen(
+      Effect.sync(() => {
+        slot.heldSince = undefined
+      }),
+      Effect.andThen(slot.semaphore.release(1), Effect.sync(() => leave(id, slot)))
+    )
+
   const tryAcquire = (key: CacheKey.CacheKey) =>
     Effect.uninterruptible(Effect.gen(function*() {
       const id = CacheKey.render(key)
@@ -106,9 +136,8 @@ export const makeLocal = (): Lock["Service"] => {
         leave(id, slot)
         return Option.none<LockLease>()
       }
-      yield* Effect.addFinalizer(() =>
-        Effect.andThen(slot.semaphore.release(1), Effect.sync(() => leave(id, slot)))
-      )
+      slot.heldSince = Date.now()
+      yield* Effect.addFinalizer(() => release(id, slot))
       return Option.some(confirmed)
     }))
 
@@ -126,9 +155,8 @@ export const makeLocal = (): Lock["Service"] => {
           leave(id, slot)
           return yield* new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: millis })
         }
-        yield* Effect.addFinalizer(() =>
-          Effect.andThen(slot.semaphore.release(1), Effect.sync(() => leave(id, slot)))
-        )
+        slot.heldSince = Date.now()
+        yield* Effect.addFinalizer(() => release(id, slot))
         return confirmed
       })
     )
@@ -136,5 +164,11 @@ export const makeLocal = (): Lock["Service"] => {
   const awaitRelease = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
     Effect.scoped(Effect.asVoid(acquire(key, timeout)))
 
-  return Lock.of({ name: "local", tryAcquire, acquire, awaitRelease })
+  const status = (key: CacheKey.CacheKey) =>
+    Effect.sync((): LockStatus => {
+      const since = slots.get(CacheKey.render(key))?.heldSince
+      return since === undefined ? { _tag: "Free" } : { _tag: "Held", heldForMs: Math.max(0, Date.now() - since) }
+    })
+
+  return Lock.of({ name: "local", tryAcquire, acquire, awaitRelease, status })
 }

@@ -7,17 +7,19 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, FiberSet, Layer, Option, type Schema, Scope } from "effect"
+import { Context, Effect, FiberSet, Layer, Option, type Schema, Scope, type Stream } from "effect"
 import { Backend } from "./Backend.ts"
 import type * as CacheKey from "./CacheKey.ts"
 import { type CacheError, type InvalidOptionError } from "./CacheError.ts"
 import { Codec, type CodecShape } from "./Codec.ts"
+import type * as EntryMeta from "./EntryMeta.ts"
 import { CurrentEnvelope, type EnvelopeShape } from "./Envelope.ts"
 import type { KeyMangler } from "./KeyMangler.ts"
-import { Lock } from "./Lock.ts"
+import { Lock, type LockStatus } from "./Lock.ts"
 import type * as Options from "./Options.ts"
 import * as Operations from "./internal/operations.ts"
 import * as Settings from "./internal/settings.ts"
+import type * as RegionEvent from "./RegionEvent.ts"
 import type * as RegionMetrics from "./RegionMetrics.ts"
 
 /**
@@ -110,6 +112,27 @@ export interface RegionOptions<A> {
    * cache (still once per key per process) and return its value.
    */
   readonly onBackendError?: "fail" | "bypass"
+  /**
+   * After this long, a caller regenerating an expired value gets the stale
+   * value while the creator goes on in the background (holding the lock).
+   * Default: none. Applies only where a stale value exists.
+   */
+  readonly softTimeout?: Options.DurationOption
+  /**
+   * After this long a creator is interrupted: its callers fail with
+   * `CreatorTimeoutError` (or get the stale value under `staleIfError`),
+   * nothing is stored and the lock is released. Default: none.
+   */
+  readonly hardTimeout?: Options.DurationOption
+  /**
+   * Probabilistic early refresh (XFetch: Vattani, Chierichetti, Lowenstein,
+   * VLDB 2015): a read of a fresh value regenerates it in the background with
+   * probability rising as expiry nears, scaled by how long its creator took
+   * (stored with the entry) and by `beta` (default 1; larger refreshes
+   * earlier). One reader wins the lock; everyone keeps getting the fresh
+   * value, so no caller waits on an expired hot key. `true` for β = 1.
+   */
+  readonly earlyRefresh?: boolean | { readonly beta?: number }
 }
 
 /**
@@ -129,6 +152,10 @@ export interface GetOrCreateOptions<A> {
   readonly shouldCache?: (value: A) => boolean
   readonly staleIfError?: boolean
   readonly backgroundRefresh?: boolean
+  /** Tags stored with the created value(s): `invalidateTags` invalidates every entry that carries one. */
+  readonly tags?: ReadonlyArray<string>
+  readonly softTimeout?: Options.DurationOption
+  readonly hardTimeout?: Options.DurationOption
 }
 
 /**
@@ -163,6 +190,8 @@ export interface GetOptions {
  */
 export interface SetOptions {
   readonly expiration?: Expiration
+  /** Tags stored with the value(s). */
+  readonly tags?: ReadonlyArray<string>
 }
 
 /**
@@ -198,7 +227,7 @@ export interface Region<A> {
    */
   getOrCreate<E, R>(
     key: CacheKey.CacheKey,
-    creator: Effect.Effect<A, E, R>,
+    creator: Effect.Effect<A | EntryMeta.Expiring<A>, E, R>,
     options?: GetOrCreateOptions<A>
   ): Effect.Effect<A, E | CacheError, R>
   /**
@@ -212,7 +241,7 @@ export interface Region<A> {
    */
   getOrCreateMany<E, R>(
     keys: ReadonlyArray<CacheKey.CacheKey>,
-    creator: (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.Effect<ReadonlyArray<A>, E, R>,
+    creator: (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.Effect<ReadonlyArray<A | EntryMeta.Expiring<A>>, E, R>,
     options?: GetOrCreateOptions<A>
   ): Effect.Effect<ReadonlyArray<A>, E | CacheError, R>
   set(key: CacheKey.CacheKey, value: A, options?: SetOptions): Effect.Effect<void, CacheError>
@@ -225,10 +254,59 @@ export interface Region<A> {
    * others get the stale value.
    */
   invalidate(options?: { readonly hard?: boolean }): Effect.Effect<void, CacheError>
+  /**
+   * Invalidates every entry created before now that carries one of `tags`
+   * (given with `getOrCreate`, `set` or the function wrappers), in every
+   * process: one write per tag, no scan of keys; readers compare an entry's
+   * creation time with its tags' marks (re-read at most once a second). Hard:
+   * misses; soft (default): stale, one caller regenerates.
+   */
+  invalidateTags(tags: ReadonlyArray<string>, options?: { readonly hard?: boolean }): Effect.Effect<void, CacheError>
+  /** Whether `key` has a fresh value (or any value not hard-invalidated, with `ignoreExpiration`). Counts nothing. */
+  has(key: CacheKey.CacheKey, options?: GetOptions): Effect.Effect<boolean, CacheError>
+  /** The entry's metadata, read from its headers (the value is not decoded where the envelope allows). */
+  inspect(key: CacheKey.CacheKey): Effect.Effect<Option.Option<EntryInfo>, CacheError>
+  /** Whether the key's lock is held, and for how long (as far as the `Lock` can tell). */
+  lockStatus(key: CacheKey.CacheKey): Effect.Effect<LockStatus, CacheError>
+  /** The region's events (hits, misses, stale serves, creations, invalidations, lost locks, bypasses) while the stream runs. */
+  readonly events: Stream.Stream<RegionEvent.RegionEvent>
+  /** Like `events`, but subscribed at once: nothing published after this effect returns is missed. */
+  readonly subscribe: Effect.Effect<Stream.Stream<RegionEvent.RegionEvent>, never, Scope.Scope>
   /** Completes when no background regeneration is running. */
   readonly awaitBackground: Effect.Effect<void>
   /** This region's metrics. */
   readonly metrics: RegionMetrics.RegionMetrics
+}
+
+/**
+ * What `Region.inspect` reports about one entry.
+ *
+ * @example
+ * ```ts
+ * import type { Region } from "@dogpile-effect/core"
+ * const ageOf = (info: Region.EntryInfo, now: number) => info.createdAt === undefined ? undefined : now - info.createdAt
+ * ```
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface EntryInfo {
+  /** The caller's key, as shown in errors. */
+  readonly key: string
+  /** The key in the backend (namespaced, mangled). */
+  readonly backendKey: string
+  /** As a read would see it now. */
+  readonly state: "fresh" | "stale" | "invalidated"
+  readonly createdAt: number | undefined
+  readonly expiresAt: number | undefined
+  /** The envelope's format version, where it stores one. */
+  readonly version: number | undefined
+  /** Stored bytes in all (metadata, envelope, payload). */
+  readonly sizeBytes: number
+  readonly payloadBytes: number
+  readonly tags: ReadonlyArray<string>
+  /** How long the creator took, where recorded. */
+  readonly computeMs: number | undefined
 }
 
 /**

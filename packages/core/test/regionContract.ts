@@ -26,7 +26,7 @@ export interface ContractTarget {
   readonly name: string
   readonly layer: () => Layer.Layer<Backend | Lock, unknown>
   /** Reads the store TTL of a backend key in ms (-1: none), where the store can tell. */
-  readonly storeTtl?: (key: string) => Effect.Effect<number, unknown, Backend | Lock>
+  readonly storeTtl?: (key: string) => Effect.Effect<number, unknown>
 }
 
 let counter = 0

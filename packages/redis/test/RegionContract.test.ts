@@ -4,10 +4,12 @@
  */
 import { RedisBackend, RedisClient, RedisLock } from "@dogpile-effect/redis"
 import { Effect, Layer } from "effect"
-import { inject } from "vitest"
+import { Redis } from "ioredis"
+import { afterAll, inject } from "vitest"
 import { regionContract } from "../../core/test/regionContract.ts"
 
 const url = inject("redisUrl")
+const client = new Redis(url)
 
 regionContract({
   name: "redis",
@@ -16,5 +18,9 @@ regionContract({
       Layer.provideMerge(RedisClient.layer({ url })),
       Layer.orDie
     ),
-  storeTtl: (key) => Effect.flatMap(RedisClient.RedisClient, (redis) => redis.use("pttl", (client) => client.pttl(key)))
+  storeTtl: (key) => Effect.promise(() => client.pttl(key))
+})
+
+afterAll(async () => {
+  await client.quit()
 })

@@ -6,11 +6,12 @@
  *
  * @internal
  */
-import { Cause, Context, Effect, Metric } from "effect"
-import { type CacheError, ReentrantCreateError } from "../CacheError.ts"
+import { Cause, Clock, Context, Duration, Effect, Metric, Option } from "effect"
+import { type CacheError, CreatorResultError, CreatorTimeoutError, ReentrantCreateError } from "../CacheError.ts"
+import * as EntryMeta from "../EntryMeta.ts"
 import type { BatchCreator, Dogpile } from "../Dogpile.ts"
 import type { LockLease } from "../Lock.ts"
-import type { Target } from "./keys.ts"
+import { display, type Target } from "./keys.ts"
 import type { CallSettings } from "./settings.ts"
 
 /**
@@ -38,33 +39,88 @@ export const create = <A, E, R>(
   call: CallSettings<A>
 ): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> =>
   Effect.gen(function*() {
-    const values = yield* runCreator(d, targets, creator)
+    const created = yield* runCreator(d, targets, creator, call)
     const keep = call.shouldCache
     const entries = targets.flatMap((target, i) => {
-      const value = values[i] as A
-      return keep === undefined || keep(value) ? [[target, value] as const] : []
+      const [value, meta] = created[i]!
+      return keep === undefined || keep(value) ? [[target, value, meta] as const] : []
     })
     if (entries.length > 0) yield* d.store(entries, call)
-    yield* Effect.forEach(leases, (lease) => lease.confirm, { concurrency: "unbounded", discard: true })
-    return values
+    yield* Effect.forEach(
+      targets,
+      (target, i) => d.emit(() => ({ _tag: "Created", key: display(target), durationMs: created[i]![1].computeMs ?? 0 })),
+      { discard: true }
+    )
+    yield* Effect.forEach(
+      leases,
+      (lease, i) => Effect.tapError(lease.confirm, () => d.emit(() => ({ _tag: "LockLost", key: display(targets[i]!) }))),
+      { concurrency: "unbounded", discard: true }
+    )
+    return created.map(([value]) => value)
   })
 
-const runCreator = <A, E, R>(d: Dogpile<A>, targets: ReadonlyArray<Target>, creator: BatchCreator<A, E, R>) =>
+/** The creator, marked as creating its keys, timed, bounded by the hard timeout, its results checked. */
+const runCreator = <A, E, R>(
+  d: Dogpile<A>,
+  targets: ReadonlyArray<Target>,
+  creator: BatchCreator<A, E, R>,
+  call: CallSettings<A>
+): Effect.Effect<ReadonlyArray<readonly [A, EntryMeta.EntryMeta]>, E | CacheError, R> =>
   CreatingKeys.use((creating) => {
     const next = new Set(creating)
     for (const target of targets) next.add(target.id)
-    return Effect.suspend(() => creator(targets)).pipe(
-      Effect.provideService(CreatingKeys, next),
-      Effect.tapCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.void : Metric.update(d.metrics.creatorFailures, 1)),
-      Effect.flatMap((values) =>
-        Array.isArray(values) && values.length === targets.length
-          ? Effect.as(Metric.update(d.metrics.creations, targets.length), values as ReadonlyArray<A>)
-          : Effect.die(
-            new RangeError(
-              `the creator returned ${Array.isArray(values) ? values.length : typeof values} values for ${targets.length} keys`
-            )
-          )
+    const shown = display(targets[0]!)
+    const bounded = call.hardTimeoutMs === undefined
+      ? Effect.suspend(() => creator(targets))
+      : Effect.suspend(() => creator(targets)).pipe(
+        Effect.timeoutOrElse({
+          duration: call.hardTimeoutMs,
+          orElse: () => Effect.fail(new CreatorTimeoutError({ key: shown, timeoutMillis: call.hardTimeoutMs! }))
+        })
       )
-    )
+    return Effect.flatMap(Clock.currentTimeMillis, (start) =>
+      bounded.pipe(
+        Effect.provideService(CreatingKeys, next),
+        Effect.tapCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.void : Metric.update(d.metrics.creatorFailures, 1)),
+        Effect.flatMap((values) =>
+          Effect.flatMap(Clock.currentTimeMillis, (end) => results(d, targets, values, end - start, call, shown))
+        )
+      ))
   })
 
+/** Unwraps `EntryMeta.expiresIn` values and builds each entry's metadata; a wrong result is a typed error. */
+const results = <A>(
+  d: Dogpile<A>,
+  targets: ReadonlyArray<Target>,
+  values: unknown,
+  computeMs: number,
+  call: CallSettings<A>,
+  shown: string
+): Effect.Effect<ReadonlyArray<readonly [A, EntryMeta.EntryMeta]>, CacheError> => {
+  if (!Array.isArray(values) || values.length !== targets.length) {
+    const got = Array.isArray(values) ? `${values.length} values` : `a ${typeof values}`
+    return Effect.fail(new CreatorResultError({ key: shown, reason: `${got} for ${targets.length} keys` }))
+  }
+  return Effect.as(
+    Metric.update(d.metrics.creations, targets.length),
+    values.map((value): readonly [A, EntryMeta.EntryMeta] => {
+      // Nothing by default: an entry carries metadata only when a feature needs it.
+      const base: EntryMeta.EntryMeta = {
+        ...(d.recordComputeTime ? { computeMs } : {}),
+        ...(call.tags === undefined ? {} : { tags: call.tags })
+      }
+      if (!EntryMeta.isExpiring(value)) return [value as A, base]
+      return [value.value as A, { ...base, expirationMs: expirationOf(value.expiration) }]
+    })
+  ).pipe(Effect.flatMap((entries) => {
+    const bad = entries.findIndex(([, meta]) => meta.expirationMs !== undefined && !(meta.expirationMs > 0 && Number.isFinite(meta.expirationMs)))
+    return bad === -1
+      ? Effect.succeed(entries)
+      : Effect.fail(new CreatorResultError({ key: display(targets[bad]!), reason: "EntryMeta.expiresIn needs a positive, finite duration" }))
+  }))
+}
+
+const expirationOf = (input: Duration.Input): number => {
+  const decoded = Duration.fromInput(input)
+  return Option.isSome(decoded) ? Duration.toMillis(decoded.value) : Number.NaN
+}

@@ -8,15 +8,20 @@
 import { Clock, Deferred, Effect, FiberSet, Metric, Option } from "effect"
 import type { Backend, BackendEntry } from "../Backend.ts"
 import type * as CacheKey from "../CacheKey.ts"
-import { BackendError, type CacheError, InvalidKeyError, RegionClosedError } from "../CacheError.ts"
+import { BackendError, type CacheError, InvalidKeyError, InvalidOptionError, RegionClosedError } from "../CacheError.ts"
 import * as Dogpile from "../Dogpile.ts"
+import * as EntryMeta from "../EntryMeta.ts"
+import * as Envelope from "../Envelope.ts"
 import { CurrentInvalidation } from "../Invalidation.ts"
 import type { Lock } from "../Lock.ts"
 import type { GetOptions, GetOrCreateOptions, Region, SetOptions } from "../Region.ts"
+import * as RegionEvent from "../RegionEvent.ts"
 import * as RegionMetrics from "../RegionMetrics.ts"
+import * as Inspect from "./inspect.ts"
 import * as Keys from "./keys.ts"
 import * as Settings from "./settings.ts"
 import * as Stored from "./stored.ts"
+import * as TagMarks from "./tagMarks.ts"
 
 /** A built region and what closes it. */
 export interface Operations<A> {
@@ -26,6 +31,9 @@ export interface Operations<A> {
 
 const isBackendError = (error: unknown): error is BackendError => error instanceof BackendError
 
+/** A creator's value without the expiration it may carry (for the bypass path, which stores nothing). */
+const unwrap = <A>(value: A | EntryMeta.Expiring<A>): A => (EntryMeta.isExpiring(value) ? value.value as A : value as A)
+
 /** Builds the operations of one region. */
 export const make = <A>(
   settings: Settings.RegionSettings<A>,
@@ -33,11 +41,28 @@ export const make = <A>(
   lock: Lock["Service"],
   background: FiberSet.FiberSet<unknown, unknown>
 ): Effect.Effect<Operations<A>> =>
-  Effect.map(CurrentInvalidation, (strategy) => {
+  Effect.gen(function*() {
+    const strategy = yield* CurrentInvalidation
+    const hub = yield* RegionEvent.makeHub()
     const { name, keySpace } = settings
     const metrics = RegionMetrics.forRegion(name)
     const storage = Stored.make(settings, metrics)
     const invalidation = strategy({ region: name, backend, markerPrefix: settings.marksPrefix })
+    const tagMarks = TagMarks.make(backend, settings.marksPrefix, settings.defaults.storeTtl)
+    const early = settings.earlyRefresh
+    const inspector: Inspect.Inspector = {
+      settings: settings as Settings.RegionSettings<unknown>,
+      backend,
+      lock,
+      invalidation,
+      tagMarks
+    }
+    /** Emits one event per key read: hits and misses. */
+    const emitReads = (targets: ReadonlyArray<Keys.Target>, hits: ReadonlyArray<boolean>) =>
+      hub.listening()
+        ? Effect.forEach(targets, (t, i) =>
+          hub.emit(() => ({ _tag: hits[i] ? "Hit" : "Miss", region: name, key: Keys.display(t) })), { discard: true })
+        : Effect.void
     let closed = false
     const spanOptions = { attributes: { region: name }, captureStackTrace: false } as const
     // Data-first on purpose: effect 4.1's data-last `withSpan` ignores `captureStackTrace`
@@ -68,9 +93,18 @@ export const make = <A>(
           : backend.getMany(targets.map((t) => t.full))
         return Effect.flatMap(invalidation.current, (marks) =>
           Effect.flatMap(read, (found) =>
-            Effect.forEach(found, (bytes) =>
-              Effect.map(storage.decode(bytes, now, count), (entry) =>
-                Stored.classify(entry, now, expirationMs, marks)))))
+            Effect.flatMap(Effect.forEach(found, (bytes) => storage.decode(bytes, now, count)), (entries) => {
+              const tags = entries.flatMap((entry) => (Option.isSome(entry) ? entry.value.meta.tags ?? [] : []))
+              const classifyAll = (tagMark?: Stored.TagMarkOf) =>
+                entries.map((entry) => {
+                  const found = Stored.classify(entry, now, expirationMs, marks, tagMark)
+                  return early !== undefined && count && found._tag === "Fresh" && Option.isSome(entry) &&
+                      Stored.refreshEarly(entry.value, now, expirationMs, early.beta, Math.random())
+                    ? { ...found, early: true }
+                    : found
+                })
+              return tags.length === 0 ? Effect.succeed(classifyAll()) : Effect.map(tagMarks.current(tags), classifyAll)
+            })))
       })
 
     const dogpile: Dogpile.Dogpile<A> = {
@@ -79,18 +113,23 @@ export const make = <A>(
       store: (entries, call) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
           Effect.flatMap(
-            Effect.forEach(entries, ([target, value]) =>
-              Effect.map(storage.encode(Keys.display(target), value, now), (bytes): BackendEntry => ({
+            Effect.forEach(entries, ([target, value, meta]) =>
+              Effect.map(storage.encode(Keys.display(target), value, now, meta), (bytes): BackendEntry => ({
                 key: target.full,
                 value: bytes,
-                ttl: call.storeTtl
+                // A value with its own expiration gets a store TTL to match.
+                ttl: meta.expirationMs === undefined
+                  ? call.storeTtl
+                  : Settings.storeTtlFor(settings.storeTtlMs, settings.envelope, meta.expirationMs)
               }))),
             (writes) => guardStore(writes.length === 1 ? backend.set(writes[0]!.key, writes[0]!.value, writes[0]!.ttl) : backend.setMany(writes))
           )),
       background,
       metrics,
       lockTimeoutMs: settings.lockTimeoutMs,
-      inflight: new Map()
+      inflight: new Map(),
+      recordComputeTime: settings.earlyRefresh !== undefined,
+      emit: (make) => hub.emit(() => ({ ...make(), region: name }) as RegionEvent.RegionEvent)
     }
 
     const guardStore = (effect: Effect.Effect<void, CacheError>): Effect.Effect<void, CacheError> =>
@@ -111,7 +150,7 @@ export const make = <A>(
         ? Effect.catchIf(effect, isBackendError, (error) =>
           Effect.andThen(
             Effect.andThen(
-              Metric.update(metrics.bypassed, 1),
+              Effect.andThen(Metric.update(metrics.bypassed, 1), hub.emit(() => ({ _tag: "Bypassed", region: name, key: id, reason: error.message }))),
               Effect.logWarning("dogpile: backend failed; running the creator without the cache", error.message)
             ),
             singleFlight(id, fallback)
@@ -139,7 +178,7 @@ export const make = <A>(
     // The hit path is a plain flatMap chain: a generator costs more than the rest of a hit.
     const getOrCreate = <E, R>(
       key: CacheKey.CacheKey,
-      creator: Effect.Effect<A, E, R>,
+      creator: Effect.Effect<A | EntryMeta.Expiring<A>, E, R>,
       call?: GetOrCreateOptions<A>
     ): Effect.Effect<A, E | CacheError, R> =>
       open("Region.getOrCreate", () => {
@@ -148,19 +187,21 @@ export const make = <A>(
         return Effect.flatMap(Settings.forCall(settings, call), (callSettings) =>
           Effect.andThen(
             Dogpile.checkReentry([target], Keys.display),
-            bypass(target.id, getOrCreateOne(target, creator, callSettings), creator)
+            bypass(target.id, getOrCreateOne(target, creator, callSettings), Effect.map(creator, unwrap))
           ))
       })
 
     const getOrCreateOne = <E, R>(
       target: Keys.Target,
-      creator: Effect.Effect<A, E, R>,
+      creator: Effect.Effect<A | EntryMeta.Expiring<A>, E, R>,
       call: Settings.CallSettings<A>
     ): Effect.Effect<A, E | CacheError, R> =>
       Effect.flatMap(readFound([target], call.expirationMs, true), ([found]) => {
-        if (found!._tag === "Fresh") return Effect.as(Metric.update(metrics.hits, 1), found!.value)
+        if (found!._tag === "Fresh" && found!.early !== true) {
+          return Effect.as(Effect.andThen(Metric.update(metrics.hits, 1), emitReads([target], [true])), found!.value)
+        }
         return Effect.andThen(
-          Metric.update(metrics.misses, 1),
+          Effect.andThen(Metric.update(found!._tag === "Fresh" ? metrics.hits : metrics.misses, 1), emitReads([target], [found!._tag === "Fresh"])),
           Effect.map(
             Dogpile.run(dogpile, [target], [found!], () => Effect.map(creator, (value) => [value]), call),
             (values) => values.get(target.id) as A
@@ -170,7 +211,7 @@ export const make = <A>(
 
     const getOrCreateMany = <E, R>(
       keys: ReadonlyArray<CacheKey.CacheKey>,
-      creator: (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.Effect<ReadonlyArray<A>, E, R>,
+      creator: (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.Effect<ReadonlyArray<A | EntryMeta.Expiring<A>>, E, R>,
       call?: GetOrCreateOptions<A>
     ): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> =>
       open("Region.getOrCreateMany", () => {
@@ -186,12 +227,12 @@ export const make = <A>(
               distinct.map((t) => t.id).join("\u0001"),
               Effect.flatMap(readFound(distinct, callSettings.expirationMs, true), (found) =>
                 Effect.andThen(
-                  countReads(found.map((f) => f._tag === "Fresh")),
+                  countReads(found.map((f) => f._tag === "Fresh"), distinct),
                   Effect.map(Dogpile.run(dogpile, distinct, found, batch, callSettings), (values) =>
                     targets.map((t) => values.get(t.id) as A))
                 )),
               Effect.map(Effect.suspend(() => batch(distinct)), (values) => {
-                const byId = new Map(distinct.map((t, i) => [t.id, values[i] as A]))
+                const byId = new Map(distinct.map((t, i) => [t.id, unwrap(values[i] as A | EntryMeta.Expiring<A>)]))
                 return targets.map((t) => byId.get(t.id) as A)
               })
             )
@@ -203,11 +244,14 @@ export const make = <A>(
       return targets.filter((t) => (seen.has(t.id) ? false : (seen.add(t.id), true)))
     }
 
-    const countReads = (hits: ReadonlyArray<boolean>) => {
+    const countReads = (hits: ReadonlyArray<boolean>, targets: ReadonlyArray<Keys.Target>) => {
       const hitCount = hits.filter(Boolean).length
       return Effect.andThen(
-        hitCount > 0 ? Metric.update(metrics.hits, hitCount) : Effect.void,
-        hitCount < hits.length ? Metric.update(metrics.misses, hits.length - hitCount) : Effect.void
+        Effect.andThen(
+          hitCount > 0 ? Metric.update(metrics.hits, hitCount) : Effect.void,
+          hitCount < hits.length ? Metric.update(metrics.misses, hits.length - hitCount) : Effect.void
+        ),
+        emitReads(targets, hits)
       )
     }
 
@@ -227,7 +271,7 @@ export const make = <A>(
         return Effect.flatMap(Settings.expirationFor(settings as Settings.RegionSettings<unknown>, call), (expirationMs) =>
           Effect.flatMap(readFound(targets, expirationMs, true), (found) => {
             const values = found.map((f) => readable(f, call))
-            return Effect.as(countReads(values.map(Option.isSome)), values)
+            return Effect.as(countReads(values.map(Option.isSome), targets), values)
           }))
       })
 
@@ -238,7 +282,7 @@ export const make = <A>(
         return Effect.flatMap(Settings.expirationFor(settings as Settings.RegionSettings<unknown>, call), (expirationMs) =>
           Effect.flatMap(readFound([target], expirationMs, true), ([found]) => {
             const value = readable(found!, call)
-            return Effect.as(countReads([Option.isSome(value)]), value)
+            return Effect.as(countReads([Option.isSome(value)], [target]), value)
           }))
       })
 
@@ -251,19 +295,24 @@ export const make = <A>(
         if (targets instanceof InvalidKeyError) return Effect.fail(targets)
         if (targets.length === 0) return Effect.void
         return Effect.flatMap(Settings.expirationFor(settings as Settings.RegionSettings<unknown>, call), (expirationMs) =>
-          Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          Effect.flatMap(Settings.validateTags(name, call?.tags), (tags) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<void, CacheError> => {
             const ttl = Settings.storeTtlFor(settings.storeTtlMs, settings.envelope, expirationMs)
+            const meta: EntryMeta.EntryMeta = tags === undefined ? EntryMeta.empty : { tags }
+            if (tags !== undefined && !Envelope.allowsMetadata(settings.envelope)) {
+              return Effect.fail(new InvalidOptionError({ component: `Region ${name}`, option: "tags", reason: `need an envelope that stores creation times; the ${settings.envelope.name} envelope does not` }))
+            }
             // Encode everything first: one value that cannot be encoded writes nothing.
             return Effect.flatMap(
               Effect.forEach(targets, (target, i) =>
-                Effect.map(storage.encode(Keys.display(target), (entries[i] as readonly [unknown, A])[1], now), (bytes): BackendEntry => ({
+                Effect.map(storage.encode(Keys.display(target), (entries[i] as readonly [unknown, A])[1], now, meta), (bytes): BackendEntry => ({
                   key: target.full,
                   value: bytes,
                   ttl
                 }))),
               (writes) => backend.setMany(writes)
             )
-          }))
+          })))
       })
 
     const setMany = (entries: ReadonlyArray<readonly [CacheKey.CacheKey, A]>, call?: SetOptions) =>
@@ -288,7 +337,30 @@ export const make = <A>(
       })
 
     const invalidate = (call?: { readonly hard?: boolean }) =>
-      open("Region.invalidate", () => invalidation.invalidate({ hard: call?.hard === true }))
+      open("Region.invalidate", () =>
+        Effect.andThen(
+          invalidation.invalidate({ hard: call?.hard === true }),
+          hub.emit(() => ({ _tag: "Invalidated", region: name, hard: call?.hard === true }))
+        ))
+
+    const invalidateTags = (tags: ReadonlyArray<string>, call?: { readonly hard?: boolean }) =>
+      open("Region.invalidateTags", () =>
+        Effect.flatMap(Settings.validateTags(name, tags), (valid) =>
+          valid === undefined ? Effect.void : Effect.andThen(
+            tagMarks.invalidate(valid, call?.hard === true),
+            hub.emit(() => ({ _tag: "Invalidated", region: name, hard: call?.hard === true, tags: valid }))
+          )))
+
+    const withTarget = <X>(spanName: string, key: CacheKey.CacheKey, f: (target: Keys.Target) => Effect.Effect<X, CacheError>) =>
+      open(spanName, () => {
+        const target = Keys.resolve(keySpace, key)
+        return target instanceof InvalidKeyError ? Effect.fail(target) : f(target)
+      })
+
+    const has = (key: CacheKey.CacheKey, call?: GetOptions) =>
+      withTarget("Region.has", key, (target) =>
+        Effect.flatMap(Settings.expirationFor(settings as Settings.RegionSettings<unknown>, call), (expirationMs) =>
+          Effect.map(readFound([target], expirationMs, false), ([found]) => Option.isSome(readable(found!, call)))))
 
     const region: Region<A> = {
       name,
@@ -301,6 +373,12 @@ export const make = <A>(
       delete: del,
       deleteMany,
       invalidate,
+      invalidateTags,
+      has,
+      inspect: (key) => withTarget("Region.inspect", key, (target) => Inspect.inspect(inspector, target)),
+      lockStatus: (key) => withTarget("Region.lockStatus", key, (target) => Inspect.lockStatus(inspector, target)),
+      events: hub.stream,
+      subscribe: hub.subscribe,
       awaitBackground: FiberSet.awaitEmpty(background),
       metrics
     }

@@ -8,9 +8,10 @@
 import { Duration, Effect, type Schema } from "effect"
 import type { InvalidOptionError } from "../CacheError.ts"
 import type { CodecShape } from "../Codec.ts"
-import type { EnvelopeShape } from "../Envelope.ts"
+import { allowsMetadata, type EnvelopeShape } from "../Envelope.ts"
 import * as Options from "../Options.ts"
 import type { GetOptions, GetOrCreateOptions, RegionOptions, SetOptions } from "../Region.ts"
+import { MAX_TAG_LENGTH, MAX_TAGS } from "../EntryMeta.ts"
 import { type KeySpace, namespaceProblem } from "./keys.ts"
 
 /** What a region does for one call, after the call's options override the region's. */
@@ -20,6 +21,17 @@ export interface CallSettings<A> {
   readonly shouldCache: ((value: A) => boolean) | undefined
   readonly staleIfError: boolean
   readonly backgroundRefresh: boolean
+  /** Tags stored with created values. */
+  readonly tags: ReadonlyArray<string> | undefined
+  /** After this long a regenerating caller gets the stale value; the creator goes on in the background. */
+  readonly softTimeoutMs: number | undefined
+  /** After this long the creator is interrupted and fails with `CreatorTimeoutError`. */
+  readonly hardTimeoutMs: number | undefined
+}
+
+/** XFetch's β (Vattani et al., VLDB 2015): larger refreshes earlier. */
+export interface EarlyRefresh {
+  readonly beta: number
 }
 
 /** The validated options of a region. */
@@ -36,6 +48,7 @@ export interface RegionSettings<A> {
   readonly defaults: CallSettings<A>
   /** The explicit store TTL in ms, `"never"`, or `undefined` to derive it from the expiration. */
   readonly storeTtlMs: number | "never" | undefined
+  readonly earlyRefresh: EarlyRefresh | undefined
 }
 
 /** The default longest key, in UTF-16 code units, checked before mangling. */
@@ -136,12 +149,30 @@ export const validate = <A>(
       `(${storeTtlMs} ms) is shorter than the expiration (${expirationMs} ms): the store would drop values while ` +
         "they are still fresh; make storeTtl at least the expiration"
     )
+    const softTimeoutMs = yield* optionalMillis(where, "softTimeout", options.softTimeout)
+    const hardTimeoutMs = yield* optionalMillis(where, "hardTimeout", options.hardTimeout)
+    yield* Options.reject(
+      where,
+      "softTimeout",
+      softTimeoutMs !== undefined && hardTimeoutMs !== undefined && softTimeoutMs >= hardTimeoutMs,
+      "must be shorter than hardTimeout, or the soft timeout never fires"
+    )
+    const earlyRefresh = yield* validateEarlyRefresh(where, options.earlyRefresh)
+    yield* Options.reject(
+      where,
+      "earlyRefresh",
+      earlyRefresh !== undefined && (!allowsMetadata(envelope) || !Number.isFinite(expirationMs)),
+      `needs a finite expiration and an envelope that stores creation times and metadata (not ${envelope.name})`
+    )
     const defaults: CallSettings<A> = {
       expirationMs,
       storeTtl: storeTtlFor(storeTtlMs, envelope, expirationMs),
       shouldCache: options.shouldCache,
       staleIfError: options.staleIfError ?? false,
-      backgroundRefresh: options.backgroundRefresh ?? false
+      backgroundRefresh: options.backgroundRefresh ?? false,
+      tags: undefined,
+      softTimeoutMs,
+      hardTimeoutMs
     }
     return {
       name,
@@ -154,9 +185,53 @@ export const validate = <A>(
       codec,
       schema: options.schema as Schema.Codec<A, unknown> | undefined,
       defaults,
-      storeTtlMs
+      storeTtlMs,
+      earlyRefresh
     }
   })
+
+const optionalMillis = (where: string, option: string, input: Options.DurationOption | undefined) =>
+  input === undefined ? Effect.succeed(undefined) : Options.millis(where, option, input)
+
+const validateEarlyRefresh = (
+  where: string,
+  input: boolean | { readonly beta?: number } | undefined
+): Effect.Effect<EarlyRefresh | undefined, InvalidOptionError> => {
+  if (input === undefined || input === false) return Effect.succeed(undefined)
+  if (input === true) return Effect.succeed({ beta: 1 })
+  if (typeof input !== "object" || input === null) {
+    return Effect.as(Options.reject(where, "earlyRefresh", true, "must be true, false or { beta }"), undefined)
+  }
+  const beta = input.beta ?? 1
+  return Effect.as(
+    Options.reject(where, "earlyRefresh.beta", !(typeof beta === "number" && beta > 0 && Number.isFinite(beta)), `must be a positive number, got ${String(beta)}`),
+    { beta }
+  )
+}
+
+/** Checks the tags of one call: at most 64, each a non-empty, well-formed string of at most 256 characters. */
+export const validateTags = (
+  name: string,
+  tags: ReadonlyArray<string> | undefined
+): Effect.Effect<ReadonlyArray<string> | undefined, InvalidOptionError> => {
+  if (tags === undefined) return Effect.succeed(undefined)
+  const where = component(name)
+  if (!Array.isArray(tags)) return Effect.as(Options.reject(where, "tags", true, "must be an array of strings"), undefined)
+  if (tags.length > MAX_TAGS) return Effect.as(Options.reject(where, "tags", true, `at most ${MAX_TAGS} per entry, got ${tags.length}`), undefined)
+  for (const tag of tags) {
+    const problem = typeof tag !== "string"
+      ? `must be strings, got ${typeof tag}`
+      : tag.length === 0 || tag.length > MAX_TAG_LENGTH
+      ? `must be 1 to ${MAX_TAG_LENGTH} characters long`
+      : LONE_SURROGATE.test(tag)
+      ? "must be well-formed UTF-16"
+      : undefined
+    if (problem !== undefined) return Effect.as(Options.reject(where, "tags", true, problem), undefined)
+  }
+  return Effect.succeed(tags.length === 0 ? undefined : [...new Set(tags)])
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
 /** The settings of one `getOrCreate`/`getOrCreateMany` call. */
 export const forCall = <A>(
@@ -170,12 +245,26 @@ export const forCall = <A>(
       ? settings.defaults.expirationMs
       : yield* Options.millis(where, "expiration (per call)", call.expiration, { infinite: true })
     yield* validateFunction(settings.name, "shouldCache (per call)", call.shouldCache)
+    const tags = yield* validateTags(settings.name, call.tags)
+    yield* Options.reject(
+      where,
+      "tags",
+      tags !== undefined && !allowsMetadata(settings.envelope),
+      `need an envelope that stores creation times and metadata; the ${settings.envelope.name} envelope does not`
+    )
     return {
       expirationMs,
       storeTtl: storeTtlFor(settings.storeTtlMs, settings.envelope, expirationMs),
       shouldCache: call.shouldCache ?? settings.defaults.shouldCache,
       staleIfError: call.staleIfError ?? settings.defaults.staleIfError,
-      backgroundRefresh: call.backgroundRefresh ?? settings.defaults.backgroundRefresh
+      backgroundRefresh: call.backgroundRefresh ?? settings.defaults.backgroundRefresh,
+      tags,
+      softTimeoutMs: call.softTimeout === undefined
+        ? settings.defaults.softTimeoutMs
+        : yield* Options.millis(where, "softTimeout (per call)", call.softTimeout),
+      hardTimeoutMs: call.hardTimeout === undefined
+        ? settings.defaults.hardTimeoutMs
+        : yield* Options.millis(where, "hardTimeout (per call)", call.hardTimeout)
     }
   })
 }

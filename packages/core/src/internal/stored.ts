@@ -8,45 +8,78 @@
  */
 import { Effect, Exit, Metric, Option, Schema } from "effect"
 import { EncodeError } from "../CacheError.ts"
+import * as EntryMeta from "../EntryMeta.ts"
+import * as Envelope from "../Envelope.ts"
 import type { InvalidationState } from "../Invalidation.ts"
 import type { RegionMetrics } from "../RegionMetrics.ts"
 import type { RegionSettings } from "./settings.ts"
 
-/** A decoded entry of type `A`, with its creation time (epoch ms). */
+/** A decoded entry of type `A`, with its creation time (epoch ms) and metadata. */
 export interface Stored<A> {
   readonly value: A
   readonly createdAt: number
+  readonly meta: EntryMeta.EntryMeta
 }
 
-/** What a read found for one key. */
+/** What a read found for one key. `early`: fresh, but chosen for an early refresh (XFetch). */
 export type Found<A> =
-  | { readonly _tag: "Fresh"; readonly value: A }
+  | { readonly _tag: "Fresh"; readonly value: A; readonly early?: boolean }
   | { readonly _tag: "Stale"; readonly value: A }
   | { readonly _tag: "Missing" }
 
 /** The one `Missing`. */
 export const missing: Found<never> = { _tag: "Missing" }
 
-/** How a stored entry reads at `now`: hard marks make it missing, expiry and soft marks stale. */
+/** The newest hard and soft invalidation marks among an entry's tags (0 when none). */
+export type TagMarkOf = (tags: ReadonlyArray<string>) => InvalidationState
+
+const noTagMarks: TagMarkOf = () => ({ hard: 0, soft: 0 })
+
+/**
+ * How a stored entry reads at `now`: hard marks make it missing, expiry (the
+ * entry's own expiration if its creator chose one), soft marks and tag marks
+ * make it stale.
+ */
 export const classify = <A>(
   entry: Option.Option<Stored<A>>,
   now: number,
   expirationMs: number,
-  marks: InvalidationState
+  marks: InvalidationState,
+  tagMark: TagMarkOf = noTagMarks
 ): Found<A> => {
   if (Option.isNone(entry)) return missing
-  const { createdAt, value } = entry.value
+  const { createdAt, meta, value } = entry.value
   if (createdAt < marks.hard) return missing
-  if (now - createdAt > expirationMs || createdAt < marks.soft) return { _tag: "Stale", value }
+  const tags = meta.tags === undefined ? undefined : tagMark(meta.tags)
+  if (tags !== undefined && createdAt < tags.hard) return missing
+  const expiration = meta.expirationMs ?? expirationMs
+  if (now - createdAt > expiration || createdAt < marks.soft) return { _tag: "Stale", value }
+  if (tags !== undefined && createdAt < tags.soft) return { _tag: "Stale", value }
   return { _tag: "Fresh", value }
+}
+
+/**
+ * XFetch (Vattani et al.): refresh early when `now − δ·β·ln(u) ≥ expiry`,
+ * with δ the creator's duration and `u` uniform in (0, 1].
+ */
+export const refreshEarly = (stored: Stored<unknown>, now: number, expirationMs: number, beta: number, u: number): boolean => {
+  const delta = stored.meta.computeMs
+  if (delta === undefined || delta <= 0) return false
+  const expiry = stored.createdAt + (stored.meta.expirationMs ?? expirationMs)
+  return now - delta * beta * Math.log(u > 0 ? u : Number.MIN_VALUE) >= expiry
 }
 
 /** Encodes and decodes one region's values. */
 export interface Storage<A> {
   /** Decodes stored bytes; a failure is a miss, counted unless `count` is false (a re-read of the same bytes). */
   readonly decode: (bytes: Option.Option<Uint8Array>, now: number, count?: boolean) => Effect.Effect<Option.Option<Stored<A>>>
-  /** Encodes a value created at `createdAt`, failing with `EncodeError` naming the key. */
-  readonly encode: (shown: string, value: A, createdAt: number) => Effect.Effect<Uint8Array, EncodeError>
+  /** Encodes a value created at `createdAt`, with its metadata, failing with `EncodeError` naming the key. */
+  readonly encode: (
+    shown: string,
+    value: A,
+    createdAt: number,
+    meta?: EntryMeta.EntryMeta
+  ) => Effect.Effect<Uint8Array, EncodeError>
 }
 
 const schemaDecoder = <A>(settings: RegionSettings<A>) => {
@@ -69,6 +102,7 @@ const schemaEncoder = <A>(settings: RegionSettings<A>) => {
 /** Builds the storage of a region from its settings. */
 export const make = <A>(settings: RegionSettings<A>, metrics: RegionMetrics): Storage<A> => {
   const { codec, envelope } = settings
+  const withMeta = Envelope.allowsMetadata(envelope)
   const fromSchema = schemaDecoder(settings)
   const toSchema = schemaEncoder(settings)
   const counted = (reason: unknown) =>
@@ -80,22 +114,31 @@ export const make = <A>(settings: RegionSettings<A>, metrics: RegionMetrics): St
       Option.none<Stored<A>>()
     )
 
-  const decode = (bytes: Option.Option<Uint8Array>, now: number, count = true) =>
-    Option.isNone(bytes)
-      ? Effect.succeedNone
-      : envelope.decode(bytes.value, now, codec).pipe(
-        Effect.matchEffect({
-          onFailure: (error) => (count ? counted(error.reason) : Effect.succeedNone),
-          onSuccess: (entry) => {
-            if (fromSchema === undefined) return Effect.succeedSome(entry as Stored<A>)
-            const value = fromSchema(entry.value)
-            if (Option.isSome(value)) return Effect.succeedSome({ value: value.value, createdAt: entry.createdAt })
-            return count ? counted("the value does not match the region's schema") : Effect.succeedNone
-          }
-        })
-      )
+  const decode = (bytes: Option.Option<Uint8Array>, now: number, count = true): Effect.Effect<Option.Option<Stored<A>>> => {
+    if (Option.isNone(bytes)) return Effect.succeedNone
+    // Only envelopes that allow metadata can carry it: a raw value starting with 0xFD is just a value.
+    const unwrapped = withMeta ? EntryMeta.unwrap(bytes.value) : Option.some({ meta: EntryMeta.empty, inner: bytes.value })
+    if (Option.isNone(unwrapped)) return count ? counted("malformed entry metadata") : Effect.succeedNone
+    const { inner, meta } = unwrapped.value
+    return envelope.decode(inner, now, codec).pipe(
+      Effect.matchEffect({
+        onFailure: (error) => (count ? counted(error.reason) : Effect.succeedNone),
+        onSuccess: (entry) => {
+          if (fromSchema === undefined) return Effect.succeedSome({ value: entry.value as A, createdAt: entry.createdAt, meta })
+          const value = fromSchema(entry.value)
+          if (Option.isSome(value)) return Effect.succeedSome({ value: value.value, createdAt: entry.createdAt, meta })
+          return count ? counted("the value does not match the region's schema") : Effect.succeedNone
+        }
+      })
+    )
+  }
 
-  const encode = (shown: string, value: A, createdAt: number): Effect.Effect<Uint8Array, EncodeError> => {
+  const encode = (
+    shown: string,
+    value: A,
+    createdAt: number,
+    meta: EntryMeta.EntryMeta = EntryMeta.empty
+  ): Effect.Effect<Uint8Array, EncodeError> => {
     let plain: unknown = value
     if (toSchema !== undefined) {
       const exit = toSchema(value)
@@ -107,6 +150,11 @@ export const make = <A>(settings: RegionSettings<A>, metrics: RegionMetrics): St
       plain = exit.value
     }
     return Effect.suspend(() => envelope.encode(plain, createdAt, codec)).pipe(
+      Effect.flatMap((bytes) =>
+        withMeta || EntryMeta.isEmpty(meta)
+          ? Effect.succeed(EntryMeta.wrap(meta, bytes))
+          : Effect.fail(new EncodeError({ codec: envelope.name, reason: "this envelope stores no metadata (tags, own expiration)", key: shown }))
+      ),
       Effect.mapError((error) => new EncodeError({ codec: error.codec, reason: error.reason, key: shown })),
       // A value whose getters throw, or a codec bug, must not end as a defect.
       Effect.catchDefect((defect) =>
