@@ -128,8 +128,9 @@ const refreshStale = <A, E, R>(
       if (mine.length === 0) return yield* Scope.close(scope, Exit.void)
       const regenerate = Creator.create(d, mine, held, creator, call).pipe(Effect.onExit((exit) => Scope.close(scope, exit)))
       if (early || call.backgroundRefresh) {
-        yield* FiberSet.run(d.background, Effect.interruptible(inBackground(regenerate)))
-        return yield* served(mine)
+        // Served first: the caller has its (stale) value before the regeneration can report anything.
+        yield* served(mine)
+        return yield* Effect.asVoid(FiberSet.run(d.background, Effect.interruptible(inBackground(regenerate))))
       }
       // With a soft timeout the regeneration runs in the region's scope, so it can outlive this caller.
       const outcome = call.softTimeoutMs === undefined
