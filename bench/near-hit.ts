@@ -3,7 +3,7 @@
  * (`NearCache.layer` over `RedisBackend`, and over `HashBackend` buckets)
  * against the same region without it (a Redis round trip per hit), raw ioredis
  * `GET` + `JSON.parse`, Effect's own `Cache.get`, a plain `Map.get`,
- * cache-manager over an in-memory Keyv, and bentocache's memory tier (L1).
+ * cache-manager over its default in-memory Keyv, and bentocache's memory tier (L1).
  *
  *   pnpm bench near-hit
  *   (or: node --conditions=@dogpile-effect/source --import tsx bench/near-hit.ts)
@@ -21,7 +21,6 @@ import { BentoCache, bentostore } from "bentocache"
 import { memoryDriver } from "bentocache/drivers/memory"
 import { createCache } from "cache-manager"
 import { Cache, Context, Effect, Layer } from "effect"
-import { Keyv } from "keyv"
 import { startRedisServer } from "../test-support/redis-server.ts"
 
 const KEYS = 100
@@ -59,14 +58,14 @@ const stacks = {
 } as const
 
 /** A region over one backend stack, on its own connection. */
-const regionOver = (name: string, stack: Layer.Layer<any, any, RedisClient.RedisClient>) =>
+const regionOver = (name: string, stack: Layer.Layer<Backend, unknown, RedisClient.RedisClient>) =>
   Effect.gen(function*() {
     const context = yield* Layer.build(Layer.mergeAll(stack, base).pipe(Layer.provide(RedisClient.layer({ url }))))
-    const region = yield* Effect.provide(Region.make<User>({ name, expiration: "1 hour" }), context as Context.Context<never>)
+    const region = yield* Effect.provide(Region.make<User>({ name, expiration: "1 hour" }), context)
     yield* region.setMany(keys.map((key, i) => [key, valueOf(i)] as const))
     // Read every key once (and again, so no read is overtaken by the invalidation of its own write).
     for (let pass = 0; pass < 3; pass++) yield* Effect.forEach(keys, (key) => region.getOrCreate(key, fallback), { discard: true })
-    return { region, backend: Context.get(context as Context.Context<Backend>, Backend) }
+    return { region, backend: Context.get(context, Backend) }
   })
 
 const inOneFiber = (reads: number, read: (key: string) => Effect.Effect<unknown, unknown>) =>
@@ -94,7 +93,7 @@ const program = Effect.gen(function*() {
   const effectCache = yield* Cache.make({ lookup: (key: string) => Effect.succeed(valueOf(keys.indexOf(key))), capacity: 10_000 })
   for (const key of keys) yield* Cache.get(effectCache, key)
   const map = new Map(keys.map((key, i) => [key, valueOf(i)]))
-  const cacheManager = createCache({ stores: [new Keyv()] })
+  const cacheManager = createCache() // its default store: an in-memory Keyv
   for (const [i, key] of keys.entries()) yield* Effect.promise(() => cacheManager.set(key, valueOf(i)))
   const bento = new BentoCache({ default: "memory", stores: { memory: bentostore().useL1Layer(memoryDriver({ maxItems: 10_000 })) } })
   for (const [i, key] of keys.entries()) yield* Effect.promise(() => bento.set({ key, value: valueOf(i) }))

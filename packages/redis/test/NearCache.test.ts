@@ -365,7 +365,7 @@ describe("NearCache under a region", () => {
         // The value (and, from round 2, the invalidation mark) kept in A's near cache.
         yield* realPoll("a value kept locally", Effect.andThen(a.getOrCreate("k", create), Effect.map(near.entries, (n) => n >= round)))
         yield* TestClock.adjust(Duration.seconds(2))
-        yield* b.invalidate(true)
+        yield* b.invalidate({ hard: true })
         yield* TestClock.adjust(Duration.seconds(2))
         // A reloads the marks (shared invalidation refreshes every second) and sees B's mark.
         yield* realPoll(`round ${round}: B's invalidation seen by A`, Effect.map(a.getOrCreate("k", create), (v) => v === `v${round + 1}`))
