@@ -149,7 +149,9 @@ describe("multi-process", () => {
         4,
         (i) => ({
           url: server.url, counterUrl, counterKey, key, fibers: 20, creatorMs: 20, keys: 5,
-          durationMs: 3_000, commandTimeoutMs: 500,
+          // After the restart, reconnection may wait one full backoff step (maxReconnectDelay, 1 s):
+          // leave ~2 s after it so a loaded machine still sees the recovery.
+          durationMs: 4_000, commandTimeoutMs: 500,
           onBackendError: i % 2 === 0 ? "fail" : "bypass"
         }),
         async () => {
