@@ -61,6 +61,20 @@ export interface Tracking {
   readonly listen: (listener: Listener) => () => void
 }
 
+/**
+ * A standalone ioredis connection, as `RedisClient.client` is when not on a Cluster.
+ *
+ * @example
+ * ```ts
+ * import type { Tracking } from "@dogpile-effect/redis"
+ * const isReady = (connection: Tracking.Connection) => connection.status === "ready"
+ * ```
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type Connection = Redis
+
 interface Shared {
   readonly tracking: Tracking
   readonly settle: (timeoutMs: number) => Promise<void>
