@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { RedisClient, RedisLock } from "@dogpile-effect/redis"
-import { Cause, Effect, Exit, Layer, Logger, Option, Redacted } from "effect"
+import { Cause, ConfigProvider, Effect, Exit, Layer, Logger, Option, Redacted } from "effect"
 import { Redis } from "ioredis"
 import { inject } from "vitest"
 import { freePort } from "../../../test-support/redis-server.ts"
@@ -192,4 +192,25 @@ describe("every option is validated when the Layer is built (InvalidOptionError,
         assert.strictEqual((error as { option?: string }).option, option)
       }))
   }
+})
+
+describe("RedisClient.layerConfig", () => {
+  const fromConfig = (env: Record<string, string>) =>
+    Effect.gen(function*() {
+      const layer = RedisClient.layerConfig().pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(env))))
+      const exit = yield* Effect.exit(Effect.scoped(Layer.build(layer)))
+      if (Exit.isSuccess(exit)) return assert.fail("the layer must fail")
+      assert.isFalse(Cause.hasDies(exit.cause), Cause.pretty(exit.cause))
+      return Option.getOrThrow(Exit.findErrorOption(exit))
+    })
+
+  it.live("REDIS_URL with another scheme, or a negative REDIS_COMMAND_TIMEOUT_MS: InvalidOptionError, password redacted", () =>
+    Effect.gen(function*() {
+      const scheme = yield* fromConfig({ REDIS_URL: `http://:${secret}@127.0.0.1:6379` })
+      assert.strictEqual(scheme._tag, "InvalidOptionError")
+      assert.notInclude(exposed(scheme), secret)
+      const timeout = yield* fromConfig({ REDIS_URL: url, REDIS_COMMAND_TIMEOUT_MS: "-5" })
+      assert.strictEqual(timeout._tag, "InvalidOptionError")
+      assert.strictEqual((timeout as { option?: string }).option, "commandTimeout")
+    }))
 })
