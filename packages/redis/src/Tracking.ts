@@ -103,6 +103,7 @@ const start = (data: Redis, heartbeatMs: number): Shared => {
   let lastError: string | undefined
   let refused: unknown
   let pingOutstanding = false
+  const prefix = data.options.keyPrefix ?? ""
 
   const sub = data.duplicate({
     protocol: 2,
@@ -167,7 +168,11 @@ const start = (data: Redis, heartbeatMs: number): Shared => {
     if (channel.toString() !== CHANNEL) return
     if (message === null) return listeners.forEach((l) => l.flush("the server was flushed (FLUSHDB/FLUSHALL)"))
     if (!Array.isArray(message)) return
-    const keys = message.map((key: Buffer) => key.toString("utf8"))
+    // Keys as the callers name them: without the client's `keyPrefix`, which ioredis adds to every command.
+    const keys = message.map((key: Buffer) => {
+      const name = key.toString("utf8")
+      return prefix.length > 0 && name.startsWith(prefix) ? name.slice(prefix.length) : name
+    })
     listeners.forEach((l) => l.invalidate(keys))
   }
 

@@ -198,6 +198,46 @@ describe("NearCache", () => {
       yield* eventually("the newest value", Effect.map(backend.get("k"), (v) => text(v) === "v3"))
     }).pipe(Effect.scoped))
 
+  it.live("the heartbeat keeps a healthy subscriber, and a silent one empties the near cache", () =>
+    Effect.gen(function*() {
+      const server = yield* privateServer
+      const raw = yield* rawClient(server.url)
+      const { backend, near } = yield* nearOn(server.url, { heartbeat: "50 millis" })
+      yield* Effect.promise(() => raw.set("k", "v1"))
+      yield* backend.get("k")
+      // Ten heartbeats later, still kept (pings answered in subscriber mode).
+      yield* Effect.sleep("500 millis")
+      assert.strictEqual(yield* near.entries, 1)
+      assert.isTrue(yield* near.isActive)
+      // A silent server (SIGSTOP): no socket closes, yet the near cache empties within a few heartbeats.
+      server.signal("SIGSTOP")
+      yield* eventually("an empty near cache", Effect.map(near.entries, (n) => n === 0)).pipe(
+        Effect.ensuring(Effect.sync(() => server.signal("SIGCONT")))
+      )
+      yield* eventually("tracking again", near.isActive)
+    }).pipe(Effect.scoped))
+
+  it.live("over a caller's client with a keyPrefix, invalidations still reach the keys as the backend names them", () =>
+    Effect.gen(function*() {
+      const server = yield* privateServer
+      const raw = yield* rawClient(server.url)
+      const mine = yield* Effect.acquireRelease(
+        Effect.sync(() => new Redis(server.url, { keyPrefix: "app:" })),
+        (client) => Effect.sync(() => client.disconnect())
+      )
+      const context = yield* Layer.build(
+        NearCache.layer({ maxAge: "never" }).pipe(
+          Layer.provide(RedisBackend.layer()),
+          Layer.provideMerge(RedisClient.layerFrom(mine))
+        )
+      )
+      const backend = Context.get(context, Backend)
+      yield* Effect.promise(() => raw.set("app:k", "v1"))
+      assert.strictEqual(text(yield* backend.get("k")), "v1")
+      yield* Effect.promise(() => raw.set("app:k", "v2"))
+      yield* eventually("the new value", Effect.map(backend.get("k"), (v) => text(v) === "v2"))
+    }).pipe(Effect.scoped))
+
   it.live("a read that races with an invalidation of its key is not kept", () =>
     Effect.gen(function*() {
       const server = yield* privateServer
