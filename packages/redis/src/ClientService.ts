@@ -99,7 +99,14 @@ export const build = (parts: Parts): RedisClient["Service"] => {
   const toError = (operation: string, cause: unknown): BackendError => {
     const raw = cause instanceof Error ? cause.message : String(cause)
     const last = health.lastError()
-    const explained = ConnectionHealth.isNotConnected(raw) && last !== undefined ? `not connected: ${last}` : raw
+    const moved = /^MOVED (\d+) (\S+)/.exec(raw)
+    const explained = ConnectionHealth.isNotConnected(raw) && last !== undefined
+      ? `not connected: ${last}`
+      : moved !== null
+      ? `${raw} (slot ${moved[1]} is served by ${moved[2]} and the command could not follow there${
+        last === undefined ? "" : `: ${last}`
+      }; the slot map is being re-read)`
+      : raw
     const reason = scrub(explained, secrets)
     // A fresh Error: ioredis errors may carry the command's arguments (AUTH) and URL errors their input.
     const code = typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : undefined
