@@ -105,9 +105,20 @@ export interface RedisScript {
  * fail with a typed {@link BackendError} within a bounded time while Redis is
  * down and succeed again once it is back, without rebuilding the Layer.
  *
+ * Every call answers within `commandTimeout` of real time (default 1 s),
+ * however long ioredis keeps the command queued (behind a waiting
+ * auto-pipeline, a reconnection, a slot refresh); `use` and scripts take a
+ * tighter per-call bound (`timeoutMillis`) for callers with a deadline of
+ * their own. Errors name their cause (`not connected: connection refused`,
+ * `unknown host`, `TLS handshake failed`, `authentication failed`) and never
+ * carry the password. Build it from options ({@link layer}, {@link layerConfig})
+ * or over an ioredis client you own ({@link layerFrom}).
+ *
  * Building blocks for other Redis stores (such as `@dogpile-effect/hstore`):
  * - `use(operation, f)` runs raw ioredis calls; a rejection becomes a
  *   `BackendError` naming `operation`, with any password scrubbed.
+ * - `deadline(promise)` applies the same bound to an ioredis promise driven
+ *   directly (with `toError` for its failure).
  * - `script(name, lua, numberOfKeys)` registers a Lua script once.
  * - `isCluster` tells whether keys of one request must share a slot.
  * - `duplicate` opens a second connection (e.g. for SUBSCRIBE) in a scope.
