@@ -2,7 +2,7 @@
 # Packaging test: packs every package, installs the tarballs into a fresh project
 # outside the workspace (with msgpackr but not cbor-x), imports them as ESM and
 # CommonJS, typechecks examples/*.ts as a consumer with moduleResolution NodeNext
-# and bundler, and runs examples/quickstart.ts against a redis-server.
+# and bundler, runs examples/quickstart.ts against a redis-server and examples/metrics.ts.
 # Prints one line per check and ends with "packaging: N passed, N failed".
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -79,4 +79,6 @@ check "CommonJS require" node cjs.cjs
 check "typecheck examples/*.ts (NodeNext)" npx tsc -p tsconfig.nodenext.json
 check "typecheck examples/*.ts (bundler)" npx tsc -p tsconfig.bundler.json
 check "run examples/quickstart.ts against redis-server" run_quickstart
+check "run examples/metrics.ts: Prometheus text with the _total names" \
+  bash -c 'node examples/metrics.ts 2>&1 | grep "dogpile_hits_total{region=\"users\"} 1"'
 finish
