@@ -26,6 +26,9 @@ export interface FeaturesTarget {
   readonly xfetchPeriods?: number
 }
 
+/** A few real milliseconds (TestClock does not move them), so real I/O can progress between clock steps. */
+const realPause = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 2)))
+
 let counter = 0
 const unique = (label: string) => `${label}-${process.pid}-${(counter++).toString(36)}`
 const count = (metric: RegionMetrics.CounterMetric) => Effect.map(Metric.value(metric), (state) => state.count)
@@ -105,8 +108,13 @@ export const regionFeatures = (target: FeaturesTarget): void => {
         const r = yield* Region.make({ name: unique("hard"), schema: Schema.Number, hardTimeout: "1 second" })
         const key = keyOf("slow")
         const interrupted = yield* Deferred.make<void>()
-        const slow = Effect.as(Effect.sleep("10 seconds"), 1).pipe(Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined)))
+        const started = yield* Deferred.make<void>()
+        const slow = Effect.andThen(Deferred.succeed(started, undefined), Effect.as(Effect.sleep("10 seconds"), 1)).pipe(
+          Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined))
+        )
         const fiber = yield* Effect.forkChild(r.getOrCreate(key, slow))
+        // Real I/O decides when the creator starts; the clock moves only once it has.
+        yield* Deferred.await(started)
         yield* TestClock.adjust("1 second")
         const exit = yield* Fiber.await(fiber)
         const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.findErrorOption(exit.cause)) : undefined
@@ -123,9 +131,20 @@ export const regionFeatures = (target: FeaturesTarget): void => {
         const key = keyOf("s")
         yield* r.set(key, "old")
         yield* TestClock.adjust("2 seconds")
-        const fiber = yield* Effect.forkChild(r.getOrCreate(key, Effect.as(Effect.sleep("2 seconds"), "new")))
-        yield* TestClock.adjust("100 millis")
+        const started = yield* Deferred.make<void>()
+        const creator = Effect.andThen(Deferred.succeed(started, undefined), Effect.as(Effect.sleep("2 seconds"), "new"))
+        const fiber = yield* Effect.forkChild(r.getOrCreate(key, creator))
+        yield* Deferred.await(started)
+        // Move the clock in small steps, letting real I/O progress, until the caller answers.
+        let elapsed = 0
+        while (elapsed < 1900) {
+          if (fiber.pollUnsafe() !== undefined) break
+          yield* realPause
+          yield* TestClock.adjust("10 millis")
+          elapsed += 10
+        }
         assert.strictEqual(yield* Fiber.join(fiber), "old")
+        assert.isBelow(elapsed, 1900, "answered before the creator finished")
         yield* TestClock.adjust("2 seconds")
         yield* r.awaitBackground
         assert.deepStrictEqual(yield* r.get(key), Option.some("new"))
@@ -191,8 +210,10 @@ export const regionFeatures = (target: FeaturesTarget): void => {
         })
         // The cold start is the one read that waits.
         const first = yield* Effect.forkChild(r.getOrCreate(key, creator))
-        yield* TestClock.adjust("200 millis")
-        yield* Fiber.join(first)
+        while (first.pollUnsafe() === undefined) {
+          yield* realPause
+          yield* TestClock.adjust("10 millis")
+        }
         const missesAfterStart = yield* count(r.metrics.misses)
         // Each read completes before the clock moves: a read that waited for a (sleeping) creator would never return.
         for (let ms = 0; ms < periods * 5000; ms++) {

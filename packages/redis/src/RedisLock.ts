@@ -10,6 +10,7 @@ import {
   Lock,
   type LockLease,
   LockLostError,
+  type LockStatus,
   LockTimeoutError,
   makeLocal
 } from "@dogpile-effect/core"
@@ -375,7 +376,12 @@ export const make = (
         yield* waiters.poll(redisKey, deadline, isFree, timedOut)
       })
 
-    return Lock.of({ name: `redis:${settings.name}`, tryAcquire, acquire, awaitRelease })
+    // Whether the lock is held anywhere, and how much of its lease is left (PTTL of the lock key).
+    const status = (key: CacheKey.CacheKey) =>
+      Effect.map(redis.use("lock status", (c) => c.pttl(keyOf(key))), (pttl): LockStatus =>
+        pttl === -2 ? { _tag: "Free" } : pttl === -1 ? { _tag: "Held" } : { _tag: "Held", remainingMs: pttl })
+
+    return Lock.of({ name: `redis:${settings.name}`, tryAcquire, acquire, awaitRelease, status })
   })
 
 /**
