@@ -181,8 +181,14 @@ const start = (data: Redis, heartbeatMs: number): Shared => {
     activate()
     if (sub.status !== "ready" || subId === undefined) return
     if (pingOutstanding) {
-      lose("the invalidation subscriber stopped answering")
-      sub.disconnect(true)
+      // Decided after the poll phase: a reply already in the socket (after a long
+      // synchronous stretch of this process) is read first, and is not a silence.
+      const at = subLife
+      setImmediate(() => {
+        if (!pingOutstanding || at !== subLife) return
+        lose("the invalidation subscriber stopped answering")
+        sub.disconnect(true)
+      })
       return
     }
     pingOutstanding = true
