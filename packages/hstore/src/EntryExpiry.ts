@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { type CodecShape, type Envelope, InvalidOptionError, Options } from "@dogpile-effect/core"
+import { type CodecShape, EntryMeta, type Envelope, InvalidOptionError, Options } from "@dogpile-effect/core"
 import { Effect, Option } from "effect"
 
 /**
@@ -224,13 +224,18 @@ export const createdAt = (
   envelope: Envelope.EnvelopeShape | undefined,
   bytes: Uint8Array,
   now: number
-): Effect.Effect<Option.Option<number>> =>
-  envelope === undefined
-    ? Effect.succeed(Option.fromUndefinedOr(recognise(bytes)))
-    : envelope.decode(bytes, now, headerOnly).pipe(
+): Effect.Effect<Option.Option<number>> => {
+  // Entries with tags, early-refresh timing or their own expiration carry core's metadata header first.
+  const unwrapped = EntryMeta.unwrap(bytes)
+  if (Option.isNone(unwrapped)) return Effect.succeedNone
+  const inner = unwrapped.value.inner
+  return envelope === undefined
+    ? Effect.succeed(Option.fromUndefinedOr(recognise(inner)))
+    : envelope.decode(inner, now, headerOnly).pipe(
       Effect.map((entry) => Option.some(entry.createdAt)),
-      Effect.orElseSucceed(() => Option.fromUndefinedOr(fullCreatedAt(bytes)))
+      Effect.orElseSucceed(() => Option.fromUndefinedOr(fullCreatedAt(inner)))
     )
+}
 
 /**
  * The reserved bucket field holding the longest store TTL (milliseconds, `-1`
