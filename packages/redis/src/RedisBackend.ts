@@ -89,9 +89,12 @@ export const make = (
     let pending: Array<PendingGet> = []
     const sendBatch = (batch: ReadonlyArray<PendingGet>) => {
       const keys = batch.map((p) => p.key)
-      const request = keys.length === 1
-        ? redis.client.getBuffer(keys[0] as string).then((reply) => [reply])
-        : redis.client.mgetBuffer(...keys)
+      // Bounded like every other command: a silent server answers within commandTimeout.
+      const request = redis.deadline(
+        keys.length === 1
+          ? redis.client.getBuffer(keys[0] as string).then((reply) => [reply])
+          : redis.client.mgetBuffer(...keys)
+      )
       request.then(
         (replies) =>
           batch.forEach((p, i) => {
