@@ -17,7 +17,8 @@ import {
   Options
 } from "@dogpile-effect/core"
 import type { Redis } from "ioredis"
-import { Context, Effect, Layer, Metric, Option, Schedule, type Scope } from "effect"
+import { Context, Effect, Layer, Option, Schedule, type Scope } from "effect"
+import * as NearCacheMetrics from "./NearCacheMetrics.ts"
 import * as NearStore from "./NearStore.ts"
 import { RedisClient } from "./RedisClient.ts"
 import * as Tracking from "./Tracking.ts"
@@ -62,31 +63,6 @@ export interface NearCacheOptions {
 }
 
 /**
- * Near-cache hits (no Redis round trip).
- *
- * @example
- * ```ts
- * import { NearCache } from "@dogpile-effect/redis"
- * import { Metric } from "effect"
- * const hits = Metric.value(NearCache.hits)
- * ```
- *
- * @category metrics
- * @since 0.2.0
- */
-export const hits = Metric.counter("dogpile_near_hits_total", { description: "Reads served by the near cache", incremental: true })
-/** Reads the near cache could not serve. @category metrics @since 0.2.0 */
-export const misses = Metric.counter("dogpile_near_misses_total", { description: "Reads the near cache passed to Redis", incremental: true })
-/** Entries dropped to stay within `maxEntries`/`maxBytes`, or past `maxAge`. @category metrics @since 0.2.0 */
-export const evictions = Metric.counter("dogpile_near_evictions_total", { description: "Near-cache entries evicted by size or age", incremental: true })
-/** Keys named by invalidation messages from Redis. @category metrics @since 0.2.0 */
-export const invalidations = Metric.counter("dogpile_near_invalidations_total", { description: "Keys in invalidation messages received", incremental: true })
-/** Times the near cache was emptied (FLUSHDB/FLUSHALL, a lost or re-established connection). @category metrics @since 0.2.0 */
-export const flushes = Metric.counter("dogpile_near_flushes_total", { description: "Times the near cache was emptied", incremental: true })
-/** Reads not kept because an invalidation or flush raced with them. @category metrics @since 0.2.0 */
-export const discarded = Metric.counter("dogpile_near_discarded_total", { description: "Reads not kept because they raced with an invalidation", incremental: true })
-
-/**
  * The near cache's own service, beside the `Backend` it decorates.
  *
  * @example
@@ -111,37 +87,6 @@ export class NearCache extends Context.Service<NearCache, {
   /** Brings the metrics up to date (hits are counted in memory and published every second). */
   readonly publishMetrics: Effect.Effect<void>
 }>()("@dogpile-effect/redis/NearCache") {}
-
-interface Counts {
-  hits: number
-  misses: number
-  evictions: number
-  invalidations: number
-  flushes: number
-  discarded: number
-}
-
-const counted = [
-  ["hits", hits],
-  ["misses", misses],
-  ["evictions", evictions],
-  ["invalidations", invalidations],
-  ["flushes", flushes],
-  ["discarded", discarded]
-] as const
-
-/** Adds what was counted since the last call to the metrics. */
-const publish = (counts: Counts) =>
-  Effect.suspend(() => {
-    const updates: Array<Effect.Effect<void>> = []
-    for (const [name, metric] of counted) {
-      const n = counts[name]
-      if (n === 0) continue
-      counts[name] = 0
-      updates.push(Metric.update(metric, n))
-    }
-    return updates.length === 0 ? Effect.void : Effect.all(updates, { discard: true })
-  })
 
 interface Settings {
   readonly limits: NearStore.Limits
@@ -186,7 +131,7 @@ const decorate = (
   store: NearStore.NearStore,
   tracking: Tracking.Tracking,
   settings: Settings,
-  counts: Counts
+  counts: NearCacheMetrics.Counts
 ): Backend["Service"] => {
   const { locate } = settings
   const keep = (ticket: NearStore.Ticket, key: CacheKey.CacheKey, found: Option.Option<Uint8Array>, now: number) => {
@@ -289,7 +234,7 @@ export const make = (
     const inner = yield* Backend
     const redis = yield* RedisClient
     const settings = yield* resolve(options, inner, redis.isCluster)
-    const counts: Counts = { hits: 0, misses: 0, evictions: 0, invalidations: 0, flushes: 0, discarded: 0 }
+    const counts: NearCacheMetrics.Counts = { hits: 0, misses: 0, evictions: 0, invalidations: 0, flushes: 0, discarded: 0 }
     const store = NearStore.make(settings.limits, { evicted: (n) => void (counts.evictions += n) })
     const tracking = yield* Tracking.acquire(redis.client as Redis, {
       settleMs: redis.commandTimeoutMillis,
@@ -306,7 +251,7 @@ export const make = (
       }
     })
     yield* Effect.addFinalizer(() => Effect.sync(unlisten))
-    yield* Effect.forkScoped(Effect.repeat(publish(counts), Schedule.spaced("1 second")))
+    yield* Effect.forkScoped(Effect.repeat(NearCacheMetrics.publish(counts), Schedule.spaced("1 second")))
     const near = NearCache.of({
       entries: Effect.sync(store.entries),
       bytes: Effect.sync(store.bytes),
@@ -315,7 +260,7 @@ export const make = (
         counts.flushes++
         store.clear()
       }),
-      publishMetrics: publish(counts)
+      publishMetrics: NearCacheMetrics.publish(counts)
     })
     return Context.make(Backend, decorate(inner, store, tracking, settings, counts)).pipe(Context.add(NearCache, near))
   })

@@ -5,8 +5,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Backend, CacheKey, InvalidOptionError, Lock, Region } from "@dogpile-effect/core"
-import { NearCache, RedisBackend, RedisClient, Tracking } from "@dogpile-effect/redis"
-import { Context, Duration, Effect, Layer, Option, type Scope } from "effect"
+import { NearCache, NearCacheMetrics, RedisBackend, RedisClient, Tracking } from "@dogpile-effect/redis"
+import { Context, Duration, Effect, Layer, Metric, Option, type Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { Redis } from "ioredis"
 import { inject } from "vitest"
@@ -106,10 +106,14 @@ describe("NearCache", () => {
       yield* Effect.promise(() => raw.set("k", "v1"))
       assert.strictEqual(text(yield* backend.get("k")), "v1")
       const before = yield* readCalls(raw)
+      yield* near.publishMetrics
+      const hitsBefore = (yield* Metric.value(NearCacheMetrics.hits)).count
       for (let i = 0; i < 100; i++) assert.strictEqual(text(yield* backend.get("k")), "v1")
       assert.deepStrictEqual((yield* backend.getMany(["k", "k"])).map(text), ["v1", "v1"])
       assert.strictEqual((yield* readCalls(raw)) - before, 0)
       assert.strictEqual(yield* near.entries, 1)
+      yield* near.publishMetrics
+      assert.strictEqual((yield* Metric.value(NearCacheMetrics.hits)).count - hitsBefore, 102)
     }).pipe(Effect.scoped))
 
   it.live("a write by another client evicts the local copy within a bounded wait", () =>
