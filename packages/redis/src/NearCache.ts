@@ -234,7 +234,7 @@ export const make = (
     const inner = yield* Backend
     const redis = yield* RedisClient
     const settings = yield* resolve(options, inner, redis.isCluster)
-    const counts: NearCacheMetrics.Counts = { hits: 0, misses: 0, evictions: 0, invalidations: 0, flushes: 0, discarded: 0 }
+    const counts = NearCacheMetrics.counts()
     const store = NearStore.make(settings.limits, { evicted: (n) => void (counts.evictions += n) })
     const tracking = yield* Tracking.acquire(redis.client as Redis, {
       settleMs: redis.commandTimeoutMillis,

@@ -4,6 +4,8 @@
  * race (forced), hash buckets, bounds, and region rules on top of it.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { execFile } from "node:child_process"
+import { promisify } from "node:util"
 import { Backend, CacheKey, InvalidOptionError, Lock, Region } from "@dogpile-effect/core"
 import { NearCache, NearCacheMetrics, RedisBackend, RedisClient, Tracking } from "@dogpile-effect/redis"
 import { Context, Duration, Effect, Layer, Metric, Option, type Scope } from "effect"
@@ -13,6 +15,8 @@ import { inject } from "vitest"
 import { startRedisServer } from "../../../test-support/redis-server.ts"
 
 const sharedUrl = inject("redisUrl")
+const redisCli = (port: number, ...args: ReadonlyArray<string>) =>
+  promisify(execFile)(process.env["REDIS_CLI_BIN"] ?? "redis-cli", ["-p", String(port), ...args])
 const encode = (text: string) => new TextEncoder().encode(text)
 const text = (value: Option.Option<Uint8Array>) => Option.getOrUndefined(Option.map(value, (b) => new TextDecoder().decode(b)))
 
@@ -126,6 +130,10 @@ describe("NearCache", () => {
       assert.strictEqual(text(yield* backend.get("k")), "v1")
       yield* Effect.promise(() => raw.set("k", "v2"))
       yield* eventually("the new value", Effect.map(backend.get("k"), (v) => text(v) === "v2"))
+      // Another process: redis-cli.
+      assert.strictEqual(text(yield* backend.get("k")), "v2")
+      yield* Effect.promise(() => redisCli(server.port, "SET", "k", "from redis-cli"))
+      yield* eventually("redis-cli's value", Effect.map(backend.get("k"), (v) => text(v) === "from redis-cli"))
       yield* Effect.promise(() => raw.del("k"))
       yield* eventually("the deletion", Effect.map(backend.get("k"), Option.isNone))
     }).pipe(Effect.scoped))
