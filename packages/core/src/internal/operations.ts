@@ -91,8 +91,12 @@ export const make = <A>(
         const read = targets.length === 1
           ? Effect.map(backend.get(targets[0]!.full), (bytes) => [bytes])
           : backend.getMany(targets.map((t) => t.full))
-        return Effect.flatMap(invalidation.current, (marks) =>
-          Effect.flatMap(read, (found) =>
+        // Marks due for a reload are read together with the value: one round trip's wait, not two.
+        const cachedMarks = invalidation.cached?.(now)
+        const marksAndRead = cachedMarks === undefined
+          ? Effect.zip(invalidation.current, read, { concurrent: true })
+          : Effect.map(read, (found) => [cachedMarks, found] as const)
+        return Effect.flatMap(marksAndRead, ([marks, found]) =>
             Effect.flatMap(Effect.forEach(found, (bytes) => storage.decode(bytes, now, count)), (entries) => {
               const tags = entries.flatMap((entry) => (Option.isSome(entry) ? entry.value.meta.tags ?? [] : []))
               const classifyAll = (tagMark?: Stored.TagMarkOf) =>
@@ -104,7 +108,7 @@ export const make = <A>(
                     : found
                 })
               return tags.length === 0 ? Effect.succeed(classifyAll()) : Effect.map(tagMarks.current(tags), classifyAll)
-            })))
+            }))
       })
 
     const dogpile: Dogpile.Dogpile<A> = {
