@@ -16,8 +16,9 @@ import {
   type InvalidOptionError,
   Options
 } from "@dogpile-effect/core"
-import type { Redis } from "ioredis"
+import type { Cluster, Redis } from "ioredis"
 import { Context, Effect, Layer, Option, Schedule, type Scope } from "effect"
+import * as ClusterTracking from "./ClusterTracking.ts"
 import * as NearCacheMetrics from "./NearCacheMetrics.ts"
 import * as NearStore from "./NearStore.ts"
 import { RedisClient } from "./RedisClient.ts"
@@ -94,10 +95,8 @@ interface Settings {
   readonly locate: (key: CacheKey.CacheKey) => string
 }
 
-const resolve = (options: NearCacheOptions, backend: Backend["Service"], isCluster: boolean) =>
+const resolve = (options: NearCacheOptions, backend: Backend["Service"]) =>
   Effect.gen(function*() {
-    yield* Options.reject(COMPONENT, "RedisClient", isCluster,
-      "is a Redis Cluster: the near cache needs tracking per node, which it does not do; leave it off on a Cluster")
     yield* Options.reject(COMPONENT, "Backend", backend.name !== "redis" && backend.name !== "redis-hash",
       `must read through the RedisClient in context (RedisBackend or HashBackend), got the "${backend.name}" backend`)
     const maxEntries = yield* Options.integer(COMPONENT, "maxEntries", options.maxEntries, 10_000, { min: 1 })
@@ -214,8 +213,9 @@ const decorate = (
 /**
  * Builds the near cache over the `Backend` and `RedisClient` in context (the
  * Backend must read through that client: `RedisBackend` or `HashBackend`).
- * Fails with `InvalidOptionError` for invalid options or a Cluster, and with
- * `BackendError` if the server refuses `CLIENT TRACKING`. If Redis is not
+ * Fails with `InvalidOptionError` for invalid options, and with
+ * `BackendError` if the server refuses `CLIENT TRACKING`. On a Cluster it
+ * tracks per node (see `ClusterTracking`). If Redis is not
  * reachable yet, it builds and keeps nothing until tracking is confirmed.
  *
  * @example
@@ -233,13 +233,15 @@ export const make = (
   Effect.gen(function*() {
     const inner = yield* Backend
     const redis = yield* RedisClient
-    const settings = yield* resolve(options, inner, redis.isCluster)
+    const settings = yield* resolve(options, inner)
     const counts = NearCacheMetrics.counts()
     const store = NearStore.make(settings.limits, { evicted: (n) => void (counts.evictions += n) })
-    const tracking = yield* Tracking.acquire(redis.client as Redis, {
-      settleMs: redis.commandTimeoutMillis,
-      heartbeatMs: settings.heartbeatMs
-    }).pipe(Effect.mapError((cause) => redis.toError("client tracking", cause)))
+    const trackingOptions = { settleMs: redis.commandTimeoutMillis, heartbeatMs: settings.heartbeatMs }
+    const tracking = yield* (redis.isCluster
+      ? ClusterTracking.acquire(redis.client as Cluster, trackingOptions)
+      : Tracking.acquire(redis.client as Redis, trackingOptions)).pipe(
+        Effect.mapError((cause) => redis.toError("client tracking", cause))
+      )
     const unlisten = tracking.listen({
       invalidate: (keys) => {
         counts.invalidations += keys.length

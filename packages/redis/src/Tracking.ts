@@ -111,7 +111,10 @@ const start = (data: Redis, heartbeatMs: number): Shared => {
     enableOfflineQueue: true,
     enableAutoPipelining: false,
     maxRetriesPerRequest: null,
-    lazyConnect: false
+    // Cluster node connections are lazy and never retry (the Cluster reconnects them):
+    // the subscriber must connect, and reconnect, all the same.
+    lazyConnect: false,
+    retryStrategy: data.options.retryStrategy ?? ((times: number) => Math.min(50 * 2 ** Math.min(times - 1, 10), 1_000))
   })
   const changed = () => changes.forEach((f) => f())
 
@@ -248,6 +251,66 @@ const start = (data: Redis, heartbeatMs: number): Shared => {
 }
 
 /**
+ * A share of the tracking of `data` (started by the first share, stopped
+ * when the last is released). The building block of {@link acquire} and of
+ * per-node tracking on a Cluster.
+ *
+ * @example
+ * ```ts
+ * import { Tracking } from "@dogpile-effect/redis"
+ * import { Redis } from "ioredis"
+ * const share = Tracking.share(new Redis(), { heartbeatMs: 1000 })
+ * share.tracking.isActive()
+ * void share.release()
+ * ```
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Share {
+  readonly tracking: Tracking
+  /** Waits up to `timeoutMs` for tracking to be confirmed or refused; returns the refusal, if any. */
+  readonly settle: (timeoutMs: number) => Promise<unknown>
+  readonly release: () => Promise<void>
+}
+
+/**
+ * Takes a share of the tracking of `data`; see {@link Share}.
+ *
+ * @example
+ * ```ts
+ * import { Tracking } from "@dogpile-effect/redis"
+ * import { Redis } from "ioredis"
+ * const share = Tracking.share(new Redis(), { heartbeatMs: 1000 })
+ * ```
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const share = (data: Redis, options: { readonly heartbeatMs: number }): Share => {
+  let entry = registry.get(data)
+  if (entry === undefined) {
+    entry = start(data, options.heartbeatMs)
+    registry.set(data, entry)
+  }
+  entry.refs++
+  const shared = entry
+  let released = false
+  return {
+    tracking: shared.tracking,
+    settle: (timeoutMs) => shared.settle(timeoutMs).then(() => shared.refused()),
+    release: async () => {
+      if (released) return
+      released = true
+      shared.refs--
+      if (shared.refs > 0) return
+      registry.delete(data)
+      await shared.stop()
+    }
+  }
+}
+
+/**
  * The tracking of `data` for the scope's lifetime: shared with every other
  * user of the same connection, turned off (and its subscriber closed) when the
  * last one's scope closes. Waits up to `settleMs` for tracking to be
@@ -275,26 +338,11 @@ export const acquire = (
   options: { readonly settleMs: number; readonly heartbeatMs: number }
 ): Effect.Effect<Tracking, unknown, Scope.Scope> =>
   Effect.gen(function*() {
-    const shared = yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        let entry = registry.get(data)
-        if (entry === undefined) {
-          entry = start(data, options.heartbeatMs)
-          registry.set(data, entry)
-        }
-        entry.refs++
-        return entry
-      }),
-      (entry) =>
-        Effect.promise(async () => {
-          entry.refs--
-          if (entry.refs > 0) return
-          registry.delete(data)
-          await entry.stop()
-        })
+    const mine = yield* Effect.acquireRelease(
+      Effect.sync(() => share(data, options)),
+      (taken) => Effect.promise(taken.release)
     )
-    yield* Effect.promise(() => shared.settle(options.settleMs))
-    const refused = shared.refused()
+    const refused = yield* Effect.promise(() => mine.settle(options.settleMs))
     if (refused !== undefined) return yield* Effect.fail(refused)
-    return shared.tracking
+    return mine.tracking
   })
