@@ -22,7 +22,8 @@ export const projects = [
   project("codecs"),
   project("redis", redisGlobalSetup),
   project("hstore", redisGlobalSetup),
-  project("python", redisGlobalSetup)
+  project("python", redisGlobalSetup),
+  project("cli", redisGlobalSetup)
 ]
 
 export const conditions = [sourceCondition]
