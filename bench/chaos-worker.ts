@@ -47,7 +47,7 @@ export interface WorkerReport {
   /** `kind: tag` → count, for failed calls (typed errors, interruptions we asked for). */
   readonly errors: Record<string, number>
   readonly maxMs: Record<string, number>
-  /** Calls slower than `commandTimeout` + 100 ms (the issue's one-second whole-call deadline), per kind. */
+  /** Calls slower than `commandTimeout` + 100 ms (the issue's one-second whole-call deadline), per `kind: outcome`. */
   readonly overCommand: Record<string, number>
   readonly overBound: ReadonlyArray<TimedCall>
   readonly lockTimeouts: ReadonlyArray<TimedCall>
@@ -63,6 +63,8 @@ export interface WorkerReport {
   readonly heapStartMB: number
   readonly heapEndMB: number
   readonly loopDelayMaxMs: number
+  /** Records this worker keeps for the checks (creator runs, produced and observed ids): part of its end heap. */
+  readonly records: number
 }
 
 const Value = Schema.Struct({ k: Schema.String, id: Schema.String })
@@ -190,7 +192,7 @@ const timedCall = (kind: string, effect: Effect.Effect<unknown, unknown>) =>
       const outcome = Exit.isSuccess(exit) ? "ok" : tagOfCause(exit.cause)
       if (outcome !== "ok") errors[`${kind}: ${outcome}`] = (errors[`${kind}: ${outcome}`] ?? 0) + 1
       if (Exit.isFailure(exit) && outcome === "defect") defects.push(`${kind}: ${Cause.pretty(exit.cause).slice(0, 600)}`)
-      if (ms > config.commandTimeoutMs + 100) overCommand[kind] = (overCommand[kind] ?? 0) + 1
+      if (ms > config.commandTimeoutMs + 100) overCommand[`${kind}: ${outcome}`] = (overCommand[`${kind}: ${outcome}`] ?? 0) + 1
       if (ms > (config.bounds[kind] ?? Infinity)) overBound.push([kind, start, end, outcome])
       if (outcome === "LockTimeoutError") lockTimeouts.push([kind, start, end, outcome])
       return outcome
@@ -256,7 +258,8 @@ const program = Effect.gen(function*() {
     finalFailures,
     heapStartMB,
     heapEndMB: heapMB(),
-    loopDelayMaxMs: delay.max / 1e6
+    loopDelayMaxMs: delay.max / 1e6,
+    records: creators.length + produced.length + observed.size
   }
   process.stdout.write(`${JSON.stringify(report)}\n`)
 })
