@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Packaging test: packs every package, installs the tarballs into a fresh project
-# outside the workspace (with msgpackr but not cbor-x), imports them as ESM and
-# CommonJS, typechecks examples/*.ts as a consumer with moduleResolution NodeNext
-# and bundler, runs examples/quickstart.ts against a redis-server and examples/metrics.ts.
+# Packaging test: packs every package, installs the library tarballs into a fresh
+# project outside the workspace (with msgpackr but not cbor-x), imports them as ESM
+# and CommonJS, typechecks examples/*.ts as a consumer with moduleResolution NodeNext
+# and bundler, runs examples/quickstart.ts against a redis-server and examples/metrics.ts,
+# and installs the dogpile command-line tool from its tarball.
 # Prints one line per check and ends with "packaging: N passed, N failed".
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,10 +44,14 @@ pack_all() {
   ls "$work/tarballs"
 }
 
+# The libraries, without the command-line tool (an application with its own dependencies).
+libraries() { ls "$work"/tarballs/*.tgz | grep -v '/dogpile-effect-cli-'; }
+
 install_app() {
   mkdir -p "$app/examples" && cd "$app" || return 1
   printf '{ "name": "consumer", "private": true, "type": "module" }\n' >package.json
-  npm install --no-audit --no-fund --loglevel=error "$work"/tarballs/*.tgz \
+  # shellcheck disable=SC2046
+  npm install --no-audit --no-fund --loglevel=error $(libraries) \
     effect@^4.1.0 ioredis@^6.0.0 msgpackr@^2.1.4 typescript@5.9.3 @types/node@^24 || return 1
   [[ ! -e node_modules/cbor-x ]] || { echo "cbor-x was installed though nothing but an optional peer names it"; return 1; }
   cp "$here"/esm.mjs "$here"/cjs.cjs "$here"/tsconfig.*.json . && cp "$repo"/examples/*.ts examples/
@@ -79,6 +84,17 @@ check "CommonJS require" node cjs.cjs
 check "typecheck examples/*.ts (NodeNext)" npx tsc -p tsconfig.nodenext.json
 check "typecheck examples/*.ts (bundler)" npx tsc -p tsconfig.bundler.json
 check "run examples/quickstart.ts against redis-server" run_quickstart
+install_cli() { # the dogpile bin from its tarball (with the libraries it needs), outside the workspace
+  local tool="$work/tool"
+  mkdir -p "$tool" && cd "$tool" || return 1
+  printf '{ "name": "operator", "private": true }\n' >package.json
+  npm install --no-audit --no-fund --loglevel=error "$work"/tarballs/*.tgz || return 1
+  ./node_modules/.bin/dogpile --help >/dev/null || return 1
+  echo "dogpile --help runs"
+}
+
+check "install the dogpile command-line tool and run --help" install_cli
+cd "$app" || finish
 check "run examples/metrics.ts: Prometheus text with the _total names" \
   bash -c 'node examples/metrics.ts 2>&1 | grep "dogpile_hits_total{region=\"users\"} 1"'
 finish
