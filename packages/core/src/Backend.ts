@@ -8,9 +8,9 @@ import type { CacheKey } from "./CacheKey.ts"
 import type { BackendError, UnsupportedKeyError } from "./CacheError.ts"
 
 /**
- * One entry to write. `ttl` is a hint for stores that can expire entries
- * themselves (Redis `PX`); stores that cannot, or that are told otherwise by
- * their own options, may ignore it.
+ * One entry to write. `ttl` is the store TTL the region chose (its
+ * `storeTtl`): stores that can expire entries themselves (Redis `PX`, bucket
+ * and field TTLs) honour it by default; none means "keep it until evicted".
  *
  * @since 0.1.0
  */
@@ -63,6 +63,15 @@ export class Backend extends Context.Service<Backend, {
   readonly name: string
   readonly capabilities: BackendCapabilities
   get(key: CacheKey): Effect.Effect<Option.Option<Uint8Array>, BackendFailure>
+  /**
+   * Optional, for stores that hold values in this process (the in-memory
+   * backend, a near cache): the stored bytes of `key` at `now`, answered
+   * synchronously with no I/O, or `undefined` when it cannot tell that way.
+   * While the value is unchanged it must return the same `Uint8Array`
+   * instance, so the region can keep what it decoded from it. It never
+   * fails: anything unusual is `undefined`, and the region reads with `get`.
+   */
+  peek?(key: CacheKey, now: number): Uint8Array | undefined
   getMany(keys: ReadonlyArray<CacheKey>): Effect.Effect<ReadonlyArray<Option.Option<Uint8Array>>, BackendFailure>
   set(key: CacheKey, value: Uint8Array, ttl?: Duration.Duration): Effect.Effect<void, BackendFailure>
   setMany(entries: ReadonlyArray<BackendEntry>): Effect.Effect<void, BackendFailure>

@@ -87,6 +87,11 @@ const build = (options: MemoryBackendOptions, capacity: number): Backend["Servic
     capabilities: { hashKeys, ttl: true },
     get: (key) =>
       Effect.flatMap(idOf(key), (id) => Clock.clockWith((clock) => Effect.sync(() => read(id, clock.currentTimeMillisUnsafe())))),
+    peek: (key, now) => {
+      if (!hashKeys && CacheKey.isHashKey(key)) return undefined
+      const found = read(CacheKey.render(key), now)
+      return Option.isSome(found) ? found.value : undefined
+    },
     getMany: (keys) =>
       Effect.flatMap(ids(keys), (all) =>
         Clock.clockWith((clock) =>

@@ -17,6 +17,7 @@ import type { Lock } from "../Lock.ts"
 import type { GetOptions, GetOrCreateOptions, Region, SetOptions } from "../Region.ts"
 import * as RegionEvent from "../RegionEvent.ts"
 import * as RegionMetrics from "../RegionMetrics.ts"
+import * as FastPath from "./fastPath.ts"
 import * as Inspect from "./inspect.ts"
 import * as Keys from "./keys.ts"
 import * as Settings from "./settings.ts"
@@ -77,6 +78,14 @@ export const make = <A>(
           closed ? Effect.fail(new RegionClosedError({ region: name })) : body()
         )
       )
+
+    /** `open`, with the caller's clock read once: the fast hit path needs nothing else. */
+    const openTimed = <X, E, R>(spanName: string, body: (now: number) => Effect.Effect<X, E, R>) =>
+      open(spanName, () => Clock.clockWith((clock) => body(clock.currentTimeMillisUnsafe())))
+
+    const fastHit = FastPath.make(backend, storage, invalidation, tagMarks, early)
+    const countFastHit = <X>(target: Keys.Target, value: X): Effect.Effect<X> =>
+      hub.listening() ? Effect.as(Effect.andThen(Metric.update(metrics.hits, 1), emitReads([target], [true])), value) : Effect.as(Metric.update(metrics.hits, 1), value)
 
     // ---- reading -----------------------------------------------------------
 
@@ -185,9 +194,13 @@ export const make = <A>(
       creator: Effect.Effect<A | EntryMeta.Expiring<A>, E, R>,
       call?: GetOrCreateOptions<A>
     ): Effect.Effect<A, E | CacheError, R> =>
-      open("Region.getOrCreate", () => {
+      openTimed("Region.getOrCreate", (now) => {
         const target = Keys.resolve(keySpace, key)
         if (target instanceof InvalidKeyError) return Effect.fail(target)
+        if (call === undefined && fastHit !== undefined) {
+          const hit = fastHit(target, settings.defaults.expirationMs, now)
+          if (hit !== undefined) return countFastHit(target, hit.value)
+        }
         return Effect.flatMap(Settings.forCall(settings, call), (callSettings) =>
           Effect.andThen(
             Dogpile.checkReentry([target], Keys.display),
@@ -280,9 +293,13 @@ export const make = <A>(
       })
 
     const get = (key: CacheKey.CacheKey, call?: GetOptions) =>
-      open("Region.get", () => {
+      openTimed("Region.get", (now): Effect.Effect<Option.Option<A>, CacheError> => {
         const target = Keys.resolve(keySpace, key)
         if (target instanceof InvalidKeyError) return Effect.fail(target)
+        if (call === undefined && fastHit !== undefined) {
+          const hit = fastHit(target, settings.defaults.expirationMs, now)
+          if (hit !== undefined) return countFastHit(target, Option.some(hit.value))
+        }
         return Effect.flatMap(Settings.expirationFor(settings as Settings.RegionSettings<unknown>, call), (expirationMs) =>
           Effect.flatMap(readFound([target], expirationMs, true), ([found]) => {
             const value = readable(found!, call)

@@ -73,6 +73,8 @@ export const refreshEarly = (stored: Stored<unknown>, now: number, expirationMs:
 export interface Storage<A> {
   /** Decodes stored bytes; a failure is a miss, counted unless `count` is false (a re-read of the same bytes). */
   readonly decode: (bytes: Option.Option<Uint8Array>, now: number, count?: boolean) => Effect.Effect<Option.Option<Stored<A>>>
+  /** What `decode` made of these exact bytes (the same instance), if it decoded them before. */
+  readonly decoded: (bytes: Uint8Array) => Stored<A> | undefined
   /** Encodes a value created at `createdAt`, with its metadata, failing with `EncodeError` naming the key. */
   readonly encode: (
     shown: string,
@@ -114,10 +116,23 @@ export const make = <A>(settings: RegionSettings<A>, metrics: RegionMetrics): St
       Option.none<Stored<A>>()
     )
 
+  // Decoded entries by the bytes they came from: a store that hands back the same instance for an
+  // unchanged value (memory, a near cache) is decoded once. Weak: it never keeps bytes alive.
+  const byBytes = new WeakMap<Uint8Array, Stored<A>>()
+  const remember = (bytes: Uint8Array) => (entry: Option.Option<Stored<A>>) => {
+    if (Option.isSome(entry)) byBytes.set(bytes, entry.value)
+  }
+
   const decode = (bytes: Option.Option<Uint8Array>, now: number, count = true): Effect.Effect<Option.Option<Stored<A>>> => {
     if (Option.isNone(bytes)) return Effect.succeedNone
+    const known = envelope.storesCreatedAt ? byBytes.get(bytes.value) : undefined
+    if (known !== undefined) return Effect.succeedSome(known)
+    return Effect.tap(decodeNew(bytes.value, now, count), (entry) => Effect.sync(() => remember(bytes.value)(entry)))
+  }
+
+  const decodeNew = (bytes: Uint8Array, now: number, count: boolean): Effect.Effect<Option.Option<Stored<A>>> => {
     // Only envelopes that allow metadata can carry it: a raw value starting with 0xFD is just a value.
-    const unwrapped = withMeta ? EntryMeta.unwrap(bytes.value) : Option.some({ meta: EntryMeta.empty, inner: bytes.value })
+    const unwrapped = withMeta ? EntryMeta.unwrap(bytes) : Option.some({ meta: EntryMeta.empty, inner: bytes })
     if (Option.isNone(unwrapped)) return count ? counted("malformed entry metadata") : Effect.succeedNone
     const { inner, meta } = unwrapped.value
     return envelope.decode(inner, now, codec).pipe(
@@ -163,5 +178,5 @@ export const make = <A>(settings: RegionSettings<A>, metrics: RegionMetrics): St
     )
   }
 
-  return { decode, encode }
+  return { decode, decoded: (bytes) => (envelope.storesCreatedAt ? byBytes.get(bytes) : undefined), encode }
 }
