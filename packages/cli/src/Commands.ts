@@ -42,12 +42,14 @@ export const inspect = Command.make(
   { key: keyArgument },
   Effect.fn(function*({ key }) {
     const settings = yield* Root.command
-    yield* Connect.withRegion(settings, ({ region }) =>
+    yield* Connect.withRegion(settings, (target) =>
       Effect.gen(function*() {
-        const info = yield* region.inspect(Connect.parseKey(key, settings.hashStorage))
-        if (Option.isNone(info)) return yield* Failure.notFound(key)
+        const cacheKey = Connect.parseKey(key, settings.hashStorage)
+        const info = yield* target.region.inspect(cacheKey)
+        if (Option.isNone(info)) return yield* Connect.missing(target, cacheKey, key)
+        const redisTtlMs = yield* Connect.redisTtl(target, cacheKey, info.value)
         const now = yield* Clock.currentTimeMillis
-        yield* printed(settings, info.value, Render.entry(info.value, now))
+        yield* printed(settings, { ...info.value, redisTtlMs }, Render.entry(info.value, redisTtlMs, now))
       }))
   })
 ).pipe(
@@ -73,11 +75,15 @@ export const get = Command.make(
   { key: keyArgument },
   Effect.fn(function*({ key }) {
     const settings = yield* Root.command
-    yield* Connect.withRegion(settings, ({ region }) =>
+    yield* Connect.withRegion(settings, (target) =>
       Effect.gen(function*() {
-        const value = yield* region.get(Connect.parseKey(key, settings.hashStorage), { ignoreExpiration: true })
-        if (Option.isNone(value)) return yield* Failure.notFound(key)
-        yield* Console.log(Render.json(value.value))
+        const cacheKey = Connect.parseKey(key, settings.hashStorage)
+        const value = yield* target.region.get(cacheKey, { ignoreExpiration: true })
+        if (Option.isSome(value)) return yield* Console.log(Render.json(value.value))
+        const info = yield* target.region.inspect(cacheKey)
+        return yield* Option.isNone(info)
+          ? Connect.missing(target, cacheKey, key)
+          : Failure.undecodable(key, info.value.state, settings)
       }))
   })
 ).pipe(

@@ -6,7 +6,7 @@
  *
  * @since 0.2.0
  */
-import { type Backend, CacheKey, Codec, type CodecShape, Envelope, type Lock, type Options, Region } from "@dogpile-effect/core"
+import { type Backend, type BackendError, CacheKey, Codec, type CodecShape, Envelope, type Lock, type Options, Region } from "@dogpile-effect/core"
 import { Cbor, Msgpack } from "@dogpile-effect/codecs"
 import { Bucketing, HashBackend } from "@dogpile-effect/hstore"
 import { RedisBackend, RedisClient, RedisLock } from "@dogpile-effect/redis"
@@ -204,3 +204,59 @@ export const parseKey = (text: string, hashStorage: boolean): CacheKey.CacheKey 
   const match = hashStorage ? /^([^[]+)\[(.+)\]$/s.exec(text) : null
   return match === null ? text : CacheKey.hash(match[1] as string, match[2] as string)
 }
+
+/**
+ * The Redis TTL (ms) of the key an entry lives in: its own key, or the
+ * bucket of a hash key. `-1`: none; `-2`: no such key (e.g. a plain key that
+ * `--bucketing` keeps in a bucket).
+ *
+ * @example
+ * ```ts
+ * import { Connect } from "@dogpile-effect/cli"
+ * const ttlOf = Connect.redisTtl
+ * ```
+ *
+ * @category running
+ * @since 0.2.0
+ */
+export const redisTtl = (
+  target: Target,
+  key: CacheKey.CacheKey,
+  info: Region.EntryInfo
+): Effect.Effect<number, BackendError> =>
+  target.redis.use("pttl", (client) =>
+    client.pttl(typeof key === "string" ? info.backendKey : `${target.namespace}#${key.hash}`))
+
+/** Whether Redis holds anything under the key an entry would live in (unknown under `--bucketing`). */
+const stored = (target: Target, key: CacheKey.CacheKey): Effect.Effect<boolean, BackendError> => {
+  if (target.settings.bucketing !== "none") return Effect.succeed(false)
+  return typeof key === "string"
+    ? Effect.map(target.redis.use("exists", (client) => client.exists(`${target.namespace}:${key}`)), (n) => n > 0)
+    : Effect.map(
+      target.redis.use("hexists", (client) => client.hexists(`${target.namespace}#${key.hash}`, key.field)),
+      (n) => n > 0
+    )
+}
+
+/**
+ * Why a key has no readable entry: none at all, or one that does not decode
+ * with the `--envelope` and `--codec` given (exit code 1 either way).
+ *
+ * @example
+ * ```ts
+ * import { Connect } from "@dogpile-effect/cli"
+ * const explain = Connect.missing
+ * ```
+ *
+ * @category running
+ * @since 0.2.0
+ */
+export const missing = (
+  target: Target,
+  key: CacheKey.CacheKey,
+  typed: string
+): Effect.Effect<never, Failure.CliFailure | BackendError> =>
+  Effect.flatMap(
+    stored(target, key),
+    (found) => Effect.fail(found ? Failure.undecodable(typed, "fresh", target.settings) : Failure.notFound(typed))
+  )

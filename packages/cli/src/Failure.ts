@@ -59,6 +59,32 @@ export const notFound = (key: string): CliFailure =>
   new CliFailure({ exitCode: ExitCode.notFound, reason: `no entry for ${key}` })
 
 /**
+ * The failure of a key whose entry exists but which `get` cannot return
+ * (exit code 1): hard-invalidated, or not decodable with the envelope and
+ * codec given.
+ *
+ * @example
+ * ```ts
+ * import { Failure } from "@dogpile-effect/cli"
+ * Failure.undecodable("user:1", "invalidated", { envelope: "full", codec: "json" }).exitCode // 1
+ * ```
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const undecodable = (
+  key: string,
+  state: "fresh" | "stale" | "invalidated",
+  layout: { readonly envelope: string; readonly codec: string }
+): CliFailure =>
+  new CliFailure({
+    exitCode: ExitCode.notFound,
+    reason: state === "invalidated"
+      ? `the entry for ${key} is invalidated (hard): it reads as a miss`
+      : `the entry for ${key} does not decode with --envelope ${layout.envelope} --codec ${layout.codec}`
+  })
+
+/**
  * A usage or configuration failure (exit code 2).
  *
  * @example

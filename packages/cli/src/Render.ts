@@ -88,24 +88,31 @@ export const bytes = (n: number): string => {
  * const text = Render.entry({
  *   key: "user:1", backendKey: "users:user:1", state: "fresh", createdAt: 0, expiresAt: undefined,
  *   version: 1, sizeBytes: 40, payloadBytes: 20, tags: ["team:7"], computeMs: 12
- * }, 1_000)
+ * }, 60_000, 1_000)
  * ```
  *
  * @category formatting
  * @since 0.2.0
  */
-export const entry = (info: Region.EntryInfo, now: number): string =>
+export const entry = (info: Region.EntryInfo, redisTtlMs: number, now: number): string =>
   lines([
     ["key", info.key],
     ...(info.backendKey === info.key ? [] : [["redis key", info.backendKey] as const]),
     ["state", info.state],
     ["created at", time(info.createdAt, now)],
-    ["expires at", info.expiresAt === undefined ? "never (no expiration given; see --expiration)" : time(info.expiresAt, now)],
+    ["expires at", expiry(info, now)],
+    ["redis ttl", redisTtlMs >= 0 ? duration(redisTtlMs) : redisTtlMs === -1 ? "none" : "-"],
     ["version", info.version === undefined ? "-" : String(info.version)],
     ["size", `${bytes(info.sizeBytes)}, payload ${bytes(info.payloadBytes)}`],
     ["tags", info.tags.length === 0 ? "-" : info.tags.join(", ")],
     ["creator took", info.computeMs === undefined ? "-" : duration(info.computeMs)]
   ])
+
+const expiry = (info: Region.EntryInfo, now: number): string => {
+  if (info.expiresAt !== undefined) return time(info.expiresAt, now)
+  if (info.createdAt === undefined) return "- (the envelope stores no creation time: the Redis TTL is the expiry)"
+  return "never (give the region's expiration with --expiration)"
+}
 
 /**
  * What `dogpile lock` prints.
