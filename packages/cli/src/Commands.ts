@@ -54,7 +54,7 @@ export const inspect = Command.make(
   })
 ).pipe(
   Command.withDescription("Show an entry's metadata: state, created at, expires at, version, size, tags, creator time"),
-  Command.withExamples([{ command: "dogpile inspect user:42 --region users --expiration \"10 minutes\"", description: "" }])
+  Command.withExamples([{ command: "dogpile inspect user:42 --region users --expiration \"10 minutes\"", description: "The metadata of users:user:42, judged against a 10-minute expiration" }])
 )
 
 /**
@@ -88,7 +88,7 @@ export const get = Command.make(
   })
 ).pipe(
   Command.withDescription("Print an entry's value as JSON (decoded with --envelope and --codec)"),
-  Command.withExamples([{ command: "dogpile get user:42 --region users --codec msgpack", description: "" }])
+  Command.withExamples([{ command: "dogpile get user:42 --region users --codec msgpack", description: "The value of users:user:42, stored with MessagePack, as JSON" }])
 )
 
 /**
@@ -116,7 +116,7 @@ export const remove = Command.make(
   })
 ).pipe(
   Command.withDescription("Delete entries"),
-  Command.withExamples([{ command: "dogpile delete user:42 user:43 --region users", description: "" }])
+  Command.withExamples([{ command: "dogpile delete user:42 user:43 --region users", description: "Delete two entries" }])
 )
 
 /**
@@ -145,7 +145,7 @@ export const invalidate = Command.make(
   })
 ).pipe(
   Command.withDescription("Invalidate every entry of the region created before now"),
-  Command.withExamples([{ command: "dogpile invalidate --hard --region users", description: "" }])
+  Command.withExamples([{ command: "dogpile invalidate --hard --region users", description: "Every entry of users created until now becomes a miss" }])
 )
 
 /**
@@ -174,7 +174,7 @@ export const invalidateTags = Command.make(
   })
 ).pipe(
   Command.withDescription("Invalidate every entry created before now that carries one of the tags"),
-  Command.withExamples([{ command: "dogpile invalidate-tags team:7 --region users", description: "" }])
+  Command.withExamples([{ command: "dogpile invalidate-tags team:7 --region users", description: "Entries tagged team:7 become stale: one caller regenerates each" }])
 )
 
 /**
@@ -203,7 +203,7 @@ export const lock = Command.make(
   })
 ).pipe(
   Command.withDescription("Show whether a key's dogpile lock is held, and the lease left"),
-  Command.withExamples([{ command: "dogpile lock user:42 --region users", description: "" }])
+  Command.withExamples([{ command: "dogpile lock user:42 --region users", description: "Is a creator of users:user:42 running somewhere?" }])
 )
 
 const limitFlag = Flag.Int("limit").pipe(
@@ -250,5 +250,5 @@ export const stats = Command.make(
   })
 ).pipe(
   Command.withDescription("Count and size the namespace's keys, buckets, marks and locks (SCAN + MEMORY USAGE)"),
-  Command.withExamples([{ command: "dogpile stats --region users --limit 50000", description: "" }])
+  Command.withExamples([{ command: "dogpile stats --region users --limit 50000", description: "Count and size up to 50,000 keys of the users namespace" }])
 )
