@@ -103,5 +103,23 @@ describe("NearCache on a 3-master Cluster", () => {
       for (const key of keys) yield* Effect.promise(() => raw.set(key, "v3"))
       yield* eventually("the new values", Effect.map(backend.getMany(keys), (vs) => vs.every((v) => text(v) === "v3")))
     }).pipe(Effect.scoped))
+  it.live("a master killed and restarted empties the near cache; tracking comes back on every master", () =>
+    Effect.gen(function*() {
+      const { backend, near, raw } = yield* setup
+      const keys = keysOnEveryMaster(`near-cluster-restart-${Date.now()}`)
+      for (const key of keys) yield* Effect.promise(() => raw.set(key, "v1"))
+      yield* eventually("all kept", Effect.andThen(backend.getMany(keys), Effect.map(near.entries, (n) => n === 3)))
+      const victim = (cluster as RedisCluster).servers[2]!
+      yield* Effect.promise(() => victim.kill())
+      yield* eventually("an empty near cache", Effect.map(near.entries, (n) => n === 0))
+      yield* Effect.promise(() => victim.start())
+      yield* Effect.promise(() => (cluster as RedisCluster).awaitOk())
+      // The restarted master lost its data (no persistence): write again, read, keep, evict.
+      yield* eventually("writes accepted again", Effect.promise(() =>
+        Promise.all(keys.map((key) => raw.set(key, "v2"))).then(() => true, () => false)))
+      yield* eventually("all kept again", Effect.andThen(Effect.ignore(backend.getMany(keys)), Effect.map(near.entries, (n) => n === 3)))
+      for (const key of keys) yield* Effect.promise(() => raw.set(key, "v3"))
+      yield* eventually("the new values", Effect.map(Effect.orElseSucceed(backend.getMany(keys), () => []), (vs) =>
+        vs.length === 3 && vs.every((v) => text(v) === "v3")))
+    }).pipe(Effect.scoped))
 })
-
