@@ -4,7 +4,8 @@
  * a Region of the library in this process. Each spawn costs a second or more,
  * so every test runs only a few.
  */
-import { CacheKey, Lock, Region } from "@dogpile-effect/core"
+import { CacheKey, Envelope, Lock, Region } from "@dogpile-effect/core"
+import { Msgpack } from "@dogpile-effect/codecs"
 import { HashBackend } from "@dogpile-effect/hstore"
 import { RedisBackend, RedisClient, RedisLock } from "@dogpile-effect/redis"
 import { Effect, Layer, Schema } from "effect"
@@ -157,21 +158,25 @@ describe("dogpile", () => {
     assert.strictEqual(part.truncated, true)
   }, TIMEOUT)
 
-  it("hash storage: inspect HASH[FIELD] and stats count buckets and fields", async () => {
+  it("hash storage with compact envelope and MessagePack: inspect and get HASH[FIELD]; stats count buckets and fields", async () => {
     const name = freshName("hash")
     const storage = Layer.mergeAll(HashBackend.layer(), RedisLock.layer()).pipe(Layer.provide(redisLayer))
     await Effect.runPromise(
       Effect.gen(function*() {
-        const users = yield* Region.make({ name, schema: User })
+        const users = yield* Region.make({ name, schema: User, codec: Msgpack.codec, envelope: Envelope.compact() })
         yield* users.setMany(Array.from({ length: 12 }, (_, i) => [CacheKey.hash(`b${i % 3}`, String(i)), { id: i, name: "x" }] as const))
       }).pipe(Effect.scoped, Effect.provide(storage))
     )
-    const [inspected, stats] = await Promise.all([
-      dogpile(["inspect", "b1[4]", "--region", name, "--hash-storage", "--json"]),
+    const layout = ["--hash-storage", "--codec", "msgpack", "--envelope", "compact"]
+    const [inspected, got, stats] = await Promise.all([
+      dogpile(["inspect", "b1[4]", "--region", name, ...layout, "--json"]),
+      dogpile(["get", "b1[4]", "--region", name, ...layout]),
       dogpile(["stats", "--region", name, "--hash-storage", "--json"])
     ])
     assert.strictEqual(inspected.code, 0, inspected.stderr)
     assert.strictEqual(JSON.parse(inspected.stdout).backendKey, `${name}#b1[4]`)
+    assert.strictEqual(got.code, 0, got.stderr)
+    assert.deepStrictEqual(JSON.parse(got.stdout), { id: 4, name: "x" })
     const report = JSON.parse(stats.stdout)
     assert.strictEqual(report.buckets, 3, stats.stdout)
     assert.isAtLeast(report.bucketFields, 12)
