@@ -120,6 +120,17 @@ describe("NearCache", () => {
       assert.strictEqual((yield* Metric.value(NearCacheMetrics.hits)).count - hitsBefore, 102)
     }).pipe(Effect.scoped))
 
+  it.live("misses are not kept: each goes to Redis", () =>
+    Effect.gen(function*() {
+      const server = yield* privateServer
+      const raw = yield* rawClient(server.url)
+      const { backend, near } = yield* nearOn(server.url)
+      const before = yield* readCalls(raw)
+      for (let i = 0; i < 5; i++) assert.isTrue(Option.isNone(yield* backend.get("absent")))
+      assert.strictEqual((yield* readCalls(raw)) - before, 5)
+      assert.strictEqual(yield* near.entries, 0)
+    }).pipe(Effect.scoped))
+
   it.live("a write by another client evicts the local copy within a bounded wait", () =>
     Effect.gen(function*() {
       const server = yield* privateServer
