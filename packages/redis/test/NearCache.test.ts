@@ -290,7 +290,16 @@ describe("NearCache", () => {
                   Effect.sync(() => void (race = false))
                 )
                 : Effect.void)
-          return Backend.of({ ...inner, get: held })
+          // getMany: only "k" races; the other key read with it is kept.
+          const heldMany = (keys: ReadonlyArray<CacheKey.CacheKey>) =>
+            Effect.tap(inner.getMany(keys), () =>
+              race
+                ? Effect.andThen(
+                  Effect.all([heard("k"), Effect.promise(() => raw.set("k", "new"))], { concurrency: 2 }),
+                  Effect.sync(() => void (race = false))
+                )
+                : Effect.void)
+          return Backend.of({ ...inner, get: held, getMany: heldMany })
         })
       ).pipe(Layer.orDie)
       const { backend, near } = yield* nearOn(server.url, {}, racing)
@@ -298,6 +307,13 @@ describe("NearCache", () => {
       assert.strictEqual(yield* near.entries, 0) // ...but is not kept
       assert.strictEqual(text(yield* backend.get("k")), "new")
       assert.strictEqual(yield* near.entries, 1)
+      // The same through getMany, next to a key that did not change.
+      yield* Effect.promise(() => raw.mset("k", "old", "j", "steady"))
+      yield* eventually("k evicted", Effect.map(near.entries, (n) => n === 0))
+      race = true
+      assert.deepStrictEqual((yield* backend.getMany(["k", "j"])).map(text), ["old", "steady"])
+      assert.strictEqual(yield* near.entries, 1) // j kept, k not
+      assert.deepStrictEqual((yield* backend.getMany(["k", "j"])).map(text), ["new", "steady"])
     }).pipe(Effect.scoped))
 
   it.live("a write to a hash bucket evicts every cached field of that bucket; bucketed plain keys too", () =>
