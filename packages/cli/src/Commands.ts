@@ -44,10 +44,10 @@ export const inspect = Command.make(
     const settings = yield* Root.command
     yield* Connect.withRegion(settings, (target) =>
       Effect.gen(function*() {
-        const cacheKey = Connect.parseKey(key, settings.hashStorage)
+        const cacheKey = target.parseKey(key)
         const info = yield* target.region.inspect(cacheKey)
         if (Option.isNone(info)) return yield* Connect.missing(target, cacheKey, key)
-        const redisTtlMs = yield* Connect.redisTtl(target, cacheKey, info.value)
+        const redisTtlMs = yield* Connect.redisTtl(target, cacheKey)
         const now = yield* Clock.currentTimeMillis
         yield* printed(settings, { ...info.value, redisTtlMs }, Render.entry(info.value, redisTtlMs, now))
       }))
@@ -77,13 +77,13 @@ export const get = Command.make(
     const settings = yield* Root.command
     yield* Connect.withRegion(settings, (target) =>
       Effect.gen(function*() {
-        const cacheKey = Connect.parseKey(key, settings.hashStorage)
+        const cacheKey = target.parseKey(key)
         const value = yield* target.region.get(cacheKey, { ignoreExpiration: true })
         if (Option.isSome(value)) return yield* Console.log(Render.json(value.value))
         const info = yield* target.region.inspect(cacheKey)
         return yield* Option.isNone(info)
           ? Connect.missing(target, cacheKey, key)
-          : Failure.undecodable(key, info.value.state, settings)
+          : Failure.undecodable(key, info.value.state, target.layout.describe)
       }))
   })
 ).pipe(
@@ -108,9 +108,9 @@ export const remove = Command.make(
   { keys: keyArgument.pipe(Argument.variadic({ min: 1 })) },
   Effect.fn(function*({ keys }) {
     const settings = yield* Root.command
-    yield* Connect.withRegion(settings, ({ region }) =>
+    yield* Connect.withRegion(settings, ({ parseKey, region }) =>
       Effect.andThen(
-        region.deleteMany(keys.map((key) => Connect.parseKey(key, settings.hashStorage))),
+        region.deleteMany(keys.map(parseKey)),
         printed(settings, { deleted: keys }, `deleted ${keys.join(" ")}`)
       ))
   })
@@ -195,9 +195,9 @@ export const lock = Command.make(
   { key: keyArgument },
   Effect.fn(function*({ key }) {
     const settings = yield* Root.command
-    yield* Connect.withRegion(settings, ({ region }) =>
+    yield* Connect.withRegion(settings, ({ parseKey, region }) =>
       Effect.flatMap(
-        region.lockStatus(Connect.parseKey(key, settings.hashStorage)),
+        region.lockStatus(parseKey(key)),
         (status) => printed(settings, status, Render.lock(status))
       ))
   })
@@ -211,13 +211,18 @@ const limitFlag = Flag.Int("limit").pipe(
   Flag.withDefault(10_000)
 )
 
+const matchFlag = Flag.String("match").pipe(
+  Flag.withDescription("Scan the keys of this SCAN pattern instead of the namespace's (needed for --python regions)"),
+  Flag.optional
+)
+
 const progress = (settings: Root.Settings) =>
   settings.json || process.stderr.isTTY !== true
     ? undefined
     : (scanned: number) => Effect.sync(() => void process.stderr.write(`\rscanned ${scanned} keys`))
 
 /**
- * `dogpile stats [--limit N]`: counts and sizes the namespace's keys with
+ * `dogpile stats [--limit N] [--match PATTERN]`: counts and sizes the namespace's keys with
  * `SCAN` and `MEMORY USAGE` (never `KEYS`), at most `--limit` keys.
  *
  * @example
@@ -231,16 +236,16 @@ const progress = (settings: Root.Settings) =>
  */
 export const stats = Command.make(
   "stats",
-  { limit: limitFlag },
-  Effect.fn(function*({ limit }) {
+  { limit: limitFlag, match: matchFlag },
+  Effect.fn(function*({ limit, match }) {
     const settings = yield* Root.command
     if (limit < 1) return yield* Failure.usage(`--limit must be at least 1, got ${limit}`)
     const onProgress = progress(settings)
-    yield* Connect.withRegion(settings, ({ namespace, redis }) =>
+    yield* Connect.withRegion(settings, ({ layout, redis }) =>
       Effect.gen(function*() {
-        const report = yield* Stats.collect(redis, namespace, {
+        const scope = yield* Stats.scopeOf(layout, settings.region, match)
+        const report = yield* Stats.collect(redis, scope, {
           limit,
-          hashStorage: settings.hashStorage,
           ...(onProgress === undefined ? {} : { onProgress })
         })
         if (onProgress !== undefined) yield* Effect.sync(() => process.stderr.write("\r\u001b[K"))

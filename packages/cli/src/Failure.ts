@@ -66,7 +66,7 @@ export const notFound = (key: string): CliFailure =>
  * @example
  * ```ts
  * import { Failure } from "@dogpile-effect/cli"
- * Failure.undecodable("user:1", "invalidated", { envelope: "full", codec: "json" }).exitCode // 1
+ * Failure.undecodable("user:1", "invalidated", "--envelope full --codec json").exitCode // 1
  * ```
  *
  * @category constructors
@@ -75,13 +75,13 @@ export const notFound = (key: string): CliFailure =>
 export const undecodable = (
   key: string,
   state: "fresh" | "stale" | "invalidated",
-  layout: { readonly envelope: string; readonly codec: string }
+  layout: string
 ): CliFailure =>
   new CliFailure({
     exitCode: ExitCode.notFound,
     reason: state === "invalidated"
       ? `the entry for ${key} is invalidated (hard): it reads as a miss`
-      : `the entry for ${key} does not decode with --envelope ${layout.envelope} --codec ${layout.codec}`
+      : `the entry for ${key} does not decode with ${layout}`
   })
 
 /**

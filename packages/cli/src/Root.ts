@@ -27,9 +27,10 @@ export interface Settings {
   readonly cluster: boolean
   readonly region: string
   readonly namespace: Option.Option<string>
-  readonly envelope: "full" | "compact" | "packed" | "raw"
+  readonly envelope: Option.Option<"full" | "compact" | "packed" | "raw">
   readonly codec: "json" | "msgpack" | "cbor"
   readonly hashStorage: boolean
+  readonly python: Option.Option<"dogpile-redis" | "redis-advanced" | "redis-advanced-hstore">
   readonly bucketing: "none" | "id" | "number"
   readonly bucketSize: Option.Option<number>
   readonly expiration: Option.Option<string>
@@ -49,8 +50,8 @@ const flags = {
     Flag.optional
   ),
   envelope: Flag.Literals("envelope", ["full", "compact", "packed", "raw"]).pipe(
-    Flag.withDescription("The region's envelope (Envelope.full(), compact(), packed() with their defaults, or raw)"),
-    Flag.withDefault("full")
+    Flag.withDescription("The region's envelope (Envelope.full(), compact(), packed() with their defaults, or raw; default full)"),
+    Flag.optional
   ),
   codec: Flag.Literals("codec", ["json", "msgpack", "cbor"]).pipe(
     Flag.withDescription("The region's codec"),
@@ -59,6 +60,12 @@ const flags = {
   hashStorage: Flag.Boolean("hash-storage").pipe(
     Flag.withDescription("The region stores through HashBackend (keys may then be given as HASH[FIELD])"),
     Flag.withDefault(false)
+  ),
+  python: Flag.Literals("python", ["dogpile-redis", "redis-advanced", "redis-advanced-hstore"]).pipe(
+    Flag.withDescription(
+      "A region shared with Python (@dogpile-effect/python's Presets): keys verbatim, Python's envelope, codec (--codec json or msgpack) and lock names"
+    ),
+    Flag.optional
   ),
   bucketing: Flag.Literals("bucketing", ["none", "id", "number"]).pipe(
     Flag.withDescription("HashBackend's bucketing: none, Bucketing.byId or Bucketing.byNumber (with --hash-storage)"),

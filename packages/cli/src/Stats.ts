@@ -6,8 +6,10 @@
  */
 import type { BackendError } from "@dogpile-effect/core"
 import type { RedisClient } from "@dogpile-effect/redis"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import type { Cluster, Redis } from "ioredis"
+import * as Failure from "./Failure.ts"
+import type * as Layout from "./Layout.ts"
 import * as Render from "./Render.ts"
 
 /**
@@ -24,7 +26,8 @@ import * as Render from "./Render.ts"
  * @since 0.2.0
  */
 export interface Report {
-  readonly namespace: string
+  /** The namespace, or `undefined` for a region with verbatim keys. */
+  readonly namespace: string | undefined
   /** The patterns scanned. */
   readonly patterns: ReadonlyArray<string>
   readonly scannedKeys: number
@@ -150,9 +153,64 @@ const count = (tally: Tally, described: ReadonlyArray<Described>): void => {
   }
 }
 
-/** The key patterns of a namespace: plain keys and buckets, and HashBackend's overflow keys. */
-const patternsOf = (namespace: string, hashStorage: boolean): ReadonlyArray<string> =>
-  hashStorage ? [`${namespace}:*`, `${namespace}#*`, `{${namespace}:*`, `{${namespace}#*`] : [`${namespace}:*`, `${namespace}#*`]
+/**
+ * Where `stats` looks: the key patterns to scan, the scope of the region's
+ * marks, and the patterns of its locks.
+ *
+ * @example
+ * ```ts
+ * import type { Stats } from "@dogpile-effect/cli"
+ * const scope: Stats.Scope = { namespace: "users", patterns: ["users:*", "users#*"], marks: "users", lockPatterns: ["_lock:users:*"] }
+ * ```
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Scope {
+  readonly namespace: string | undefined
+  readonly patterns: ReadonlyArray<string>
+  /** What is between the braces of the region's marks, `__dogpile__:{…}:invalidated:`. */
+  readonly marks: string
+  readonly lockPatterns: ReadonlyArray<string>
+}
+
+/**
+ * The scope of a region: its namespace's plain keys and buckets (and
+ * HashBackend's overflow keys `{NS…`), or the keys of `match` (required for
+ * regions with verbatim keys).
+ *
+ * @example
+ * ```ts
+ * import { Layout, Root, Stats } from "@dogpile-effect/cli"
+ * import { Effect, Option } from "effect"
+ * const scope = Effect.flatMap(Root.command, (settings) =>
+ *   Effect.flatMap(Layout.resolve(settings), (layout) => Stats.scopeOf(layout, settings.region, Option.none())))
+ * ```
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const scopeOf = (
+  layout: Layout.Layout,
+  region: string,
+  match: Option.Option<string>
+): Effect.Effect<Scope, Failure.CliFailure> => {
+  const { lockPrefix, namespace } = layout
+  const marks = namespace ?? region
+  if (Option.isSome(match)) {
+    return Effect.succeed({ namespace, patterns: [match.value], marks, lockPatterns: [lockPrefix + match.value] })
+  }
+  if (namespace === undefined) {
+    return Effect.fail(Failure.usage("this region keeps keys verbatim (no namespace): give stats --match PATTERN"))
+  }
+  const patterns = [`${namespace}:*`, `${namespace}#*`]
+  return Effect.succeed({
+    namespace,
+    patterns: layout.hashKeys ? [...patterns, `{${namespace}:*`, `{${namespace}#*`] : patterns,
+    marks,
+    lockPatterns: [`${lockPrefix}${namespace}:*`, `${lockPrefix}{${namespace}#*`]
+  })
+}
 
 const spread = (ttls: Array<number>, none: number): Report["ttl"] => {
   if (ttls.length === 0) return { none }
@@ -190,7 +248,7 @@ const countKeys = (redis: RedisClient.RedisClient["Service"], pattern: string, l
  * import { RedisClient } from "@dogpile-effect/redis"
  * import { Effect } from "effect"
  * const report = Effect.flatMap(RedisClient.RedisClient.asEffect(), (redis) =>
- *   Stats.collect(redis, "users", { limit: 10_000, hashStorage: false }))
+ *   Stats.collect(redis, { namespace: "users", patterns: ["users:*"], marks: "users", lockPatterns: ["_lock:users:*"] }, { limit: 10_000 }))
  * ```
  *
  * @category running
@@ -198,16 +256,15 @@ const countKeys = (redis: RedisClient.RedisClient["Service"], pattern: string, l
  */
 export const collect = (
   redis: RedisClient.RedisClient["Service"],
-  namespace: string,
+  scope: Scope,
   options: {
     readonly limit: number
-    readonly hashStorage: boolean
     readonly onProgress?: (scanned: number) => Effect.Effect<void>
   }
 ): Effect.Effect<Report, BackendError> =>
   Effect.gen(function*() {
     const tally: Tally = { plainKeys: 0, buckets: 0, bucketFields: 0, overflowKeys: 0, otherKeys: 0, memoryBytes: 0, noTtl: 0, ttls: [] }
-    const patterns = patternsOf(namespace, options.hashStorage)
+    const { namespace, patterns } = scope
     let scannedKeys = 0
     let truncated = false
     for (const pattern of patterns) {
@@ -230,10 +287,10 @@ export const collect = (
       scannedKeys += result.seen
       truncated = truncated || result.truncated
     }
-    const marks = yield* marksOf(redis, namespace)
-    const tagMarks = yield* countKeys(redis, `__dogpile__:{${namespace}}:invalidated:tag:*`, options.limit)
-    const locksHeld = (yield* countKeys(redis, `_lock:${namespace}:*`, options.limit)) +
-      (yield* countKeys(redis, `_lock:{${namespace}#*`, options.limit))
+    const marks = yield* marksOf(redis, scope.marks)
+    const tagMarks = yield* countKeys(redis, `__dogpile__:{${scope.marks}}:invalidated:tag:*`, options.limit)
+    let locksHeld = 0
+    for (const pattern of scope.lockPatterns) locksHeld += yield* countKeys(redis, pattern, options.limit)
     const { noTtl, ttls, ...counts } = tally
     return {
       namespace,
@@ -270,7 +327,7 @@ export const render = (report: Report, now: number): string => {
     ? ""
     : `; min ${Render.duration(ttl.min)}, median ${Render.duration(ttl.median ?? 0)}, max ${Render.duration(ttl.max ?? 0)}`
   return Render.lines([
-    ["namespace", `${report.namespace} (${report.patterns.join(" ")})`],
+    ["namespace", `${report.namespace ?? "(verbatim keys)"} (${report.patterns.join(" ")})`],
     ["scanned", `${report.scannedKeys} keys${report.truncated ? `, stopped at --limit ${report.limit}` : ", all of them"}`],
     ["entries", String(report.entries)],
     ["plain keys", String(report.plainKeys)],

@@ -7,6 +7,7 @@
 import { CacheKey, Envelope, Lock, Region } from "@dogpile-effect/core"
 import { Msgpack } from "@dogpile-effect/codecs"
 import { HashBackend } from "@dogpile-effect/hstore"
+import { Presets } from "@dogpile-effect/python"
 import { RedisBackend, RedisClient, RedisLock } from "@dogpile-effect/redis"
 import { Effect, Layer, Schema } from "effect"
 import { execFile } from "node:child_process"
@@ -180,6 +181,32 @@ describe("dogpile", () => {
     const report = JSON.parse(stats.stdout)
     assert.strictEqual(report.buckets, 3, stats.stdout)
     assert.isAtLeast(report.bucketFields, 12)
+  }, TIMEOUT)
+
+  it("--python dogpile-redis: get and inspect a value written in Python's layout under a verbatim key; stats needs --match", async () => {
+    const name = freshName("py")
+    const shared = Presets.dogpileRedis({ format: "json" })
+    const before = Date.now()
+    await Effect.runPromise(
+      Effect.gen(function*() {
+        const users = yield* Region.make<unknown>({ ...shared.region, name, expiration: "10 minutes" })
+        yield* users.set(`${name}:user:42`, { name: "Ada", tags: ["a", "b"] })
+      }).pipe(Effect.scoped, Effect.provide(shared.layer.pipe(Layer.provide(redisLayer))))
+    )
+    const python = ["--region", name, "--python", "dogpile-redis"]
+    const [got, inspected, unscoped, matched] = await Promise.all([
+      dogpile(["get", `${name}:user:42`, ...python]),
+      dogpile(["inspect", `${name}:user:42`, ...python, "--json"]),
+      dogpile(["stats", ...python]),
+      dogpile(["stats", ...python, "--match", `${name}:*`, "--json"])
+    ])
+    assert.strictEqual(got.code, 0, got.stderr)
+    assert.deepStrictEqual(JSON.parse(got.stdout), { name: "Ada", tags: ["a", "b"] })
+    assert.strictEqual(inspected.code, 0, inspected.stderr)
+    assert.isAtLeast(JSON.parse(inspected.stdout).createdAt, Math.floor(before / 1000) * 1000)
+    assert.strictEqual(unscoped.code, 2)
+    assert.include(unscoped.stderr, "--match")
+    assert.strictEqual(JSON.parse(matched.stdout).plainKeys, 1, matched.stderr)
   }, TIMEOUT)
 
   it("a bad URL exits 2 (unsupported) or 3 (unreachable) with one line that never shows the password", async () => {
