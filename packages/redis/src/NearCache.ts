@@ -203,6 +203,13 @@ const decorate = (
     capabilities: inner.capabilities,
     get,
     getMany,
+    // The region's synchronous hit path: the cached bytes (the same instance on every hit) or undefined.
+    peek: (key, now) => {
+      const entry = store.lookup(idOf(key), now)
+      if (entry === undefined || Option.isNone(entry.value)) return undefined
+      counts.hits++
+      return entry.value.value
+    },
     set: (key, value, ttl) => through([key], inner.set(key, value, ttl)),
     setMany: (entries: ReadonlyArray<BackendEntry>) => through(entries.map((e) => e.key), inner.setMany(entries)),
     delete: (key) => through([key], inner.delete(key)),

@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { Clock, Deferred, Effect, FiberSet, Metric, Option } from "effect"
+import { Clock, Context, Deferred, Effect, FiberSet, Metric, Option, Tracer } from "effect"
 import type { Backend, BackendEntry } from "../Backend.ts"
 import type * as CacheKey from "../CacheKey.ts"
 import { BackendError, type CacheError, InvalidKeyError, InvalidOptionError, RegionClosedError } from "../CacheError.ts"
@@ -79,9 +79,23 @@ export const make = <A>(
         )
       )
 
-    /** `open`, with the caller's clock read once: the fast hit path needs nothing else. */
-    const openTimed = <X, E, R>(spanName: string, body: (now: number) => Effect.Effect<X, E, R>) =>
-      open(spanName, () => Clock.clockWith((clock) => body(clock.currentTimeMillisUnsafe())))
+    /**
+     * `open` for the operations with a synchronous hit: the caller's clock is read once, and a hit
+     * found without I/O opens no span while the tracer is Effect's native one (nothing exports
+     * spans then; a span costs several times the rest of such a hit). Any other tracer sees a span
+     * for every call, hits included.
+     */
+    const openTimed = <X, E, R>(
+      spanName: string,
+      body: (now: number, traced: <Y, E2, R2>(self: Effect.Effect<Y, E2, R2>) => Effect.Effect<Y, E2, R2>) => Effect.Effect<X, E, R>
+    ): Effect.Effect<X, E | RegionClosedError, R> =>
+      Effect.contextWith((context: Context.Context<never>): Effect.Effect<X, E | RegionClosedError, R> => {
+        if (closed) return span(spanName, Effect.fail(new RegionClosedError({ region: name })))
+        const now = Context.get(context, Clock.Clock).currentTimeMillisUnsafe()
+        if (Context.get(context, Tracer.Tracer) !== Tracer.nativeTracer) return span(spanName, body(now, identity))
+        return body(now, (self) => span(spanName, self))
+      })
+    const identity = <Y, E2, R2>(self: Effect.Effect<Y, E2, R2>) => self
 
     const fastHit = FastPath.make(backend, storage, invalidation, tagMarks, early)
     const countFastHit = <X>(target: Keys.Target, value: X): Effect.Effect<X> =>
@@ -194,18 +208,18 @@ export const make = <A>(
       creator: Effect.Effect<A | EntryMeta.Expiring<A>, E, R>,
       call?: GetOrCreateOptions<A>
     ): Effect.Effect<A, E | CacheError, R> =>
-      openTimed("Region.getOrCreate", (now) => {
+      openTimed("Region.getOrCreate", (now, traced): Effect.Effect<A, E | CacheError, R> => {
         const target = Keys.resolve(keySpace, key)
-        if (target instanceof InvalidKeyError) return Effect.fail(target)
+        if (target instanceof InvalidKeyError) return traced(Effect.fail(target))
         if (call === undefined && fastHit !== undefined) {
           const hit = fastHit(target, settings.defaults.expirationMs, now)
           if (hit !== undefined) return countFastHit(target, hit.value)
         }
-        return Effect.flatMap(Settings.forCall(settings, call), (callSettings) =>
+        return traced(Effect.flatMap(Settings.forCall(settings, call), (callSettings) =>
           Effect.andThen(
             Dogpile.checkReentry([target], Keys.display),
             bypass(target.id, getOrCreateOne(target, creator, callSettings), Effect.map(creator, unwrap))
-          ))
+          )))
       })
 
     const getOrCreateOne = <E, R>(
@@ -293,18 +307,18 @@ export const make = <A>(
       })
 
     const get = (key: CacheKey.CacheKey, call?: GetOptions) =>
-      openTimed("Region.get", (now): Effect.Effect<Option.Option<A>, CacheError> => {
+      openTimed("Region.get", (now, traced): Effect.Effect<Option.Option<A>, CacheError> => {
         const target = Keys.resolve(keySpace, key)
-        if (target instanceof InvalidKeyError) return Effect.fail(target)
+        if (target instanceof InvalidKeyError) return traced(Effect.fail(target))
         if (call === undefined && fastHit !== undefined) {
           const hit = fastHit(target, settings.defaults.expirationMs, now)
           if (hit !== undefined) return countFastHit(target, Option.some(hit.value))
         }
-        return Effect.flatMap(Settings.expirationFor(settings as Settings.RegionSettings<unknown>, call), (expirationMs) =>
+        return traced(Effect.flatMap(Settings.expirationFor(settings as Settings.RegionSettings<unknown>, call), (expirationMs) =>
           Effect.flatMap(readFound([target], expirationMs, true), ([found]) => {
             const value = readable(found!, call)
             return Effect.as(countReads([Option.isSome(value)], [target]), value)
-          }))
+          })))
       })
 
     const writeMany = (entries: ReadonlyArray<readonly [CacheKey.CacheKey, A]>, call?: SetOptions) =>
