@@ -54,9 +54,10 @@ const presenter = CliOutput.layerPresenter({
   present: (event) =>
     event._tag === "InvalidInvocation"
       ? Console.error(
-        `dogpile: ${event.errors.map((error) => error.message).join("; ")} (see: ${
-          event.commandPath.join(" ")
-        } --help)`
+        Failure.scrub(
+          `dogpile: ${event.errors.map((error) => error.message).join("; ")} (see: ${event.commandPath.join(" ")} --help)`,
+          []
+        )
       )
       : CliOutput.defaultPresenter.present(event)
 })

@@ -111,13 +111,18 @@ const messageOf = (error: unknown): string => {
   return tagOf(error) ?? String(error)
 }
 
+/** The password of any `scheme://user:password@` in a text. */
+const URL_PASSWORD = /([A-Za-z][A-Za-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/g
+
 /**
- * Removes every secret from a message, and folds it onto one line.
+ * Removes every secret from a message (the given ones, and the password of
+ * any URL in it), and folds it onto one line.
  *
  * @example
  * ```ts
  * import { Failure } from "@dogpile-effect/cli"
  * Failure.scrub("auth s3cret failed\nretrying", ["s3cret"]) // "auth *** failed retrying"
+ * Failure.scrub("bad argument redis://:pw@host", []) // "bad argument redis://:***@host"
  * ```
  *
  * @category formatting
@@ -126,6 +131,7 @@ const messageOf = (error: unknown): string => {
 export const scrub = (message: string, secrets: ReadonlyArray<string>): string =>
   secrets.filter((secret) => secret.length > 0)
     .reduce((text, secret) => text.split(secret).join("***"), message)
+    .replace(URL_PASSWORD, "$1***@")
     .replace(/\s*\n\s*/g, " ")
     .trim()
 

@@ -209,15 +209,17 @@ describe("dogpile", () => {
     assert.strictEqual(JSON.parse(matched.stdout).plainKeys, 1, matched.stderr)
   }, TIMEOUT)
 
-  it("a bad URL exits 2 (unsupported) or 3 (unreachable) with one line that never shows the password", async () => {
+  it("a bad URL exits 2 (unsupported, misplaced) or 3 (unreachable) with one line that never shows the password", async () => {
     const port = await freePort()
-    const [refused, scheme] = await Promise.all([
+    const [refused, scheme, misplaced] = await Promise.all([
       dogpile(["stats", "--region", "users", "--url", `redis://:s3cretPw@127.0.0.1:${port}`]),
-      dogpile(["inspect", "user:1", "--region", "users"], { REDIS_URL: "http://:s3cretPw@127.0.0.1:6379" })
+      dogpile(["inspect", "user:1", "--region", "users"], { REDIS_URL: "http://:s3cretPw@127.0.0.1:6379" }),
+      dogpile(["inspect", "user:1", `redis://:s3cretPw@127.0.0.1:${port}`, "--region", "users"]) // --url forgotten
     ])
     assert.strictEqual(refused.code, 3, refused.stderr)
     assert.strictEqual(scheme.code, 2, scheme.stderr)
-    for (const ran of [refused, scheme]) {
+    assert.strictEqual(misplaced.code, 2, misplaced.stderr)
+    for (const ran of [refused, scheme, misplaced]) {
       assert.notInclude(ran.stdout + ran.stderr, "s3cretPw")
       assert.lengthOf(ran.stderr.trim().split("\n"), 1, ran.stderr)
     }
