@@ -117,3 +117,25 @@ export const resolveAll = (
 
 /** How a resolved key reads in errors and logs. */
 export const display = (target: Target): string => CacheKey.display(target.full)
+
+/** How many resolved plain keys a region remembers (then it starts over). */
+export const RESOLVED_CACHE = 16_384
+
+/**
+ * `resolve` with a bounded memory of plain keys: a hot key is validated,
+ * mangled and prefixed once, and its backend key is the same string each time
+ * (so maps keyed by it do not rehash a fresh string per call).
+ */
+export const resolver = (space: KeySpace): ((key: unknown) => Target | InvalidKeyError) => {
+  let known = new Map<string, Target>()
+  return (key) => {
+    if (typeof key !== "string") return resolve(space, key)
+    const hit = known.get(key)
+    if (hit !== undefined) return hit
+    const target = resolve(space, key)
+    if (target instanceof InvalidKeyError) return target
+    if (known.size >= RESOLVED_CACHE) known = new Map()
+    known.set(key, target)
+    return target
+  }
+}

@@ -97,6 +97,7 @@ export const make = <A>(
       })
     const identity = <Y, E2, R2>(self: Effect.Effect<Y, E2, R2>) => self
 
+    const resolveKey = Keys.resolver(keySpace)
     const fastHit = FastPath.make(backend, storage, invalidation, tagMarks, early)
     const countFastHit = <X>(target: Keys.Target, value: X): Effect.Effect<X> =>
       hub.listening() ? Effect.as(Effect.andThen(Metric.update(metrics.hits, 1), emitReads([target], [true])), value) : Effect.as(Metric.update(metrics.hits, 1), value)
@@ -209,7 +210,7 @@ export const make = <A>(
       call?: GetOrCreateOptions<A>
     ): Effect.Effect<A, E | CacheError, R> =>
       openTimed("Region.getOrCreate", (now, traced): Effect.Effect<A, E | CacheError, R> => {
-        const target = Keys.resolve(keySpace, key)
+        const target = resolveKey(key)
         if (target instanceof InvalidKeyError) return traced(Effect.fail(target))
         if (call === undefined && fastHit !== undefined) {
           const hit = fastHit(target, settings.defaults.expirationMs, now)
@@ -308,7 +309,7 @@ export const make = <A>(
 
     const get = (key: CacheKey.CacheKey, call?: GetOptions) =>
       openTimed("Region.get", (now, traced): Effect.Effect<Option.Option<A>, CacheError> => {
-        const target = Keys.resolve(keySpace, key)
+        const target = resolveKey(key)
         if (target instanceof InvalidKeyError) return traced(Effect.fail(target))
         if (call === undefined && fastHit !== undefined) {
           const hit = fastHit(target, settings.defaults.expirationMs, now)
@@ -366,7 +367,7 @@ export const make = <A>(
 
     const del = (key: CacheKey.CacheKey) =>
       open("Region.delete", (): Effect.Effect<void, CacheError> => {
-        const target = Keys.resolve(keySpace, key)
+        const target = resolveKey(key)
         if (target instanceof InvalidKeyError) return Effect.fail(target)
         return backend.delete(target.full)
       })
@@ -388,7 +389,7 @@ export const make = <A>(
 
     const withTarget = <X>(spanName: string, key: CacheKey.CacheKey, f: (target: Keys.Target) => Effect.Effect<X, CacheError>) =>
       open(spanName, () => {
-        const target = Keys.resolve(keySpace, key)
+        const target = resolveKey(key)
         return target instanceof InvalidKeyError ? Effect.fail(target) : f(target)
       })
 
