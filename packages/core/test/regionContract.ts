@@ -284,6 +284,24 @@ export const regionContract = (target: ContractTarget): void => {
         assert.deepStrictEqual(yield* f.get(21), Option.some(42))
       })))
 
+    it.effect("a stored invalidation mark far in the future (a wrong clock, a forged value) is ignored, not in force until then", () =>
+      run(Effect.gen(function*() {
+        const name = unique("future")
+        const r = yield* Region.make<string>({ name, expiration: "1 hour" })
+        yield* r.set("k", "v")
+        const backend = yield* Backend
+        const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+        const year = 365 * 24 * 3600 * 1000
+        yield* backend.set(`__dogpile__:{${name}}:invalidated:hard`, new TextEncoder().encode(String(now + year)))
+        // Another instance reads the marks from the store (the first keeps its own cached marks for 1 s).
+        const other = yield* Region.make<string>({ name, expiration: "1 hour" })
+        assert.deepStrictEqual(yield* other.get("k"), Option.some("v"), "the forged mark is ignored")
+        // A mark within the allowed clock skew (a minute) still counts.
+        yield* backend.set(`__dogpile__:{${name}}:invalidated:hard`, new TextEncoder().encode(String(now + 30_000)))
+        const third = yield* Region.make<string>({ name, expiration: "1 hour" })
+        assert.deepStrictEqual(yield* third.get("k"), Option.none(), "a mark slightly ahead is honoured")
+      })))
+
     it.effect("the key mapping is injective: namespaces cannot alias, lone surrogates and non-string keys are refused", () =>
       run(Effect.gen(function*() {
         const app = yield* Region.make<string>({ name: unique("app"), namespace: "app" })

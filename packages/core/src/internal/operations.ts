@@ -72,18 +72,16 @@ export const make = <A>(
       Effect.withSpan(self, spanName, spanOptions)
     /** Every operation starts here: a closed region fails at once, naming itself. */
     const open = <X, E, R>(spanName: string, body: () => Effect.Effect<X, E, R>): Effect.Effect<X, E | RegionClosedError, R> =>
-      span(
-        spanName,
-        Effect.suspend((): Effect.Effect<X, E | RegionClosedError, R> =>
-          closed ? Effect.fail(new RegionClosedError({ region: name })) : body()
-        )
-      )
+      Effect.contextWith((context: Context.Context<never>): Effect.Effect<X, E | RegionClosedError, R> => {
+        const inner: Effect.Effect<X, E | RegionClosedError, R> = closed ? Effect.fail(new RegionClosedError({ region: name })) : body()
+        // Under Effect's native tracer nothing exports spans, and one costs more than a whole hit: skip it.
+        return Context.get(context, Tracer.Tracer) === Tracer.nativeTracer ? inner : span(spanName, inner)
+      })
 
     /**
-     * `open` for the operations with a synchronous hit: the caller's clock is read once, and a hit
-     * found without I/O opens no span while the tracer is Effect's native one (nothing exports
-     * spans then; a span costs several times the rest of such a hit). Any other tracer sees a span
-     * for every call, hits included.
+     * `open` for the operations with a synchronous hit: the caller's clock is read once. Like `open`,
+     * no span under Effect's native tracer (nothing exports spans then; a span costs several times
+     * the rest of a hit); any other tracer sees a span for every call, hits included.
      */
     const openTimed = <X, E, R>(
       spanName: string,
@@ -93,7 +91,7 @@ export const make = <A>(
         if (closed) return span(spanName, Effect.fail(new RegionClosedError({ region: name })))
         const now = Context.get(context, Clock.Clock).currentTimeMillisUnsafe()
         if (Context.get(context, Tracer.Tracer) !== Tracer.nativeTracer) return span(spanName, body(now, identity))
-        return body(now, (self) => span(spanName, self))
+        return body(now, identity)
       })
     const identity = <Y, E2, R2>(self: Effect.Effect<Y, E2, R2>) => self
 
