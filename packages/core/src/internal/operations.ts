@@ -119,7 +119,7 @@ export const make = <A>(
           ? Effect.zip(invalidation.current, read, { concurrent: true })
           : Effect.map(read, (found) => [cachedMarks, found] as const)
         return Effect.flatMap(marksAndRead, ([marks, found]) =>
-            Effect.flatMap(Effect.forEach(found, (bytes) => storage.decode(bytes, now, count)), (entries) => {
+            Effect.flatMap(decodeAll(found, now, count), (entries) => {
               const tags = entries.flatMap((entry) => (Option.isSome(entry) ? entry.value.meta.tags ?? [] : []))
               const classifyAll = (tagMark?: Stored.TagMarkOf) =>
                 entries.map((entry) => {
@@ -132,6 +132,12 @@ export const make = <A>(
               return tags.length === 0 ? Effect.succeed(classifyAll()) : Effect.map(tagMarks.current(tags), classifyAll)
             }))
       })
+
+    /** Decodes what a read found; one key without `forEach` (the common hit). */
+    const decodeAll = (found: ReadonlyArray<Option.Option<Uint8Array>>, now: number, count: boolean) =>
+      found.length === 1
+        ? Effect.map(storage.decode(found[0]!, now, count), (entry) => [entry])
+        : Effect.forEach(found, (bytes) => storage.decode(bytes, now, count))
 
     const dogpile: Dogpile.Dogpile<A> = {
       lock,
@@ -214,11 +220,12 @@ export const make = <A>(
           const hit = fastHit(target, settings.defaults.expirationMs, now)
           if (hit !== undefined) return countFastHit(target, hit.value)
         }
-        return traced(Effect.flatMap(Settings.forCall(settings, call), (callSettings) =>
+        const run = (callSettings: Settings.CallSettings<A>) =>
           Effect.andThen(
             Dogpile.checkReentry([target], Keys.display),
             bypass(target.id, getOrCreateOne(target, creator, callSettings), Effect.map(creator, unwrap))
-          )))
+          )
+        return traced(call === undefined ? run(settings.defaults) : Effect.flatMap(Settings.forCall(settings, call), run))
       })
 
     const getOrCreateOne = <E, R>(
