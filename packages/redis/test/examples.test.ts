@@ -31,4 +31,21 @@ describe("examples", () => {
     assert.isAbove(pttl, 10 * 60_000, "fresh for 10 minutes, kept longer for the stale window")
     assert.isAtMost(pttl, 20 * 60_000)
   })
+
+  it("features: tags, own expiration, hard timeout, early refresh and events, as printed", async () => {
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ["--import", "tsx", "--conditions=@dogpile-effect/source", "examples/features.ts"],
+      { cwd: root, env: { ...process.env, REDIS_URL: url }, timeout: 60_000 }
+    )
+    const out = stdout + stderr
+    assert.include(out, "tags: p:1 invalidated, p:2 kept")
+    assert.include(out, "own expiration: expires 100 ms after creation")
+    assert.include(out, "hard timeout: CreatorTimeoutError, lock Free")
+    const creations = Number(/early refresh: (\d+) creations/.exec(out)?.[1])
+    // The first creation plus about one per expiry period: never one per read.
+    assert.isAtLeast(creations, 2)
+    assert.isAtMost(creations, 5)
+    assert.include(out, "events: Miss, Created, Miss")
+  })
 })
