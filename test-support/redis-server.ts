@@ -131,6 +131,20 @@ const stopChild = (child: ChildProcess): Promise<void> =>
   })
 
 /**
+ * Runs `start` again (it picks new free ports) when a server exits at once: a port found free can be
+ * taken by another process (another test file's server, a cluster bus port) before redis-server binds it.
+ */
+const withFreshPorts = async <A>(start: () => Promise<A>, attempts = 4): Promise<A> => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start()
+    } catch (error) {
+      if (attempt >= attempts || !(error instanceof Error && / exited with /.test(error.message))) throw error
+    }
+  }
+}
+
+/**
  * Starts a redis-server on a free loopback port (or `options.port`).
  *
  * @example
@@ -139,7 +153,12 @@ const stopChild = (child: ChildProcess): Promise<void> =>
  * try { ... server.url ... } finally { await server.dispose() }
  * ```
  */
-export const startRedisServer = async (options: RedisServerOptions = {}): Promise<RedisServer> => {
+export const startRedisServer = async (options: RedisServerOptions = {}): Promise<RedisServer> =>
+  options.port === undefined
+    ? withFreshPorts(() => startRedisServerOnce(options))
+    : startRedisServerOnce(options)
+
+const startRedisServerOnce = async (options: RedisServerOptions = {}): Promise<RedisServer> => {
   const port = options.port ?? (await freePort())
   const dir = await mkdtemp(join(tmpdir(), "dogpile-redis-"))
   let child: ChildProcess | undefined
@@ -252,12 +271,13 @@ export const startRedisCluster = async (masters = 3): Promise<RedisCluster> => {
   }
   try {
     for (let i = 0; i < masters; i++) {
-      const port = await freePort({ clusterBus: true })
-      const server = await startRedisServer({
-        port,
-        args: ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "2000"]
-      })
-      servers.push(server)
+      servers.push(await withFreshPorts(async () => {
+        const port = await freePort({ clusterBus: true })
+        return startRedisServer({
+          port,
+          args: ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "2000"]
+        })
+      }))
     }
     await execFileAsync(REDIS_CLI, [
       "--cluster", "create",

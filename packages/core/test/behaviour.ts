@@ -58,8 +58,10 @@ const counting = (calls: Ref.Ref<Calls>) =>
         }))
       return Backend.of({
         ...inner,
-        get: (key) => Effect.andThen(bump("get"), inner.get(key)),
-        getMany: (keys) => Effect.andThen(bump("getMany"), inner.getMany(keys)),
+        // Reads are counted when they complete: a read that was asked for but not yet sent (a
+        // coalescing backend sends on a later tick) has not read anything yet.
+        get: (key) => Effect.tap(inner.get(key), () => bump("get")),
+        getMany: (keys) => Effect.tap(inner.getMany(keys), () => bump("getMany")),
         set: (key, value, ttl) => Effect.andThen(bump("set"), inner.set(key, value, ttl)),
         setMany: (entries) => Effect.andThen(bump("set"), inner.setMany(entries)),
         delete: (key) => Effect.andThen(bump("other"), inner.delete(key)),
