@@ -264,8 +264,13 @@ describe("sizes and counts", () => {
       gc()
       const { heapUsed } = process.memoryUsage()
       assert.strictEqual(decodes(codec, bytes), "DecodeError", codec.name)
+      const grown = (process.memoryUsage().heapUsed - heapUsed) / 2 ** 20
       assert.include(reason(codec, bytes), "1000000", codec.name)
-      assert.isBelow((process.memoryUsage().heapUsed - heapUsed) / 2 ** 20, 32, codec.name)
+      // The growth counts garbage not yet collected, whose timing differs between Node versions
+      // (Node 22: under 32 MB; Node 24: up to ~54 MB for CBOR); nothing is kept afterwards.
+      assert.isBelow(grown, 64, codec.name)
+      gc()
+      assert.isBelow((process.memoryUsage().heapUsed - heapUsed) / 2 ** 20, 8, `${codec.name}: nothing retained`)
     }
     // One fewer value (the outer array plus 999,999 elements) decodes.
     assert.strictEqual(decodes(Msgpack.codec, concat(hex("dd"), Uint8Array.of(0, 0x0f, 0x42, 0x3f), new Uint8Array(999_999).fill(0xc0))), "success")
