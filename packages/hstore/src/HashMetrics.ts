@@ -19,7 +19,7 @@ import { Metric } from "effect"
  * @category metrics
  * @since 0.1.0
  */
-export const overflowWrites = Metric.counter("dogpile_hstore_overflow_writes", {
+export const overflowWrites = Metric.counter("dogpile_hstore_overflow_writes_total", {
   description: "Hash-addressed values stored as plain overflow keys because they exceed hash-max-listpack-value",
   incremental: true
 })
@@ -37,7 +37,7 @@ export const overflowWrites = Metric.counter("dogpile_hstore_overflow_writes", {
  * @category metrics
  * @since 0.1.0
  */
-export const expiredReads = Metric.counter("dogpile_hstore_expired_reads", {
+export const expiredReads = Metric.counter("dogpile_hstore_expired_reads_total", {
   description: "Hash fields read past entryExpiry.maxAge and reported as misses",
   incremental: true
 })
@@ -55,7 +55,7 @@ export const expiredReads = Metric.counter("dogpile_hstore_expired_reads", {
  * @category metrics
  * @since 0.1.0
  */
-export const expiredRemoved = Metric.counter("dogpile_hstore_expired_removed", {
+export const expiredRemoved = Metric.counter("dogpile_hstore_expired_removed_total", {
   description: "Expired hash fields deleted by the sweeper",
   incremental: true
 })
@@ -73,7 +73,7 @@ export const expiredRemoved = Metric.counter("dogpile_hstore_expired_removed", {
  * @category metrics
  * @since 0.1.0
  */
-export const sweepDropped = Metric.counter("dogpile_hstore_sweep_dropped", {
+export const sweepDropped = Metric.counter("dogpile_hstore_sweep_dropped_total", {
   description: "Expired hash fields left in place because the sweep queue was full",
   incremental: true
 })
@@ -92,7 +92,7 @@ export const sweepDropped = Metric.counter("dogpile_hstore_sweep_dropped", {
  * @category metrics
  * @since 0.2.0
  */
-export const wrongTypeReads = Metric.counter("dogpile_hstore_wrong_type_reads", {
+export const wrongTypeReads = Metric.counter("dogpile_hstore_wrong_type_reads_total", {
   description: "Hash-key reads answered as misses because the bucket key holds another Redis type",
   incremental: true
 })

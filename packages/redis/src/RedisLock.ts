@@ -91,7 +91,7 @@ export interface RedisLockOptions {
 }
 
 /**
- * The counter of lost locks (`dogpile_lock_lost`), with attribute `lock` set
+ * The counter of lost locks (`dogpile_lock_lost_total`), with attribute `lock` set
  * to the lock's name.
  *
  * @example
@@ -105,7 +105,7 @@ export interface RedisLockOptions {
  */
 export const lostLocks = (name: string): Metric.Metric<number, Metric.CounterState<number>> =>
   Metric.withAttributes(
-    Metric.counter("dogpile_lock_lost", {
+    Metric.counter("dogpile_lock_lost_total", {
       description: "Distributed locks found lost when their creator finished",
       incremental: true
     }),

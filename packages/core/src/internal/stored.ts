@@ -2,7 +2,7 @@
  * A region's values as stored bytes: dogpile's `get_value` and `gen_value`
  * halves. Bytes are unwrapped by the envelope, decoded by the codec, then
  * checked by the region's Schema; anything that fails on the way is a miss,
- * counted in `dogpile_decode_failures`.
+ * counted in `dogpile_decode_failures_total`.
  *
  * @internal
  */
