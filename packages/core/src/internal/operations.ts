@@ -5,10 +5,10 @@
  *
  * @internal
  */
-import { Clock, Context, Deferred, Effect, FiberSet, Metric, Option, Tracer } from "effect"
+import { Clock, Context, Effect, FiberSet, Metric, Option, Tracer } from "effect"
 import type { Backend, BackendEntry } from "../Backend.ts"
 import type * as CacheKey from "../CacheKey.ts"
-import { BackendError, type CacheError, InvalidKeyError, InvalidOptionError, RegionClosedError } from "../CacheError.ts"
+import { type CacheError, InvalidKeyError, InvalidOptionError, RegionClosedError } from "../CacheError.ts"
 import * as Dogpile from "../Dogpile.ts"
 import * as EntryMeta from "../EntryMeta.ts"
 import * as Envelope from "../Envelope.ts"
@@ -17,6 +17,7 @@ import type { Lock } from "../Lock.ts"
 import type { GetOptions, GetOrCreateOptions, Region, SetOptions } from "../Region.ts"
 import * as RegionEvent from "../RegionEvent.ts"
 import * as RegionMetrics from "../RegionMetrics.ts"
+import * as Bypass from "./bypass.ts"
 import * as FastPath from "./fastPath.ts"
 import * as Inspect from "./inspect.ts"
 import * as Keys from "./keys.ts"
@@ -29,8 +30,6 @@ export interface Operations<A> {
   readonly region: Region<A>
   readonly close: Effect.Effect<void>
 }
-
-const isBackendError = (error: unknown): error is BackendError => error instanceof BackendError
 
 /** A creator's value without the expiration it may carry (for the bypass path, which stores nothing). */
 const unwrap = <A>(value: A | EntryMeta.Expiring<A>): A => (EntryMeta.isExpiring(value) ? value.value as A : value as A)
@@ -164,46 +163,11 @@ export const make = <A>(
       emit: (make) => hub.emit(() => ({ ...make(), region: name }) as RegionEvent.RegionEvent)
     }
 
-    const guardStore = (effect: Effect.Effect<void, CacheError>): Effect.Effect<void, CacheError> =>
-      settings.bypass
-        ? Effect.catchIf(effect, isBackendError, (error) =>
-          Effect.logWarning("dogpile: could not store a created value; continuing without the cache", error.message))
-        : effect
-
-    // ---- bypass: the creator without the cache, still once per key per process
-
-    const bypassing = new Map<string, Deferred.Deferred<ReadonlyArray<A>, unknown>>()
-    const bypass = <X, E, R>(
-      id: string,
-      effect: Effect.Effect<X, E | CacheError, R>,
-      fallback: Effect.Effect<X, E, R>
-    ): Effect.Effect<X, E | CacheError, R> =>
-      settings.bypass
-        ? Effect.catchIf(effect, isBackendError, (error) =>
-          Effect.andThen(
-            Effect.andThen(
-              Effect.andThen(Metric.update(metrics.bypassed, 1), hub.emit(() => ({ _tag: "Bypassed", region: name, key: id, reason: error.message }))),
-              Effect.logWarning("dogpile: backend failed; running the creator without the cache", error.message)
-            ),
-            singleFlight(id, fallback)
-          ))
-        : effect
-
-    const singleFlight = <X, E, R>(id: string, fallback: Effect.Effect<X, E, R>): Effect.Effect<X, E, R> =>
-      Effect.suspend(() => {
-        const running = bypassing.get(id) as Deferred.Deferred<X, E> | undefined
-        if (running !== undefined) return Deferred.await(running)
-        const deferred = Deferred.makeUnsafe<X, E>()
-        bypassing.set(id, deferred as unknown as Deferred.Deferred<ReadonlyArray<A>, unknown>)
-        return fallback.pipe(
-          Effect.onExit((exit) =>
-            Effect.sync(() => {
-              bypassing.delete(id)
-              Deferred.doneUnsafe(deferred, exit)
-            })
-          )
-        )
-      })
+    const { bypass, guardStore } = Bypass.make({
+      enabled: settings.bypass,
+      metrics,
+      emit: (id, reason) => hub.emit(() => ({ _tag: "Bypassed", region: name, key: id, reason }))
+    })
 
     // ---- get-or-create -----------------------------------------------------
 
