@@ -9,7 +9,27 @@ import { fileURLToPath } from "node:url"
 export const PYTHON = process.env["DOGPILE_PYTHON"] ?? "/usr/bin/python3"
 const driver = fileURLToPath(new URL("./fixtures/driver.py", import.meta.url))
 
-const probe = spawnSync(PYTHON, ["-c", "import dogpile.cache, redis, msgpack; print(dogpile.cache.__version__)"])
+const probeModules = () =>
+  spawnSync(PYTHON, ["-c", "import dogpile.cache, redis, msgpack; print(dogpile.cache.__version__)"])
+
+/**
+ * Like the Redis harness: on a fresh Debian/Ubuntu machine, root installs Debian's packages once
+ * (`.ci/run` does the same before the tests); anyone else gets the command to run.
+ */
+const installAsRoot = () => {
+  if (process.getuid?.() !== 0 || process.env["DOGPILE_PYTHON"] !== undefined) return
+  process.stderr.write("[python] installing python3-dogpile.cache python3-redis python3-msgpack (apt-get)\n")
+  spawnSync("sh", ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-dogpile.cache python3-redis python3-msgpack"], {
+    stdio: "ignore",
+    timeout: 600_000
+  })
+}
+
+let probe = probeModules()
+if (probe.status !== 0) {
+  installAsRoot()
+  probe = probeModules()
+}
 
 /** The dogpile.cache version the tests run against, or undefined when the modules are missing. */
 export const dogpileVersion: string | undefined = probe.status === 0 ? probe.stdout.toString().trim() : undefined
