@@ -11,6 +11,7 @@ import {
   type LockLease,
   LockLostError,
   type LockStatus,
+  type BackendError,
   LockTimeoutError,
   makeLocal
 } from "@dogpile-effect/core"
@@ -356,7 +357,12 @@ export const make = (
             true
           )
         const localStage = Effect.map(local.acquire(key, Duration.millis(timeoutMs)), Option.some)
-        const lease = yield* staged(localStage, remote, key)
+        // A command cut short by the caller's own deadline is that deadline passing, not a Redis failure.
+        const lease = yield* staged(localStage, remote, key).pipe(
+          Effect.catchTag("BackendError", (error) =>
+            Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<never, LockTimeoutError | BackendError> =>
+              now >= deadline ? Effect.fail(timedOut()) : Effect.fail(error)))
+        )
         // `remote` either takes the lock or fails, so a lease is always there.
         return Option.getOrThrow(lease)
       })
