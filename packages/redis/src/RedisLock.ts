@@ -379,7 +379,11 @@ export const make = (
             ? Effect.succeed(true)
             : redis.use("lock check", (c) => c.exists(redisKey), remaining > 0 ? { timeoutMillis: remaining } : {})
               .pipe(Effect.map((count) => count === 0))
-        yield* waiters.poll(redisKey, deadline, isFree, timedOut)
+        yield* waiters.poll(redisKey, deadline, isFree, timedOut).pipe(
+          Effect.catchTag("BackendError", (error) =>
+            Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<never, LockTimeoutError | BackendError> =>
+              now >= deadline ? Effect.fail(timedOut()) : Effect.fail(error)))
+        )
       })
 
     // Whether the lock is held anywhere, and how much of its lease is left (PTTL of the lock key).
