@@ -22,12 +22,13 @@
  *
  * @since 0.2.0
  */
-import { Cause, Clock, Deferred, Effect, Exit, Fiber, FiberSet, Metric, Option, Scope } from "effect"
+import { Cause, Clock, Deferred, Effect, Exit, FiberSet, Metric, Option, Scope } from "effect"
 import { type CacheError, LockTimeoutError } from "./CacheError.ts"
 import type * as EntryMeta from "./EntryMeta.ts"
 import type * as RegionEvent from "./RegionEvent.ts"
 import * as Creator from "./internal/creator.ts"
-import { display, type Target } from "./internal/keys.ts"
+import * as Stale from "./internal/stale.ts"
+import type { Target } from "./internal/keys.ts"
 import type { CallSettings } from "./internal/settings.ts"
 import type { Found } from "./internal/stored.ts"
 import type { Lock, LockLease } from "./Lock.ts"
@@ -75,89 +76,10 @@ export type BatchCreator<A, E, R> = (
   targets: ReadonlyArray<Target>
 ) => Effect.Effect<ReadonlyArray<A | EntryMeta.Expiring<A>>, E, R>
 
-/** Tries the locks of `targets` together; the leases taken live in `scope`. */
-const tryLocks = <A>(d: Dogpile<A>, targets: ReadonlyArray<Target>, scope: Scope.Scope) =>
-  Effect.forEach(targets, (target) => Scope.provide(d.lock.tryAcquire(target.full), scope), {
-    concurrency: "unbounded"
-  })
-
 const timed = <A, X, E, R>(d: Dogpile<A>, effect: Effect.Effect<X, E, R>) =>
   Effect.flatMap(Clock.currentTimeMillis, (start) =>
     Effect.tap(effect, () =>
       Effect.flatMap(Clock.currentTimeMillis, (end) => Metric.update(d.metrics.lockWaitMillis, end - start))))
-
-// ---- stale values ----------------------------------------------------------
-
-/**
- * Stale values: regenerate those whose lock is free now, serve the others
- * stale. Results go into `out`. `early`: the values are still fresh (an XFetch
- * early refresh): the regeneration always runs in the background, and serving
- * them is no stale serve.
- */
-const refreshStale = <A, E, R>(
-  d: Dogpile<A>,
-  targets: ReadonlyArray<Target>,
-  stale: ReadonlyMap<string, A>,
-  creator: BatchCreator<A, E, R>,
-  call: CallSettings<A>,
-  out: Map<string, A>,
-  early = false
-): Effect.Effect<void, E | CacheError, R> =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.gen(function*() {
-      const scope = yield* Scope.make("parallel")
-      const leases = yield* restore(tryLocks(d, targets, scope)).pipe(
-        Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
-      )
-      const mine: Array<Target> = []
-      const held: Array<LockLease> = []
-      targets.forEach((target, i) => {
-        const lease = leases[i] as Option.Option<LockLease>
-        out.set(target.id, stale.get(target.id) as A)
-        if (Option.isSome(lease)) {
-          mine.push(target)
-          held.push(lease.value)
-        }
-      })
-      const served = (keys: ReadonlyArray<Target>) =>
-        early || keys.length === 0 ? Effect.void : Effect.andThen(
-          Metric.update(d.metrics.staleServed, keys.length),
-          Effect.forEach(keys, (t) => d.emit(() => ({ _tag: "StaleServed", key: display(t) })), { discard: true })
-        )
-      yield* served(targets.filter((t) => !mine.includes(t)))
-      if (mine.length === 0) return yield* Scope.close(scope, Exit.void)
-      const regenerate = Creator.create(d, mine, held, creator, call).pipe(Effect.onExit((exit) => Scope.close(scope, exit)))
-      if (early || call.backgroundRefresh) {
-        // Served first: the caller has its (stale) value before the regeneration can report anything.
-        yield* served(mine)
-        return yield* Effect.asVoid(FiberSet.run(d.background, Effect.interruptible(inBackground(regenerate))))
-      }
-      // With a soft timeout the regeneration runs in the region's scope, so it can outlive this caller.
-      const outcome = call.softTimeoutMs === undefined
-        ? Option.some(yield* restore(Effect.exit(regenerate)))
-        : yield* Effect.flatMap(
-          FiberSet.run(d.background, Effect.interruptible(Effect.exit(regenerate))),
-          (fiber) => restore(Effect.timeoutOption(Fiber.join(fiber), call.softTimeoutMs!))
-        )
-      if (Option.isNone(outcome)) return yield* served(mine)
-      const exit = outcome.value
-      if (Exit.isSuccess(exit)) return mine.forEach((target, i) => out.set(target.id, exit.value[i] as A))
-      if (!call.staleIfError || Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
-      yield* served(mine)
-      yield* Effect.logWarning("dogpile: regeneration failed; serving the stale value", exit.cause)
-    })
-  )
-
-const inBackground = <X, E, R>(regenerate: Effect.Effect<X, E, R>) =>
-  Effect.withSpan(
-    regenerate.pipe(
-      Effect.catchCause((cause) =>
-        Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logWarning("dogpile: background regeneration failed", cause)
-      )
-    ),
-    "Region.backgroundRefresh",
-    { captureStackTrace: false }
-  )
 
 // ---- missing values --------------------------------------------------------
 
@@ -185,7 +107,7 @@ const lockAndCreateIn = <A, E, R>(
   scope: Scope.Scope
 ): Effect.Effect<ReadonlyArray<Target>, E | CacheError, R> =>
   Effect.gen(function*() {
-    const leases = yield* tryLocks(d, targets, scope)
+    const leases = yield* Creator.tryLocks(d, targets, scope)
     const mine: Array<Target> = []
     const held: Array<LockLease> = []
     const busy: Array<Target> = []
@@ -402,8 +324,8 @@ export const run = <A, E, R>(
     if (staleTargets.length === 0 && missingTargets.length === 0 && earlyTargets.length === 0) return Effect.succeed(out)
     return Effect.gen(function*() {
       const deadline = (yield* Clock.currentTimeMillis) + d.lockTimeoutMs
-      if (earlyTargets.length > 0) yield* refreshStale(d, earlyTargets, known, creator, call, out, true)
-      if (staleTargets.length > 0) yield* refreshStale(d, staleTargets, known, creator, call, out)
+      if (earlyTargets.length > 0) yield* Stale.refresh(d, earlyTargets, known, creator, call, out, true)
+      if (staleTargets.length > 0) yield* Stale.refresh(d, staleTargets, known, creator, call, out)
       if (missingTargets.length > 0) yield* coalesce(d, missingTargets, creator, call, deadline, out)
       return out
     })

@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import { Cause, Clock, Context, Duration, Effect, Metric, Option } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Metric, Option, Scope } from "effect"
 import { type CacheError, CreatorResultError, CreatorTimeoutError, ReentrantCreateError } from "../CacheError.ts"
 import * as EntryMeta from "../EntryMeta.ts"
 import type { BatchCreator, Dogpile } from "../Dogpile.ts"
@@ -124,3 +124,9 @@ const expirationOf = (input: Duration.Input): number => {
   const decoded = Duration.fromInput(input)
   return Option.isSome(decoded) ? Duration.toMillis(decoded.value) : Number.NaN
 }
+
+/** Tries the locks of `targets` together; the leases taken live in `scope`. */
+export const tryLocks = <A>(d: Dogpile<A>, targets: ReadonlyArray<Target>, scope: Scope.Scope) =>
+  Effect.forEach(targets, (target) => Scope.provide(d.lock.tryAcquire(target.full), scope), {
+    concurrency: "unbounded"
+  })
