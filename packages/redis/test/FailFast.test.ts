@@ -10,19 +10,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Lock } from "@dogpile-effect/core"
 import { RedisClient, RedisLock } from "@dogpile-effect/redis"
 import { Context, Effect, Layer, Logger } from "effect"
-import { type RedisServer, startRedisServer } from "../../../test-support/redis-server.ts"
+import type { RedisServer } from "../../../test-support/redis-server.ts"
+import { privateServer, timed } from "./silentServer.ts"
 
-const privateServer = Effect.acquireRelease(
-  Effect.promise(() => startRedisServer()),
-  (server) => Effect.promise(() => server.dispose())
-)
-
-const timed = <A, E>(effect: Effect.Effect<A, E>) =>
-  Effect.gen(function*() {
-    const start = performance.now()
-    const exit = yield* Effect.exit(effect)
-    return { exit, ms: performance.now() - start }
-  })
 
 type Silence = "CLIENT PAUSE" | "SIGSTOP"
 

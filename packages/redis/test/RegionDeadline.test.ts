@@ -9,21 +9,10 @@ import { assert, describe, it } from "@effect/vitest"
 import { Region } from "@dogpile-effect/core"
 import { RedisBackend, RedisClient, RedisLock } from "@dogpile-effect/redis"
 import { Cause, Context, Effect, Exit, Layer, Logger, Option, Schema } from "effect"
-import { startRedisServer } from "../../../test-support/redis-server.ts"
+import { privateServer, timed } from "./silentServer.ts"
 
 const TIMEOUT_MS = 500
 
-const privateServer = Effect.acquireRelease(
-  Effect.promise(() => startRedisServer()),
-  (server) => Effect.promise(() => server.dispose())
-)
-
-const timed = <A, E>(effect: Effect.Effect<A, E>) =>
-  Effect.gen(function*() {
-    const start = performance.now()
-    const exit = yield* Effect.exit(effect)
-    return { exit, ms: performance.now() - start }
-  })
 
 describe("a whole region call against a silent server", () => {
   it.live("getOrCreate, get, getOrCreateMany and set each fail with BackendError after about one commandTimeout", () =>
