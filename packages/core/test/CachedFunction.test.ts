@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Backend, BackendError, CachedFunction, CacheKey, Codec, Lock, MemoryBackend, Region } from "@dogpile-effect/core"
+import { Backend, BackendError, CachedFunction, CacheKey, Codec, Lock, MemoryBackend, Region, RegionMetrics } from "@dogpile-effect/core"
 import { Effect, Fiber, Layer, Metric, Option, Ref, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 
@@ -62,6 +62,11 @@ describe("Region options", () => {
       assert.strictEqual((yield* Metric.value(a.metrics.misses)).count, 1)
       assert.strictEqual((yield* Metric.value(b.metrics.hits)).count, 0)
       assert.strictEqual((yield* Metric.value(b.metrics.creations)).count, 1)
+      // The same series as the unlabelled definition labelled with `region`, and as `forRegion`.
+      assert.strictEqual((yield* Metric.value(Metric.withAttributes(RegionMetrics.hits, { region: "metrics-a" }))).count, 1)
+      assert.strictEqual((yield* Metric.value(RegionMetrics.forRegion("metrics-b").creations)).count, 1)
+      const histogram = yield* Metric.value(Metric.withAttributes(RegionMetrics.lockWaitMillis, { region: "metrics-a" }))
+      assert.strictEqual(histogram.count, (yield* Metric.value(a.metrics.lockWaitMillis)).count)
     }).pipe(Effect.scoped, Effect.provide(memory())))
 
   it.effect("a hash key on a backend without hash support fails with UnsupportedKeyError naming it", () =>

@@ -3,11 +3,10 @@
  * a near cache) and everything a read needs is at hand (the decoded entry for
  * those exact bytes, the invalidation and tag marks within their refresh
  * window), a fresh value is found synchronously; anything else falls back to
- * the full read.
+ * the full read. A hit allocates nothing.
  *
  * @internal
  */
-import { Option } from "effect"
 import type { Backend } from "../Backend.ts"
 import type { InvalidationShape } from "../Invalidation.ts"
 import type * as Keys from "./keys.ts"
@@ -15,8 +14,11 @@ import type { EarlyRefresh } from "./settings.ts"
 import * as Stored from "./stored.ts"
 import type { TagMarks } from "./tagMarks.ts"
 
-/** A fresh value found without I/O, or `undefined` ("read it the usual way"). */
-export type FastHit<A> = (target: Keys.Target, expirationMs: number, now: number) => { readonly value: A } | undefined
+/** What a fast hit returns when it has no answer: "read it the usual way". */
+export const noHit: unique symbol = Symbol.for("dogpile-effect/FastPath/noHit")
+
+/** A fresh entry found without I/O, or {@link noHit}. */
+export type FastHit<A> = (target: Keys.Target, expirationMs: number, now: number) => Stored.Stored<A> | typeof noHit
 
 /** Builds the fast hit of a region, or `undefined` when its backend cannot answer in process. */
 export const make = <A>(
@@ -31,18 +33,20 @@ export const make = <A>(
   if (peek === undefined || cachedMarks === undefined) return undefined
   return (target, expirationMs, now) => {
     const bytes = peek(target.full, now)
-    if (bytes === undefined) return undefined
+    if (bytes === undefined) return noHit
     const stored = storage.decoded(bytes)
-    if (stored === undefined) return undefined
+    if (stored === undefined) return noHit
     const marks = cachedMarks(now)
-    if (marks === undefined) return undefined
+    if (marks === undefined) return noHit
     const tags = stored.meta.tags
-    const tagMark = tags === undefined ? undefined : tagMarks.cached(tags, now)
-    if (tags !== undefined && tagMark === undefined) return undefined
-    const found = Stored.classify(Option.some(stored), now, expirationMs, marks, tagMark)
-    if (found._tag !== "Fresh") return undefined
+    let tagMark: Stored.TagMarkOf | undefined
+    if (tags !== undefined) {
+      tagMark = tagMarks.cached(tags, now)
+      if (tagMark === undefined) return noHit
+    }
+    if (Stored.stateOf(stored, now, expirationMs, marks, tagMark) !== "Fresh") return noHit
     // A read chosen for an early refresh takes the full path, which starts the refresh.
-    if (early !== undefined && Stored.refreshEarly(stored, now, expirationMs, early.beta, Math.random())) return undefined
-    return { value: found.value }
+    if (early !== undefined && Stored.refreshEarly(stored, now, expirationMs, early.beta, Math.random())) return noHit
+    return stored
   }
 }

@@ -72,7 +72,7 @@ export const inspect = (inspector: Inspector, target: Keys.Target): Effect.Effec
     const createdAt = head.value.createdAt
     const state = createdAt === undefined
       ? "fresh" as const
-      : stateOf(Stored.classify(Option.some({ value: undefined, createdAt, meta }), now, expirationMs, marks, tagMark))
+      : shown[Stored.stateOf(Stored.entry(undefined, createdAt, meta), now, expirationMs, marks, tagMark)]
     return Option.some<EntryInfo>({
       key: typeof target.key === "string" ? target.key : CacheKey.display(target.key),
       backendKey: typeof target.full === "string" ? target.full : `${target.full.hash}[${target.full.field}]`,
@@ -87,8 +87,7 @@ export const inspect = (inspector: Inspector, target: Keys.Target): Effect.Effec
     })
   })
 
-const stateOf = (found: Stored.Found<unknown>): EntryInfo["state"] =>
-  found._tag === "Fresh" ? "fresh" : found._tag === "Stale" ? "stale" : "invalidated"
+const shown: Record<Stored.State, EntryInfo["state"]> = { Fresh: "fresh", Stale: "stale", Missing: "invalidated" }
 
 /** Whether the lock of a key is held, and for how much longer (where the lock can tell). */
 export const lockStatus = (inspector: Inspector, target: Keys.Target): Effect.Effect<LockStatus, CacheError> =>

@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { Clock, Context, Effect, FiberSet, Metric, Option, Tracer } from "effect"
+import { Clock, Context, Effect, Exit, type Fiber, FiberSet, Metric, Option, Tracer } from "effect"
 import type { Backend, BackendEntry } from "../Backend.ts"
 import type * as CacheKey from "../CacheKey.ts"
 import { type CacheError, InvalidKeyError, InvalidOptionError, RegionClosedError } from "../CacheError.ts"
@@ -78,26 +78,39 @@ export const make = <A>(
       })
 
     /**
-     * `open` for the operations with a synchronous hit: the caller's clock is read once. Like `open`,
-     * no span under Effect's native tracer (nothing exports spans then; a span costs several times
-     * the rest of a hit); any other tracer sees a span for every call, hits included.
+     * The operations with a synchronous hit run in one primitive (`withFiber`, which gives the clock and
+     * the metric context) and answer a hit with a ready `Exit`. A call is quiet (no span) on an open
+     * region under Effect's native tracer, like `open`; otherwise it goes through `loud`: any exporting
+     * tracer sees a span for every call, hits included, and a closed region fails naming itself.
      */
-    const openTimed = <X, E, R>(
+    const quiet = (fiber: Fiber.Fiber<unknown, unknown>): boolean => {
+      const cache = fiber.cache
+      return !closed && (cache.tracer === undefined || cache.tracer === Tracer.nativeTracer || !cache.tracerEnabled)
+    }
+    const loud = <X, E, R>(
       spanName: string,
-      body: (now: number, traced: <Y, E2, R2>(self: Effect.Effect<Y, E2, R2>) => Effect.Effect<Y, E2, R2>) => Effect.Effect<X, E, R>
+      run: (fiber: Fiber.Fiber<unknown, unknown>) => Effect.Effect<X, E, R>
     ): Effect.Effect<X, E | RegionClosedError, R> =>
-      Effect.contextWith((context: Context.Context<never>): Effect.Effect<X, E | RegionClosedError, R> => {
-        if (closed) return span(spanName, Effect.fail(new RegionClosedError({ region: name })))
-        const now = Context.get(context, Clock.Clock).currentTimeMillisUnsafe()
-        if (Context.get(context, Tracer.Tracer) !== Tracer.nativeTracer) return span(spanName, body(now, identity))
-        return body(now, identity)
-      })
-    const identity = <Y, E2, R2>(self: Effect.Effect<Y, E2, R2>) => self
+      span<X, E | RegionClosedError, R>(spanName, closed ? Effect.fail(new RegionClosedError({ region: name })) : Effect.withFiber(run))
+
+    // The clock of the last context seen (contexts are immutable: the same one gives the same clock).
+    let lastContext: Context.Context<never> | undefined
+    let lastClock: Clock.Clock | undefined
+    const clockIn = (context: Context.Context<never>): Clock.Clock => {
+      if (context !== lastContext || lastClock === undefined) {
+        lastClock = Context.get(context, Clock.Clock)
+        lastContext = context
+      }
+      return lastClock
+    }
 
     const resolveKey = Keys.resolver(keySpace)
     const fastHit = FastPath.make(backend, storage, invalidation, tagMarks, early)
-    const countFastHit = <X>(target: Keys.Target, value: X): Effect.Effect<X> =>
-      hub.listening() ? Effect.as(Effect.andThen(Metric.update(metrics.hits, 1), emitReads([target], [true])), value) : Effect.as(Metric.update(metrics.hits, 1), value)
+    /** Counts a fast hit where it happened (no effect of its own) and answers with the entry's ready `Exit`. */
+    const countFastHit = <X>(target: Keys.Target, answer: Exit.Exit<X>, context: Context.Context<never>): Effect.Effect<X> => {
+      metrics.hits.updateUnsafe(1, context)
+      return hub.listening() ? Effect.andThen(emitReads([target], [true]), answer) : answer
+    }
 
     // ---- reading -----------------------------------------------------------
 
@@ -177,20 +190,33 @@ export const make = <A>(
       creator: Effect.Effect<A | EntryMeta.Expiring<A>, E, R>,
       call?: GetOrCreateOptions<A>
     ): Effect.Effect<A, E | CacheError, R> =>
-      openTimed("Region.getOrCreate", (now, traced): Effect.Effect<A, E | CacheError, R> => {
-        const target = resolveKey(key)
-        if (target instanceof InvalidKeyError) return traced(Effect.fail(target))
-        if (call === undefined && fastHit !== undefined) {
-          const hit = fastHit(target, settings.defaults.expirationMs, now)
-          if (hit !== undefined) return countFastHit(target, hit.value)
-        }
-        const run = (callSettings: Settings.CallSettings<A>) =>
-          Effect.andThen(
-            Dogpile.checkReentry([target], Keys.display),
-            bypass(target.id, getOrCreateOne(target, creator, callSettings), Effect.map(creator, unwrap))
-          )
-        return traced(call === undefined ? run(settings.defaults) : Effect.flatMap(Settings.forCall(settings, call), run))
-      })
+      Effect.withFiber((fiber) =>
+        quiet(fiber)
+          ? getOrCreateIn(fiber, key, creator, call)
+          : loud("Region.getOrCreate", (inner) => getOrCreateIn(inner, key, creator, call))
+      )
+
+    const getOrCreateIn = <E, R>(
+      fiber: Fiber.Fiber<unknown, unknown>,
+      key: CacheKey.CacheKey,
+      creator: Effect.Effect<A | EntryMeta.Expiring<A>, E, R>,
+      call: GetOrCreateOptions<A> | undefined
+    ): Effect.Effect<A, E | CacheError, R> => {
+      const context = fiber.context
+      const now = clockIn(context).currentTimeMillisUnsafe()
+      const target = resolveKey(key)
+      if (target instanceof InvalidKeyError) return Effect.fail(target)
+      if (call === undefined && fastHit !== undefined) {
+        const hit = fastHit(target, settings.defaults.expirationMs, now)
+        if (hit !== FastPath.noHit) return countFastHit(target, Stored.hitExit(hit), context)
+      }
+      const run = (callSettings: Settings.CallSettings<A>) =>
+        Effect.andThen(
+          Dogpile.checkReentry([target], Keys.display),
+          bypass(target.id, getOrCreateOne(target, creator, callSettings), Effect.map(creator, unwrap))
+        )
+      return call === undefined ? run(settings.defaults) : Effect.flatMap(Settings.forCall(settings, call), run)
+    }
 
     const getOrCreateOne = <E, R>(
       target: Keys.Target,
@@ -276,20 +302,30 @@ export const make = <A>(
           }))
       })
 
-    const get = (key: CacheKey.CacheKey, call?: GetOptions) =>
-      openTimed("Region.get", (now, traced): Effect.Effect<Option.Option<A>, CacheError> => {
-        const target = resolveKey(key)
-        if (target instanceof InvalidKeyError) return traced(Effect.fail(target))
-        if (call === undefined && fastHit !== undefined) {
-          const hit = fastHit(target, settings.defaults.expirationMs, now)
-          if (hit !== undefined) return countFastHit(target, Option.some(hit.value))
-        }
-        return traced(Effect.flatMap(Settings.expirationFor(settings as Settings.RegionSettings<unknown>, call), (expirationMs) =>
-          Effect.flatMap(readFound([target], expirationMs, true), ([found]) => {
-            const value = readable(found!, call)
-            return Effect.as(countReads([Option.isSome(value)], [target]), value)
-          })))
-      })
+    const get = (key: CacheKey.CacheKey, call?: GetOptions): Effect.Effect<Option.Option<A>, CacheError> =>
+      Effect.withFiber((fiber) =>
+        quiet(fiber) ? getIn(fiber, key, call) : loud("Region.get", (inner) => getIn(inner, key, call))
+      )
+
+    const getIn = (
+      fiber: Fiber.Fiber<unknown, unknown>,
+      key: CacheKey.CacheKey,
+      call: GetOptions | undefined
+    ): Effect.Effect<Option.Option<A>, CacheError> => {
+      const context = fiber.context
+      const now = clockIn(context).currentTimeMillisUnsafe()
+      const target = resolveKey(key)
+      if (target instanceof InvalidKeyError) return Effect.fail(target)
+      if (call === undefined && fastHit !== undefined) {
+        const hit = fastHit(target, settings.defaults.expirationMs, now)
+        if (hit !== FastPath.noHit) return countFastHit(target, Stored.someHitExit(hit), context)
+      }
+      return Effect.flatMap(Settings.expirationFor(settings as Settings.RegionSettings<unknown>, call), (expirationMs) =>
+        Effect.flatMap(readFound([target], expirationMs, true), ([found]) => {
+          const value = readable(found!, call)
+          return Effect.as(countReads([Option.isSome(value)], [target]), value)
+        }))
+    }
 
     const writeMany = (entries: ReadonlyArray<readonly [CacheKey.CacheKey, A]>, call?: SetOptions) =>
       Effect.suspend((): Effect.Effect<void, CacheError> => {

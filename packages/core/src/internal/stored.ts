@@ -19,7 +19,26 @@ export interface Stored<A> {
   readonly value: A
   readonly createdAt: number
   readonly meta: EntryMeta.EntryMeta
+  /** The answers of a hit on this entry, built on the first hit (a hit then allocates nothing). */
+  exit: Exit.Exit<A> | undefined
+  someExit: Exit.Exit<Option.Option<A>> | undefined
 }
+
+/** A decoded entry, its hit answers not yet built. */
+export const entry = <A>(value: A, createdAt: number, meta: EntryMeta.EntryMeta): Stored<A> => ({
+  value,
+  createdAt,
+  meta,
+  exit: undefined,
+  someExit: undefined
+})
+
+/** The answer of a hit on `entry` (`getOrCreate`): the same `Exit` on every hit. */
+export const hitExit = <A>(entry: Stored<A>): Exit.Exit<A> => (entry.exit ??= Exit.succeed(entry.value))
+
+/** The answer of a hit on `entry` (`get`): the same `Exit` on every hit. */
+export const someHitExit = <A>(entry: Stored<A>): Exit.Exit<Option.Option<A>> =>
+  (entry.someExit ??= Exit.succeed(Option.some(entry.value)))
 
 /** What a read found for one key. `early`: fresh, but chosen for an early refresh (XFetch). */
 export type Found<A> =
@@ -35,11 +54,33 @@ export type TagMarkOf = (tags: ReadonlyArray<string>) => InvalidationState
 
 const noTagMarks: TagMarkOf = () => ({ hard: 0, soft: 0 })
 
+/** How a stored entry reads: the three states of `Found`, without building one. */
+export type State = "Fresh" | "Stale" | "Missing"
+
 /**
  * How a stored entry reads at `now`: hard marks make it missing, expiry (the
  * entry's own expiration if its creator chose one), soft marks and tag marks
- * make it stale.
+ * make it stale. Allocates nothing (the hit path calls it on every hit).
  */
+export const stateOf = (
+  stored: Stored<unknown>,
+  now: number,
+  expirationMs: number,
+  marks: InvalidationState,
+  tagMark: TagMarkOf = noTagMarks
+): State => {
+  const createdAt = stored.createdAt
+  if (createdAt < marks.hard) return "Missing"
+  const meta = stored.meta
+  const tags = meta.tags === undefined ? undefined : tagMark(meta.tags)
+  if (tags !== undefined && createdAt < tags.hard) return "Missing"
+  const expiration = meta.expirationMs ?? expirationMs
+  if (now - createdAt > expiration || createdAt < marks.soft) return "Stale"
+  if (tags !== undefined && createdAt < tags.soft) return "Stale"
+  return "Fresh"
+}
+
+/** {@link stateOf} as a `Found`, for what a read found. */
 export const classify = <A>(
   entry: Option.Option<Stored<A>>,
   now: number,
@@ -48,14 +89,8 @@ export const classify = <A>(
   tagMark: TagMarkOf = noTagMarks
 ): Found<A> => {
   if (Option.isNone(entry)) return missing
-  const { createdAt, meta, value } = entry.value
-  if (createdAt < marks.hard) return missing
-  const tags = meta.tags === undefined ? undefined : tagMark(meta.tags)
-  if (tags !== undefined && createdAt < tags.hard) return missing
-  const expiration = meta.expirationMs ?? expirationMs
-  if (now - createdAt > expiration || createdAt < marks.soft) return { _tag: "Stale", value }
-  if (tags !== undefined && createdAt < tags.soft) return { _tag: "Stale", value }
-  return { _tag: "Fresh", value }
+  const state = stateOf(entry.value, now, expirationMs, marks, tagMark)
+  return state === "Missing" ? missing : { _tag: state, value: entry.value.value }
 }
 
 /**
@@ -138,10 +173,10 @@ export const make = <A>(settings: RegionSettings<A>, metrics: RegionMetrics): St
     return envelope.decode(inner, now, codec).pipe(
       Effect.matchEffect({
         onFailure: (error) => (count ? counted(error.reason) : Effect.succeedNone),
-        onSuccess: (entry) => {
-          if (fromSchema === undefined) return Effect.succeedSome({ value: entry.value as A, createdAt: entry.createdAt, meta })
-          const value = fromSchema(entry.value)
-          if (Option.isSome(value)) return Effect.succeedSome({ value: value.value, createdAt: entry.createdAt, meta })
+        onSuccess: (opened) => {
+          if (fromSchema === undefined) return Effect.succeedSome(entry(opened.value as A, opened.createdAt, meta))
+          const value = fromSchema(opened.value)
+          if (Option.isSome(value)) return Effect.succeedSome(entry(value.value, opened.createdAt, meta))
           return count ? counted("the value does not match the region's schema") : Effect.succeedNone
         }
       })
