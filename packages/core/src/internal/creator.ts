@@ -22,12 +22,23 @@ const CreatingKeys = Context.Reference<ReadonlySet<string>>("@dogpile-effect/cor
   defaultValue: () => new Set()
 })
 
+/** The `ReentrantCreateError` for the first of `targets` that the fiber with `context` is creating, if any. */
+export const reentered = (
+  context: Context.Context<never>,
+  targets: ReadonlyArray<Target>,
+  show: (target: Target) => string
+): ReentrantCreateError | undefined => {
+  const creating = Context.get(context, CreatingKeys)
+  if (creating.size === 0) return undefined
+  const own = targets.find((target) => creating.has(target.id))
+  return own === undefined ? undefined : new ReentrantCreateError({ key: show(own) })
+}
+
 /** Fails with `ReentrantCreateError` when the current fiber is creating one of `targets`. */
 export const checkReentry = (targets: ReadonlyArray<Target>, show: (target: Target) => string) =>
-  Effect.flatMap(CreatingKeys, (creating) => {
-    if (creating.size === 0) return Effect.void
-    const own = targets.find((target) => creating.has(target.id))
-    return own === undefined ? Effect.void : Effect.fail(new ReentrantCreateError({ key: show(own) }))
+  Effect.withFiber((fiber) => {
+    const error = reentered(fiber.context, targets, show)
+    return error === undefined ? Effect.void : Effect.fail(error)
   })
 
 /** Runs the creator for `targets` (held by us), stores what should be cached, confirms the leases. */

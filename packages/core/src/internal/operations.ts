@@ -21,6 +21,7 @@ import * as Bypass from "./bypass.ts"
 import * as FastPath from "./fastPath.ts"
 import * as Inspect from "./inspect.ts"
 import * as Keys from "./keys.ts"
+import * as Reads from "./reads.ts"
 import * as Settings from "./settings.ts"
 import * as Stored from "./stored.ts"
 import * as TagMarks from "./tagMarks.ts"
@@ -46,7 +47,8 @@ export const make = <A>(
     const hub = yield* RegionEvent.makeHub()
     const { name, keySpace } = settings
     const metrics = RegionMetrics.forRegion(name)
-    const storage = Stored.make(settings, metrics)
+    // Only a backend that answers in process hands back the same bytes again: decoded entries are kept for it.
+    const storage = Stored.make(settings, metrics, backend.peek !== undefined)
     const invalidation = strategy({ region: name, backend, markerPrefix: settings.marksPrefix })
     const tagMarks = TagMarks.make(backend, settings.marksPrefix, settings.defaults.storeTtl)
     const early = settings.earlyRefresh
@@ -114,42 +116,8 @@ export const make = <A>(
 
     // ---- reading -----------------------------------------------------------
 
-    const readFound = (
-      targets: ReadonlyArray<Keys.Target>,
-      expirationMs: number,
-      count: boolean
-    ): Effect.Effect<ReadonlyArray<Stored.Found<A>>, CacheError> =>
-      Clock.clockWith((clock) => {
-        const now = clock.currentTimeMillisUnsafe()
-        // One key through `get`, so backends that coalesce concurrent gets can.
-        const read = targets.length === 1
-          ? Effect.map(backend.get(targets[0]!.full), (bytes) => [bytes])
-          : backend.getMany(targets.map((t) => t.full))
-        // Marks due for a reload are read together with the value: one round trip's wait, not two.
-        const cachedMarks = invalidation.cached?.(now)
-        const marksAndRead = cachedMarks === undefined
-          ? Effect.zip(invalidation.current, read, { concurrent: true })
-          : Effect.map(read, (found) => [cachedMarks, found] as const)
-        return Effect.flatMap(marksAndRead, ([marks, found]) =>
-            Effect.flatMap(decodeAll(found, now, count), (entries) => {
-              const tags = entries.flatMap((entry) => (Option.isSome(entry) ? entry.value.meta.tags ?? [] : []))
-              const classifyAll = (tagMark?: Stored.TagMarkOf) =>
-                entries.map((entry) => {
-                  const found = Stored.classify(entry, now, expirationMs, marks, tagMark)
-                  return early !== undefined && count && found._tag === "Fresh" && Option.isSome(entry) &&
-                      Stored.refreshEarly(entry.value, now, expirationMs, early.beta, Math.random())
-                    ? { ...found, early: true }
-                    : found
-                })
-              return tags.length === 0 ? Effect.succeed(classifyAll()) : Effect.map(tagMarks.current(tags), classifyAll)
-            }))
-      })
-
-    /** Decodes what a read found; one key without `forEach` (the common hit). */
-    const decodeAll = (found: ReadonlyArray<Option.Option<Uint8Array>>, now: number, count: boolean) =>
-      found.length === 1
-        ? Effect.map(storage.decode(found[0]!, now, count), (entry) => [entry])
-        : Effect.forEach(found, (bytes) => storage.decode(bytes, now, count))
+    const reads = Reads.make({ backend, storage, invalidation, tagMarks, early })
+    const readFound = reads.many
 
     const dogpile: Dogpile.Dogpile<A> = {
       lock,
@@ -210,30 +178,31 @@ export const make = <A>(
         const hit = fastHit(target, settings.defaults.expirationMs, now)
         if (hit !== FastPath.noHit) return countFastHit(target, Stored.hitExit(hit), context)
       }
+      const reentered = Dogpile.reentered(context, [target], Keys.display)
+      if (reentered !== undefined) return Effect.fail(reentered)
       const run = (callSettings: Settings.CallSettings<A>) =>
-        Effect.andThen(
-          Dogpile.checkReentry([target], Keys.display),
-          bypass(target.id, getOrCreateOne(target, creator, callSettings), Effect.map(creator, unwrap))
-        )
+        bypass(target.id, getOrCreateOne(target, creator, callSettings, now, context), Effect.map(creator, unwrap))
       return call === undefined ? run(settings.defaults) : Effect.flatMap(Settings.forCall(settings, call), run)
     }
 
+    /** One key after the fast path: a read (the hit answers with no further fiber step), then the dogpile. */
     const getOrCreateOne = <E, R>(
       target: Keys.Target,
       creator: Effect.Effect<A | EntryMeta.Expiring<A>, E, R>,
-      call: Settings.CallSettings<A>
+      call: Settings.CallSettings<A>,
+      now: number,
+      context: Context.Context<never>
     ): Effect.Effect<A, E | CacheError, R> =>
-      Effect.flatMap(readFound([target], call.expirationMs, true), ([found]) => {
-        if (found!._tag === "Fresh" && found!.early !== true) {
-          return Effect.as(Effect.andThen(Metric.update(metrics.hits, 1), emitReads([target], [true])), found!.value)
-        }
-        return Effect.andThen(
-          Effect.andThen(Metric.update(found!._tag === "Fresh" ? metrics.hits : metrics.misses, 1), emitReads([target], [found!._tag === "Fresh"])),
-          Effect.map(
-            Dogpile.run(dogpile, [target], [found!], () => Effect.map(creator, (value) => [value]), call),
-            (values) => values.get(target.id) as A
-          )
+      Effect.flatMap(reads.one(target, call.expirationMs, now, true), (found) => {
+        const fresh = found._tag === "Fresh"
+        ;(fresh ? metrics.hits : metrics.misses).updateUnsafe(1, context)
+        const counted = hub.listening() ? emitReads([target], [fresh]) : undefined
+        if (fresh && found.early !== true) return counted === undefined ? Exit.succeed(found.value) : Effect.as(counted, found.value)
+        const created = Effect.map(
+          Dogpile.run(dogpile, [target], [found], () => Effect.map(creator, (value) => [value]), call),
+          (values) => values.get(target.id) as A
         )
+        return counted === undefined ? created : Effect.andThen(counted, created)
       })
 
     const getOrCreateMany = <E, R>(
@@ -320,11 +289,15 @@ export const make = <A>(
         const hit = fastHit(target, settings.defaults.expirationMs, now)
         if (hit !== FastPath.noHit) return countFastHit(target, Stored.someHitExit(hit), context)
       }
-      return Effect.flatMap(Settings.expirationFor(settings as Settings.RegionSettings<unknown>, call), (expirationMs) =>
-        Effect.flatMap(readFound([target], expirationMs, true), ([found]) => {
-          const value = readable(found!, call)
-          return Effect.as(countReads([Option.isSome(value)], [target]), value)
-        }))
+      const readAt = (expirationMs: number) =>
+        Effect.flatMap(reads.one(target, expirationMs, now, true), (found) => {
+          const value = readable(found, call)
+          ;(Option.isSome(value) ? metrics.hits : metrics.misses).updateUnsafe(1, context)
+          return hub.listening() ? Effect.as(emitReads([target], [Option.isSome(value)]), value) : Exit.succeed(value)
+        })
+      return call === undefined
+        ? readAt(settings.defaults.expirationMs)
+        : Effect.flatMap(Settings.expirationFor(settings as Settings.RegionSettings<unknown>, call), readAt)
     }
 
     const writeMany = (entries: ReadonlyArray<readonly [CacheKey.CacheKey, A]>, call?: SetOptions) =>

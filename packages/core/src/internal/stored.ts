@@ -7,7 +7,7 @@
  * @internal
  */
 import { Effect, Exit, Metric, Option, Schema } from "effect"
-import { EncodeError } from "../CacheError.ts"
+import { type DecodeError, EncodeError } from "../CacheError.ts"
 import * as EntryMeta from "../EntryMeta.ts"
 import * as Envelope from "../Envelope.ts"
 import type { InvalidationState } from "../Invalidation.ts"
@@ -108,6 +108,11 @@ export const refreshEarly = (stored: Stored<unknown>, now: number, expirationMs:
 export interface Storage<A> {
   /** Decodes stored bytes; a failure is a miss, counted unless `count` is false (a re-read of the same bytes). */
   readonly decode: (bytes: Option.Option<Uint8Array>, now: number, count?: boolean) => Effect.Effect<Option.Option<Stored<A>>>
+  /**
+   * Decodes bytes at once when every step answers at once (an eager codec; the Schema, if any, accepts
+   * the value), or `undefined`: then `decode` them (it also counts and logs a failure).
+   */
+  readonly decodeNow: (bytes: Uint8Array, now: number) => Stored<A> | undefined
   /** What `decode` made of these exact bytes (the same instance), if it decoded them before. */
   readonly decoded: (bytes: Uint8Array) => Stored<A> | undefined
   /** Encodes a value created at `createdAt`, with its metadata, failing with `EncodeError` naming the key. */
@@ -137,7 +142,7 @@ const schemaEncoder = <A>(settings: RegionSettings<A>) => {
 }
 
 /** Builds the storage of a region from its settings. */
-export const make = <A>(settings: RegionSettings<A>, metrics: RegionMetrics): Storage<A> => {
+export const make = <A>(settings: RegionSettings<A>, metrics: RegionMetrics, keepDecoded: boolean): Storage<A> => {
   const { codec, envelope } = settings
   const withMeta = Envelope.allowsMetadata(envelope)
   const fromSchema = schemaDecoder(settings)
@@ -152,17 +157,36 @@ export const make = <A>(settings: RegionSettings<A>, metrics: RegionMetrics): St
     )
 
   // Decoded entries by the bytes they came from: a store that hands back the same instance for an
-  // unchanged value (memory, a near cache) is decoded once. Weak: it never keeps bytes alive.
+  // unchanged value (memory, a near cache) is decoded once. Weak: it never keeps bytes alive. Not
+  // kept for other stores (every read brings new bytes; a weak entry per read only costs the GC).
   const byBytes = new WeakMap<Uint8Array, Stored<A>>()
-  const remember = (bytes: Uint8Array) => (entry: Option.Option<Stored<A>>) => {
-    if (Option.isSome(entry)) byBytes.set(bytes, entry.value)
-  }
+  const keep = keepDecoded && envelope.storesCreatedAt
 
   const decode = (bytes: Option.Option<Uint8Array>, now: number, count = true): Effect.Effect<Option.Option<Stored<A>>> => {
     if (Option.isNone(bytes)) return Effect.succeedNone
-    const known = envelope.storesCreatedAt ? byBytes.get(bytes.value) : undefined
+    if (!keep) return decodeNew(bytes.value, now, count)
+    const known = byBytes.get(bytes.value)
     if (known !== undefined) return Effect.succeedSome(known)
-    return Effect.tap(decodeNew(bytes.value, now, count), (entry) => Effect.sync(() => remember(bytes.value)(entry)))
+    return Effect.tap(decodeNew(bytes.value, now, count), (entry) =>
+      Effect.sync(() => {
+        if (Option.isSome(entry)) byBytes.set(bytes.value, entry.value)
+      }))
+  }
+
+  const decodeNow = (bytes: Uint8Array, now: number): Stored<A> | undefined => {
+    const known = keep ? byBytes.get(bytes) : undefined
+    if (known !== undefined) return known
+    const unwrapped = withMeta ? EntryMeta.unwrap(bytes) : Option.some({ meta: EntryMeta.empty, inner: bytes })
+    if (Option.isNone(unwrapped)) return undefined
+    const opened = envelope.decode(unwrapped.value.inner, now, codec)
+    if (!Exit.isExit(opened)) return undefined
+    const exit = opened as Exit.Exit<Envelope.Entry, DecodeError>
+    if (Exit.isFailure(exit)) return undefined
+    const value = fromSchema === undefined ? Option.some(exit.value.value as A) : fromSchema(exit.value.value)
+    if (Option.isNone(value)) return undefined
+    const decoded = entry(value.value, exit.value.createdAt, unwrapped.value.meta)
+    if (keep) byBytes.set(bytes, decoded)
+    return decoded
   }
 
   const decodeNew = (bytes: Uint8Array, now: number, count: boolean): Effect.Effect<Option.Option<Stored<A>>> => {
@@ -213,5 +237,5 @@ export const make = <A>(settings: RegionSettings<A>, metrics: RegionMetrics): St
     )
   }
 
-  return { decode, decoded: (bytes) => (envelope.storesCreatedAt ? byBytes.get(bytes) : undefined), encode }
+  return { decode, decodeNow, decoded: (bytes) => (keep ? byBytes.get(bytes) : undefined), encode }
 }

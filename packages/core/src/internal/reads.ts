@@ -1,0 +1,106 @@
+/**
+ * Reading a region's keys: the stored bytes, the invalidation and tag marks,
+ * decoded and classified into what each key holds now (`Found`). One key whose
+ * marks are at hand takes one fiber step for the round trip and does the rest
+ * synchronously when the codec decodes eagerly (the Redis hit path).
+ *
+ * @internal
+ */
+import { Clock, Effect, Exit, Option } from "effect"
+import type { Backend } from "../Backend.ts"
+import type { CacheError } from "../CacheError.ts"
+import type { InvalidationShape, InvalidationState } from "../Invalidation.ts"
+import type * as Keys from "./keys.ts"
+import type { EarlyRefresh } from "./settings.ts"
+import * as Stored from "./stored.ts"
+import type { TagMarks } from "./tagMarks.ts"
+
+/** What a region reads through. */
+export interface Reader<A> {
+  readonly backend: Backend["Service"]
+  readonly storage: Stored.Storage<A>
+  readonly invalidation: InvalidationShape
+  readonly tagMarks: TagMarks
+  readonly early: EarlyRefresh | undefined
+}
+
+/** A region's reads. `count`: whether decode failures count and early refreshes may be chosen (not for re-reads). */
+export interface Reads<A> {
+  readonly many: (
+    targets: ReadonlyArray<Keys.Target>,
+    expirationMs: number,
+    count: boolean
+  ) => Effect.Effect<ReadonlyArray<Stored.Found<A>>, CacheError>
+  readonly one: (target: Keys.Target, expirationMs: number, now: number, count: boolean) => Effect.Effect<Stored.Found<A>, CacheError>
+}
+
+/** Builds the reads of a region. */
+export const make = <A>(reader: Reader<A>): Reads<A> => {
+  const { backend, early, invalidation, storage, tagMarks } = reader
+
+  /** A fresh entry may be chosen for an early refresh (XFetch); only counted reads choose. */
+  const withEarly = (found: Stored.Found<A>, entry: Stored.Stored<A>, now: number, expirationMs: number, count: boolean) =>
+    early !== undefined && count && found._tag === "Fresh" &&
+      Stored.refreshEarly(entry, now, expirationMs, early.beta, Math.random())
+      ? { ...found, early: true }
+      : found
+
+  /** Decodes and classifies what a read found, with the marks read with it. */
+  const classifyFound = (
+    found: ReadonlyArray<Option.Option<Uint8Array>>,
+    marks: InvalidationState,
+    now: number,
+    expirationMs: number,
+    count: boolean
+  ): Effect.Effect<ReadonlyArray<Stored.Found<A>>, CacheError> =>
+    Effect.flatMap(decodeAll(found, now, count), (entries) => {
+      const tags = entries.flatMap((entry) => (Option.isSome(entry) ? entry.value.meta.tags ?? [] : []))
+      const classifyAll = (tagMark?: Stored.TagMarkOf) =>
+        entries.map((entry) => {
+          const found = Stored.classify(entry, now, expirationMs, marks, tagMark)
+          return Option.isSome(entry) ? withEarly(found, entry.value, now, expirationMs, count) : found
+        })
+      return tags.length === 0 ? Effect.succeed(classifyAll()) : Effect.map(tagMarks.current(tags), classifyAll)
+    })
+
+  /** Decodes what a read found; one key without `forEach`. */
+  const decodeAll = (found: ReadonlyArray<Option.Option<Uint8Array>>, now: number, count: boolean) =>
+    found.length === 1
+      ? Effect.map(storage.decode(found[0]!, now, count), (entry) => [entry])
+      : Effect.forEach(found, (bytes) => storage.decode(bytes, now, count))
+
+  const many: Reads<A>["many"] = (targets, expirationMs, count) =>
+    Clock.clockWith((clock) => {
+      const now = clock.currentTimeMillisUnsafe()
+      // One key through `get`, so backends that coalesce concurrent gets can.
+      const read = targets.length === 1
+        ? Effect.map(backend.get(targets[0]!.full), (bytes) => [bytes])
+        : backend.getMany(targets.map((t) => t.full))
+      // Marks due for a reload are read together with the value: one round trip's wait, not two.
+      const cachedMarks = invalidation.cached?.(now)
+      const marksAndRead = cachedMarks === undefined
+        ? Effect.zip(invalidation.current, read, { concurrent: true })
+        : Effect.map(read, (found) => [cachedMarks, found] as const)
+      return Effect.flatMap(marksAndRead, ([marks, found]) => classifyFound(found, marks, now, expirationMs, count))
+    })
+
+  /** One key read at `now`: after the round trip, synchronous when the bytes decode eagerly and every mark is at hand. */
+  const one: Reads<A>["one"] = (target, expirationMs, now, count) => {
+    const marks = invalidation.cached?.(now)
+    if (marks === undefined) return Effect.map(many([target], expirationMs, count), (found) => found[0]!)
+    return Effect.flatMap(backend.get(target.full), (bytes): Effect.Effect<Stored.Found<A>, CacheError> => {
+      if (Option.isNone(bytes)) return Exit.succeed(Stored.missing)
+      const entry = storage.decodeNow(bytes.value, now)
+      const tags = entry?.meta.tags
+      const tagMark = tags === undefined ? undefined : tagMarks.cached(tags, now)
+      if (entry === undefined || (tags !== undefined && tagMark === undefined)) {
+        return Effect.map(classifyFound([bytes], marks, now, expirationMs, count), (found) => found[0]!)
+      }
+      const state = Stored.stateOf(entry, now, expirationMs, marks, tagMark)
+      if (state === "Missing") return Exit.succeed(Stored.missing)
+      return Exit.succeed(withEarly({ _tag: state, value: entry.value }, entry, now, expirationMs, count))
+    })
+  }
+
+  return { many, one }
+}
