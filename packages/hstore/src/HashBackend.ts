@@ -13,7 +13,7 @@ import {
   UnsupportedKeyError
 } from "@dogpile-effect/core"
 import { RedisClient } from "@dogpile-effect/redis"
-import { Context, Duration, Effect, Layer, Metric, Option, type Scope } from "effect"
+import { Context, Duration, Effect, Exit, Layer, Metric, Option, Request, RequestResolver, type Scope } from "effect"
 import * as EntryExpiry from "./EntryExpiry.ts"
 import * as HashMetrics from "./HashMetrics.ts"
 import * as HashScripts from "./HashScripts.ts"
@@ -24,6 +24,9 @@ import * as ServerFeatures from "./ServerFeatures.ts"
 import * as Settings from "./Settings.ts"
 import * as Slot from "./Slot.ts"
 import * as Sweeper from "./Sweeper.ts"
+
+/** One key's read, batched with the others of the same tick. */
+class Get extends Request.Class<{ readonly key: CacheKey.CacheKey }, Option.Option<Uint8Array>, BackendError> {}
 
 /**
  * Options of {@link layer} (see `Settings.HashBackendOptions`).
@@ -151,17 +154,26 @@ export const make = (
       Pipeline.run(redis, operation, commands)
     const perKeys = (keys: ReadonlyArray<string>, make: (chunk: ReadonlyArray<string>) => Omit<Pipeline.Command, "route">) =>
       Pipeline.perKeys(keys, batchSize, redis.isCluster, make)
-    /** The keys as stored (plain keys go through `bucketing` when it is set); the reserved TTL field is refused. */
-    const stored = (input: ReadonlyArray<CacheKey.CacheKey>) => {
-      const keys = bucketing === undefined ? input : input.map((key) => (typeof key === "string" ? bucketing(key) : key))
-      const reserved = keys.find((key) => typeof key !== "string" && key.field === EntryExpiry.TTL_FIELD)
-      return reserved === undefined ? Effect.succeed(keys) : Effect.fail(
-        new UnsupportedKeyError({
-          key: CacheKey.display(reserved),
+    /** A key as stored (a plain key goes through `bucketing` when it is set), or the error for the reserved TTL field. */
+    const storedKey = (input: CacheKey.CacheKey): CacheKey.CacheKey | UnsupportedKeyError => {
+      const key = bucketing === undefined || typeof input !== "string" ? input : bucketing(input)
+      return typeof key !== "string" && key.field === EntryExpiry.TTL_FIELD
+        ? new UnsupportedKeyError({
+          key: CacheKey.display(key),
           backend: "redis-hash",
           reason: "this field name is reserved: the bucket keeps its store TTL there"
         })
-      )
+        : key
+    }
+    /** The keys as stored; the reserved TTL field is refused. */
+    const stored = (input: ReadonlyArray<CacheKey.CacheKey>) => {
+      const keys: Array<CacheKey.CacheKey> = []
+      for (const one of input) {
+        const key = storedKey(one)
+        if (key instanceof UnsupportedKeyError) return Effect.fail(key)
+        keys.push(key)
+      }
+      return Effect.succeed(keys)
     }
     const bucketOf = (key: CacheKey.CacheKey) => (typeof key === "string" ? undefined : key.hash)
     const fieldAt = (keys: ReadonlyArray<CacheKey.CacheKey>) => (i: number) => (keys[i] as CacheKey.HashKey).field
@@ -173,8 +185,18 @@ export const make = (
     const getMany = (input: ReadonlyArray<CacheKey.CacheKey>) =>
       Effect.flatMap(stored(input), read)
 
-    const get = (key: CacheKey.CacheKey) =>
-      Effect.map(getMany([key]), (values) => values[0] ?? Option.none<Uint8Array>())
+    // Single-key gets issued together (one tick) are read as one batch: one HMGET per bucket in one
+    // pipeline, instead of a pipeline each.
+    const gets = RequestResolver.make<Get>((entries) =>
+      Effect.map(Effect.exit(read(entries.map((entry) => entry.request.key))), (exit) =>
+        entries.forEach((entry, i) =>
+          entry.completeUnsafe(Exit.isSuccess(exit) ? Exit.succeed(exit.value[i] ?? Option.none()) : Exit.failCause(exit.cause))
+        ))
+    )
+    const get = (input: CacheKey.CacheKey) => {
+      const key = storedKey(input)
+      return key instanceof UnsupportedKeyError ? Effect.fail(key) : Effect.request(new Get({ key }), gets)
+    }
 
     // ---- writing ------------------------------------------------------------
 
