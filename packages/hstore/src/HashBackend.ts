@@ -12,8 +12,8 @@ import {
   type InvalidOptionError,
   UnsupportedKeyError
 } from "@dogpile-effect/core"
-import { RedisClient } from "@dogpile-effect/redis"
-import { Context, Duration, Effect, Exit, Layer, Metric, Option, Request, RequestResolver, type Scope } from "effect"
+import { GetBatcher, RedisClient } from "@dogpile-effect/redis"
+import { Context, Duration, Effect, Layer, Metric, type Scope } from "effect"
 import * as EntryExpiry from "./EntryExpiry.ts"
 import * as HashMetrics from "./HashMetrics.ts"
 import * as HashScripts from "./HashScripts.ts"
@@ -24,9 +24,6 @@ import * as ServerFeatures from "./ServerFeatures.ts"
 import * as Settings from "./Settings.ts"
 import * as Slot from "./Slot.ts"
 import * as Sweeper from "./Sweeper.ts"
-
-/** One key's read, batched with the others of the same tick. */
-class Get extends Request.Class<{ readonly key: CacheKey.CacheKey }, Option.Option<Uint8Array>, BackendError> {}
 
 /**
  * Options of {@link layer} (see `Settings.HashBackendOptions`).
@@ -187,15 +184,10 @@ export const make = (
 
     // Single-key gets issued together (one tick) are read as one batch: one HMGET per bucket in one
     // pipeline, instead of a pipeline each.
-    const gets = RequestResolver.make<Get>((entries) =>
-      Effect.map(Effect.exit(read(entries.map((entry) => entry.request.key))), (exit) =>
-        entries.forEach((entry, i) =>
-          entry.completeUnsafe(Exit.isSuccess(exit) ? Exit.succeed(exit.value[i] ?? Option.none()) : Exit.failCause(exit.cause))
-        ))
-    )
+    const batched = GetBatcher.make(read)
     const get = (input: CacheKey.CacheKey) => {
       const key = storedKey(input)
-      return key instanceof UnsupportedKeyError ? Effect.fail(key) : Effect.request(new Get({ key }), gets)
+      return key instanceof UnsupportedKeyError ? Effect.fail(key) : batched(key)
     }
 
     // ---- writing ------------------------------------------------------------
@@ -343,7 +335,7 @@ export const make = (
  * ```ts
  * import { CacheKey, Codec, Envelope, Lock, Region } from "@dogpile-effect/core"
  * import { HashBackend, HashExpiry } from "@dogpile-effect/hstore"
- * import { RedisClient } from "@dogpile-effect/redis"
+ * import { GetBatcher, RedisClient } from "@dogpile-effect/redis"
  * import { Effect, Layer } from "effect"
  *
  * const Live = Layer.mergeAll(

@@ -6,13 +6,13 @@
 import {
   Backend,
   type BackendEntry,
-  type BackendError,
   CacheKey,
   type InvalidOptionError,
   Options,
   UnsupportedKeyError
 } from "@dogpile-effect/core"
 import { Duration, Effect, Layer, Option } from "effect"
+import * as GetBatcher from "./GetBatcher.ts"
 import * as KeySlot from "./KeySlot.ts"
 import { RedisClient } from "./RedisClient.ts"
 
@@ -32,11 +32,6 @@ export interface RedisBackendOptions {
    * Default `true`.
    */
   readonly coalesceGets?: boolean
-}
-
-interface PendingGet {
-  readonly key: string
-  readonly resume: (effect: Effect.Effect<Option.Option<Uint8Array>, BackendError>) => void
 }
 
 const toBuffer = (bytes: Uint8Array): Buffer =>
@@ -85,39 +80,14 @@ export const make = (
       Effect.map(redis.use("get", (c) => c.getBuffer(key)), (reply) =>
         reply === null ? Option.none<Uint8Array>() : Option.some<Uint8Array>(reply))
 
-    // ---- coalesced gets: every get of one tick goes out in one MGET per batch ----
-    let pending: Array<PendingGet> = []
-    const sendBatch = (batch: ReadonlyArray<PendingGet>) => {
-      const keys = batch.map((p) => p.key)
-      // Bounded like every other command: a silent server answers within commandTimeout.
-      const request = redis.deadline(
-        keys.length === 1
-          ? redis.client.getBuffer(keys[0] as string).then((reply) => [reply])
-          : redis.client.mgetBuffer(...keys)
-      )
-      request.then(
-        (replies) =>
-          batch.forEach((p, i) => {
-            const reply = replies[i]
-            p.resume(Effect.succeed(reply === null || reply === undefined ? Option.none() : Option.some(reply)))
-          }),
-        (cause: unknown) => {
-          const error = redis.toError(keys.length === 1 ? "get" : "mget", cause)
-          for (const p of batch) p.resume(Effect.fail(error))
-        }
-      )
-    }
-    const flush = () => {
-      const all = pending
-      pending = []
-      if (all.length === 1) return sendBatch(all)
-      for (const positions of plan(all.map((p) => p.key))) sendBatch(positions.map((i) => all[i] as PendingGet))
-    }
-    const coalesced = (key: string) =>
-      Effect.callback<Option.Option<Uint8Array>, BackendError>((resume) => {
-        pending.push({ key, resume })
-        if (pending.length === 1) process.nextTick(flush)
-      })
+    // ---- coalesced gets: every get of one tick goes out in one MGET per slot and batch ----
+    /** One group's read: a lone key as GET, more as one MGET. */
+    const readGroup = (keys: ReadonlyArray<string>) =>
+      keys.length === 1
+        ? Effect.map(getOne(keys[0]!), (found) => [found])
+        : Effect.map(redis.use("mget", (c) => c.mgetBuffer(...keys)), (replies) =>
+          replies.map((reply) => (reply === null || reply === undefined ? Option.none<Uint8Array>() : Option.some<Uint8Array>(reply))))
+    const coalesced = GetBatcher.make(readGroup, plan)
     const getPlain = options.coalesceGets === false ? getOne : coalesced
 
     const get = (key: CacheKey.CacheKey) => typeof key === "string" ? getPlain(key) : Effect.flatMap(plain(key), getPlain)

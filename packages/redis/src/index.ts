@@ -6,6 +6,7 @@
 export * as RedisClient from "./RedisClient.ts"
 export * as KeySlot from "./KeySlot.ts"
 export * as RedisBackend from "./RedisBackend.ts"
+export * as GetBatcher from "./GetBatcher.ts"
 export * as RedisLock from "./RedisLock.ts"
 export * as ClusterTracking from "./ClusterTracking.ts"
 export * as NearCache from "./NearCache.ts"
