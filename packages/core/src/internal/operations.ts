@@ -6,12 +6,11 @@
  * @internal
  */
 import { Clock, Context, Effect, Exit, type Fiber, FiberSet, Metric, Option, Tracer } from "effect"
-import type { Backend, BackendEntry } from "../Backend.ts"
+import type { Backend } from "../Backend.ts"
 import type * as CacheKey from "../CacheKey.ts"
-import { type CacheError, InvalidKeyError, InvalidOptionError, RegionClosedError } from "../CacheError.ts"
+import { type CacheError, InvalidKeyError, RegionClosedError } from "../CacheError.ts"
 import * as Dogpile from "../Dogpile.ts"
 import * as EntryMeta from "../EntryMeta.ts"
-import * as Envelope from "../Envelope.ts"
 import { CurrentInvalidation } from "../Invalidation.ts"
 import type { Lock } from "../Lock.ts"
 import type { GetOptions, GetOrCreateOptions, Region, SetOptions } from "../Region.ts"
@@ -25,6 +24,7 @@ import * as Reads from "./reads.ts"
 import * as Settings from "./settings.ts"
 import * as Stored from "./stored.ts"
 import * as TagMarks from "./tagMarks.ts"
+import * as Writes from "./writes.ts"
 
 /** A built region and what closes it. */
 export interface Operations<A> {
@@ -122,20 +122,7 @@ export const make = <A>(
     const dogpile: Dogpile.Dogpile<A> = {
       lock,
       reread: (targets, call) => readFound(targets, call.expirationMs, false),
-      store: (entries, call) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Effect.flatMap(
-            Effect.forEach(entries, ([target, value, meta]) =>
-              Effect.map(storage.encode(Keys.display(target), value, now, meta), (bytes): BackendEntry => ({
-                key: target.full,
-                value: bytes,
-                // A value with its own expiration gets a store TTL to match.
-                ttl: meta.expirationMs === undefined
-                  ? call.storeTtl
-                  : Settings.storeTtlFor(settings.storeTtlMs, settings.envelope, meta.expirationMs)
-              }))),
-            (writes) => guardStore(writes.length === 1 ? backend.set(writes[0]!.key, writes[0]!.value, writes[0]!.ttl) : backend.setMany(writes))
-          )),
+      store: (entries, call) => writes.store(entries, call),
       background,
       metrics,
       lockTimeoutMs: settings.lockTimeoutMs,
@@ -149,6 +136,7 @@ export const make = <A>(
       metrics,
       emit: (id, reason) => hub.emit(() => ({ _tag: "Bypassed", region: name, key: id, reason }))
     })
+    const writes = Writes.make(settings, backend, storage, guardStore)
 
     // ---- get-or-create -----------------------------------------------------
 
@@ -300,40 +288,11 @@ export const make = <A>(
         : Effect.flatMap(Settings.expirationFor(settings as Settings.RegionSettings<unknown>, call), readAt)
     }
 
-    const writeMany = (entries: ReadonlyArray<readonly [CacheKey.CacheKey, A]>, call?: SetOptions) =>
-      Effect.suspend((): Effect.Effect<void, CacheError> => {
-        if (!Array.isArray(entries)) {
-          return Effect.fail(new InvalidKeyError({ key: typeof entries, reason: "expected an array of [key, value] pairs" }))
-        }
-        const targets = Keys.resolveAll(keySpace, entries.map((entry) => (Array.isArray(entry) ? entry[0] : entry)))
-        if (targets instanceof InvalidKeyError) return Effect.fail(targets)
-        if (targets.length === 0) return Effect.void
-        return Effect.flatMap(Settings.expirationFor(settings as Settings.RegionSettings<unknown>, call), (expirationMs) =>
-          Effect.flatMap(Settings.validateTags(name, call?.tags), (tags) =>
-          Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<void, CacheError> => {
-            const ttl = Settings.storeTtlFor(settings.storeTtlMs, settings.envelope, expirationMs)
-            const meta: EntryMeta.EntryMeta = tags === undefined ? EntryMeta.empty : { tags }
-            if (tags !== undefined && !Envelope.allowsMetadata(settings.envelope)) {
-              return Effect.fail(new InvalidOptionError({ component: `Region ${name}`, option: "tags", reason: `need an envelope that stores creation times; the ${settings.envelope.name} envelope does not` }))
-            }
-            // Encode everything first: one value that cannot be encoded writes nothing.
-            return Effect.flatMap(
-              Effect.forEach(targets, (target, i) =>
-                Effect.map(storage.encode(Keys.display(target), (entries[i] as readonly [unknown, A])[1], now, meta), (bytes): BackendEntry => ({
-                  key: target.full,
-                  value: bytes,
-                  ttl
-                }))),
-              (writes) => backend.setMany(writes)
-            )
-          })))
-      })
-
     const setMany = (entries: ReadonlyArray<readonly [CacheKey.CacheKey, A]>, call?: SetOptions) =>
-      open("Region.setMany", () => writeMany(entries, call))
+      open("Region.setMany", () => writes.setMany(entries, call))
 
     const set = (key: CacheKey.CacheKey, value: A, call?: SetOptions) =>
-      open("Region.set", () => writeMany([[key, value]], call))
+      open("Region.set", () => writes.setMany([[key, value]], call))
 
     const deleteMany = (keys: ReadonlyArray<CacheKey.CacheKey>) =>
       open("Region.deleteMany", (): Effect.Effect<void, CacheError> => {

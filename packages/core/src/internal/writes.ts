@@ -1,0 +1,88 @@
+/**
+ * Writing a region's values: encoded with the region's storage, each with the
+ * store TTL that matches its expiration, everything encoded before anything is
+ * written (one value that cannot be encoded writes nothing).
+ *
+ * @internal
+ */
+import { Clock, Effect } from "effect"
+import type { Backend, BackendEntry } from "../Backend.ts"
+import type * as CacheKey from "../CacheKey.ts"
+import { type CacheError, InvalidKeyError, InvalidOptionError } from "../CacheError.ts"
+import * as EntryMeta from "../EntryMeta.ts"
+import * as Envelope from "../Envelope.ts"
+import type { SetOptions } from "../Region.ts"
+import * as Keys from "./keys.ts"
+import * as Settings from "./settings.ts"
+import type * as Stored from "./stored.ts"
+
+/** A region's writes. */
+export interface Writes<A> {
+  /** `Region.setMany`: validated keys, options and tags; encoded, then written in one `setMany`. */
+  readonly setMany: (entries: ReadonlyArray<readonly [CacheKey.CacheKey, A]>, call?: SetOptions) => Effect.Effect<void, CacheError>
+  /** What the dogpile stores after a creation: created values with their metadata. */
+  readonly store: (
+    entries: ReadonlyArray<readonly [Keys.Target, A, EntryMeta.EntryMeta]>,
+    call: Settings.CallSettings<A>
+  ) => Effect.Effect<void, CacheError>
+}
+
+/** Builds the writes of a region. `guardStore` wraps the dogpile's stores (the bypass policy). */
+export const make = <A>(
+  settings: Settings.RegionSettings<A>,
+  backend: Backend["Service"],
+  storage: Stored.Storage<A>,
+  guardStore: (effect: Effect.Effect<void, CacheError>) => Effect.Effect<void, CacheError>
+): Writes<A> => {
+  const { keySpace, name } = settings
+
+  const store: Writes<A>["store"] = (entries, call) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.flatMap(
+        Effect.forEach(entries, ([target, value, meta]) =>
+          Effect.map(storage.encode(Keys.display(target), value, now, meta), (bytes): BackendEntry => ({
+            key: target.full,
+            value: bytes,
+            // A value with its own expiration gets a store TTL to match.
+            ttl: meta.expirationMs === undefined
+              ? call.storeTtl
+              : Settings.storeTtlFor(settings.storeTtlMs, settings.envelope, meta.expirationMs)
+          }))),
+        (writes) => guardStore(writes.length === 1 ? backend.set(writes[0]!.key, writes[0]!.value, writes[0]!.ttl) : backend.setMany(writes))
+      ))
+
+  const noMetadata = () =>
+    new InvalidOptionError({
+      component: `Region ${name}`,
+      option: "tags",
+      reason: `need an envelope that stores creation times; the ${settings.envelope.name} envelope does not`
+    })
+
+  const setMany: Writes<A>["setMany"] = (entries, call) =>
+    Effect.suspend((): Effect.Effect<void, CacheError> => {
+      if (!Array.isArray(entries)) {
+        return Effect.fail(new InvalidKeyError({ key: typeof entries, reason: "expected an array of [key, value] pairs" }))
+      }
+      const targets = Keys.resolveAll(keySpace, entries.map((entry) => (Array.isArray(entry) ? entry[0] : entry)))
+      if (targets instanceof InvalidKeyError) return Effect.fail(targets)
+      if (targets.length === 0) return Effect.void
+      return Effect.flatMap(Settings.expirationFor(settings as Settings.RegionSettings<unknown>, call), (expirationMs) =>
+        Effect.flatMap(Settings.validateTags(name, call?.tags), (tags) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<void, CacheError> => {
+            const ttl = Settings.storeTtlFor(settings.storeTtlMs, settings.envelope, expirationMs)
+            const meta: EntryMeta.EntryMeta = tags === undefined ? EntryMeta.empty : { tags }
+            if (tags !== undefined && !Envelope.allowsMetadata(settings.envelope)) return Effect.fail(noMetadata())
+            // Encode everything first: one value that cannot be encoded writes nothing.
+            return Effect.flatMap(
+              Effect.forEach(targets, (target, i) =>
+                Effect.map(
+                  storage.encode(Keys.display(target), (entries[i] as readonly [unknown, A])[1], now, meta),
+                  (bytes): BackendEntry => ({ key: target.full, value: bytes, ttl })
+                )),
+              (writes) => backend.setMany(writes)
+            )
+          })))
+    })
+
+  return { setMany, store }
+}
