@@ -73,6 +73,14 @@ export class Backend extends Context.Service<Backend, {
    */
   peek?(key: CacheKey, now: number): Uint8Array | undefined
   getMany(keys: ReadonlyArray<CacheKey>): Effect.Effect<ReadonlyArray<Option.Option<Uint8Array>>, BackendFailure>
+  /**
+   * Optional, for backends with a tier in this process (a near cache):
+   * `getMany` from the store itself, past that tier. The dogpile re-reads
+   * with it after taking a lock or waiting for another creator, where a local
+   * copy whose invalidation is still on its way would make it create again,
+   * or serve the value it waited to replace. Without it, `getMany`.
+   */
+  getManyFromStore?(keys: ReadonlyArray<CacheKey>): Effect.Effect<ReadonlyArray<Option.Option<Uint8Array>>, BackendFailure>
   set(key: CacheKey, value: Uint8Array, ttl?: Duration.Duration): Effect.Effect<void, BackendFailure>
   setMany(entries: ReadonlyArray<BackendEntry>): Effect.Effect<void, BackendFailure>
   delete(key: CacheKey): Effect.Effect<void, BackendFailure>

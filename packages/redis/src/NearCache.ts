@@ -139,9 +139,14 @@ const decorate = (
     if (!store.admit(ticket, idOf(key), locate(key), found.value, now)) counts.discarded++
   }
   /** Reads `keys` from Redis; keeps what it may. */
-  const fetch = <X>(keys: ReadonlyArray<CacheKey.CacheKey>, read: Effect.Effect<X, BackendFailure>, results: (x: X) => ReadonlyArray<Option.Option<Uint8Array>>) =>
+  const fetch = <X>(
+    keys: ReadonlyArray<CacheKey.CacheKey>,
+    read: Effect.Effect<X, BackendFailure>,
+    results: (x: X) => ReadonlyArray<Option.Option<Uint8Array>>,
+    miss = true
+  ) =>
     Effect.suspend(() => {
-      counts.misses += keys.length
+      if (miss) counts.misses += keys.length
       const active = tracking.isActive()
       const ticket = store.begin()
       return read.pipe(
@@ -203,6 +208,8 @@ const decorate = (
     capabilities: inner.capabilities,
     get,
     getMany,
+    // The dogpile's re-reads: what Redis holds now, whatever is kept here (kept again if nothing raced).
+    getManyFromStore: (keys) => fetch(keys, inner.getMany(keys), (found) => found, false),
     // The region's synchronous hit path: the cached bytes (the same instance on every hit) or undefined.
     peek: (key, now) => {
       const entry = store.lookup(idOf(key), now)

@@ -121,7 +121,7 @@ export const make = <A>(
 
     const dogpile: Dogpile.Dogpile<A> = {
       lock,
-      reread: (targets, call) => readFound(targets, call.expirationMs, false),
+      reread: (targets, call) => reads.again(targets, call.expirationMs),
       store: (entries, call) => writes.store(entries, call),
       background,
       metrics,

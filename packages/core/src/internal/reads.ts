@@ -31,6 +31,8 @@ export interface Reads<A> {
     expirationMs: number,
     count: boolean
   ) => Effect.Effect<ReadonlyArray<Stored.Found<A>>, CacheError>
+  /** The dogpile's re-read: like `many`, from the store itself (past an in-process tier), nothing counted. */
+  readonly again: (targets: ReadonlyArray<Keys.Target>, expirationMs: number) => Effect.Effect<ReadonlyArray<Stored.Found<A>>, CacheError>
   readonly one: (target: Keys.Target, expirationMs: number, now: number, count: boolean) => Effect.Effect<Stored.Found<A>, CacheError>
 }
 
@@ -69,13 +71,19 @@ export const make = <A>(reader: Reader<A>): Reads<A> => {
       ? Effect.map(storage.decode(found[0]!, now, count), (entry) => [entry])
       : Effect.forEach(found, (bytes) => storage.decode(bytes, now, count))
 
-  const many: Reads<A>["many"] = (targets, expirationMs, count) =>
+  const fromStore = backend.getManyFromStore
+  const readMany = (targets: ReadonlyArray<Keys.Target>, past: boolean) => {
+    if (past && fromStore !== undefined) return fromStore(targets.map((t) => t.full))
+    // One key through `get`, so backends that coalesce concurrent gets can.
+    return targets.length === 1
+      ? Effect.map(backend.get(targets[0]!.full), (bytes) => [bytes])
+      : backend.getMany(targets.map((t) => t.full))
+  }
+
+  const read = (targets: ReadonlyArray<Keys.Target>, expirationMs: number, count: boolean, past: boolean) =>
     Clock.clockWith((clock) => {
       const now = clock.currentTimeMillisUnsafe()
-      // One key through `get`, so backends that coalesce concurrent gets can.
-      const read = targets.length === 1
-        ? Effect.map(backend.get(targets[0]!.full), (bytes) => [bytes])
-        : backend.getMany(targets.map((t) => t.full))
+      const read = readMany(targets, past)
       // Marks due for a reload are read together with the value: one round trip's wait, not two.
       const cachedMarks = invalidation.cached?.(now)
       const marksAndRead = cachedMarks === undefined
@@ -83,6 +91,8 @@ export const make = <A>(reader: Reader<A>): Reads<A> => {
         : Effect.map(read, (found) => [cachedMarks, found] as const)
       return Effect.flatMap(marksAndRead, ([marks, found]) => classifyFound(found, marks, now, expirationMs, count))
     })
+
+  const many: Reads<A>["many"] = (targets, expirationMs, count) => read(targets, expirationMs, count, false)
 
   /** One key read at `now`: after the round trip, synchronous when the bytes decode eagerly and every mark is at hand. */
   const one: Reads<A>["one"] = (target, expirationMs, now, count) => {
@@ -102,5 +112,5 @@ export const make = <A>(reader: Reader<A>): Reads<A> => {
     })
   }
 
-  return { many, one }
+  return { many, one, again: (targets, expirationMs) => read(targets, expirationMs, false, true) }
 }
