@@ -71,24 +71,28 @@ export const make = <A>(
     // and captures a stack trace on every call, which dominated the hit path.
     const span = <X, E, R>(spanName: string, self: Effect.Effect<X, E, R>) =>
       Effect.withSpan(self, spanName, spanOptions)
+    /**
+     * Whether spans are exported: Effect's native tracer exports nothing (and a span costs more than a whole
+     * hit), so under it, or with tracing turned off, no operation opens one.
+     */
+    const exporting = (fiber: Fiber.Fiber<unknown, unknown>): boolean => {
+      const cache = fiber.cache
+      return cache.tracer !== undefined && cache.tracer !== Tracer.nativeTracer && cache.tracerEnabled
+    }
     /** Every operation starts here: a closed region fails at once, naming itself. */
     const open = <X, E, R>(spanName: string, body: () => Effect.Effect<X, E, R>): Effect.Effect<X, E | RegionClosedError, R> =>
-      Effect.contextWith((context: Context.Context<never>): Effect.Effect<X, E | RegionClosedError, R> => {
+      Effect.withFiber((fiber): Effect.Effect<X, E | RegionClosedError, R> => {
         const inner: Effect.Effect<X, E | RegionClosedError, R> = closed ? Effect.fail(new RegionClosedError({ region: name })) : body()
-        // Under Effect's native tracer nothing exports spans, and one costs more than a whole hit: skip it.
-        return Context.get(context, Tracer.Tracer) === Tracer.nativeTracer ? inner : span(spanName, inner)
+        return exporting(fiber) ? span(spanName, inner) : inner
       })
 
     /**
      * The operations with a synchronous hit run in one primitive (`withFiber`, which gives the clock and
-     * the metric context) and answer a hit with a ready `Exit`. A call is quiet (no span) on an open
-     * region under Effect's native tracer, like `open`; otherwise it goes through `loud`: any exporting
-     * tracer sees a span for every call, hits included, and a closed region fails naming itself.
+     * the metric context) and answer a hit with a ready `Exit`. A call is quiet on an open region when no
+     * span is exported; otherwise it goes through `loud`: an exporting tracer sees a span for every call,
+     * hits included, and a closed region fails naming itself.
      */
-    const quiet = (fiber: Fiber.Fiber<unknown, unknown>): boolean => {
-      const cache = fiber.cache
-      return !closed && (cache.tracer === undefined || cache.tracer === Tracer.nativeTracer || !cache.tracerEnabled)
-    }
+    const quiet = (fiber: Fiber.Fiber<unknown, unknown>): boolean => !closed && !exporting(fiber)
     const loud = <X, E, R>(
       spanName: string,
       run: (fiber: Fiber.Fiber<unknown, unknown>) => Effect.Effect<X, E, R>
