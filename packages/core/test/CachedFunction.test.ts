@@ -163,5 +163,14 @@ describe("Region spans", () => {
         "Region.invalidate"
       ])
       assert.isTrue(spans.every((span) => span.attributes.get("region") === "traced"))
+      // A hit and a miss with tracing turned off open none; a hit under the tracer again opens one.
+      yield* region.set("k", 3)
+      yield* Effect.all([region.get("k"), region.getOrCreate("other", Effect.succeed(4))]).pipe(
+        Effect.withTracerEnabled(false),
+        Effect.withTracer(tracer)
+      )
+      assert.strictEqual(spans.length, 6)
+      yield* region.getOrCreate("k", Effect.succeed(1)).pipe(Effect.withTracer(tracer))
+      assert.deepStrictEqual(spans.map((span) => span.name).slice(6), ["Region.getOrCreate"])
     }).pipe(Effect.scoped, Effect.provide(memory())))
 })
