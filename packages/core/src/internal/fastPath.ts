@@ -7,6 +7,7 @@
  *
  * @internal
  */
+import { Context, Random } from "effect"
 import type { Backend } from "../Backend.ts"
 import type { InvalidationShape } from "../Invalidation.ts"
 import type * as Keys from "./keys.ts"
@@ -17,8 +18,13 @@ import type { TagMarks } from "./tagMarks.ts"
 /** What a fast hit returns when it has no answer: "read it the usual way". */
 export const noHit: unique symbol = Symbol.for("dogpile-effect/FastPath/noHit")
 
-/** A fresh entry found without I/O, or {@link noHit}. */
-export type FastHit<A> = (target: Keys.Target, expirationMs: number, now: number) => Stored.Stored<A> | typeof noHit
+/** A fresh entry found without I/O, or {@link noHit}, by the fiber whose context is `context` (its `Random` draws early refreshes). */
+export type FastHit<A> = (
+  target: Keys.Target,
+  expirationMs: number,
+  now: number,
+  context: Context.Context<never>
+) => Stored.Stored<A> | typeof noHit
 
 /** Builds the fast hit of a region, or `undefined` when its backend cannot answer in process. */
 export const make = <A>(
@@ -31,7 +37,7 @@ export const make = <A>(
   const peek = backend.peek
   const cachedMarks = invalidation.cached
   if (peek === undefined || cachedMarks === undefined) return undefined
-  return (target, expirationMs, now) => {
+  return (target, expirationMs, now, context) => {
     const bytes = peek(target.full, now)
     if (bytes === undefined) return noHit
     const stored = storage.decoded(bytes)
@@ -46,7 +52,10 @@ export const make = <A>(
     }
     if (Stored.stateOf(stored, now, expirationMs, marks, tagMark) !== "Fresh") return noHit
     // A read chosen for an early refresh takes the full path, which starts the refresh.
-    if (early !== undefined && Stored.refreshEarly(stored, now, expirationMs, early.beta, Math.random())) return noHit
+    if (early !== undefined) {
+      const u = Context.get(context, Random.Random).nextDoubleUnsafe()
+      if (Stored.refreshEarly(stored, now, expirationMs, early.beta, u)) return noHit
+    }
     return stored
   }
 }

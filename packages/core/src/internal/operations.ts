@@ -167,7 +167,7 @@ export const make = <A>(
       const target = resolveKey(key)
       if (target instanceof InvalidKeyError) return Effect.fail(target)
       if (call === undefined && fastHit !== undefined) {
-        const hit = fastHit(target, settings.defaults.expirationMs, now)
+        const hit = fastHit(target, settings.defaults.expirationMs, now, context)
         if (hit !== FastPath.noHit) return countFastHit(target, Stored.hitExit(hit), context)
       }
       const reentered = Dogpile.reentered(context, [target], Keys.display)
@@ -185,7 +185,7 @@ export const make = <A>(
       now: number,
       context: Context.Context<never>
     ): Effect.Effect<A, E | CacheError, R> =>
-      Effect.flatMap(reads.one(target, call.expirationMs, now, true), (found) => {
+      Effect.flatMap(reads.one(target, call.expirationMs, now, true, context), (found) => {
         const fresh = found._tag === "Fresh"
         ;(fresh ? metrics.hits : metrics.misses).updateUnsafe(1, context)
         const counted = hub.listening() ? emitReads([target], [fresh]) : undefined
@@ -278,11 +278,11 @@ export const make = <A>(
       const target = resolveKey(key)
       if (target instanceof InvalidKeyError) return Effect.fail(target)
       if (call === undefined && fastHit !== undefined) {
-        const hit = fastHit(target, settings.defaults.expirationMs, now)
+        const hit = fastHit(target, settings.defaults.expirationMs, now, context)
         if (hit !== FastPath.noHit) return countFastHit(target, Stored.someHitExit(hit), context)
       }
       const readAt = (expirationMs: number) =>
-        Effect.flatMap(reads.one(target, expirationMs, now, true), (found) => {
+        Effect.flatMap(reads.one(target, expirationMs, now, true, context), (found) => {
           const value = readable(found, call)
           ;(Option.isSome(value) ? metrics.hits : metrics.misses).updateUnsafe(1, context)
           return hub.listening() ? Effect.as(emitReads([target], [Option.isSome(value)]), value) : Exit.succeed(value)

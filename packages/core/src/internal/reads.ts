@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import { Clock, Effect, Exit, Option } from "effect"
+import { Clock, Context, Effect, Exit, Option, Random } from "effect"
 import type { Backend } from "../Backend.ts"
 import type { CacheError } from "../CacheError.ts"
 import type { InvalidationShape, InvalidationState } from "../Invalidation.ts"
@@ -33,17 +33,31 @@ export interface Reads<A> {
   ) => Effect.Effect<ReadonlyArray<Stored.Found<A>>, CacheError>
   /** The dogpile's re-read: like `many`, from the store itself (past an in-process tier), nothing counted. */
   readonly again: (targets: ReadonlyArray<Keys.Target>, expirationMs: number) => Effect.Effect<ReadonlyArray<Stored.Found<A>>, CacheError>
-  readonly one: (target: Keys.Target, expirationMs: number, now: number, count: boolean) => Effect.Effect<Stored.Found<A>, CacheError>
+  /** One key at `now`, read by the fiber whose context is `context` (its `Random` draws early refreshes). */
+  readonly one: (
+    target: Keys.Target,
+    expirationMs: number,
+    now: number,
+    count: boolean,
+    context: Context.Context<never>
+  ) => Effect.Effect<Stored.Found<A>, CacheError>
 }
 
 /** Builds the reads of a region. */
 export const make = <A>(reader: Reader<A>): Reads<A> => {
   const { backend, early, invalidation, storage, tagMarks } = reader
 
-  /** A fresh entry may be chosen for an early refresh (XFetch); only counted reads choose. */
-  const withEarly = (found: Stored.Found<A>, entry: Stored.Stored<A>, now: number, expirationMs: number, count: boolean) =>
+  /** A fresh entry may be chosen for an early refresh (XFetch, drawing from the fiber's `Random`); only counted reads choose. */
+  const withEarly = (
+    found: Stored.Found<A>,
+    entry: Stored.Stored<A>,
+    now: number,
+    expirationMs: number,
+    count: boolean,
+    context: Context.Context<never>
+  ) =>
     early !== undefined && count && found._tag === "Fresh" &&
-      Stored.refreshEarly(entry, now, expirationMs, early.beta, Math.random())
+      Stored.refreshEarly(entry, now, expirationMs, early.beta, Context.get(context, Random.Random).nextDoubleUnsafe())
       ? { ...found, early: true }
       : found
 
@@ -53,14 +67,15 @@ export const make = <A>(reader: Reader<A>): Reads<A> => {
     marks: InvalidationState,
     now: number,
     expirationMs: number,
-    count: boolean
+    count: boolean,
+    context: Context.Context<never>
   ): Effect.Effect<ReadonlyArray<Stored.Found<A>>, CacheError> =>
     Effect.flatMap(decodeAll(found, now, count), (entries) => {
       const tags = entries.flatMap((entry) => (Option.isSome(entry) ? entry.value.meta.tags ?? [] : []))
       const classifyAll = (tagMark?: Stored.TagMarkOf) =>
         entries.map((entry) => {
           const found = Stored.classify(entry, now, expirationMs, marks, tagMark)
-          return Option.isSome(entry) ? withEarly(found, entry.value, now, expirationMs, count) : found
+          return Option.isSome(entry) ? withEarly(found, entry.value, now, expirationMs, count, context) : found
         })
       return tags.length === 0 ? Effect.succeed(classifyAll()) : Effect.map(tagMarks.current(tags), classifyAll)
     })
@@ -81,21 +96,22 @@ export const make = <A>(reader: Reader<A>): Reads<A> => {
   }
 
   const read = (targets: ReadonlyArray<Keys.Target>, expirationMs: number, count: boolean, past: boolean) =>
-    Clock.clockWith((clock) => {
-      const now = clock.currentTimeMillisUnsafe()
+    Effect.withFiber((fiber) => {
+      const context = fiber.context
+      const now = Context.get(context, Clock.Clock).currentTimeMillisUnsafe()
       const read = readMany(targets, past)
       // Marks due for a reload are read together with the value: one round trip's wait, not two.
       const cachedMarks = invalidation.cached?.(now)
       const marksAndRead = cachedMarks === undefined
         ? Effect.zip(invalidation.current, read, { concurrent: true })
         : Effect.map(read, (found) => [cachedMarks, found] as const)
-      return Effect.flatMap(marksAndRead, ([marks, found]) => classifyFound(found, marks, now, expirationMs, count))
+      return Effect.flatMap(marksAndRead, ([marks, found]) => classifyFound(found, marks, now, expirationMs, count, context))
     })
 
   const many: Reads<A>["many"] = (targets, expirationMs, count) => read(targets, expirationMs, count, false)
 
   /** One key read at `now`: after the round trip, synchronous when the bytes decode eagerly and every mark is at hand. */
-  const one: Reads<A>["one"] = (target, expirationMs, now, count) => {
+  const one: Reads<A>["one"] = (target, expirationMs, now, count, context) => {
     const marks = invalidation.cached?.(now)
     if (marks === undefined) return Effect.map(many([target], expirationMs, count), (found) => found[0]!)
     return Effect.flatMap(backend.get(target.full), (bytes): Effect.Effect<Stored.Found<A>, CacheError> => {
@@ -104,11 +120,11 @@ export const make = <A>(reader: Reader<A>): Reads<A> => {
       const tags = entry?.meta.tags
       const tagMark = tags === undefined ? undefined : tagMarks.cached(tags, now)
       if (entry === undefined || (tags !== undefined && tagMark === undefined)) {
-        return Effect.map(classifyFound([bytes], marks, now, expirationMs, count), (found) => found[0]!)
+        return Effect.map(classifyFound([bytes], marks, now, expirationMs, count, context), (found) => found[0]!)
       }
       const state = Stored.stateOf(entry, now, expirationMs, marks, tagMark)
       if (state === "Missing") return Exit.succeed(Stored.missing)
-      return Exit.succeed(withEarly({ _tag: state, value: entry.value }, entry, now, expirationMs, count))
+      return Exit.succeed(withEarly({ _tag: state, value: entry.value }, entry, now, expirationMs, count, context))
     })
   }
 
