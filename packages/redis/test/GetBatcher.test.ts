@@ -1,0 +1,49 @@
+import { assert, describe, it } from "@effect/vitest"
+import { GetBatcher } from "@dogpile-effect/redis"
+import { Effect, Exit } from "effect"
+
+describe("GetBatcher", () => {
+  it.effect("150 concurrent gets of one tick: one read of all of them, each answered with its own value", () =>
+    Effect.gen(function*() {
+      const reads: Array<ReadonlyArray<string>> = []
+      const get = GetBatcher.make((keys: ReadonlyArray<string>) =>
+        Effect.sync(() => {
+          reads.push(keys)
+          return keys.map((key) => `value of ${key}`)
+        })
+      )
+      const keys = Array.from({ length: 150 }, (_, i) => `k${i % 100}`) // duplicates included
+      const values = yield* Effect.forEach(keys, get, { concurrency: "unbounded" })
+      assert.deepStrictEqual(values, keys.map((key) => `value of ${key}`))
+      assert.strictEqual(reads.length, 1)
+      assert.strictEqual(reads[0]!.length, 150)
+      // The next tick is a new batch.
+      assert.strictEqual(yield* get("again"), "value of again")
+      assert.strictEqual(reads.length, 2)
+    }))
+
+  it.effect("split into groups: a failed group fails only its callers", () =>
+    Effect.gen(function*() {
+      const get = GetBatcher.make(
+        (keys: ReadonlyArray<number>) => (keys.some((k) => k % 2 === 1) ? Effect.fail(`odd group ${keys.join(",")}`) : Effect.succeed(keys.map((k) => k * 10))),
+        (keys) => [keys.flatMap((k, i) => (k % 2 === 0 ? [i] : [])), keys.flatMap((k, i) => (k % 2 === 1 ? [i] : []))]
+      )
+      const exits = yield* Effect.forEach([0, 1, 2, 3, 4], (k) => Effect.exit(get(k)), { concurrency: "unbounded" })
+      assert.deepStrictEqual(exits.map((exit) => (Exit.isSuccess(exit) ? exit.value : "failed")), [0, "failed", 20, "failed", 40])
+    }))
+
+  it.live("a caller interrupted while its read is in flight stops waiting; the others still get their answer", () =>
+    Effect.gen(function*() {
+      const get = GetBatcher.make((keys: ReadonlyArray<string>) => Effect.as(Effect.sleep("50 millis"), keys))
+      const [first, second] = yield* Effect.all([Effect.timeoutOption(get("a"), "5 millis"), get("b")], { concurrency: "unbounded" })
+      assert.strictEqual(first._tag, "None")
+      assert.strictEqual(second, "b")
+    }))
+
+  it.effect("a read answering the wrong number of values fails every caller with a defect, not a wrong value", () =>
+    Effect.gen(function*() {
+      const get = GetBatcher.make((_keys: ReadonlyArray<string>) => Effect.succeed(["only one"]))
+      const exits = yield* Effect.forEach(["a", "b"], (k) => Effect.exit(get(k)), { concurrency: "unbounded" })
+      assert.isTrue(exits.every((exit) => Exit.isFailure(exit) && exit.cause.reasons.some((r) => r._tag === "Die")))
+    }))
+})
