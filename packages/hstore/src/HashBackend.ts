@@ -183,8 +183,12 @@ export const make = (
       Effect.flatMap(stored(input), read)
 
     // Single-key gets issued together (one tick) are read as one batch: one HMGET per bucket in one
-    // pipeline, instead of a pipeline each.
-    const batched = GetBatcher.make(read)
+    // pipeline, instead of a pipeline each. On a Cluster, one read per slot: a node that fails fails
+    // only the gets of its keys.
+    const routeOf = (key: CacheKey.CacheKey) => (typeof key === "string" ? key : key.hash)
+    const perSlot = (keys: ReadonlyArray<CacheKey.CacheKey>) =>
+      [...Slot.groupBy(keys.keys(), (i) => routeOf(keys[i]!), true).values()]
+    const batched = GetBatcher.make(read, redis.isCluster ? perSlot : undefined)
     const get = (input: CacheKey.CacheKey) => {
       const key = storedKey(input)
       return key instanceof UnsupportedKeyError ? Effect.fail(key) : batched(key)

@@ -113,4 +113,29 @@ describe("HashBackend on a 3-master cluster", () => {
       const read = yield* backend.getMany([...good, CacheKey.hash(`${tag}:bad`, "f")])
       assert.deepStrictEqual(show(read), [...good.map((key) => key.hash), null])
     }).pipe(Effect.provide(layer()), Effect.scoped))
+
+  it.live("a master killed: batched single-key gets fail only for the keys it serves; the others are answered", () =>
+    Effect.gen(function*() {
+      const c = cluster as RedisCluster
+      const backend = yield* Backend
+      const tag = `iso-${process.pid}-${Date.now()}`
+      const keys = Array.from({ length: 120 }, (_, i) => CacheKey.hash(`${tag}:b${i}`, "f"))
+      yield* backend.setMany(keys.map((key) => ({ key, value: text(key.hash) })))
+      const victim = c.servers[2] ?? assert.fail("three masters")
+      const redis = yield* RedisClient.RedisClient
+      const ranges = (yield* redis.use("cluster", (cl) => cl.call("CLUSTER", "SLOTS"))) as ReadonlyArray<[number, number, [string, number]]>
+      const onVictim = keys.map((key) => {
+        const slot = KeySlot.slot(key.hash)
+        return ranges.some(([from, to, [, port]]) => slot >= from && slot <= to && port === victim.port)
+      })
+      assert.isTrue(onVictim.some(Boolean) && !onVictim.every(Boolean), "keys on the victim and on the others")
+      yield* Effect.promise(() => victim.kill())
+      const exits = yield* Effect.forEach(keys, (key) => Effect.exit(backend.get(key)), { concurrency: "unbounded" })
+      exits.forEach((exit, i) => {
+        if (onVictim[i]) assert.strictEqual(exit._tag, "Failure", `${keys[i]!.hash} lives on the killed master`)
+        else assert.deepStrictEqual(exit._tag === "Success" ? show([exit.value]) : exit, [keys[i]!.hash])
+      })
+      yield* Effect.promise(() => victim.start())
+      yield* Effect.promise(() => c.awaitOk())
+    }).pipe(Effect.provide(layer()), Effect.scoped), { timeout: 60_000 })
 })
