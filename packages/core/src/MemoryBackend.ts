@@ -53,19 +53,21 @@ const build = (options: MemoryBackendOptions, capacity: number): Backend["Servic
       )
       : Effect.succeed(CacheKey.render(key))
 
-  const read = (id: string, now: number): Option.Option<Uint8Array> => {
+  /** The live value of `id` at `now` (touched for the LRU order), or `undefined`. */
+  const lookup = (id: string, now: number): Uint8Array | undefined => {
     const slot = store.get(id)
-    if (slot === undefined) return Option.none()
+    if (slot === undefined) return undefined
     if (slot.expiresAt <= now) {
       store.delete(id)
-      return Option.none()
+      return undefined
     }
     if (capacity !== Number.POSITIVE_INFINITY) {
       store.delete(id)
       store.set(id, slot)
     }
-    return Option.some(slot.value)
+    return slot.value
   }
+  const read = (id: string, now: number): Option.Option<Uint8Array> => Option.fromUndefinedOr(lookup(id, now))
 
   const write = (id: string, value: Uint8Array, ttl: Duration.Duration | undefined, now: number): void => {
     const expiresAt = ttl === undefined || !Duration.isFinite(ttl)
@@ -88,9 +90,8 @@ const build = (options: MemoryBackendOptions, capacity: number): Backend["Servic
     get: (key) =>
       Effect.flatMap(idOf(key), (id) => Clock.clockWith((clock) => Effect.sync(() => read(id, clock.currentTimeMillisUnsafe())))),
     peek: (key, now) => {
-      if (!hashKeys && CacheKey.isHashKey(key)) return undefined
-      const found = read(CacheKey.render(key), now)
-      return Option.isSome(found) ? found.value : undefined
+      if (typeof key === "string") return lookup(key, now)
+      return hashKeys ? lookup(CacheKey.render(key), now) : undefined
     },
     getMany: (keys) =>
       Effect.flatMap(ids(keys), (all) =>
