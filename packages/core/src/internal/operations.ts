@@ -118,6 +118,30 @@ export const make = <A>(
       return hub.listening() ? Effect.andThen(emitReads([target], [true]), answer) : answer
     }
 
+    /**
+     * The start of every single-key read: the caller's clock, the key, then the synchronous hit (only for
+     * calls without options of their own), answered with `answer(entry)`; anything else goes to `otherwise`.
+     * `extra` is the operation's own argument (the creator), passed through so no closure is built per call.
+     */
+    const readOne = <X, Extra, C, E, R>(
+      fiber: Fiber.Fiber<unknown, unknown>,
+      key: CacheKey.CacheKey,
+      call: C | undefined,
+      extra: Extra,
+      answer: (entry: Stored.Stored<A>) => Exit.Exit<X>,
+      otherwise: (target: Keys.Target, now: number, context: Context.Context<never>, call: C | undefined, extra: Extra) => Effect.Effect<X, E, R>
+    ): Effect.Effect<X, E | InvalidKeyError, R> => {
+      const context = fiber.context
+      const now = clockIn(context).currentTimeMillisUnsafe()
+      const target = resolveKey(key)
+      if (target instanceof InvalidKeyError) return Effect.fail(target)
+      if (call === undefined && fastHit !== undefined) {
+        const hit = fastHit(target, settings.defaults.expirationMs, now, context)
+        if (hit !== FastPath.noHit) return countFastHit(target, answer(hit), context)
+      }
+      return otherwise(target, now, context, call, extra)
+    }
+
     // ---- reading -----------------------------------------------------------
 
     const reads = Reads.make({ backend, storage, invalidation, tagMarks, early })
@@ -161,15 +185,16 @@ export const make = <A>(
       key: CacheKey.CacheKey,
       creator: Effect.Effect<A | EntryMeta.Expiring<A>, E, R>,
       call: GetOrCreateOptions<A> | undefined
+    ): Effect.Effect<A, E | CacheError, R> => readOne(fiber, key, call, creator, Stored.hitExit, getOrCreateMissed)
+
+    /** `getOrCreate` past the synchronous hit: the reentry check, then the read and the dogpile (or the bypass). */
+    const getOrCreateMissed = <E, R>(
+      target: Keys.Target,
+      now: number,
+      context: Context.Context<never>,
+      call: GetOrCreateOptions<A> | undefined,
+      creator: Effect.Effect<A | EntryMeta.Expiring<A>, E, R>
     ): Effect.Effect<A, E | CacheError, R> => {
-      const context = fiber.context
-      const now = clockIn(context).currentTimeMillisUnsafe()
-      const target = resolveKey(key)
-      if (target instanceof InvalidKeyError) return Effect.fail(target)
-      if (call === undefined && fastHit !== undefined) {
-        const hit = fastHit(target, settings.defaults.expirationMs, now, context)
-        if (hit !== FastPath.noHit) return countFastHit(target, Stored.hitExit(hit), context)
-      }
       const reentered = Dogpile.reentered(context, [target], Keys.display)
       if (reentered !== undefined) return Effect.fail(reentered)
       const run = (callSettings: Settings.CallSettings<A>) =>
@@ -272,15 +297,15 @@ export const make = <A>(
       fiber: Fiber.Fiber<unknown, unknown>,
       key: CacheKey.CacheKey,
       call: GetOptions | undefined
+    ): Effect.Effect<Option.Option<A>, CacheError> => readOne(fiber, key, call, undefined, Stored.someHitExit, getMissed)
+
+    /** `get` past the synchronous hit: one read, counted. */
+    const getMissed = (
+      target: Keys.Target,
+      now: number,
+      context: Context.Context<never>,
+      call: GetOptions | undefined
     ): Effect.Effect<Option.Option<A>, CacheError> => {
-      const context = fiber.context
-      const now = clockIn(context).currentTimeMillisUnsafe()
-      const target = resolveKey(key)
-      if (target instanceof InvalidKeyError) return Effect.fail(target)
-      if (call === undefined && fastHit !== undefined) {
-        const hit = fastHit(target, settings.defaults.expirationMs, now, context)
-        if (hit !== FastPath.noHit) return countFastHit(target, Stored.someHitExit(hit), context)
-      }
       const readAt = (expirationMs: number) =>
         Effect.flatMap(reads.one(target, expirationMs, now, true, context), (found) => {
           const value = readable(found, call)
