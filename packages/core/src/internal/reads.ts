@@ -61,6 +61,24 @@ export const make = <A>(reader: Reader<A>): Reads<A> => {
       ? { ...found, early: true }
       : found
 
+  /** Classifies decoded entries, with the marks read with them (and their tags' marks). */
+  const classifyEntries = (
+    entries: ReadonlyArray<Option.Option<Stored.Stored<A>>>,
+    marks: InvalidationState,
+    now: number,
+    expirationMs: number,
+    count: boolean,
+    context: Context.Context<never>
+  ): Effect.Effect<ReadonlyArray<Stored.Found<A>>, CacheError> => {
+    const tags = entries.flatMap((entry) => (Option.isSome(entry) ? entry.value.meta.tags ?? [] : []))
+    const classifyAll = (tagMark?: Stored.TagMarkOf) =>
+      entries.map((entry) => {
+        const found = Stored.classify(entry, now, expirationMs, marks, tagMark)
+        return Option.isSome(entry) ? withEarly(found, entry.value, now, expirationMs, count, context) : found
+      })
+    return tags.length === 0 ? Effect.succeed(classifyAll()) : Effect.map(tagMarks.current(tags), classifyAll)
+  }
+
   /** Decodes and classifies what a read found, with the marks read with it. */
   const classifyFound = (
     found: ReadonlyArray<Option.Option<Uint8Array>>,
@@ -70,15 +88,7 @@ export const make = <A>(reader: Reader<A>): Reads<A> => {
     count: boolean,
     context: Context.Context<never>
   ): Effect.Effect<ReadonlyArray<Stored.Found<A>>, CacheError> =>
-    Effect.flatMap(decodeAll(found, now, count), (entries) => {
-      const tags = entries.flatMap((entry) => (Option.isSome(entry) ? entry.value.meta.tags ?? [] : []))
-      const classifyAll = (tagMark?: Stored.TagMarkOf) =>
-        entries.map((entry) => {
-          const found = Stored.classify(entry, now, expirationMs, marks, tagMark)
-          return Option.isSome(entry) ? withEarly(found, entry.value, now, expirationMs, count, context) : found
-        })
-      return tags.length === 0 ? Effect.succeed(classifyAll()) : Effect.map(tagMarks.current(tags), classifyAll)
-    })
+    Effect.flatMap(decodeAll(found, now, count), (entries) => classifyEntries(entries, marks, now, expirationMs, count, context))
 
   /** Decodes what a read found; one key without `forEach`. */
   const decodeAll = (found: ReadonlyArray<Option.Option<Uint8Array>>, now: number, count: boolean) =>
@@ -114,14 +124,15 @@ export const make = <A>(reader: Reader<A>): Reads<A> => {
   const one: Reads<A>["one"] = (target, expirationMs, now, count, context) => {
     const marks = invalidation.cached?.(now)
     if (marks === undefined) return Effect.map(many([target], expirationMs, count), (found) => found[0]!)
+    const classifyOne = (entry: Option.Option<Stored.Stored<A>>) =>
+      Effect.map(classifyEntries([entry], marks, now, expirationMs, count, context), (found) => found[0]!)
     return Effect.flatMap(backend.get(target.full), (bytes): Effect.Effect<Stored.Found<A>, CacheError> => {
       if (Option.isNone(bytes)) return Exit.succeed(Stored.missing)
-      const entry = storage.decodeNow(bytes.value, now)
-      const tags = entry?.meta.tags
+      const entry = storage.open(bytes.value, now, count)
+      if (Effect.isEffect(entry)) return Effect.flatMap(entry, classifyOne)
+      const tags = entry.meta.tags
       const tagMark = tags === undefined ? undefined : tagMarks.cached(tags, now)
-      if (entry === undefined || (tags !== undefined && tagMark === undefined)) {
-        return Effect.map(classifyFound([bytes], marks, now, expirationMs, count, context), (found) => found[0]!)
-      }
+      if (tags !== undefined && tagMark === undefined) return classifyOne(Option.some(entry))
       const state = Stored.stateOf(entry, now, expirationMs, marks, tagMark)
       if (state === "Missing") return Exit.succeed(Stored.missing)
       return Exit.succeed(withEarly({ _tag: state, value: entry.value }, entry, now, expirationMs, count, context))

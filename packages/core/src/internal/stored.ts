@@ -109,10 +109,10 @@ export interface Storage<A> {
   /** Decodes stored bytes; a failure is a miss, counted unless `count` is false (a re-read of the same bytes). */
   readonly decode: (bytes: Option.Option<Uint8Array>, now: number, count?: boolean) => Effect.Effect<Option.Option<Stored<A>>>
   /**
-   * Decodes bytes at once when every step answers at once (an eager codec; the Schema, if any, accepts
-   * the value), or `undefined`: then `decode` them (it also counts and logs a failure).
+   * `decode` of present bytes, answered at once when every step answers at once (an eager codec, the
+   * Schema accepting the value): the entry; otherwise the effect doing the rest (each step run once).
    */
-  readonly decodeNow: (bytes: Uint8Array, now: number) => Stored<A> | undefined
+  readonly open: (bytes: Uint8Array, now: number, count?: boolean) => Stored<A> | Effect.Effect<Option.Option<Stored<A>>>
   /** What `decode` made of these exact bytes (the same instance), if it decoded them before. */
   readonly decoded: (bytes: Uint8Array) => Stored<A> | undefined
   /** Encodes a value created at `createdAt`, with its metadata, failing with `EncodeError` naming the key. */
@@ -162,49 +162,40 @@ export const make = <A>(settings: RegionSettings<A>, metrics: RegionMetrics, kee
   const byBytes = new WeakMap<Uint8Array, Stored<A>>()
   const keep = keepDecoded && envelope.storesCreatedAt
 
-  const decode = (bytes: Option.Option<Uint8Array>, now: number, count = true): Effect.Effect<Option.Option<Stored<A>>> => {
-    if (Option.isNone(bytes)) return Effect.succeedNone
-    if (!keep) return decodeNew(bytes.value, now, count)
-    const known = byBytes.get(bytes.value)
-    if (known !== undefined) return Effect.succeedSome(known)
-    return Effect.tap(decodeNew(bytes.value, now, count), (entry) =>
-      Effect.sync(() => {
-        if (Option.isSome(entry)) byBytes.set(bytes.value, entry.value)
-      }))
-  }
-
-  const decodeNow = (bytes: Uint8Array, now: number): Stored<A> | undefined => {
-    const known = keep ? byBytes.get(bytes) : undefined
-    if (known !== undefined) return known
-    const unwrapped = withMeta ? EntryMeta.unwrap(bytes) : Option.some({ meta: EntryMeta.empty, inner: bytes })
-    if (Option.isNone(unwrapped)) return undefined
-    const opened = envelope.decode(unwrapped.value.inner, now, codec)
-    if (!Exit.isExit(opened)) return undefined
-    const exit = opened as Exit.Exit<Envelope.Entry, DecodeError>
-    if (Exit.isFailure(exit)) return undefined
-    const value = fromSchema === undefined ? Option.some(exit.value.value as A) : fromSchema(exit.value.value)
-    if (Option.isNone(value)) return undefined
-    const decoded = entry(value.value, exit.value.createdAt, unwrapped.value.meta)
+  /** The stored entry of what the envelope opened, or a miss (counted). Keeps what it decoded, where kept. */
+  const accept = (bytes: Uint8Array, opened: Envelope.Entry, meta: EntryMeta.EntryMeta, count: boolean) => {
+    const value = fromSchema === undefined ? Option.some(opened.value as A) : fromSchema(opened.value)
+    if (Option.isNone(value)) return count ? counted("the value does not match the region's schema") : Effect.succeedNone
+    const decoded = entry(value.value, opened.createdAt, meta)
     if (keep) byBytes.set(bytes, decoded)
     return decoded
   }
 
-  const decodeNew = (bytes: Uint8Array, now: number, count: boolean): Effect.Effect<Option.Option<Stored<A>>> => {
+  const open = (bytes: Uint8Array, now: number, count = true): Stored<A> | Effect.Effect<Option.Option<Stored<A>>> => {
+    const known = keep ? byBytes.get(bytes) : undefined
+    if (known !== undefined) return known
     // Only envelopes that allow metadata can carry it: a raw value starting with 0xFD is just a value.
     const unwrapped = withMeta ? EntryMeta.unwrap(bytes) : Option.some({ meta: EntryMeta.empty, inner: bytes })
     if (Option.isNone(unwrapped)) return count ? counted("malformed entry metadata") : Effect.succeedNone
     const { inner, meta } = unwrapped.value
-    return envelope.decode(inner, now, codec).pipe(
-      Effect.matchEffect({
-        onFailure: (error) => (count ? counted(error.reason) : Effect.succeedNone),
-        onSuccess: (opened) => {
-          if (fromSchema === undefined) return Effect.succeedSome(entry(opened.value as A, opened.createdAt, meta))
-          const value = fromSchema(opened.value)
-          if (Option.isSome(value)) return Effect.succeedSome(entry(value.value, opened.createdAt, meta))
-          return count ? counted("the value does not match the region's schema") : Effect.succeedNone
-        }
-      })
-    )
+    const opened = envelope.decode(inner, now, codec)
+    // An eager codec's answer is already complete: read it here, with no fiber step.
+    if (Exit.isExit(opened) && Exit.isSuccess(opened as Exit.Exit<Envelope.Entry, DecodeError>)) {
+      return accept(bytes, (opened as Exit.Success<Envelope.Entry, DecodeError>).value, meta, count)
+    }
+    return Effect.matchEffect(opened, {
+      onFailure: (error) => (count ? counted(error.reason) : Effect.succeedNone),
+      onSuccess: (entry) => {
+        const accepted = accept(bytes, entry, meta, count)
+        return Effect.isEffect(accepted) ? accepted : Effect.succeedSome(accepted)
+      }
+    })
+  }
+
+  const decode = (bytes: Option.Option<Uint8Array>, now: number, count = true): Effect.Effect<Option.Option<Stored<A>>> => {
+    if (Option.isNone(bytes)) return Effect.succeedNone
+    const opened = open(bytes.value, now, count)
+    return Effect.isEffect(opened) ? opened : Effect.succeedSome(opened)
   }
 
   const encode = (
@@ -237,5 +228,5 @@ export const make = <A>(settings: RegionSettings<A>, metrics: RegionMetrics, kee
     )
   }
 
-  return { decode, decodeNow, decoded: (bytes) => (keep ? byBytes.get(bytes) : undefined), encode }
+  return { decode, open, decoded: (bytes) => (keep ? byBytes.get(bytes) : undefined), encode }
 }
