@@ -34,6 +34,10 @@ export interface RedisBackendOptions {
   readonly coalesceGets?: boolean
 }
 
+/** A GET/MGET reply: the bytes, or none for a missing key. */
+const bytesOf = (reply: Buffer | null | undefined): Option.Option<Uint8Array> =>
+  reply === null || reply === undefined ? Option.none() : Option.some(reply)
+
 const toBuffer = (bytes: Uint8Array): Buffer =>
   Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
@@ -76,9 +80,7 @@ export const make = (
     // The store TTL is the region's (`storeTtl`): one knob, set where the expiration is known.
     const ttlFor = (hint: Duration.Duration | undefined) => pxOf(hint)
 
-    const getOne = (key: string) =>
-      Effect.map(redis.use("get", (c) => c.getBuffer(key)), (reply) =>
-        reply === null ? Option.none<Uint8Array>() : Option.some<Uint8Array>(reply))
+    const getOne = (key: string) => Effect.map(redis.use("get", (c) => c.getBuffer(key)), bytesOf)
 
     // ---- coalesced gets: every get of one tick goes out in one MGET per slot and batch ----
     /** One group's read: a lone key as GET, more as one MGET. */
@@ -86,7 +88,7 @@ export const make = (
       keys.length === 1
         ? Effect.map(getOne(keys[0]!), (found) => [found])
         : Effect.map(redis.use("mget", (c) => c.mgetBuffer(...keys)), (replies) =>
-          replies.map((reply) => (reply === null || reply === undefined ? Option.none<Uint8Array>() : Option.some<Uint8Array>(reply))))
+          replies.map(bytesOf))
     const coalesced = GetBatcher.make(readGroup, plan)
     const getPlain = options.coalesceGets === false ? getOne : coalesced
 
@@ -104,7 +106,7 @@ export const make = (
               (replies) =>
                 batch.forEach((position, j) => {
                   const reply = replies[j]
-                  out[position] = reply === null || reply === undefined ? Option.none() : Option.some(reply)
+                  out[position] = bytesOf(reply)
                 })
             ),
           { concurrency: "unbounded", discard: true }
