@@ -18,6 +18,7 @@ import * as RegionEvent from "../RegionEvent.ts"
 import * as RegionMetrics from "../RegionMetrics.ts"
 import * as Bypass from "./bypass.ts"
 import * as FastPath from "./fastPath.ts"
+import * as HotCounter from "./hotCounter.ts"
 import * as Inspect from "./inspect.ts"
 import * as Keys from "./keys.ts"
 import * as Reads from "./reads.ts"
@@ -47,6 +48,9 @@ export const make = <A>(
     const hub = yield* RegionEvent.makeHub()
     const { name, keySpace } = settings
     const metrics = RegionMetrics.forRegion(name)
+    // The counters of every single-key read: found in the registry once per context, not per read.
+    const hitCounter = HotCounter.make(metrics.hits)
+    const missCounter = HotCounter.make(metrics.misses)
     // Only a backend that answers in process hands back the same bytes again: decoded entries are kept for it.
     const storage = Stored.make(settings, metrics, backend.peek !== undefined)
     const invalidation = strategy({ region: name, backend, markerPrefix: settings.marksPrefix })
@@ -114,7 +118,7 @@ export const make = <A>(
     const fastHit = FastPath.make(backend, storage, invalidation, tagMarks, early)
     /** Counts a fast hit where it happened (no effect of its own) and answers with the entry's ready `Exit`. */
     const countFastHit = <X>(target: Keys.Target, answer: Exit.Exit<X>, context: Context.Context<never>): Effect.Effect<X> => {
-      metrics.hits.updateUnsafe(1, context)
+      hitCounter.add(1, context)
       return hub.listening() ? Effect.andThen(emitReads([target], [true]), answer) : answer
     }
 
@@ -212,7 +216,7 @@ export const make = <A>(
     ): Effect.Effect<A, E | CacheError, R> =>
       Effect.flatMap(reads.one(target, call.expirationMs, now, true, context), (found) => {
         const fresh = found._tag === "Fresh"
-        ;(fresh ? metrics.hits : metrics.misses).updateUnsafe(1, context)
+        ;(fresh ? hitCounter : missCounter).add(1, context)
         const counted = hub.listening() ? emitReads([target], [fresh]) : undefined
         if (fresh && found.early !== true) return counted === undefined ? Exit.succeed(found.value) : Effect.as(counted, found.value)
         const created = Effect.map(
@@ -309,7 +313,7 @@ export const make = <A>(
       const readAt = (expirationMs: number) =>
         Effect.flatMap(reads.one(target, expirationMs, now, true, context), (found) => {
           const value = readable(found, call)
-          ;(Option.isSome(value) ? metrics.hits : metrics.misses).updateUnsafe(1, context)
+          ;(Option.isSome(value) ? hitCounter : missCounter).add(1, context)
           return hub.listening() ? Effect.as(emitReads([target], [Option.isSome(value)]), value) : Exit.succeed(value)
         })
       return call === undefined
