@@ -44,7 +44,7 @@ const program = Effect.gen(function*() {
 
   // The creator is built once, as a caller's would be: the contenders compare hits, not allocations.
   const creator = Effect.succeed(valueOf(-1))
-  const contenders: ReadonlyArray<readonly [string, Effect.Effect<void>]> = [
+  const contenders: ReadonlyArray<readonly [string, Effect.Effect<void, unknown>]> = [
     ["Map.get (plain JS loop)", Effect.sync(() => {
       let found = 0
       for (let i = 0; i < READS; i++) if (map.get(keys[i % KEYS] as string) !== undefined) found++
@@ -62,22 +62,22 @@ const program = Effect.gen(function*() {
     )],
     ["region.getOrCreate (memory, JSON, full envelope)", Effect.forEach(
       Array.from({ length: READS }, (_, i) => keys[i % KEYS] as string),
-      (key) => Effect.orDie(full.getOrCreate(key, creator)),
+      (key) => full.getOrCreate(key, creator),
       { discard: true }
     )],
     ["region.getOrCreate (memory, JSON, raw envelope)", Effect.forEach(
       Array.from({ length: READS }, (_, i) => keys[i % KEYS] as string),
-      (key) => Effect.orDie(raw.getOrCreate(key, creator)),
+      (key) => raw.getOrCreate(key, creator),
       { discard: true }
     )],
     ["region.getOrCreate (memory, JSON, full envelope), TracerEnabled off", Effect.forEach(
       Array.from({ length: READS }, (_, i) => keys[i % KEYS] as string),
-      (key) => Effect.orDie(full.getOrCreate(key, creator)),
+      (key) => full.getOrCreate(key, creator),
       { discard: true }
     ).pipe(Effect.provideService(References.TracerEnabled, false))],
     ["region.get (memory, JSON, full envelope)", Effect.forEach(
       Array.from({ length: READS }, (_, i) => keys[i % KEYS] as string),
-      (key) => Effect.orDie(full.get(key)),
+      (key) => full.get(key),
       { discard: true }
     )]
   ]

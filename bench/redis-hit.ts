@@ -66,7 +66,7 @@ const bucketing = Bucketing.byId()
 const regionReads = (region: Region.Region<User>) =>
   Effect.forEach(callers, (c) =>
     Effect.gen(function*() {
-      for (let j = 0; j < perCaller; j++) check(yield* Effect.orDie(region.getOrCreate(keyAt(c, j), Effect.succeed(valueOf(-1)))))
+      for (let j = 0; j < perCaller; j++) check(yield* region.getOrCreate(keyAt(c, j), Effect.succeed(valueOf(-1))))
     }), { concurrency: "unbounded", discard: true })
 
 /** A region over `backend`, filled. */
@@ -85,7 +85,7 @@ const regionOver = (
 
 const program = Effect.gen(function*() {
   const raw = (yield* RedisClient.make({ url })).client
-  const contenders: Array<{ name: string; baseline?: string; run: Effect.Effect<void> }> = []
+  const contenders: Array<{ name: string; baseline?: string; run: Effect.Effect<void, unknown> }> = []
 
   for (const [codecName, codec, decode] of codecs) {
     const encoded = yield* Effect.forEach(keys, (_, i) => Effect.orDie(codec.encode(valueOf(i))))
