@@ -3,7 +3,7 @@
  * encode+decode throughput per codec relative to JSON, measured side by side in
  * one run. Also measures where compression pays.
  *
- *   pnpm exec tsx --conditions=@dogpile-effect/source bench/codecs.ts [--write]
+ *   pnpm build && pnpm exec tsx bench/codecs.ts [--write]
  *
  * With `--write`, replaces the generated section of docs/codecs.md.
  */

@@ -2,7 +2,7 @@
  * Hit-path benchmark of the in-memory region against Effect's own `Cache.get`
  * and a plain `Map` lookup, side by side in one run.
  *
- *   pnpm exec tsx --conditions=@dogpile-effect/source bench/core-hit.ts
+ *   pnpm build && pnpm exec tsx bench/core-hit.ts
  *
  * Every contender reads the same 10,000 warm keys in the same order; rounds are
  * interleaved so drift (JIT, GC, other load) hits all of them alike, and the

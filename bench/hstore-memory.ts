@@ -5,7 +5,7 @@
  * (FLUSHALL between layouts; a warm-up write of each layout first so that
  * one-off costs such as the script cache stay out of the delta).
  *
- *   pnpm exec tsx --conditions=@dogpile-effect/source bench/hstore-memory.ts [N]
+ *   pnpm build && pnpm exec tsx bench/hstore-memory.ts [N]
  *
  * N entries (default 100,000) with ids user:1000000…; each value is the JSON of
  * a small integer (0..999), as a region with the JSON codec stores it.

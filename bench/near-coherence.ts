@@ -3,7 +3,7 @@
  * local copy is gone, and whether any read after that still sees the old value.
  *
  *   pnpm bench near-coherence
- *   (or: node --conditions=@dogpile-effect/source --import tsx bench/near-coherence.ts)
+ *   (or, after `pnpm build`: node --import tsx bench/near-coherence.ts)
  *
  * A reader (NearCache over RedisBackend, its own connection) keeps a key; a
  * writer on another connection (another process's view) overwrites it, WRITES

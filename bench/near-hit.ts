@@ -6,7 +6,7 @@
  * cache-manager over its default in-memory Keyv, and bentocache's memory tier (L1).
  *
  *   pnpm bench near-hit
- *   (or: node --conditions=@dogpile-effect/source --import tsx bench/near-hit.ts)
+ *   (or, after `pnpm build`: node --import tsx bench/near-hit.ts)
  *
  * 100 hot keys of small objects. In-process contenders run one caller in a
  * loop; contenders that go to Redis run 256 concurrent callers on one

@@ -5,7 +5,7 @@
  * `decode`), and a region over hash buckets against raw `HGET` plus decode.
  *
  *   pnpm bench redis-hit
- *   (or: node --conditions=@dogpile-effect/source --import tsx bench/redis-hit.ts)
+ *   (or, after `pnpm build`: node --import tsx bench/redis-hit.ts)
  *
  * 10,000 warm keys of small objects, 256 concurrent callers per contender, one
  * auto-pipelined connection per contender group. Raw contenders run as

@@ -2,6 +2,8 @@
  * `pnpm bench [name…]`: runs the benchmarks one after another, each in its own
  * process so they do not share a heap or JIT state. Without names it runs all
  * of them. Each prints its own table; the numbers in docs/ come from these.
+ * The packages are measured as users run them: built (`pnpm build`, which
+ * `pnpm bench` runs first), imported from their `dist/`.
  */
 import { spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
@@ -19,7 +21,7 @@ for (const name of names) {
     continue
   }
   console.log(`\n### ${name}\n`)
-  const run = spawnSync("node", ["--conditions=@dogpile-effect/source", "--import", "tsx", file], { stdio: "inherit" })
+  const run = spawnSync("node", ["--import", "tsx", file], { stdio: "inherit" })
   if (run.status !== 0) failed++
 }
 process.exit(failed === 0 ? 0 : 1)

@@ -3,7 +3,7 @@
  * cold key; the creator takes 200 ms. Goal: one creator call in total, and the
  * slowest caller answered within 230 ms of the start.
  *
- *   pnpm exec tsx --conditions=@dogpile-effect/source bench/stampede.ts
+ *   pnpm build && pnpm exec tsx bench/stampede.ts
  *
  * The parent starts a redis-server (unless REDIS_URL is set), spawns the
  * workers (this same file with the argument "worker"), waits until each has
