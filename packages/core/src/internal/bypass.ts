@@ -13,9 +13,12 @@ const isBackendError = (error: unknown): error is BackendError => error instance
 
 /** The bypass of one region. */
 export interface Bypass {
-  /** `effect`, or on a backend failure `fallback` (the creator alone), shared by the callers of `id`. */
+  /**
+   * `effect`, or on a backend failure `fallback` (the creator alone), shared by the callers of `id`
+   * (a function when building it costs something: it is called only on a failure).
+   */
   readonly bypass: <X, E, R>(
-    id: string,
+    id: string | (() => string),
     effect: Effect.Effect<X, E | CacheError, R>,
     fallback: Effect.Effect<X, E, R>
   ) => Effect.Effect<X, E | CacheError, R>
@@ -66,11 +69,13 @@ export const make = (options: {
 
   const bypass: Bypass["bypass"] = (id, effect, fallback) =>
     options.enabled
-      ? Effect.catchIf(effect, isBackendError, (error) =>
-        Effect.andThen(
-          Effect.andThen(Metric.update(options.metrics.bypassed, 1), Effect.andThen(options.emit(id, error.message), warn(error.message))),
-          singleFlight(id, fallback)
-        ))
+      ? Effect.catchIf(effect, isBackendError, (error) => {
+        const shared = typeof id === "string" ? id : id()
+        return Effect.andThen(
+          Effect.andThen(Metric.update(options.metrics.bypassed, 1), Effect.andThen(options.emit(shared, error.message), warn(error.message))),
+          singleFlight(shared, fallback)
+        )
+      })
       : effect
 
   const guardStore: Bypass["guardStore"] = (effect) =>

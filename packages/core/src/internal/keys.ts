@@ -100,19 +100,35 @@ const resolveUnsafe = (space: KeySpace, key: unknown): Target | InvalidKeyError 
   return fail(String(describeUnknown(key)), `a key must be a string or CacheKey.hash(hash, field), got ${describeUnknown(key)}`)
 }
 
-/** Resolves many keys; the first invalid one fails the whole batch before any I/O. */
-export const resolveAll = (
-  space: KeySpace,
+/** Resolves many keys with `resolveOne` (e.g. a {@link resolver}); the first invalid one fails the whole batch before any I/O. */
+export const resolveAllWith = (
+  resolveOne: (key: unknown) => Target | InvalidKeyError,
   keys: ReadonlyArray<unknown>
 ): ReadonlyArray<Target> | InvalidKeyError => {
   if (!Array.isArray(keys)) return fail(describeUnknown(keys), "expected an array of keys")
   const targets: Array<Target> = []
   for (const key of keys) {
-    const target = resolve(space, key)
+    const target = resolveOne(key)
     if (target instanceof InvalidKeyError) return target
     targets.push(target)
   }
   return targets
+}
+
+/** Resolves many keys; the first invalid one fails the whole batch before any I/O. */
+export const resolveAll = (space: KeySpace, keys: ReadonlyArray<unknown>): ReadonlyArray<Target> | InvalidKeyError =>
+  resolveAllWith((key) => resolve(space, key), keys)
+
+/** The targets without repeats (by id), in first-seen order. */
+export const distinct = (targets: ReadonlyArray<Target>): ReadonlyArray<Target> => {
+  const seen = new Set<string>()
+  const out: Array<Target> = []
+  for (const target of targets) {
+    if (seen.has(target.id)) continue
+    seen.add(target.id)
+    out.push(target)
+  }
+  return out.length === targets.length ? targets : out
 }
 
 /** How a resolved key reads in errors and logs. */

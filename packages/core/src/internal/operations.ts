@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { Clock, Context, Effect, Exit, type Fiber, FiberSet, Metric, Option, Tracer } from "effect"
+import { Clock, Context, Effect, Exit, type Fiber, FiberSet, Option, Tracer } from "effect"
 import type { Backend } from "../Backend.ts"
 import type * as CacheKey from "../CacheKey.ts"
 import { type CacheError, InvalidKeyError, RegionClosedError } from "../CacheError.ts"
@@ -115,6 +115,7 @@ export const make = <A>(
     }
 
     const resolveKey = Keys.resolver(keySpace)
+    const resolveKeys = (keys: ReadonlyArray<unknown>) => Keys.resolveAllWith(resolveKey, keys)
     const fastHit = FastPath.make(backend, storage, invalidation, tagMarks, early)
     /** Counts a fast hit where it happened (no effect of its own) and answers with the entry's ready `Exit`. */
     const countFastHit = <X>(target: Keys.Target, answer: Exit.Exit<X>, context: Context.Context<never>): Effect.Effect<X> => {
@@ -232,21 +233,20 @@ export const make = <A>(
       call?: GetOrCreateOptions<A>
     ): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> =>
       open("Region.getOrCreateMany", () => {
-        const targets = Keys.resolveAll(keySpace, keys)
+        const targets = resolveKeys(keys)
         if (targets instanceof InvalidKeyError) return Effect.fail(targets)
         if (targets.length === 0) return Effect.succeed([])
-        const distinct = distinctTargets(targets)
+        const distinct = Keys.distinct(targets)
         const batch: Dogpile.BatchCreator<A, E, R> = (chosen) => creator(chosen.map((t) => t.key))
         return Effect.flatMap(Settings.forCall(settings, call), (callSettings) =>
           Effect.andThen(
             Dogpile.checkReentry(distinct, Keys.display),
             bypass(
-              distinct.map((t) => t.id).join("\u0001"),
+              () => distinct.map((t) => t.id).join("\u0001"),
               Effect.flatMap(readFound(distinct, callSettings.expirationMs, true), (found) =>
                 Effect.andThen(
                   countReads(found.map((f) => f._tag === "Fresh"), distinct),
-                  Effect.map(Dogpile.run(dogpile, distinct, found, batch, callSettings), (values) =>
-                    targets.map((t) => values.get(t.id) as A))
+                  Dogpile.valuesFor(dogpile, targets, distinct, found, batch, callSettings)
                 )),
               Effect.map(Effect.suspend(() => batch(distinct)), (values) => {
                 const byId = new Map(distinct.map((t, i) => [t.id, unwrap(values[i] as A | EntryMeta.Expiring<A>)]))
@@ -256,21 +256,16 @@ export const make = <A>(
           ))
       })
 
-    const distinctTargets = (targets: ReadonlyArray<Keys.Target>): ReadonlyArray<Keys.Target> => {
-      const seen = new Set<string>()
-      return targets.filter((t) => (seen.has(t.id) ? false : (seen.add(t.id), true)))
-    }
 
-    const countReads = (hits: ReadonlyArray<boolean>, targets: ReadonlyArray<Keys.Target>) => {
-      const hitCount = hits.filter(Boolean).length
-      return Effect.andThen(
-        Effect.andThen(
-          hitCount > 0 ? Metric.update(metrics.hits, hitCount) : Effect.void,
-          hitCount < hits.length ? Metric.update(metrics.misses, hits.length - hitCount) : Effect.void
-        ),
-        emitReads(targets, hits)
-      )
-    }
+    /** Counts the reads of a batch (hits and misses) in the caller's context, then emits their events. */
+    const countReads = (hits: ReadonlyArray<boolean>, targets: ReadonlyArray<Keys.Target>): Effect.Effect<void> =>
+      Effect.withFiber((fiber) => {
+        let hitCount = 0
+        for (const hit of hits) if (hit) hitCount++
+        if (hitCount > 0) hitCounter.add(hitCount, fiber.context)
+        if (hitCount < hits.length) missCounter.add(hits.length - hitCount, fiber.context)
+        return emitReads(targets, hits)
+      })
 
     // ---- plain operations --------------------------------------------------
 
@@ -282,7 +277,7 @@ export const make = <A>(
 
     const getMany = (keys: ReadonlyArray<CacheKey.CacheKey>, call?: GetOptions) =>
       open("Region.getMany", () => {
-        const targets = Keys.resolveAll(keySpace, keys)
+        const targets = resolveKeys(keys)
         if (targets instanceof InvalidKeyError) return Effect.fail(targets)
         if (targets.length === 0) return Effect.succeed([])
         return Effect.flatMap(Settings.expirationFor(settings as Settings.RegionSettings<unknown>, call), (expirationMs) =>
@@ -329,7 +324,7 @@ export const make = <A>(
 
     const deleteMany = (keys: ReadonlyArray<CacheKey.CacheKey>) =>
       open("Region.deleteMany", (): Effect.Effect<void, CacheError> => {
-        const targets = Keys.resolveAll(keySpace, keys)
+        const targets = resolveKeys(keys)
         if (targets instanceof InvalidKeyError) return Effect.fail(targets)
         if (targets.length === 0) return Effect.void
         return backend.deleteMany(targets.map((t) => t.full))

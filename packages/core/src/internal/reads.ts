@@ -90,11 +90,38 @@ export const make = <A>(reader: Reader<A>): Reads<A> => {
   ): Effect.Effect<ReadonlyArray<Stored.Found<A>>, CacheError> =>
     Effect.flatMap(decodeAll(found, now, count), (entries) => classifyEntries(entries, marks, now, expirationMs, count, context))
 
-  /** Decodes what a read found; one key without `forEach`. */
-  const decodeAll = (found: ReadonlyArray<Option.Option<Uint8Array>>, now: number, count: boolean) =>
-    found.length === 1
-      ? Effect.map(storage.decode(found[0]!, now, count), (entry) => [entry])
-      : Effect.forEach(found, (bytes) => storage.decode(bytes, now, count))
+  /**
+   * Decodes what a read found: synchronously, in one pass, for every entry that opens at once (an eager
+   * codec, or bytes decoded before); only the others become effects, run in order after it.
+   */
+  const decodeAll = (
+    found: ReadonlyArray<Option.Option<Uint8Array>>,
+    now: number,
+    count: boolean
+  ): Effect.Effect<ReadonlyArray<Option.Option<Stored.Stored<A>>>> => {
+    const entries: Array<Option.Option<Stored.Stored<A>>> = []
+    let pending: Array<number> | undefined
+    const later: Array<Effect.Effect<Option.Option<Stored.Stored<A>>>> = []
+    for (let i = 0; i < found.length; i++) {
+      const bytes = found[i]!
+      if (Option.isNone(bytes)) {
+        entries.push(Option.none())
+        continue
+      }
+      const opened = storage.open(bytes.value, now, count)
+      if (Effect.isEffect(opened)) {
+        ;(pending ??= []).push(i)
+        later.push(opened)
+        entries.push(Option.none())
+      } else entries.push(Option.some(opened))
+    }
+    if (pending === undefined) return Exit.succeed(entries)
+    const at = pending
+    return Effect.map(Effect.all(later), (decoded) => {
+      decoded.forEach((entry, j) => (entries[at[j]!] = entry))
+      return entries
+    })
+  }
 
   const fromStore = backend.getManyFromStore
   const readMany = (targets: ReadonlyArray<Keys.Target>, past: boolean) => {
