@@ -118,6 +118,9 @@ const program = Effect.gen(function*() {
     ["region, no near cache: HashBackend buckets (256 callers)", REDIS_READS, concurrently((key) => hash.getOrCreate(key, fallback))],
     ["region + near cache over RedisBackend", LOCAL_READS, inOneFiber(LOCAL_READS, (key) => near.getOrCreate(key, fallback))],
     ["region + near cache over HashBackend buckets", LOCAL_READS, inOneFiber(LOCAL_READS, (key) => nearHash.getOrCreate(key, fallback))],
+    ["region + near cache over RedisBackend, getMany of the 100 keys (per key)", LOCAL_READS, Effect.gen(function*() {
+      for (let j = 0; j < LOCAL_READS / KEYS; j++) for (const found of yield* near.getMany(keys)) check(found._tag === "Some" ? found.value : undefined)
+    })],
     ["near-cache Backend.get, stored bytes (no region, no decode)", LOCAL_READS, inOneFiber(LOCAL_READS, (key) =>
       Effect.map(nearBackend.get(storedKeys.get(key) as string), (found) => (found._tag === "Some" ? found.value : undefined)))],
     ["Effect Cache.get", LOCAL_READS, inOneFiber(LOCAL_READS, (key) => Cache.get(effectCache, key))],
