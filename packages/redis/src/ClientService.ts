@@ -7,7 +7,7 @@
  */
 import { BackendError } from "@dogpile-effect/core"
 import type { Cluster } from "ioredis"
-import { Effect, type Scope } from "effect"
+import { Effect, Exit, type Scope } from "effect"
 import * as ConnectionHealth from "./ConnectionHealth.ts"
 import type { CallOptions, RedisClient, RedisConnection, RedisScript } from "./RedisClient.ts"
 
@@ -126,13 +126,50 @@ export const build = (parts: Parts): RedisClient["Service"] => {
       refresh?.(cause)
       throw cause
     })
+  /**
+   * One command, bounded by the command timeout. A callback with one timer and no promise or abort
+   * signal of its own: this runs for every Redis command, and those cost more than the command's CPU.
+   */
   const use = <A>(operation: string, f: (client: RedisConnection) => Promise<A>, options?: CallOptions) =>
-    Effect.suspend(() => {
+    Effect.callback<A, BackendError>((resume) => {
       const refused = refusedDb(operation)
-      if (refused !== undefined) return Effect.fail(refused)
-      return Effect.tryPromise({
-        try: (signal) => deadline(f(client), options, signal),
-        catch: (cause) => toError(operation, cause)
+      if (refused !== undefined) return resume(Effect.fail(refused))
+      const ms = boundOf(options)
+      let settled = false
+      const fail = (cause: unknown) => {
+        refresh?.(cause)
+        resume(Effect.fail(toError(operation, cause)))
+      }
+      const timer = setTimeout(() => {
+        if (settled) return
+        settled = true
+        fail(new Error(`Command timed out after ${Math.round(ms)} ms`))
+      }, ms)
+      let reply: Promise<A>
+      try {
+        reply = f(client)
+      } catch (cause) {
+        settled = true
+        clearTimeout(timer)
+        return fail(cause)
+      }
+      reply.then(
+        (value) => {
+          if (settled) return
+          settled = true
+          clearTimeout(timer)
+          resume(Exit.succeed(value))
+        },
+        (cause: unknown) => {
+          if (settled) return
+          settled = true
+          clearTimeout(timer)
+          fail(cause)
+        }
+      )
+      return Effect.sync(() => {
+        settled = true
+        clearTimeout(timer)
       })
     })
 

@@ -131,20 +131,16 @@ export const make = (
         yield* Effect.forEach(
           plan(all),
           (batch) =>
-            redis.use("setMany", async (c) => {
-              const pipeline = c.pipeline()
-              for (const i of batch) {
+            // One SET per entry, sent together: ioredis' auto-pipelining writes the commands of one tick
+            // (these and other callers') to the socket at once, where an explicit pipeline is a write of its own.
+            redis.use("setMany", (c) =>
+              Promise.all(batch.map((i) => {
                 // `batch` holds positions of `entries`, so the lookups are defined.
                 const entry = entries[i] as BackendEntry
                 const key = all[i] as string
                 const px = ttlFor(entry.ttl)
-                if (px === undefined) pipeline.set(key, toBuffer(entry.value))
-                else pipeline.set(key, toBuffer(entry.value), "PX", px)
-              }
-              const results = await pipeline.exec()
-              const failed = results?.find(([error]) => error !== null)
-              if (failed !== undefined) throw failed[0]
-            }),
+                return px === undefined ? c.set(key, toBuffer(entry.value)) : c.set(key, toBuffer(entry.value), "PX", px)
+              }))),
           { concurrency: "unbounded", discard: true }
         )
       })

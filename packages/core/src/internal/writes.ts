@@ -36,6 +36,10 @@ export const make = <A>(
 ): Writes<A> => {
   const { keySpace, name } = settings
 
+  /** One entry through `set` (a plain command a client can pipeline with others'), several through `setMany`. */
+  const write = (writes: ReadonlyArray<BackendEntry>): Effect.Effect<void, CacheError> =>
+    writes.length === 1 ? backend.set(writes[0]!.key, writes[0]!.value, writes[0]!.ttl) : backend.setMany(writes)
+
   const store: Writes<A>["store"] = (entries, call) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Effect.flatMap(
@@ -48,7 +52,7 @@ export const make = <A>(
               ? call.storeTtl
               : Settings.storeTtlFor(settings.storeTtlMs, settings.envelope, meta.expirationMs)
           }))),
-        (writes) => guardStore(writes.length === 1 ? backend.set(writes[0]!.key, writes[0]!.value, writes[0]!.ttl) : backend.setMany(writes))
+        (writes) => guardStore(write(writes))
       ))
 
   const noMetadata = () =>
@@ -79,7 +83,7 @@ export const make = <A>(
                   storage.encode(Keys.display(target), (entries[i] as readonly [unknown, A])[1], now, meta),
                   (bytes): BackendEntry => ({ key: target.full, value: bytes, ttl })
                 )),
-              (writes) => backend.setMany(writes)
+              write
             )
           })))
     })
