@@ -35,6 +35,9 @@ export interface RedisBackendOptions {
 }
 
 /** A GET/MGET reply: the bytes, or none for a missing key. */
+/** From this many entries a `setMany` batch is sent as one explicit pipeline rather than plain SETs. */
+const PIPELINE_FROM = 16
+
 const bytesOf = (reply: Buffer | null | undefined): Option.Option<Uint8Array> =>
   reply === null || reply === undefined ? Option.none() : Option.some(reply)
 
@@ -131,16 +134,31 @@ export const make = (
         yield* Effect.forEach(
           plan(all),
           (batch) =>
-            // One SET per entry, sent together: ioredis' auto-pipelining writes the commands of one tick
-            // (these and other callers') to the socket at once, where an explicit pipeline is a write of its own.
-            redis.use("setMany", (c) =>
-              Promise.all(batch.map((i) => {
-                // `batch` holds positions of `entries`, so the lookups are defined.
+            redis.use("setMany", (c): Promise<void> => {
+              // `batch` holds positions of `entries`, so the lookups are defined.
+              const write = (i: number) => {
                 const entry = entries[i] as BackendEntry
-                const key = all[i] as string
-                const px = ttlFor(entry.ttl)
-                return px === undefined ? c.set(key, toBuffer(entry.value)) : c.set(key, toBuffer(entry.value), "PX", px)
-              }))),
+                return { key: all[i] as string, bytes: toBuffer(entry.value), px: ttlFor(entry.ttl) }
+              }
+              // A few SETs go as plain commands, which ioredis' auto-pipelining writes together with other
+              // callers' of the same tick; a large batch as one pipeline (one write, one reply to wait for).
+              if (batch.length < PIPELINE_FROM) {
+                return Promise.all(batch.map((i) => {
+                  const { bytes, key, px } = write(i)
+                  return px === undefined ? c.set(key, bytes) : c.set(key, bytes, "PX", px)
+                })).then(() => undefined)
+              }
+              const pipeline = c.pipeline()
+              for (const i of batch) {
+                const { bytes, key, px } = write(i)
+                if (px === undefined) pipeline.set(key, bytes)
+                else pipeline.set(key, bytes, "PX", px)
+              }
+              return pipeline.exec().then((results) => {
+                const failed = results?.find(([error]) => error !== null)
+                if (failed !== undefined) throw failed[0]
+              })
+            }),
           { concurrency: "unbounded", discard: true }
         )
       })

@@ -1,0 +1,98 @@
+/**
+ * Redis writes, side by side in one run: `region.set`, `region.setMany` (100
+ * entries a call) and a `getOrCreate` miss (read, in-process lock, creator,
+ * write) against raw ioredis `SET … PX` of the same JSON, all from 256
+ * concurrent callers on auto-pipelined connections.
+ *
+ *   pnpm bench redis-write
+ *   (or, after `pnpm build`: node --import tsx bench/redis-write.ts)
+ *
+ * Every write goes to a new key. 32,000 writes a round (WRITES), 1 warm-up
+ * round then ROUNDS (default 5) interleaved; min / median / max. Starts its
+ * own redis-server on a free loopback port unless REDIS_URL is set.
+ */
+import { Codec, Lock, Region } from "@dogpile-effect/core"
+import { RedisBackend, RedisClient } from "@dogpile-effect/redis"
+import { Effect, Layer } from "effect"
+import { startRedisServer } from "../test-support/redis-server.ts"
+
+const WRITES = Number(process.env["WRITES"] ?? 32_000)
+const ROUNDS = Number(process.env["ROUNDS"] ?? 5)
+const CALLERS = 256
+const BATCH = 100
+
+interface User {
+  readonly id: number
+  readonly name: string
+  readonly active: boolean
+}
+const valueOf = (i: number): User => ({ id: i, name: `user ${i}`, active: i % 2 === 0 })
+
+const external = process.env["REDIS_URL"]
+const server = external === undefined ? await startRedisServer() : undefined
+const url = external ?? (server as { url: string }).url
+
+/** `perCaller(c, j)` for j < WRITES / CALLERS in each of 256 fibers. */
+const callers = (perCaller: (c: number, j: number) => Effect.Effect<unknown, unknown>) =>
+  Effect.forEach(
+    Array.from({ length: CALLERS }, (_, c) => c),
+    (c) =>
+      Effect.gen(function*() {
+        for (let j = 0; j < WRITES / CALLERS; j++) yield* perCaller(c, j)
+      }),
+    { concurrency: "unbounded", discard: true }
+  )
+
+const program = Effect.gen(function*() {
+  const context = yield* Layer.build(
+    Layer.mergeAll(Codec.layerJson, Lock.layerLocal, RedisBackend.layer()).pipe(Layer.provide(RedisClient.layer({ url })))
+  )
+  const region = yield* Effect.provide(Region.make<User>({ name: "bench-write", expiration: "1 hour" }), context)
+  const raw = (yield* RedisClient.make({ url })).client
+  let round = 0
+  const key = (kind: string, c: number, j: number) => `${kind}:${round}:${c}:${j}`
+  const contenders: ReadonlyArray<readonly [string, Effect.Effect<void, unknown>]> = [
+    ["raw ioredis SET … PX + JSON.stringify", Effect.promise(() =>
+      Promise.all(Array.from({ length: CALLERS }, async (_, c) => {
+        for (let j = 0; j < WRITES / CALLERS; j++) await raw.set(key("raw", c, j), JSON.stringify(valueOf(j)), "PX", 7_200_000)
+      })).then(() => undefined))],
+    ["region.set", callers((c, j) => region.set(key("set", c, j), valueOf(j)))],
+    [`region.setMany (${BATCH} a call, per entry)`, callers((c, j) =>
+      j % BATCH === 0
+        ? region.setMany(Array.from({ length: Math.min(BATCH, WRITES / CALLERS - j) }, (_, i) => [key("many", c, j + i), valueOf(j + i)] as const))
+        : Effect.void)],
+    ["region.getOrCreate, a miss (read, lock, creator, write)", callers((c, j) =>
+      region.getOrCreate(key("miss", c, j), Effect.succeed(valueOf(j))))]
+  ]
+  const samples = new Map<string, Array<number>>(contenders.map(([name]) => [name, []]))
+  for (; round < ROUNDS + 1; round++) {
+    for (const [name, run] of contenders) {
+      const start = performance.now()
+      yield* run
+      if (round > 0) samples.get(name)?.push(WRITES / ((performance.now() - start) / 1000))
+    }
+    yield* Effect.promise(() => raw.flushall())
+  }
+  const stats = (values: ReadonlyArray<number>) => {
+    const sorted = [...values].sort((a, b) => a - b)
+    return { min: sorted[0] ?? NaN, median: sorted[Math.floor(sorted.length / 2)] ?? NaN, max: sorted[sorted.length - 1] ?? NaN }
+  }
+  const rows = contenders.map(([name]) => ({ name, ...stats(samples.get(name) ?? []) }))
+  const rawMedian = rows[0]?.median ?? NaN
+  const n = (x: number) => Math.round(x).toLocaleString("en-US")
+  return [
+    "| contender | writes/s min | median | max | vs raw SET |",
+    "|---|---:|---:|---:|---:|",
+    ...rows.map((r) => `| ${r.name} | ${n(r.min)} | ${n(r.median)} | ${n(r.max)} | ${(r.median / rawMedian).toFixed(2)}× |`)
+  ].join("\n")
+})
+
+try {
+  const table = await Effect.runPromise(Effect.scoped(program))
+  console.log(
+    `Redis writes: ${WRITES.toLocaleString("en-US")} a round from ${CALLERS} callers, ${ROUNDS} rounds; Node ${process.version}\n`
+  )
+  console.log(table)
+} finally {
+  await server?.dispose()
+}
