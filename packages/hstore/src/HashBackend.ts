@@ -13,7 +13,7 @@ import {
   UnsupportedKeyError
 } from "@dogpile-effect/core"
 import { GetBatcher, RedisClient } from "@dogpile-effect/redis"
-import { Context, Duration, Effect, Layer, Metric, type Scope } from "effect"
+import { Context, Duration, Effect, Exit, Layer, Metric, type Scope } from "effect"
 import * as EntryExpiry from "./EntryExpiry.ts"
 import * as HashMetrics from "./HashMetrics.ts"
 import * as HashScripts from "./HashScripts.ts"
@@ -272,8 +272,34 @@ export const make = (
         if (overflows > 0) yield* Metric.update(HashMetrics.overflowWrites, overflows)
       })
 
-    const set = (key: CacheKey.CacheKey, value: Uint8Array, ttl?: Duration.Duration) =>
-      setMany([{ key, value, ttl }])
+    /**
+     * The single writes of one tick as one `setMany` (one pipeline per slot, where each call ran a pipeline of
+     * its own); on a Cluster one batch per slot, so a node that fails fails only the writes of its keys. A key
+     * that clashes with another Redis type fails the batch's pipeline: then each write of that batch is tried
+     * alone, so the failure reaches only its own caller (writing a field or a plain key again is harmless).
+     */
+    const isKeyClash = (error: BackendError | UnsupportedKeyError) =>
+      error._tag === "BackendError" && /another Redis type|a bucket \(a Redis hash\) has that name/.test(error.reason)
+    const setBatch = (entries: ReadonlyArray<BackendEntry>) =>
+      Effect.as(setMany(entries), entries.map(() => Exit.void)).pipe(
+        Effect.catchIf(
+          (error) => entries.length > 1 && isKeyClash(error),
+          () => Effect.forEach(entries, (entry) => Effect.exit(setMany([entry])))
+        )
+      )
+    const slotsOf = (entries: ReadonlyArray<BackendEntry>) =>
+      perSlot(entries.map((entry) => {
+        const key = storedKey(entry.key)
+        return key instanceof UnsupportedKeyError ? entry.key : key
+      }))
+    const batchedSet = GetBatcher.make(setBatch, redis.isCluster ? slotsOf : undefined)
+    const set = (key: CacheKey.CacheKey, value: Uint8Array, ttl?: Duration.Duration) => {
+      // An unsupported key fails its own call, before it joins a batch.
+      const checked = storedKey(key)
+      return checked instanceof UnsupportedKeyError
+        ? Effect.fail(checked)
+        : Effect.flatMap(batchedSet({ key, value, ttl }), (exit) => exit)
+    }
 
     // ---- deleting -----------------------------------------------------------
 

@@ -114,7 +114,7 @@ describe("HashBackend on a 3-master cluster", () => {
       assert.deepStrictEqual(show(read), [...good.map((key) => key.hash), null])
     }).pipe(Effect.provide(layer()), Effect.scoped))
 
-  it.live("a master killed: batched single-key gets fail only for the keys it serves; the others are answered", () =>
+  it.live("a master killed: batched single-key gets and sets fail only for the keys it serves; the others are answered", () =>
     Effect.gen(function*() {
       const c = cluster as RedisCluster
       const backend = yield* Backend
@@ -135,6 +135,9 @@ describe("HashBackend on a 3-master cluster", () => {
         if (onVictim[i]) assert.strictEqual(exit._tag, "Failure", `${keys[i]!.hash} lives on the killed master`)
         else assert.deepStrictEqual(exit._tag === "Success" ? show([exit.value]) : exit, [keys[i]!.hash])
       })
+      // Batched single-key sets, likewise: one batch per slot.
+      const writes = yield* Effect.forEach(keys, (key) => Effect.exit(backend.set(key, text("again"))), { concurrency: "unbounded" })
+      writes.forEach((exit, i) => assert.strictEqual(exit._tag, onVictim[i] ? "Failure" : "Success", keys[i]!.hash))
       yield* Effect.promise(() => victim.start())
       yield* Effect.promise(() => c.awaitOk())
     }).pipe(Effect.provide(layer()), Effect.scoped), { timeout: 60_000 })

@@ -64,6 +64,29 @@ describe("a bucket key holding another Redis type", () => {
       assert.deepStrictEqual(show([yield* backend.get(CacheKey.hash(good, "f"))]), ["G"], "the other bucket is written")
     })))
 
+  it.live("of 101 concurrent single writes, only the one into that bucket fails; the other 100 are written", () =>
+    withBackend(Effect.gen(function*() {
+      const backend = yield* Backend
+      const [bad, good] = [unique("cbad"), unique("cgood")]
+      yield* raw("set", (c) => c.set(bad, "someone else's string"))
+      const keys = [
+        ...Array.from({ length: 50 }, (_, i) => CacheKey.hash(good, `f${i}`)),
+        CacheKey.hash(bad, "f"),
+        ...Array.from({ length: 50 }, (_, i) => `${good}:plain:${i}`)
+      ]
+      const errors = yield* Effect.forEach(
+        keys,
+        (key) => Effect.match(backend.set(key, text("v")), { onFailure: (error) => error, onSuccess: () => undefined }),
+        { concurrency: "unbounded" }
+      )
+      assert.deepStrictEqual(errors.flatMap((error, i) => (error === undefined ? [] : [i])), [50])
+      assert.instanceOf(errors[50], BackendError)
+      assert.include(errors[50]?.message, bad)
+      assert.strictEqual(yield* raw("get", (c) => c.get(bad)), "someone else's string")
+      const read = show(yield* backend.getMany(keys.filter((_, i) => i !== 50)))
+      assert.deepStrictEqual(read, keys.filter((_, i) => i !== 50).map(() => "v"))
+    })))
+
   it.live("a delete succeeds for the other keys (the wrong-typed key holds none of its fields)", () =>
     withBackend(Effect.gen(function*() {
       const backend = yield* Backend
