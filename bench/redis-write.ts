@@ -1,8 +1,10 @@
 /**
  * Redis writes, side by side in one run: `region.set`, `region.setMany` (100
  * entries a call) and a `getOrCreate` miss (read, in-process lock, creator,
- * write) against raw ioredis `SET … PX` of the same JSON, all from 256
- * concurrent callers on auto-pipelined connections.
+ * write) against raw ioredis `SET … PX` of the same JSON, and `region.set`
+ * over hash buckets (`Bucketing.byId()`, 100 fields a hash) against raw
+ * `HSET` into the same layout; all from 256 concurrent callers on
+ * auto-pipelined connections.
  *
  *   pnpm bench redis-write
  *   (or, after `pnpm build`: node --import tsx bench/redis-write.ts)
@@ -12,6 +14,7 @@
  * own redis-server on a free loopback port unless REDIS_URL is set.
  */
 import { Codec, Lock, Region } from "@dogpile-effect/core"
+import { Bucketing, HashBackend } from "@dogpile-effect/hstore"
 import { RedisBackend, RedisClient } from "@dogpile-effect/redis"
 import { Effect, Layer } from "effect"
 import { startRedisServer } from "../test-support/redis-server.ts"
@@ -48,6 +51,12 @@ const program = Effect.gen(function*() {
     Layer.mergeAll(Codec.layerJson, Lock.layerLocal, RedisBackend.layer()).pipe(Layer.provide(RedisClient.layer({ url })))
   )
   const region = yield* Effect.provide(Region.make<User>({ name: "bench-write", expiration: "1 hour" }), context)
+  const hashContext = yield* Layer.build(
+    Layer.mergeAll(Codec.layerJson, Lock.layerLocal, HashBackend.layer({ bucketing: Bucketing.byId() })).pipe(
+      Layer.provide(RedisClient.layer({ url }))
+    )
+  )
+  const buckets = yield* Effect.provide(Region.make<User>({ name: "bench-write-hash", expiration: "1 hour" }), hashContext)
   const raw = (yield* RedisClient.make({ url })).client
   let round = 0
   const key = (kind: string, c: number, j: number) => `${kind}:${round}:${c}:${j}`
@@ -62,7 +71,15 @@ const program = Effect.gen(function*() {
         ? region.setMany(Array.from({ length: Math.min(BATCH, WRITES / CALLERS - j) }, (_, i) => [key("many", c, j + i), valueOf(j + i)] as const))
         : Effect.void)],
     ["region.getOrCreate, a miss (read, lock, creator, write)", callers((c, j) =>
-      region.getOrCreate(key("miss", c, j), Effect.succeed(valueOf(j))))]
+      region.getOrCreate(key("miss", c, j), Effect.succeed(valueOf(j))))],
+    ["raw ioredis HSET + JSON.stringify (buckets of 100)", Effect.promise(() =>
+      Promise.all(Array.from({ length: CALLERS }, async (_, c) => {
+        for (let j = 0; j < WRITES / CALLERS; j++) {
+          const id = 1_000_000 + c * 1_000 + j
+          await raw.hset(`rawh:${round}:${Math.floor(id / 100)}`, String(id % 100), JSON.stringify(valueOf(j)))
+        }
+      })).then(() => undefined))],
+    ["region.set, HashBackend buckets of 100", callers((c, j) => buckets.set(`user:${round}${1_000_000 + c * 1_000 + j}`, valueOf(j)))]
   ]
   const samples = new Map<string, Array<number>>(contenders.map(([name]) => [name, []]))
   for (; round < ROUNDS + 1; round++) {
@@ -79,11 +96,15 @@ const program = Effect.gen(function*() {
   }
   const rows = contenders.map(([name]) => ({ name, ...stats(samples.get(name) ?? []) }))
   const rawMedian = rows[0]?.median ?? NaN
+  const hashMedian = rows.find((r) => r.name.startsWith("raw ioredis HSET"))?.median ?? NaN
   const n = (x: number) => Math.round(x).toLocaleString("en-US")
   return [
-    "| contender | writes/s min | median | max | vs raw SET |",
+    "| contender | writes/s min | median | max | vs raw SET (buckets: vs raw HSET) |",
     "|---|---:|---:|---:|---:|",
-    ...rows.map((r) => `| ${r.name} | ${n(r.min)} | ${n(r.median)} | ${n(r.max)} | ${(r.median / rawMedian).toFixed(2)}× |`)
+    ...rows.map((r) => {
+      const baseline = r.name.includes("HashBackend") ? hashMedian : rawMedian
+      return `| ${r.name} | ${n(r.min)} | ${n(r.median)} | ${n(r.max)} | ${(r.median / baseline).toFixed(2)}× |`
+    })
   ].join("\n")
 })
 
