@@ -106,6 +106,13 @@ export class HashStore extends Context.Service<HashStore, {
   sweepBucket(hash: string): Effect.Effect<number, BackendError>
 }>()("@dogpile-effect/hstore/HashStore") {}
 
+/** The write errors of a key whose name another Redis type holds: each is its caller's own, not its batch's. */
+const clashOf = {
+  plain: (key: string) => `plain key ${JSON.stringify(key)} is refused: a bucket (a Redis hash) has that name`,
+  bucket: (hash: string, why: string) => `bucket ${JSON.stringify(hash)} holds another Redis type, not a hash: ${why}`,
+  test: /is refused: a bucket \(a Redis hash\) has that name|holds another Redis type, not a hash/
+}
+
 const toBuffer = (bytes: Uint8Array): Buffer =>
   Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
@@ -244,7 +251,7 @@ export const make = (
               onReply: ignore,
               onError: (error) =>
                 Pipeline.isWrongType(error)
-                  ? new Error(`plain key ${JSON.stringify(key)} is refused: a bucket (a Redis hash) has that name`)
+                  ? new Error(clashOf.plain(key))
                   : error
             })
             continue
@@ -264,7 +271,7 @@ export const make = (
             onReply: ignore,
             onError: (error) =>
               Pipeline.isWrongType(error)
-                ? new Error(`bucket ${JSON.stringify(hash)} holds another Redis type, not a hash: ${error.message}`)
+                ? new Error(clashOf.bucket(hash, error.message))
                 : error
           })
         }
@@ -278,8 +285,7 @@ export const make = (
      * that clashes with another Redis type fails the batch's pipeline: then each write of that batch is tried
      * alone, so the failure reaches only its own caller (writing a field or a plain key again is harmless).
      */
-    const isKeyClash = (error: BackendError | UnsupportedKeyError) =>
-      error._tag === "BackendError" && /another Redis type|a bucket \(a Redis hash\) has that name/.test(error.reason)
+    const isKeyClash = (error: BackendError | UnsupportedKeyError) => error._tag === "BackendError" && clashOf.test.test(error.reason)
     const setBatch = (entries: ReadonlyArray<BackendEntry>) =>
       Effect.as(setMany(entries), entries.map(() => Exit.void)).pipe(
         Effect.catchIf(

@@ -21,9 +21,12 @@ export const scrub = (message: string, secrets: ReadonlyArray<string>): string =
  * auto-pipeline still waiting for a silent server, a slot refresh, ...).
  * Real time, not the Effect Clock: it bounds real I/O.
  */
+/** The error of a command that outlived its bound (its text also marks a possibly stale Cluster slot map). */
+const timedOut = (ms: number): Error => new Error(`Command timed out after ${Math.round(ms)} ms`)
+
 const withDeadline = <A>(promise: Promise<A>, ms: number, signal?: AbortSignal): Promise<A> =>
   new Promise<A>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Command timed out after ${Math.round(ms)} ms`)), ms)
+    const timer = setTimeout(() => reject(timedOut(ms)), ms)
     const done = () => clearTimeout(timer)
     signal?.addEventListener("abort", done, { once: true })
     promise.then((value) => {
@@ -143,7 +146,7 @@ export const build = (parts: Parts): RedisClient["Service"] => {
       const timer = setTimeout(() => {
         if (settled) return
         settled = true
-        fail(new Error(`Command timed out after ${Math.round(ms)} ms`))
+        fail(timedOut(ms))
       }, ms)
       let reply: Promise<A>
       try {

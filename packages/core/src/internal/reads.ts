@@ -100,25 +100,19 @@ export const make = <A>(reader: Reader<A>): Reads<A> => {
     count: boolean
   ): Effect.Effect<ReadonlyArray<Option.Option<Stored.Stored<A>>>> => {
     const entries: Array<Option.Option<Stored.Stored<A>>> = []
-    let pending: Array<number> | undefined
-    const later: Array<Effect.Effect<Option.Option<Stored.Stored<A>>>> = []
+    const later: Array<readonly [number, Effect.Effect<Option.Option<Stored.Stored<A>>>]> = []
     for (let i = 0; i < found.length; i++) {
       const bytes = found[i]!
-      if (Option.isNone(bytes)) {
-        entries.push(Option.none())
-        continue
-      }
-      const opened = storage.open(bytes.value, now, count)
-      if (Effect.isEffect(opened)) {
-        ;(pending ??= []).push(i)
-        later.push(opened)
+      const opened = Option.isNone(bytes) ? undefined : storage.open(bytes.value, now, count)
+      if (opened === undefined) entries.push(Option.none())
+      else if (Effect.isEffect(opened)) {
+        later.push([i, opened])
         entries.push(Option.none())
       } else entries.push(Option.some(opened))
     }
-    if (pending === undefined) return Exit.succeed(entries)
-    const at = pending
-    return Effect.map(Effect.all(later), (decoded) => {
-      decoded.forEach((entry, j) => (entries[at[j]!] = entry))
+    if (later.length === 0) return Exit.succeed(entries)
+    return Effect.map(Effect.forEach(later, ([, decoding]) => decoding), (decoded) => {
+      decoded.forEach((entry, j) => (entries[later[j]![0]] = entry))
       return entries
     })
   }
