@@ -19,6 +19,7 @@ import {
 import type { Cluster, Redis } from "ioredis"
 import { Context, Effect, Layer, Option, Schedule, type Scope } from "effect"
 import * as ClusterTracking from "./ClusterTracking.ts"
+import * as LoopTurn from "./LoopTurn.ts"
 import * as NearCacheMetrics from "./NearCacheMetrics.ts"
 import * as NearStore from "./NearStore.ts"
 import { RedisClient } from "./RedisClient.ts"
@@ -56,6 +57,16 @@ export interface NearCacheOptions {
    */
   readonly heartbeat?: Options.DurationOption
   /**
+   * The longest the event loop may go without reading its sockets while local
+   * copies are still served. An invalidation is heard only when the loop reads
+   * the subscriber's socket: after a longer blocked stretch (synchronous work,
+   * a garbage-collection pause) a read first waits for the loop's next turn
+   * (one `setImmediate`, no round trip), so a copy changed during the block is
+   * not served. `"never"` turns the
+   * check off. Default 3 milliseconds. See `LoopTurn`.
+   */
+  readonly maxLoopLag?: Options.DurationOption
+  /**
    * Over a `HashBackend`: the same `bucketing` it was given (plain keys are
    * located in their bucket), or `false` when it has none. Required there,
    * refused over `RedisBackend` (which stores every key under its own name).
@@ -92,6 +103,8 @@ export class NearCache extends Context.Service<NearCache, {
 interface Settings {
   readonly limits: NearStore.Limits
   readonly heartbeatMs: number
+  /** `Infinity` when the loop-lag check is off. */
+  readonly maxLoopLagMs: number
   readonly locate: (key: CacheKey.CacheKey) => string
 }
 
@@ -103,6 +116,7 @@ const resolve = (options: NearCacheOptions, backend: Backend["Service"]) =>
     const maxBytes = yield* Options.integer(COMPONENT, "maxBytes", options.maxBytes, 64 * 1024 * 1024, { min: 1024 })
     const maxAgeMs = yield* Options.millisOr(COMPONENT, "maxAge", options.maxAge, "10 seconds", { infinite: true })
     const heartbeatMs = yield* Options.millisOr(COMPONENT, "heartbeat", options.heartbeat, "1 second")
+    const maxLoopLagMs = yield* Options.millisOr(COMPONENT, "maxLoopLag", options.maxLoopLag, "3 millis", { infinite: true })
     const bucketing = options.bucketing
     yield* Options.reject(COMPONENT, "bucketing", backend.capabilities.hashKeys && bucketing === undefined,
       "is required over a HashBackend: pass its own bucketing function, or false when it has none, so that a plain key is located in the Redis key it is stored in")
@@ -119,7 +133,7 @@ const resolve = (options: NearCacheOptions, backend: Backend["Service"]) =>
       const placed = bucketOf(key)
       return typeof placed === "string" ? placed : placed.hash
     }
-    return { limits: { maxEntries, maxBytes, maxAgeMs }, heartbeatMs, locate } satisfies Settings
+    return { limits: { maxEntries, maxBytes, maxAgeMs }, heartbeatMs, maxLoopLagMs, locate } satisfies Settings
   })
 
 const idOf = (key: CacheKey.CacheKey): string => (typeof key === "string" ? key : CacheKey.render(key))
@@ -132,7 +146,10 @@ const decorate = (
   settings: Settings,
   counts: NearCacheMetrics.Counts
 ): Backend["Service"] => {
-  const { locate } = settings
+  const { locate, maxLoopLagMs } = settings
+  /** The local copy of `key`, unless the event loop has not read its sockets lately (then `get` waits for it). */
+  const local = (key: CacheKey.CacheKey, now: number) =>
+    LoopTurn.behind(now, maxLoopLagMs) ? undefined : store.lookup(idOf(key), now)
   const keep = (ticket: NearStore.Ticket, key: CacheKey.CacheKey, found: Option.Option<Uint8Array>, now: number) => {
     // Misses are not kept: see docs/near-cache.md ("negative results").
     if (Option.isNone(found)) return
@@ -164,36 +181,51 @@ const decorate = (
       )
     })
 
-  const get = (key: CacheKey.CacheKey) =>
-    Effect.clockWith((clock) => {
-      const entry = store.lookup(idOf(key), clock.currentTimeMillisUnsafe())
-      if (entry !== undefined) {
-        counts.hits++
-        return entry.hit
-      }
-      return fetch([key], inner.get(key), (found) => [found])
-    })
+  /** `key` from the local copy, or from Redis (kept if nothing raced). */
+  const served = (key: CacheKey.CacheKey, now: number) => {
+    const entry = store.lookup(idOf(key), now)
+    if (entry !== undefined) {
+      counts.hits++
+      return entry.hit
+    }
+    return fetch([key], inner.get(key), (found) => [found])
+  }
 
-  const getMany = (keys: ReadonlyArray<CacheKey.CacheKey>) =>
+  /** `keys` from the local copies where present, the others from Redis in one read. */
+  const servedMany = (keys: ReadonlyArray<CacheKey.CacheKey>, now: number) => {
+    const out = new Array<Option.Option<Uint8Array>>(keys.length)
+    const missing: Array<number> = []
+    keys.forEach((key, i) => {
+      const entry = store.lookup(idOf(key), now)
+      if (entry === undefined) missing.push(i)
+      else out[i] = entry.value
+    })
+    counts.hits += keys.length - missing.length
+    if (missing.length === 0) return Effect.succeed(out)
+    const wanted = missing.map((i) => keys[i] as CacheKey.CacheKey)
+    return Effect.map(fetch(wanted, inner.getMany(wanted), (found) => found), (found) => {
+      missing.forEach((position, j) => {
+        out[position] = found[j] ?? Option.none()
+      })
+      return out as ReadonlyArray<Option.Option<Uint8Array>>
+    })
+  }
+
+  /**
+   * Runs `read` at `now`, or, when the event loop has not read its sockets within `maxLoopLag`, after its
+   * next turn (invalidations that arrived meanwhile are applied first).
+   */
+  const afterLoopTurn = <X>(count: number, read: (now: number) => Effect.Effect<X, BackendFailure>) =>
     Effect.clockWith((clock) => {
       const now = clock.currentTimeMillisUnsafe()
-      const out = new Array<Option.Option<Uint8Array>>(keys.length)
-      const missing: Array<number> = []
-      keys.forEach((key, i) => {
-        const entry = store.lookup(idOf(key), now)
-        if (entry === undefined) missing.push(i)
-        else out[i] = entry.value
-      })
-      counts.hits += keys.length - missing.length
-      if (missing.length === 0) return Effect.succeed(out)
-      const wanted = missing.map((i) => keys[i] as CacheKey.CacheKey)
-      return Effect.map(fetch(wanted, inner.getMany(wanted), (found) => found), (found) => {
-        missing.forEach((position, j) => {
-          out[position] = found[j] ?? Option.none()
-        })
-        return out as ReadonlyArray<Option.Option<Uint8Array>>
-      })
+      if (!LoopTurn.behind(now, maxLoopLagMs)) return read(now)
+      counts.lagged += count
+      return Effect.andThen(LoopTurn.nextTurn, Effect.suspend(() => read(clock.currentTimeMillisUnsafe())))
     })
+
+  const get = (key: CacheKey.CacheKey) => afterLoopTurn(1, (now) => served(key, now))
+
+  const getMany = (keys: ReadonlyArray<CacheKey.CacheKey>) => afterLoopTurn(keys.length, (now) => servedMany(keys, now))
 
   /** A write or delete: local copies go before it is sent and again after it settles (it may have applied even if it failed). */
   const through = <E>(keys: ReadonlyArray<CacheKey.CacheKey>, write: Effect.Effect<void, E>) =>
@@ -212,7 +244,7 @@ const decorate = (
     getManyFromStore: (keys) => fetch(keys, inner.getMany(keys), (found) => found, false),
     // The region's synchronous hit path: the cached bytes (the same instance on every hit) or undefined.
     peek: (key, now) => {
-      const entry = store.lookup(idOf(key), now)
+      const entry = local(key, now)
       if (entry === undefined || Option.isNone(entry.value)) return undefined
       counts.hits++
       return entry.value.value

@@ -93,6 +93,22 @@ export const flushes = Metric.counter("dogpile_near_flushes_total", { descriptio
 export const discarded = Metric.counter("dogpile_near_discarded_total", { description: "Reads not kept because they raced with an invalidation", incremental: true })
 
 /**
+ * Reads that waited for the event loop's next turn because it had not read
+ * its sockets within `maxLoopLag`.
+ *
+ * @example
+ * ```ts
+ * import { NearCacheMetrics } from "@dogpile-effect/redis"
+ * import { Metric } from "effect"
+ * const lagged = Metric.value(NearCacheMetrics.lagged)
+ * ```
+ *
+ * @category metrics
+ * @since 0.2.0
+ */
+export const lagged = Metric.counter("dogpile_near_lagged_total", { description: "Reads that waited for the event loop to read its sockets first", incremental: true })
+
+/**
  * What was counted in memory since the last {@link publish}.
  *
  * @example
@@ -112,6 +128,7 @@ export interface Counts {
   invalidations: number
   flushes: number
   discarded: number
+  lagged: number
 }
 
 /**
@@ -126,7 +143,7 @@ export interface Counts {
  * @category constructors
  * @since 0.2.0
  */
-export const counts = (): Counts => ({ hits: 0, misses: 0, evictions: 0, invalidations: 0, flushes: 0, discarded: 0 })
+export const counts = (): Counts => ({ hits: 0, misses: 0, evictions: 0, invalidations: 0, flushes: 0, discarded: 0, lagged: 0 })
 
 const counted = [
   ["hits", hits],
@@ -134,7 +151,8 @@ const counted = [
   ["evictions", evictions],
   ["invalidations", invalidations],
   ["flushes", flushes],
-  ["discarded", discarded]
+  ["discarded", discarded],
+  ["lagged", lagged]
 ] as const
 
 /**
