@@ -11,13 +11,22 @@ import { type LockLostError, LockTimeoutError } from "./CacheError.ts"
 /**
  * A held lock. `confirm` is called by the region after the creator's value has
  * been stored: a lock that was lost meanwhile (expired, flushed, server
- * restart) reports it there according to the lock's policy. Locks that cannot
+ * restart) reports it there according to the lock's policy, by failing with
+ * `LockLostError` or, when its policy lets the call go on, by succeeding with
+ * `"lost"` (the region emits a `LockLost` event either way). Locks that cannot
  * be lost confirm with `Effect.void`.
+ *
+ * @example
+ * ```ts
+ * import type { Lock } from "@dogpile-effect/core"
+ * import { Effect } from "effect"
+ * const lease: Lock.LockLease = { confirm: Effect.void }
+ * ```
  *
  * @since 0.1.0
  */
 export interface LockLease {
-  readonly confirm: Effect.Effect<void, LockLostError>
+  readonly confirm: Effect.Effect<void | "lost", LockLostError>
 }
 
 /**

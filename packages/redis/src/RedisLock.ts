@@ -164,7 +164,9 @@ interface Attempt {
  *   keeps retrying until Redis answers (bounded by twice the lease).
  * - Every command of `acquire` and `awaitRelease` is bounded by what is
  *   left of the caller's timeout (and by the client's `commandTimeout`).
- * - `lease.confirm` checks that the lock is still ours and applies `onLost`.
+ * - `lease.confirm` checks that the lock is still ours and applies `onLost`
+ *   (`"ignore"` and `"log"` succeed with `"lost"`, so the region still emits
+ *   its `LockLost` event).
  *
  * @example
  * ```ts
@@ -251,23 +253,23 @@ export const make = (
         yield* Effect.forkIn(renew, scope)
 
         const failLost = () => Effect.fail(new LockLostError({ key: CacheKey.display(key) }))
-        const report = Effect.suspend(() => {
-          if (reported) return policy === "fail" ? failLost() : Effect.void
+        const report = Effect.suspend((): Effect.Effect<"lost", LockLostError> => {
+          if (reported) return policy === "fail" ? failLost() : Effect.succeed("lost")
           reported = true
           const counted = Metric.update(lost, 1)
           switch (policy) {
             case "ignore":
-              return counted
+              return Effect.as(counted, "lost")
             case "log":
-              return Effect.andThen(
-                counted,
-                Effect.logWarning(`dogpile: the lock on ${JSON.stringify(CacheKey.display(key))} was lost while its creator ran`)
+              return counted.pipe(
+                Effect.andThen(Effect.logWarning(`dogpile: the lock on ${JSON.stringify(CacheKey.display(key))} was lost while its creator ran`)),
+                Effect.as("lost")
               )
             case "fail":
               return Effect.andThen(counted, failLost())
           }
         })
-        const confirm: Effect.Effect<void, LockLostError> = Effect.suspend(() =>
+        const confirm: Effect.Effect<void | "lost", LockLostError> = Effect.suspend(() =>
           isLost
             ? report
             : redis.use("lock check", (c) => c.get(redisKey)).pipe(

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { CacheKey, Lock } from "@dogpile-effect/core"
-import { KeySlot, RedisClient, RedisLock } from "@dogpile-effect/redis"
-import { Context, Effect, Exit, Fiber, Layer, Logger, Metric, Option, Scope } from "effect"
+import { CacheKey, Codec, Lock, Region } from "@dogpile-effect/core"
+import { KeySlot, RedisBackend, RedisClient, RedisLock } from "@dogpile-effect/redis"
+import { Context, Effect, Exit, Fiber, Layer, Logger, Metric, Option, Scope, Stream } from "effect"
+import { Redis } from "ioredis"
 import { inject } from "vitest"
 import { startRedisServer } from "../../../test-support/redis-server.ts"
 
@@ -181,14 +182,42 @@ describe("RedisLock", () => {
             return yield* Effect.exit(lease.confirm)
           }))
         }).pipe(Effect.scoped, Effect.provide(capture))
-      assert.isTrue(Exit.isSuccess(yield* outcome("ignore")))
+      assert.deepStrictEqual(yield* outcome("ignore"), Exit.succeed("lost"))
       assert.strictEqual(lines.length, 0)
-      assert.isTrue(Exit.isSuccess(yield* outcome("log")))
+      assert.deepStrictEqual(yield* outcome("log"), Exit.succeed("lost"))
       assert.strictEqual(lines.filter((l) => l.includes("was lost")).length, 1)
       const failed = yield* outcome("fail")
       assert.isTrue(Exit.isFailure(failed) && Exit.findErrorOption(failed).pipe(Option.map((e) => e._tag), Option.getOrUndefined) === "LockLostError")
       assert.strictEqual((yield* Metric.value(metric)).count - before, 3)
     }))
+
+  it.live("a region emits LockLost under every policy (the creator's value is kept unless the policy fails the call)", () =>
+    Effect.gen(function*() {
+      for (const policy of ["ignore", "log", "fail"] as const) {
+        const name = `lostlock-${process.pid}-${Date.now().toString(36)}-${policy}`
+        const services = yield* Layer.build(Layer.mergeAll(RedisBackend.layer(), Codec.layerJson).pipe(
+          Layer.provideMerge(RedisLock.layer({ onLost: policy })),
+          Layer.provide(RedisClient.layer({ url }))
+        ))
+        const region = yield* Effect.provide(Region.make<number>({ name, expiration: "1 minute" }), services)
+        const events = yield* region.subscribe
+        const collected = yield* Effect.forkChild(Stream.runCollect(Stream.take(Stream.filter(events, (e) => e._tag === "LockLost"), 1)))
+        // The creator loses its lock: another client deletes it while the creator runs.
+        const creator = Effect.as(region.lockStatus("k").pipe(Effect.andThen(Effect.promise(async () => {
+          const raw = new Redis(url)
+          const held = await raw.keys(`_lock:${name}*`)
+          assert.strictEqual(held.length, 1)
+          await raw.del(...held)
+          raw.disconnect()
+        }))), 7)
+        const outcome = yield* Effect.exit(region.getOrCreate("k", creator))
+        if (policy === "fail") assert.isTrue(Exit.isFailure(outcome), policy)
+        else assert.deepStrictEqual(outcome, Exit.succeed(7), policy)
+        // Bounded so a missing event fails here rather than at the test timeout (it was emitted before the call returned).
+        const lostEvents = Array.from(yield* Fiber.join(collected).pipe(Effect.timeoutOrElse({ duration: "10 seconds", orElse: () => Effect.succeed([]) })))
+        assert.deepStrictEqual(lostEvents.map((e) => e._tag), ["LockLost"], policy)
+      }
+    }).pipe(Effect.scoped, Effect.provide(Logger.layer([]))))
 
   it.live("mutual exclusion over 2 instances × 100 fibers, and one in-flight attempt per key per process", () =>
     Effect.gen(function*() {

@@ -62,13 +62,18 @@ export const create = <A, E, R>(
       (target, i) => d.emit(() => ({ _tag: "Created", key: display(target), durationMs: created[i]![1].computeMs ?? 0 })),
       { discard: true }
     )
-    yield* Effect.forEach(
-      leases,
-      (lease, i) => Effect.tapError(lease.confirm, () => d.emit(() => ({ _tag: "LockLost", key: display(targets[i]!) }))),
-      { concurrency: "unbounded", discard: true }
-    )
+    yield* Effect.forEach(leases, (lease, i) => confirmLease(d, lease, targets[i]!), { concurrency: "unbounded", discard: true })
     return created.map(([value]) => value)
   })
+
+/** Confirms one lease; a lost lock emits `LockLost` whether its policy fails the call or not. */
+const confirmLease = <A>(d: Dogpile<A>, lease: LockLease, target: Target): Effect.Effect<void, CacheError> => {
+  const lost = d.emit(() => ({ _tag: "LockLost", key: display(target) }))
+  return lease.confirm.pipe(
+    Effect.tapError(() => lost),
+    Effect.flatMap((held) => (held === "lost" ? lost : Effect.void))
+  )
+}
 
 /** The creator, marked as creating its keys, timed, bounded by the hard timeout, its results checked. */
 const runCreator = <A, E, R>(
