@@ -23,8 +23,14 @@
  */
 import { Effect } from "effect"
 
+// The host's own timer and clock, as they were when this module loaded: a test that fakes timers later
+// (`vi.useFakeTimers()`) must not make a read wait for an immediate that only a faked clock would run.
+const wallClock = Date.now.bind(Date)
+const immediately = globalThis.setImmediate.bind(globalThis)
+const cancelImmediate = globalThis.clearImmediate.bind(globalThis)
+
 /** Socket data that had arrived by this time has been read. */
-let lastTurn = Date.now()
+let lastTurn = wallClock()
 /** The loop's idle time (waiting for I/O) at {@link lastTurn}. */
 let idleAtTurn = 0
 let pending = false
@@ -48,14 +54,14 @@ const recorded = (readBy: number, idle: number): void => {
  * at the end of the next. Returns a cancel function.
  */
 const afterFullTurn = (after: (readBy: number, idle: number) => void, unref: boolean): () => void => {
-  let handle = setImmediate(() => {
-    const readBy = Date.now()
+  let handle = immediately(() => {
+    const readBy = wallClock()
     const idle = idleTime()
-    handle = setImmediate(() => after(readBy, idle))
+    handle = immediately(() => after(readBy, idle))
     if (unref) handle.unref()
   })
   if (unref) handle.unref()
-  return () => clearImmediate(handle)
+  return () => cancelImmediate(handle)
 }
 
 /** Asks for the next full turn to be recorded (once, however often asked before it). */
@@ -92,7 +98,7 @@ export const behind = (now: number, maxLagMs: number): boolean => {
     if (age > maxLagMs / 2) request()
     return false
   }
-  const elapsed = Date.now() - lastTurn
+  const elapsed = wallClock() - lastTurn
   if (elapsed <= maxLagMs) return false
   request()
   // Data waits unread only while the loop is busy: a loop that spent the gap waiting for I/O read
