@@ -40,7 +40,7 @@ export const make = <A>(
   return (target, expirationMs, now, context) => {
     const bytes = peek(target.full, now)
     if (bytes === undefined) return noHit
-    const stored = storage.decoded(bytes)
+    const stored = storage.decoded(bytes, now)
     if (stored === undefined) return noHit
     const marks = cachedMarks(now)
     if (marks === undefined) return noHit

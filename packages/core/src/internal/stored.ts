@@ -113,8 +113,8 @@ export interface Storage<A> {
    * Schema accepting the value): the entry; otherwise the effect doing the rest (each step run once).
    */
   readonly open: (bytes: Uint8Array, now: number, count?: boolean) => Stored<A> | Effect.Effect<Option.Option<Stored<A>>>
-  /** What `decode` made of these exact bytes (the same instance), if it decoded them before. */
-  readonly decoded: (bytes: Uint8Array) => Stored<A> | undefined
+  /** What `decode` made of these exact bytes (the same instance) at `now`, if it decoded them before. */
+  readonly decoded: (bytes: Uint8Array, now: number) => Stored<A> | undefined
   /** Encodes a value created at `createdAt`, with its metadata, failing with `EncodeError` naming the key. */
   readonly encode: (
     shown: string,
@@ -161,18 +161,29 @@ export const make = <A>(settings: RegionSettings<A>, metrics: RegionMetrics, kee
   // kept for other stores (every read brings new bytes; a weak entry per read only costs the GC).
   const byBytes = new WeakMap<Uint8Array, Stored<A>>()
   const keep = keepDecoded && envelope.storesCreatedAt
+  // An envelope without a creation time (raw) makes an entry "created" at each read: its decoded value
+  // is kept by the same bytes, and each read rebuilds the entry at its own time (marks apply as before).
+  const valueByBytes = new WeakMap<Uint8Array, readonly [A, EntryMeta.EntryMeta]>()
+  const keepValue = keepDecoded && !envelope.storesCreatedAt
+  const decodedAt = (bytes: Uint8Array, now: number): Stored<A> | undefined => {
+    if (keep) return byBytes.get(bytes)
+    if (!keepValue) return undefined
+    const known = valueByBytes.get(bytes)
+    return known === undefined ? undefined : entry(known[0], now, known[1])
+  }
 
   /** The stored entry of what the envelope opened, or a miss (counted). Keeps what it decoded, where kept. */
-  const accept = (bytes: Uint8Array, opened: Envelope.Entry, meta: EntryMeta.EntryMeta, count: boolean) => {
+  const accept = (bytes: Uint8Array, opened: Envelope.Entry, meta: EntryMeta.EntryMeta, count: boolean, now: number) => {
     const value = fromSchema === undefined ? Option.some(opened.value as A) : fromSchema(opened.value)
     if (Option.isNone(value)) return count ? counted("the value does not match the region's schema") : Effect.succeedNone
     const decoded = entry(value.value, opened.createdAt, meta)
     if (keep) byBytes.set(bytes, decoded)
+    else if (keepValue && opened.createdAt === now) valueByBytes.set(bytes, [value.value, meta])
     return decoded
   }
 
   const open = (bytes: Uint8Array, now: number, count = true): Stored<A> | Effect.Effect<Option.Option<Stored<A>>> => {
-    const known = keep ? byBytes.get(bytes) : undefined
+    const known = decodedAt(bytes, now)
     if (known !== undefined) return known
     // Only envelopes that allow metadata can carry it: a raw value starting with 0xFD is just a value.
     const unwrapped = withMeta ? EntryMeta.unwrap(bytes) : Option.some({ meta: EntryMeta.empty, inner: bytes })
@@ -181,12 +192,12 @@ export const make = <A>(settings: RegionSettings<A>, metrics: RegionMetrics, kee
     const opened = envelope.decode(inner, now, codec)
     // An eager codec's answer is already complete: read it here, with no fiber step.
     if (Exit.isExit(opened) && Exit.isSuccess(opened as Exit.Exit<Envelope.Entry, DecodeError>)) {
-      return accept(bytes, (opened as Exit.Success<Envelope.Entry, DecodeError>).value, meta, count)
+      return accept(bytes, (opened as Exit.Success<Envelope.Entry, DecodeError>).value, meta, count, now)
     }
     return Effect.matchEffect(opened, {
       onFailure: (error) => (count ? counted(error.reason) : Effect.succeedNone),
       onSuccess: (entry) => {
-        const accepted = accept(bytes, entry, meta, count)
+        const accepted = accept(bytes, entry, meta, count, now)
         return Effect.isEffect(accepted) ? accepted : Effect.succeedSome(accepted)
       }
     })
@@ -228,5 +239,5 @@ export const make = <A>(settings: RegionSettings<A>, metrics: RegionMetrics, kee
     )
   }
 
-  return { decode, open, decoded: (bytes) => (keep ? byBytes.get(bytes) : undefined), encode }
+  return { decode, open, decoded: decodedAt, encode }
 }
