@@ -16,8 +16,9 @@
  * is past half its allowance, so a loop that keeps reading keeps it fresh; no
  * timer (a 1 ms timer alone costs about 5% of a core on a small VM). A gap
  * without reads is told from a stall by Node's idle-time metric: a loop that
- * was waiting for I/O read every socket as soon as data arrived. Plain Node timers on purpose: a fiber resumed
- * by an Effect timer does not run at a known phase of the loop.
+ * was waiting for I/O read every socket as soon as data arrived. Plain
+ * `setImmediate` on purpose: a fiber resumed by the Effect scheduler does not
+ * run at a known phase of the loop.
  *
  * @since 0.2.0
  */
