@@ -124,11 +124,14 @@ const measure = (label: string, writes: number, open: () => Promise<Writer>) =>
       },
       flush: () => {}
     })
+    /** How long after its deadline the last read was made (the reader's own delay). */
+    let readLate = 0
     /** What a read through the near cache returns at `deadline` (or at once if the invalidation came first). */
     const readAt = (deadline: number, heard: Promise<void>) =>
       Effect.gen(function*() {
         yield* Effect.promise(() => Promise.race([heard, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - wall())))]))
         while (wall() < deadline) yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+        readLate = wall() - deadline
         return Option.getOrUndefined(Option.map(yield* backend.get(key), (bytes) => decoder.decode(bytes)))
       })
     const afterSend: Array<number> = []
@@ -155,7 +158,14 @@ const measure = (label: string, writes: number, open: () => Promise<Writer>) =>
         stale++
         if (repliedAt - sentAt > BOUND_MS) staleLateWrite++
       }
-      if (seenAfterReply !== String(i)) staleAfterReply++
+      if (seenAfterReply !== String(i)) {
+        staleAfterReply++
+        // Why: the invalidation heard this late after the reply, with the reader on time, was sent (or delivered) late.
+        console.error(
+          `${label}: stale 5 ms after the reply of write ${i}: invalidation heard ${(heardAt - repliedAt).toFixed(3)} ms ` +
+            `after the reply; the read was made ${readLate.toFixed(3)} ms after its bound`
+        )
+      }
     }
     return [
       `| ${label}, ${writes.toLocaleString("en-US")} writes | the SET was sent | ${quantiles(afterSend)} | ${stale} | ${staleLateWrite} |`,
