@@ -2,7 +2,8 @@
 # Packaging test: packs every package, installs the library tarballs into a fresh
 # project outside the workspace (with msgpackr but not cbor-x), imports them as ESM
 # and CommonJS, typechecks examples/*.ts as a consumer with moduleResolution NodeNext
-# and bundler, runs examples/quickstart.ts against a redis-server and examples/metrics.ts,
+# and bundler, runs examples/quickstart.ts against a redis-server and examples/metrics.ts
+# (on Node, and on Bun when Bun can be installed from npm and starts on this machine),
 # and installs the dogpile command-line tool from its tarball.
 # Prints one line per check and ends with "packaging: N passed, N failed".
 set -uo pipefail
@@ -58,15 +59,15 @@ install_app() {
   echo "installed $(ls node_modules/@dogpile-effect | tr '\n' ' ')without cbor-x"
 }
 
-run_quickstart() {
-  local port
+run_quickstart() { # run_quickstart [RUNTIME]: examples/quickstart.ts on RUNTIME (default node)
+  local runtime=${1:-node} port
   port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
   # Its output goes to a file: an inherited pipe would keep check's $(...) waiting for the server.
   "${REDIS_SERVER_BIN:-redis-server}" --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
     >"$work/redis.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do node -e 'require("net").connect('"$port"',"127.0.0.1").on("connect",()=>process.exit(0)).on("error",()=>process.exit(1))' && break; sleep 0.1; done
-  REDIS_URL="redis://127.0.0.1:$port" timeout 60 node examples/quickstart.ts
+  REDIS_URL="redis://127.0.0.1:$port" timeout 60 "$runtime" examples/quickstart.ts
   local status=$?
   kill "$server_pid" 2>/dev/null
   wait "$server_pid" 2>/dev/null
@@ -97,4 +98,23 @@ check "install the dogpile command-line tool and run --help" install_cli
 cd "$app" || finish
 check "run examples/metrics.ts: Prometheus text with the _total names" \
   bash -c 'node examples/metrics.ts 2>&1 | grep "dogpile_hits_total{region=\"users\"} 1"'
+
+# Bun, from npm like the Node runtimes (cached beside them). Skipped, not failed, when it cannot be
+# installed or does not start here (its x64 build needs AVX2); a failure of the examples on it counts.
+bun_bin() {
+  local dir="${NODE_RUNTIMES_CACHE:-$HOME/.cache/dogpile-effect-node}/bun-1.4.5"
+  if [[ ! -x $dir/node_modules/.bin/bun ]]; then
+    mkdir -p "$dir" 2>/dev/null && npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error bun@1.4.5 >/dev/null 2>&1 \
+      || return 1
+  fi
+  "$dir/node_modules/.bin/bun" --version >/dev/null 2>&1 || return 1
+  echo "$dir/node_modules/.bin/bun"
+}
+if bun=$(bun_bin); then
+  check "run examples/quickstart.ts on Bun $("$bun" --version) against redis-server" run_quickstart "$bun"
+  check "run examples/metrics.ts on Bun" \
+    bash -c '"$0" examples/metrics.ts 2>&1 | grep "dogpile_hits_total{region=\"users\"} 1"' "$bun"
+else
+  echo "skip Bun: it could not be installed from npm or does not start on this machine"
+fi
 finish
