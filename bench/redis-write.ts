@@ -1,7 +1,9 @@
 /**
  * Redis writes, side by side in one run: `region.set`, `region.setMany` (100
  * entries a call) and a `getOrCreate` miss (read, in-process lock, creator,
- * write) against raw ioredis `SET … PX` of the same JSON, and `region.set`
+ * write; and with `RedisLock`, the distributed lock) against raw ioredis
+ * `SET … PX` of the same JSON and bentocache's `getOrSet` miss over its Redis
+ * driver (an in-process lock, no distributed one), and `region.set`
  * over hash buckets (`Bucketing.byId()`, 100 fields a hash) against raw
  * `HSET` into the same layout; all from 256 concurrent callers on
  * auto-pipelined connections.
@@ -15,7 +17,9 @@
  */
 import { Codec, Lock, Region } from "@dogpile-effect/core"
 import { Bucketing, HashBackend } from "@dogpile-effect/hstore"
-import { RedisBackend, RedisClient } from "@dogpile-effect/redis"
+import { RedisBackend, RedisClient, RedisLock } from "@dogpile-effect/redis"
+import { BentoCache, bentostore } from "bentocache"
+import { redisDriver } from "bentocache/drivers/redis"
 import { Effect, Layer } from "effect"
 import { startRedisServer } from "../test-support/redis-server.ts"
 
@@ -51,6 +55,19 @@ const program = Effect.gen(function*() {
     Layer.mergeAll(Codec.layerJson, Lock.layerLocal, RedisBackend.layer()).pipe(Layer.provide(RedisClient.layer({ url })))
   )
   const region = yield* Effect.provide(Region.make<User>({ name: "bench-write", expiration: "1 hour" }), context)
+  const lockedContext = yield* Layer.build(
+    Layer.mergeAll(Codec.layerJson, RedisBackend.layer()).pipe(
+      Layer.provideMerge(Layer.orDie(RedisLock.layer())),
+      Layer.provide(RedisClient.layer({ url }))
+    )
+  )
+  const locked = yield* Effect.provide(Region.make<User>({ name: "bench-write-locked", expiration: "1 hour" }), lockedContext)
+  const { hostname, port } = new URL(url)
+  const bento = new BentoCache({
+    default: "redis",
+    stores: { redis: bentostore().useL2Layer(redisDriver({ connection: { host: hostname, port: Number(port || 6379) } })) }
+  })
+  yield* Effect.addFinalizer(() => Effect.promise(() => bento.disconnectAll()))
   const hashContext = yield* Layer.build(
     Layer.mergeAll(Codec.layerJson, Lock.layerLocal, HashBackend.layer({ bucketing: Bucketing.byId() })).pipe(
       Layer.provide(RedisClient.layer({ url }))
@@ -72,6 +89,10 @@ const program = Effect.gen(function*() {
         : Effect.void)],
     ["region.getOrCreate, a miss (read, lock, creator, write)", callers((c, j) =>
       region.getOrCreate(key("miss", c, j), Effect.succeed(valueOf(j))))],
+    ["region.getOrCreate, a miss with RedisLock (distributed lock)", callers((c, j) =>
+      locked.getOrCreate(key("locked", c, j), Effect.succeed(valueOf(j))))],
+    ["bentocache 1.6 getOrSet, a miss (Redis driver, in-process lock)", callers((c, j) =>
+      Effect.promise(() => bento.getOrSet({ key: key("bento", c, j), factory: () => valueOf(j), ttl: "1h" })))],
     ["raw ioredis HSET + JSON.stringify (buckets of 100)", Effect.promise(() =>
       Promise.all(Array.from({ length: CALLERS }, async (_, c) => {
         for (let j = 0; j < WRITES / CALLERS; j++) {
