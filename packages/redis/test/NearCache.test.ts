@@ -386,6 +386,10 @@ describe("NearCache", () => {
       assert.isTrue(yield* fails({ maxBytes: 1.5 }))
       assert.isTrue(yield* fails({ maxAge: -1 }))
       assert.isTrue(yield* fails({ heartbeat: "never" }))
+      assert.isTrue(yield* fails({ maxLoopLag: 0 }))
+      assert.isTrue(yield* fails({ maxLoopLag: -3 }))
+      assert.isTrue(yield* fails({ maxLoopLag: "soon" as NearCache.NearCacheOptions["maxLoopLag"] & string }))
+      assert.isFalse(yield* Effect.scoped(Effect.as(nearOn(sharedUrl, { maxLoopLag: "never" }), false)))
       assert.isTrue(yield* fails({ bucketing: false })) // RedisBackend stores plain keys under their own name
     }))
 
