@@ -57,13 +57,14 @@ export interface NearCacheOptions {
    */
   readonly heartbeat?: Options.DurationOption
   /**
-   * The longest the event loop may go without reading its sockets while local
-   * copies are still served. An invalidation is heard only when the loop reads
-   * the subscriber's socket: after a longer blocked stretch (synchronous work,
-   * a garbage-collection pause) a read first waits for the loop's next turn
-   * (one `setImmediate`, no round trip), so a copy changed during the block is
-   * not served. `"never"` turns the
-   * check off. Default 3 milliseconds. See `LoopTurn`.
+   * The longest the event loop may be busy without reading its sockets while
+   * local copies are still served. An invalidation is heard only when the loop
+   * reads the subscriber's socket: after a longer busy stretch (synchronous
+   * work, a garbage-collection pause) a read first waits for the loop's next
+   * full turn (two `setImmediate`s, no round trip), so a copy changed during
+   * the stretch is not served. Such a read is asynchronous: `Effect.runSync`
+   * of it fails, as it does for any read that goes to Redis. `"never"` turns
+   * the check off. Default 3 milliseconds. See `LoopTurn`.
    */
   readonly maxLoopLag?: Options.DurationOption
   /**
