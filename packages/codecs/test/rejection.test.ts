@@ -68,6 +68,12 @@ describe("values a codec cannot represent fail at encode with the reason", () =>
     ] as const) {
       assert.include(reason(Json.codec, value), fragment)
     }
+    // The path of a refused value, in JavaScript's notation, down arrays and objects.
+    assert.strictEqual(
+      reason(Json.codec, { a: [{ b: [1, undefined] }], c: 2 }),
+      "value.a[0].b[1] is undefined, which JSON cannot represent"
+    )
+    assert.strictEqual(reason(Json.codec, [[{ x: { y: circular() } }]]), "value[0][0].x.y.self.a is a circular reference")
   })
 
   it("msgpack rejects BigInt, Map and Set, which plain MessagePack reads back as other types", () => {
