@@ -24,6 +24,19 @@ describe("Envelope", () => {
       assert.strictEqual((yield* minutes.decode(m, 0, Codec.json)).createdAt, 1_471_113_660_000)
     }))
 
+  it.effect("the stored headers, byte for byte (what older writers stored must keep reading)", () =>
+    Effect.gen(function*() {
+      const full = yield* Envelope.full({ version: 0x0102 }).encode({ a: 1 }, 1_700_000_000_123, Codec.json)
+      // magic, version (16 bits), creation ms (48 bits), big-endian
+      assert.deepStrictEqual(Array.from(full.subarray(0, 9)), [0xfe, 0x01, 0x02, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x7b])
+      assert.strictEqual(new TextDecoder().decode(full.subarray(9)), '{"a":1}')
+      const compact = yield* Envelope.compact().encode({ a: 1 }, 1_700_000_000_999, Codec.json)
+      // magic, creation second (32 bits), big-endian
+      assert.deepStrictEqual(Array.from(compact.subarray(0, 5)), [0xfc, 0x65, 0x53, 0xf1, 0x00])
+      const latest = yield* Envelope.full().encode(0, 2 ** 48 + 5, Codec.json)
+      assert.deepStrictEqual(Array.from(latest.subarray(3, 9)), [0xff, 0xff, 0xff, 0xff, 0xff, 0xff])
+    }))
+
   it.effect("raw stores the payload only and reads as created now", () =>
     Effect.gen(function*() {
       const bytes = yield* Envelope.raw.encode(10, 123, Codec.json)
