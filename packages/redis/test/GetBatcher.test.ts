@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { GetBatcher } from "@dogpile-effect/redis"
-import { Deferred, Effect, Exit, Fiber } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber } from "effect"
 
 describe("GetBatcher", () => {
   it.effect("150 concurrent gets of one tick: one read of all of them, each answered with its own value", () =>
@@ -20,6 +20,25 @@ describe("GetBatcher", () => {
       // The next tick is a new batch.
       assert.strictEqual(yield* get("again"), "value of again")
       assert.strictEqual(reads.length, 2)
+    }))
+
+  it.effect("a batch of one key is read by its caller's own fiber: its context, its failure, a wrong answer as a defect", () =>
+    Effect.gen(function*() {
+      const Caller = Context.Reference<string>("test/GetBatcher/Caller", { defaultValue: () => "nobody" })
+      let readBy: ReadonlyArray<unknown> = []
+      const get = GetBatcher.make((keys: ReadonlyArray<string>) =>
+        Effect.withFiber((fiber) => {
+          readBy = [fiber, Context.get(fiber.context, Caller)]
+          if (keys[0] === "bad") return Effect.fail("refused")
+          return Effect.succeed(keys[0] === "short" ? [] : keys.map((key) => `value of ${key}`))
+        })
+      )
+      const caller = yield* Effect.forkChild(Effect.provideService(get("k"), Caller, "the caller"))
+      assert.strictEqual(yield* Fiber.join(caller), "value of k")
+      assert.strictEqual(readBy[0], caller)
+      assert.strictEqual(readBy[1], "the caller")
+      assert.deepStrictEqual(yield* Effect.exit(get("bad")), Exit.fail("refused"))
+      assert.isTrue(Exit.hasDies(yield* Effect.exit(get("short"))))
     }))
 
   it.effect("split into groups: a failed group fails only its callers", () =>
