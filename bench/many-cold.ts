@@ -13,15 +13,11 @@ import { Region } from "@dogpile-effect/core"
 import { RedisBackend, RedisClient, RedisLock } from "@dogpile-effect/redis"
 import { Effect, Layer, Schema } from "effect"
 import { startRedisServer } from "../test-support/redis-server.ts"
+import { stats } from "./stats.ts"
 
 const KEYS = 100
 const CREATOR_MS = 50
 const ROUNDS = Number(process.env["ROUNDS"] ?? 9)
-
-const stats = (values: ReadonlyArray<number>) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return { min: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted[sorted.length - 1]! }
-}
 
 const measure = <A, E>(effect: Effect.Effect<A, E>) =>
   Effect.gen(function*() {

@@ -29,6 +29,7 @@ import { memoryDriver } from "bentocache/drivers/memory"
 import { createCache } from "cache-manager"
 import { Cache, Context, Effect, Layer } from "effect"
 import { startRedisServer } from "../test-support/redis-server.ts"
+import { stats } from "./stats.ts"
 
 const KEYS = 100
 const LOCAL_READS = 300_000
@@ -145,10 +146,6 @@ const program = Effect.gen(function*() {
     }
   }
   yield* Effect.promise(() => bento.disconnectAll())
-  const stats = (values: ReadonlyArray<number>) => {
-    const sorted = [...values].sort((a, b) => a - b)
-    return { min: sorted[0] ?? NaN, median: sorted[Math.floor(sorted.length / 2)] ?? NaN, max: sorted[sorted.length - 1] ?? NaN }
-  }
   const rows = contenders.map(([name]) => ({ name, ...stats(samples.get(name) ?? []) }))
   const rawMedian = rows[0]?.median ?? NaN
   const serialMedian = rows[1]?.median ?? NaN

@@ -23,6 +23,7 @@ import { decode as cborDecode } from "cbor-x"
 import { Effect, Layer } from "effect"
 import { unpack } from "msgpackr"
 import { startRedisServer } from "../test-support/redis-server.ts"
+import { stats } from "./stats.ts"
 
 const KEYS = 10_000
 const CALLERS = 256
@@ -140,10 +141,6 @@ const program = Effect.gen(function*() {
       const seconds = (performance.now() - start) / 1000
       if (round > 0) samples.get(name)?.push(READS / seconds) // round 0 warms the JIT
     }
-  }
-  const stats = (values: ReadonlyArray<number>) => {
-    const sorted = [...values].sort((a, b) => a - b)
-    return { min: sorted[0] ?? NaN, median: sorted[Math.floor(sorted.length / 2)] ?? NaN, max: sorted[sorted.length - 1] ?? NaN }
   }
   const medians = new Map(contenders.map(({ name }) => [name, stats(samples.get(name) ?? []).median]))
   const n = (x: number) => Math.round(x).toLocaleString("en-US")

@@ -22,6 +22,7 @@ import { BentoCache, bentostore } from "bentocache"
 import { redisDriver } from "bentocache/drivers/redis"
 import { Effect, Layer } from "effect"
 import { startRedisServer } from "../test-support/redis-server.ts"
+import { stats } from "./stats.ts"
 
 const WRITES = Number(process.env["WRITES"] ?? 32_000)
 const ROUNDS = Number(process.env["ROUNDS"] ?? 5)
@@ -110,10 +111,6 @@ const program = Effect.gen(function*() {
       if (round > 0) samples.get(name)?.push(WRITES / ((performance.now() - start) / 1000))
     }
     yield* Effect.promise(() => raw.flushall())
-  }
-  const stats = (values: ReadonlyArray<number>) => {
-    const sorted = [...values].sort((a, b) => a - b)
-    return { min: sorted[0] ?? NaN, median: sorted[Math.floor(sorted.length / 2)] ?? NaN, max: sorted[sorted.length - 1] ?? NaN }
   }
   const rows = contenders.map(([name]) => ({ name, ...stats(samples.get(name) ?? []) }))
   const rawMedian = rows[0]?.median ?? NaN
