@@ -20,6 +20,10 @@
  */
 import { type Context, Effect, Exit } from "effect"
 
+/** A read that answered another number of values than keys asked: a defect, never a wrong value. */
+const wrongLength = (read: number, answered: number) =>
+  Exit.die(new Error(`GetBatcher: ${read} keys read, ${answered} values answered`))
+
 interface Waiting<V, E> {
   readonly resume: (next: Effect.Effect<V, E>) => void
 }
@@ -58,7 +62,7 @@ export const make = <K, V, E>(
     }
     const values = exit.value
     if (values.length !== batch.length) {
-      const wrong = Exit.die(new Error(`GetBatcher: ${batch.length} keys read, ${values.length} values answered`))
+      const wrong = wrongLength(batch.length, values.length)
       for (const one of batch) one.resume(wrong)
       return
     }
@@ -71,9 +75,7 @@ export const make = <K, V, E>(
   /** A batch of one: its caller reads in its own fiber (no fiber forked for it). */
   const readAlone = (key: K, one: Waiting<V, E>) =>
     one.resume(Effect.flatMap(Effect.suspend(() => readMany([key])), (values) =>
-      values.length === 1
-        ? Exit.succeed(values[0] as V)
-        : Exit.die(new Error(`GetBatcher: 1 key read, ${values.length} values answered`))))
+      values.length === 1 ? Exit.succeed(values[0] as V) : wrongLength(1, values.length)))
 
   const flush = () => {
     const batchKeys = keys

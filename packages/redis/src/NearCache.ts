@@ -148,9 +148,6 @@ const decorate = (
   counts: NearCacheMetrics.Counts
 ): Backend["Service"] => {
   const { locate, maxLoopLagMs } = settings
-  /** The local copy of `key`, unless the event loop has not read its sockets lately (then `get` waits for it). */
-  const local = (key: CacheKey.CacheKey, now: number) =>
-    LoopTurn.behind(now, maxLoopLagMs) ? undefined : store.lookup(idOf(key), now)
   const keep = (ticket: NearStore.Ticket, key: CacheKey.CacheKey, found: Option.Option<Uint8Array>, now: number) => {
     // Misses are not kept: see docs/near-cache.md ("negative results").
     if (Option.isNone(found)) return
@@ -244,8 +241,9 @@ const decorate = (
     // The dogpile's re-reads: what Redis holds now, whatever is kept here (kept again if nothing raced).
     getManyFromStore: (keys) => fetch(keys, inner.getMany(keys), (found) => found, false),
     // The region's synchronous hit path: the cached bytes (the same instance on every hit) or undefined.
+    // When the event loop has not read its sockets lately, undefined: `get` then waits for its next turn.
     peek: (key, now) => {
-      const entry = local(key, now)
+      const entry = LoopTurn.behind(now, maxLoopLagMs) ? undefined : store.lookup(idOf(key), now)
       if (entry === undefined || Option.isNone(entry.value)) return undefined
       counts.hits++
       return entry.value.value
