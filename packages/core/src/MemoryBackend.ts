@@ -7,6 +7,7 @@ import { Clock, Duration, Effect, Layer, Option } from "effect"
 import { Backend, type BackendEntry } from "./Backend.ts"
 import * as CacheKey from "./CacheKey.ts"
 import { type InvalidOptionError, UnsupportedKeyError } from "./CacheError.ts"
+import * as Lru from "./internal/lru.ts"
 import * as Options from "./Options.ts"
 
 /**
@@ -40,7 +41,7 @@ export const make = (options: MemoryBackendOptions = {}): Effect.Effect<Backend[
 
 const build = (options: MemoryBackendOptions, capacity: number): Backend["Service"] => {
   const hashKeys = options.hashKeys ?? true
-  const store = new Map<string, Slot>()
+  const store = Lru.make<string, Slot>(capacity)
 
   const idOf = (key: CacheKey.CacheKey): Effect.Effect<string, UnsupportedKeyError> =>
     !hashKeys && CacheKey.isHashKey(key)
@@ -61,10 +62,6 @@ const build = (options: MemoryBackendOptions, capacity: number): Backend["Servic
       store.delete(id)
       return undefined
     }
-    if (capacity !== Number.POSITIVE_INFINITY) {
-      store.delete(id)
-      store.set(id, slot)
-    }
     return slot.value
   }
   const read = (id: string, now: number): Option.Option<Uint8Array> => Option.fromUndefinedOr(lookup(id, now))
@@ -73,13 +70,7 @@ const build = (options: MemoryBackendOptions, capacity: number): Backend["Servic
     const expiresAt = ttl === undefined || !Duration.isFinite(ttl)
       ? Number.POSITIVE_INFINITY
       : now + Duration.toMillis(ttl)
-    store.delete(id)
     store.set(id, { value, expiresAt })
-    while (store.size > capacity) {
-      const oldest = store.keys().next()
-      if (oldest.done === true) break
-      store.delete(oldest.value)
-    }
   }
 
   const ids = (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.forEach(keys, idOf)

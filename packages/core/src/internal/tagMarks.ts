@@ -11,6 +11,7 @@
 import { Clock, type Duration, Effect, Option } from "effect"
 import type { Backend, BackendFailure } from "../Backend.ts"
 import { MAX_MARK_AHEAD_MS } from "../Invalidation.ts"
+import * as Lru from "./lru.ts"
 import type { TagMarkOf } from "./stored.ts"
 
 /** A region's tag marks. */
@@ -51,19 +52,17 @@ export const make = (
   markTtl: Duration.Duration | undefined,
   refreshMs = 1000
 ): TagMarks => {
-  const cache = new Map<string, Cached>()
+  const cache = Lru.make<string, Cached>(CAPACITY)
   const hardKey = (tag: string) => `${prefix}tag:hard:${tag}`
   const softKey = (tag: string) => `${prefix}tag:soft:${tag}`
   const remember = (tag: string, entry: Cached) => {
-    cache.delete(tag)
     cache.set(tag, entry)
-    if (cache.size > CAPACITY) cache.delete(cache.keys().next().value as string)
   }
   const lookup: TagMarkOf = (tags) => {
     let hard = 0
     let soft = 0
     for (const tag of tags) {
-      const cached = cache.get(tag)
+      const cached = cache.peek(tag)
       if (cached !== undefined) {
         hard = Math.max(hard, cached.hard)
         soft = Math.max(soft, cached.soft)
@@ -76,14 +75,14 @@ export const make = (
     Clock.clockWith((clock) => {
       const now = clock.currentTimeMillisUnsafe()
       const due = [...new Set(tags)].filter((tag) => {
-        const cached = cache.get(tag)
+        const cached = cache.peek(tag)
         return cached === undefined || now - cached.readAt >= refreshMs
       })
       if (due.length === 0) return Effect.succeed(lookup)
       return Effect.map(backend.getMany(due.flatMap((tag) => [hardKey(tag), softKey(tag)])), (found) => {
         due.forEach((tag, i) => {
           // Never move a mark backwards: a local invalidation may be newer than what was read.
-          const before = cache.get(tag)
+          const before = cache.peek(tag)
           remember(tag, {
             hard: Math.max(parse(found[2 * i], now), before?.hard ?? 0),
             soft: Math.max(parse(found[2 * i + 1], now), before?.soft ?? 0),
@@ -104,7 +103,7 @@ export const make = (
         backend.setMany(unique.map((tag) => ({ key: hard ? hardKey(tag) : softKey(tag), value: mark, ttl: markTtl }))),
         Effect.sync(() =>
           unique.forEach((tag) => {
-            const before = cache.get(tag)
+            const before = cache.peek(tag)
             remember(tag, {
               hard: hard ? now : before?.hard ?? 0,
               soft: hard ? before?.soft ?? 0 : now,
@@ -117,7 +116,7 @@ export const make = (
 
   const cached = (tags: ReadonlyArray<string>, now: number): TagMarkOf | undefined => {
     for (const tag of tags) {
-      const entry = cache.get(tag)
+      const entry = cache.peek(tag)
       if (entry === undefined || now - entry.readAt >= refreshMs) return undefined
     }
     return lookup
