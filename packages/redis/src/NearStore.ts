@@ -126,6 +126,15 @@ export interface NearStore {
 }
 
 /**
+ * `value`, or a copy when it is a view into a larger buffer. ioredis hands back
+ * each reply as a view into the socket read it arrived in (often every reply of
+ * a pipelined batch): kept as it is, one small entry would keep that whole read
+ * alive, and the store's byte bound would count a fraction of what it holds.
+ */
+const ownBytes = (value: Uint8Array): Uint8Array =>
+  value.byteLength === value.buffer.byteLength ? value : new Uint8Array(value)
+
+/**
  * Builds an empty store.
  *
  * @example
@@ -233,7 +242,7 @@ export const make = (limits: Limits, events: Events): NearStore => {
       if (size > limits.maxBytes) return false
       const previous = byId.get(id)
       if (previous !== undefined) remove(previous)
-      const found = Option.some(value)
+      const found = Option.some(ownBytes(value))
       const entry: Entry = { id, redisKey, value: found, hit: Effect.succeed(found), size, readAt: now, visited: false }
       byId.set(id, entry)
       bytes += size

@@ -378,6 +378,31 @@ describe("NearCache", () => {
       assert.isAtMost(yield* near.bytes, 4096)
     }).pipe(Effect.scoped))
 
+  it.live("a kept entry owns its bytes: the socket read its reply came in is not kept alive by it", () =>
+    Effect.gen(function*() {
+      const server = yield* privateServer
+      const raw = yield* rawClient(server.url)
+      const { backend, near } = yield* nearOn(server.url)
+      const keys = Array.from({ length: 200 }, (_, i) => `own:${i}`)
+      yield* Effect.promise(() => raw.mset(...keys.flatMap((key) => [key, `value of ${key}`])))
+      // Concurrent reads: their replies arrive together, many to one socket read.
+      yield* Effect.forEach(keys, backend.get, { concurrency: "unbounded", discard: true })
+      assert.strictEqual(yield* near.entries, 200)
+      const before = yield* readCalls(raw)
+      const held = new Set<ArrayBufferLike>()
+      let kept = 0
+      for (const key of keys) {
+        const bytes = Option.getOrThrow(yield* backend.get(key))
+        assert.strictEqual(new TextDecoder().decode(bytes), `value of ${key}`)
+        held.add(bytes.buffer)
+        kept += bytes.byteLength
+      }
+      assert.strictEqual((yield* readCalls(raw)) - before, 0, "every read above is a near hit")
+      // The memory kept alive is what the entries hold, not the reads they came in.
+      const alive = [...held].reduce((sum, buffer) => sum + buffer.byteLength, 0)
+      assert.strictEqual(alive, kept)
+    }).pipe(Effect.scoped))
+
   it.live("options are validated when the Layer is built", () =>
     Effect.gen(function*() {
       const fails = (options: NearCache.NearCacheOptions) =>
