@@ -86,3 +86,23 @@ export class Backend extends Context.Service<Backend, {
   delete(key: CacheKey): Effect.Effect<void, BackendFailure>
   deleteMany(keys: ReadonlyArray<CacheKey>): Effect.Effect<void, BackendFailure>
 }>()("@dogpile-effect/core/Backend") {}
+
+/**
+ * `bytes`, or a copy of them when they are a view into a larger buffer. A
+ * backend that keeps bytes in memory (an in-process store, a near cache) calls
+ * it first: Node hands short buffers out of a shared 8 KiB pool, and ioredis
+ * hands each reply back as a view into the socket read it came in, so a kept
+ * view would keep that whole buffer alive.
+ *
+ * @example
+ * ```ts
+ * import { ownBytes } from "@dogpile-effect/core"
+ * const read = new Uint8Array(64 * 1024)
+ * ownBytes(read.subarray(0, 3)).buffer.byteLength // 3
+ * ```
+ *
+ * @category utilities
+ * @since 0.3.0
+ */
+export const ownBytes = (bytes: Uint8Array): Uint8Array =>
+  bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes)

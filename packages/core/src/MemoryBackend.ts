@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import { Clock, Duration, Effect, Layer, Option } from "effect"
-import { Backend, type BackendEntry } from "./Backend.ts"
+import { Backend, type BackendEntry, ownBytes } from "./Backend.ts"
 import * as CacheKey from "./CacheKey.ts"
 import { type InvalidOptionError, UnsupportedKeyError } from "./CacheError.ts"
 import * as Lru from "./internal/lru.ts"
@@ -70,7 +70,7 @@ const build = (options: MemoryBackendOptions, capacity: number): Backend["Servic
     const expiresAt = ttl === undefined || !Duration.isFinite(ttl)
       ? Number.POSITIVE_INFINITY
       : now + Duration.toMillis(ttl)
-    store.set(id, { value, expiresAt })
+    store.set(id, { value: ownBytes(value), expiresAt })
   }
 
   const ids = (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.forEach(keys, idOf)

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Option } from "effect"
 import { TestClock } from "effect/testing"
-import { Backend, CacheKey, MemoryBackend } from "@dogpile-effect/core"
+import { Backend, CacheKey, Codec, MemoryBackend } from "@dogpile-effect/core"
 
 const bytes = (s: string) => new TextEncoder().encode(s)
 const text = (o: Option.Option<Uint8Array>) => Option.map(o, (b) => new TextDecoder().decode(b))
@@ -89,6 +89,26 @@ describe("MemoryBackend", () => {
       }
       assert.isBelow(best.full / best.unbounded, 4, `full ${best.full.toFixed(0)} ms, unbounded ${best.unbounded.toFixed(0)} ms`)
     }))
+
+  it.effect("keeps its own copy of bytes that are a view into a larger buffer (a codec's pooled bytes)", () =>
+    Effect.gen(function*() {
+      const backend = yield* Backend
+      const pool = new Uint8Array(8192).fill(7)
+      yield* backend.set("view", pool.subarray(100, 103))
+      const own = new Uint8Array([1, 2, 3])
+      yield* backend.set("own", own)
+      const view = Option.getOrThrow(yield* backend.get("view"))
+      assert.deepStrictEqual([...view], [7, 7, 7])
+      assert.strictEqual(view.buffer.byteLength, 3)
+      // Bytes that are already their own are kept as they are (no copy).
+      assert.strictEqual(Option.getOrThrow(yield* backend.get("own")), own)
+      // The JSON codec's bytes come from Node's pool; stored through a region, they are copied too.
+      const encoded = yield* Codec.json.encode({ a: 1 })
+      yield* backend.set("encoded", encoded)
+      const stored = Option.getOrThrow(yield* backend.get("encoded"))
+      assert.strictEqual(stored.buffer.byteLength, stored.byteLength)
+      assert.deepStrictEqual(new TextDecoder().decode(stored), "{\"a\":1}")
+    }).pipe(Effect.provide(MemoryBackend.layer())))
 
   it.effect("rejects hash keys when hash support is off, naming the key", () =>
     Effect.gen(function*() {

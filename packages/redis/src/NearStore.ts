@@ -11,6 +11,7 @@
  *
  * @since 0.2.0
  */
+import { ownBytes } from "@dogpile-effect/core"
 import { Effect, Option } from "effect"
 
 /** Bytes charged per entry on top of its value and key: the entry object, map slots and the prebuilt hit. */
@@ -124,15 +125,6 @@ export interface NearStore {
   entries(): number
   bytes(): number
 }
-
-/**
- * `value`, or a copy when it is a view into a larger buffer. ioredis hands back
- * each reply as a view into the socket read it arrived in (often every reply of
- * a pipelined batch): kept as it is, one small entry would keep that whole read
- * alive, and the store's byte bound would count a fraction of what it holds.
- */
-const ownBytes = (value: Uint8Array): Uint8Array =>
-  value.byteLength === value.buffer.byteLength ? value : new Uint8Array(value)
 
 /**
  * Builds an empty store.
