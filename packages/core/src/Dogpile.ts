@@ -22,7 +22,7 @@
  *
  * @since 0.2.0
  */
-import { Cause, Clock, Deferred, Effect, Exit, FiberSet, Metric, Option, Scope } from "effect"
+import { Cause, Deferred, Effect, Exit, FiberSet, Metric, Option, Scope } from "effect"
 import { type CacheError, LockTimeoutError } from "./CacheError.ts"
 import type * as EntryMeta from "./EntryMeta.ts"
 import type * as RegionEvent from "./RegionEvent.ts"
@@ -49,10 +49,11 @@ export interface Dogpile<A> {
   readonly lock: Lock["Service"]
   /** Reads keys again after a lock was taken or released (decode failures are not counted twice). */
   readonly reread: (targets: ReadonlyArray<Target>, call: CallSettings<A>) => Effect.Effect<ReadonlyArray<Found<A>>, CacheError>
-  /** Stores created values with their metadata. */
+  /** Stores created values with their metadata, created at `now` (epoch ms, the region's clock). */
   readonly store: (
     entries: ReadonlyArray<readonly [Target, A, EntryMeta.EntryMeta]>,
-    call: CallSettings<A>
+    call: CallSettings<A>,
+    now: number
   ) => Effect.Effect<void, CacheError>
   readonly background: FiberSet.FiberSet<unknown, unknown>
   readonly metrics: RegionMetrics
@@ -76,12 +77,23 @@ export type BatchCreator<A, E, R> = (
   targets: ReadonlyArray<Target>
 ) => Effect.Effect<ReadonlyArray<A | EntryMeta.Expiring<A>>, E, R>
 
+/** `effect`, its wait counted in `lockWaitMillis`. */
 const timed = <A, X, E, R>(d: Dogpile<A>, effect: Effect.Effect<X, E, R>) =>
-  Effect.flatMap(Clock.currentTimeMillis, (start) =>
-    Effect.tap(effect, () =>
-      Effect.flatMap(Clock.currentTimeMillis, (end) => Metric.update(d.metrics.lockWaitMillis, end - start))))
+  Effect.clockWith((clock) => {
+    const start = clock.currentTimeMillisUnsafe()
+    return Effect.tap(effect, () => Metric.update(d.metrics.lockWaitMillis, clock.currentTimeMillisUnsafe() - start))
+  })
 
 // ---- missing values --------------------------------------------------------
+
+/** One caller's creation of missing keys: its region, creator and settings, its deadline, and where values go. */
+interface Missing<A, E, R> {
+  readonly d: Dogpile<A>
+  readonly creator: BatchCreator<A, E, R>
+  readonly call: CallSettings<A>
+  readonly deadline: number
+  readonly out: Map<string, A>
+}
 
 /**
  * One round for missing keys: take the free locks, read those keys again, and
@@ -89,102 +101,89 @@ const timed = <A, X, E, R>(d: Dogpile<A>, effect: Effect.Effect<X, E, R>) =>
  * locks were held by others.
  */
 const lockAndCreate = <A, E, R>(
-  d: Dogpile<A>,
-  targets: ReadonlyArray<Target>,
-  creator: BatchCreator<A, E, R>,
-  call: CallSettings<A>,
-  out: Map<string, A>
+  m: Missing<A, E, R>,
+  targets: ReadonlyArray<Target>
 ): Effect.Effect<ReadonlyArray<Target>, E | CacheError, R> =>
   // A parallel scope: the locks of a batch are released together, not one round trip after another.
-  Effect.acquireUseRelease(Scope.make("parallel"), (scope) => lockAndCreateIn(d, targets, creator, call, out, scope), (scope, exit) => Scope.close(scope, exit))
+  Effect.acquireUseRelease(
+    Scope.make("parallel"),
+    (scope) => Effect.flatMap(Creator.tryLocks(m.d, targets, scope), (leases) => createHeld(m, targets, leases)),
+    (scope, exit) => Scope.close(scope, exit)
+  )
 
-const lockAndCreateIn = <A, E, R>(
-  d: Dogpile<A>,
+/**
+ * The keys whose locks we took are read again (another process may have
+ * created them before we got the locks) and what is still missing is created.
+ * Returns the keys whose locks others hold.
+ */
+const createHeld = <A, E, R>(
+  m: Missing<A, E, R>,
   targets: ReadonlyArray<Target>,
-  creator: BatchCreator<A, E, R>,
-  call: CallSettings<A>,
-  out: Map<string, A>,
-  scope: Scope.Scope
-): Effect.Effect<ReadonlyArray<Target>, E | CacheError, R> =>
-  Effect.gen(function*() {
-    const leases = yield* Creator.tryLocks(d, targets, scope)
-    const mine: Array<Target> = []
-    const held: Array<LockLease> = []
-    const busy: Array<Target> = []
-    targets.forEach((target, i) => {
-      const lease = leases[i] as Option.Option<LockLease>
-      if (Option.isSome(lease)) {
-        mine.push(target)
-        held.push(lease.value)
-      } else {
-        busy.push(target)
-      }
-    })
-    if (mine.length === 0) return busy
-    // Someone (maybe another process) may have created them before we got the locks.
-    const again = yield* d.reread(mine, call)
+  leases: ReadonlyArray<Option.Option<LockLease>>
+): Effect.Effect<ReadonlyArray<Target>, E | CacheError, R> => {
+  const mine: Array<Target> = []
+  const held: Array<LockLease> = []
+  const busy: Array<Target> = []
+  targets.forEach((target, i) => {
+    const lease = leases[i] as Option.Option<LockLease>
+    if (Option.isSome(lease)) {
+      mine.push(target)
+      held.push(lease.value)
+    } else {
+      busy.push(target)
+    }
+  })
+  if (mine.length === 0) return Effect.succeed(busy)
+  return Effect.flatMap(m.d.reread(mine, m.call), (again) => {
     const toCreate: Array<Target> = []
     const leasesToConfirm: Array<LockLease> = []
     mine.forEach((target, i) => {
       const found = again[i] as Found<A>
-      if (found._tag === "Fresh") out.set(target.id, found.value)
+      if (found._tag === "Fresh") m.out.set(target.id, found.value)
       else {
         toCreate.push(target)
         leasesToConfirm.push(held[i] as LockLease)
       }
     })
-    if (toCreate.length > 0) {
-      const values = yield* Creator.create(d, toCreate, leasesToConfirm, creator, call)
-      toCreate.forEach((target, i) => out.set(target.id, values[i] as A))
-    }
-    return busy
+    if (toCreate.length === 0) return Effect.succeed(busy)
+    return Effect.map(Creator.create(m.d, toCreate, leasesToConfirm, m.creator, m.call), (values) => {
+      toCreate.forEach((target, i) => m.out.set(target.id, values[i] as A))
+      return busy
+    })
   })
+}
 
 /** Waits, with no lock held, until the locks of `targets` are released or the deadline passes. */
-const awaitOthers = <A>(d: Dogpile<A>, targets: ReadonlyArray<Target>, deadline: number) =>
-  Effect.flatMap(Clock.currentTimeMillis, (now) => {
-    const remaining = deadline - now
-    if (remaining <= 0) return Effect.fail(timeoutOf(d, targets[0] as Target))
-    return timed(
-      d,
-      Effect.forEach(targets, (target) => d.lock.awaitRelease(target.full, remaining), {
-        concurrency: "unbounded",
-        discard: true
-      })
-    )
+const awaitOthers = <A, E, R>(m: Missing<A, E, R>, targets: ReadonlyArray<Target>) =>
+  Effect.clockWith((clock) => {
+    const remaining = m.deadline - clock.currentTimeMillisUnsafe()
+    if (remaining <= 0) return Effect.fail(timeoutOf(m.d, targets[0] as Target))
+    return timed(m.d, Creator.together(targets, (target) => m.d.lock.awaitRelease(target.full, remaining)))
   })
 
 const timeoutOf = <A>(d: Dogpile<A>, target: Target) =>
   new LockTimeoutError({ key: typeof target.key === "string" ? target.key : `${target.key.hash}[${target.key.field}]`, timeoutMillis: d.lockTimeoutMs })
 
 /**
- * Missing keys this caller leads: rounds of lock-and-create, then wait for the
- * keys others hold and read them, until every key has a value or the deadline.
+ * Missing keys this caller leads: a round of lock-and-create, then wait for
+ * the keys others hold and read them, until every key has a value or the
+ * deadline passes.
  */
-const fillMissing = <A, E, R>(
-  d: Dogpile<A>,
-  targets: ReadonlyArray<Target>,
-  creator: BatchCreator<A, E, R>,
-  call: CallSettings<A>,
-  deadline: number,
-  out: Map<string, A>
-): Effect.Effect<void, E | CacheError, R> =>
-  Effect.gen(function*() {
-    let pending = targets
-    while (pending.length > 0) {
-      const busy = yield* lockAndCreate(d, pending, creator, call, out)
-      if (busy.length === 0) return
-      yield* awaitOthers(d, busy, deadline)
-      const again = yield* d.reread(busy, call)
-      const next: Array<Target> = []
-      busy.forEach((target, i) => {
-        const found = again[i] as Found<A>
-        // A value that reads as stale right after its creator released it is still the newest there is.
-        if (found._tag !== "Missing") out.set(target.id, found.value)
-        else next.push(target)
-      })
-      pending = next
-    }
+const fillMissing = <A, E, R>(m: Missing<A, E, R>, pending: ReadonlyArray<Target>): Effect.Effect<void, E | CacheError, R> =>
+  Effect.flatMap(lockAndCreate(m, pending), (busy) =>
+    busy.length === 0 ? Effect.void : Effect.flatMap(awaitOthers(m, busy), () => readReleased(m, busy)))
+
+/** Reads the keys whose holders released them; those still missing go round again. */
+const readReleased = <A, E, R>(m: Missing<A, E, R>, busy: ReadonlyArray<Target>): Effect.Effect<void, E | CacheError, R> =>
+  Effect.flatMap(m.d.reread(busy, m.call), (again) => {
+    const next: Array<Target> = []
+    busy.forEach((target, i) => {
+      const found = again[i] as Found<A>
+      // A value that reads as stale right after its creator released it is still the newest there is.
+      if (found._tag !== "Missing") m.out.set(target.id, found.value)
+      else next.push(target)
+    })
+    return next.length === 0 ? Effect.void : fillMissing(m, next)
   })
 
 // ---- in-process coalescing -------------------------------------------------
@@ -193,82 +192,66 @@ const fillMissing = <A, E, R>(
  * Missing keys: join the in-process creations already running for some of
  * them, lead the others. A follower whose leader failed retries on its own
  * (it may become the creator), except after a lock timeout, which the leader's
- * followers share.
+ * followers share. Registers its creations when called: call it as the run
+ * reaches it (inside a running effect), not ahead.
  */
-const coalesce = <A, E, R>(
-  d: Dogpile<A>,
-  targets: ReadonlyArray<Target>,
-  creator: BatchCreator<A, E, R>,
-  call: CallSettings<A>,
-  deadline: number,
-  out: Map<string, A>
-): Effect.Effect<void, E | CacheError, R> =>
-  Effect.suspend(() => {
-    const leading: Array<Target> = []
-    const following: Array<[Target, Deferred.Deferred<A, unknown>]> = []
-    const mine = new Map<string, Deferred.Deferred<A, unknown>>()
-    for (const target of targets) {
-      const running = d.inflight.get(target.id)
-      if (running !== undefined) following.push([target, running])
-      else {
-        const deferred = Deferred.makeUnsafe<A, unknown>()
-        d.inflight.set(target.id, deferred)
-        mine.set(target.id, deferred)
-        leading.push(target)
-      }
+const coalesce = <A, E, R>(m: Missing<A, E, R>, targets: ReadonlyArray<Target>): Effect.Effect<void, E | CacheError, R> => {
+  const { d } = m
+  const leading: Array<Target> = []
+  const following: Array<[Target, Deferred.Deferred<A, unknown>]> = []
+  const mine = new Map<string, Deferred.Deferred<A, unknown>>()
+  for (const target of targets) {
+    const running = d.inflight.get(target.id)
+    if (running !== undefined) following.push([target, running])
+    else {
+      const deferred = Deferred.makeUnsafe<A, unknown>()
+      d.inflight.set(target.id, deferred)
+      mine.set(target.id, deferred)
+      leading.push(target)
     }
-    const lead = fillMissing(d, leading, creator, call, deadline, out).pipe(
-      Effect.onExit((exit) => settleFollowers(d, leading, mine, exit, out))
-    )
-    const follow = Effect.forEach(following, ([target, deferred]) => followOne(d, target, deferred, creator, call, deadline, out), {
-      concurrency: "unbounded",
-      discard: true
-    })
-    return leading.length === 0 ? follow : following.length === 0 ? lead : Effect.andThen(lead, follow)
+  }
+  const lead = Effect.onExit(fillMissing(m, leading), (exit) => {
+    settleFollowers(m, leading, mine, exit)
+    return Effect.void
   })
+  const follow = Effect.asVoid(Creator.together(following, ([target, deferred]) => followOne(m, target, deferred)))
+  return leading.length === 0 ? follow : following.length === 0 ? lead : Effect.andThen(lead, follow)
+}
 
-const settleFollowers = <A, E>(
-  d: Dogpile<A>,
+/** Hands the leader's outcome to the callers waiting on its keys. */
+const settleFollowers = <A, E, R, E2>(
+  m: Missing<A, E, R>,
   leading: ReadonlyArray<Target>,
   mine: ReadonlyMap<string, Deferred.Deferred<A, unknown>>,
-  exit: Exit.Exit<void, E>,
-  out: ReadonlyMap<string, A>
-) =>
-  Effect.sync(() => {
-    for (const target of leading) {
-      const deferred = mine.get(target.id) as Deferred.Deferred<A, unknown>
-      if (d.inflight.get(target.id) === deferred) d.inflight.delete(target.id)
-      const value = out.get(target.id)
-      const result: Exit.Exit<A, unknown> = Exit.isSuccess(exit) && out.has(target.id)
-        ? Exit.succeed(value as A)
-        : Exit.isFailure(exit)
-        ? Exit.failCause(exit.cause)
-        : Exit.fail("no value")
-      Deferred.doneUnsafe(deferred, result)
-    }
-  })
+  exit: Exit.Exit<void, E2>
+): void => {
+  for (const target of leading) {
+    const deferred = mine.get(target.id) as Deferred.Deferred<A, unknown>
+    if (m.d.inflight.get(target.id) === deferred) m.d.inflight.delete(target.id)
+    const result: Exit.Exit<A, unknown> = Exit.isSuccess(exit) && m.out.has(target.id)
+      ? Exit.succeed(m.out.get(target.id) as A)
+      : Exit.isFailure(exit)
+      ? Exit.failCause(exit.cause)
+      : Exit.fail("no value")
+    Deferred.doneUnsafe(deferred, result)
+  }
+}
 
 const followOne = <A, E, R>(
-  d: Dogpile<A>,
+  m: Missing<A, E, R>,
   target: Target,
-  deferred: Deferred.Deferred<A, unknown>,
-  creator: BatchCreator<A, E, R>,
-  call: CallSettings<A>,
-  deadline: number,
-  out: Map<string, A>
+  deferred: Deferred.Deferred<A, unknown>
 ): Effect.Effect<void, E | CacheError, R> =>
-  timed(d, Effect.exit(Deferred.await(deferred))).pipe(
-    Effect.flatMap((exit): Effect.Effect<void, E | CacheError, R> => {
-      if (Exit.isSuccess(exit)) return Effect.sync(() => void out.set(target.id, exit.value))
-      const timedOut = Cause.findErrorOption(exit.cause).pipe(Option.filter((e) => e instanceof LockTimeoutError))
-      if (Option.isSome(timedOut)) return Effect.fail(timedOut.value as LockTimeoutError)
-      // The leader's creator failed or was interrupted: read again, and create if we must.
-      return Effect.flatMap(d.reread([target], call), ([found]) =>
-        found === undefined || found._tag === "Missing"
-          ? coalesce(d, [target], creator, call, deadline, out)
-          : Effect.sync(() => void out.set(target.id, found.value)))
-    })
-  )
+  Effect.flatMap(timed(m.d, Effect.exit(Deferred.await(deferred))), (exit): Effect.Effect<void, E | CacheError, R> => {
+    if (Exit.isSuccess(exit)) return Effect.sync(() => void m.out.set(target.id, exit.value))
+    const timedOut = Cause.findErrorOption(exit.cause).pipe(Option.filter((e) => e instanceof LockTimeoutError))
+    if (Option.isSome(timedOut)) return Effect.fail(timedOut.value as LockTimeoutError)
+    // The leader's creator failed or was interrupted: read again, and create if we must.
+    return Effect.flatMap(m.d.reread([target], m.call), ([found]) =>
+      found === undefined || found._tag === "Missing"
+        ? coalesce(m, [target])
+        : Effect.sync(() => void m.out.set(target.id, found.value)))
+  })
 
 // ---- the entry point -------------------------------------------------------
 
@@ -359,12 +342,15 @@ export const run = <A, E, R>(
       else out.set(target.id, f.value)
     })
     if (staleTargets.length === 0 && missingTargets.length === 0 && earlyTargets.length === 0) return Effect.succeed(out)
-    return Effect.gen(function*() {
-      const deadline = (yield* Clock.currentTimeMillis) + d.lockTimeoutMs
-      if (earlyTargets.length > 0) yield* Stale.refresh(d, earlyTargets, known, creator, call, out, true)
-      if (staleTargets.length > 0) yield* Stale.refresh(d, staleTargets, known, creator, call, out)
-      if (missingTargets.length > 0) yield* coalesce(d, missingTargets, creator, call, deadline, out)
-      return out
+    return Effect.clockWith((clock) => {
+      const m: Missing<A, E, R> = { d, creator, call, deadline: clock.currentTimeMillisUnsafe() + d.lockTimeoutMs, out }
+      let steps: Effect.Effect<void, E | CacheError, R> | undefined
+      const then = (step: Effect.Effect<void, E | CacheError, R>) => (steps = steps === undefined ? step : Effect.andThen(steps, step))
+      if (earlyTargets.length > 0) then(Stale.refresh(d, earlyTargets, known, creator, call, out, true))
+      if (staleTargets.length > 0) then(Stale.refresh(d, staleTargets, known, creator, call, out))
+      // Coalescing registers its creations when called: after the refreshes, once they have run.
+      if (missingTargets.length > 0) then(steps === undefined ? coalesce(m, missingTargets) : Effect.suspend(() => coalesce(m, missingTargets)))
+      return Effect.as(steps as Effect.Effect<void, E | CacheError, R>, out)
     })
   })
 

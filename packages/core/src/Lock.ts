@@ -97,6 +97,8 @@ export type LockStatus =
   | { readonly _tag: "Unknown" }
 
 const confirmed: LockLease = { confirm: Effect.void }
+const someConfirmed = Option.some(confirmed)
+const noLease = Effect.succeed(Option.none<LockLease>())
 
 interface Slot {
   readonly semaphore: Semaphore.Semaphore
@@ -129,25 +131,24 @@ export const makeLocal = (): Lock["Service"] => {
   }
 
   const release = (id: string, slot: Slot) =>
-    Effect.andThen(
-      Effect.sync(() => {
-        slot.heldSince = undefined
-      }),
-      Effect.andThen(slot.semaphore.release(1), Effect.sync(() => leave(id, slot)))
-    )
+    Effect.suspend(() => {
+      slot.heldSince = undefined
+      return Effect.map(slot.semaphore.release(1), () => leave(id, slot))
+    })
 
+  // Uninterruptible: a permit taken is always handed to the scope that releases it.
   const tryAcquire = (key: CacheKey.CacheKey) =>
-    Effect.uninterruptible(Effect.gen(function*() {
+    Effect.uninterruptible(Effect.flatMap(Effect.scope, (scope) => {
       const id = CacheKey.render(key)
       const slot = enter(id)
-      const taken = yield* slot.semaphore.takeIfAvailable(1)
-      if (!taken) {
-        leave(id, slot)
-        return Option.none<LockLease>()
-      }
-      slot.heldSince = Date.now()
-      yield* Effect.addFinalizer(() => release(id, slot))
-      return Option.some(confirmed)
+      return Effect.flatMap(slot.semaphore.takeIfAvailable(1), (taken) => {
+        if (!taken) {
+          leave(id, slot)
+          return noLease
+        }
+        slot.heldSince = Date.now()
+        return Effect.as(Scope.addFinalizer(scope, release(id, slot)), someConfirmed)
+      })
     }))
 
   const acquire = (key: CacheKey.CacheKey, timeout: Duration.Input) =>

@@ -49,59 +49,61 @@ export const create = <A, E, R>(
   creator: BatchCreator<A, E, R>,
   call: CallSettings<A>
 ): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> =>
-  Effect.gen(function*() {
-    const created = yield* runCreator(d, targets, creator, call)
+  Effect.flatMap(runCreator(d, targets, creator, call), ({ created, now }) => {
     const keep = call.shouldCache
     const entries = targets.flatMap((target, i) => {
       const [value, meta] = created[i]!
       return keep === undefined || keep(value) ? [[target, value, meta] as const] : []
     })
-    if (entries.length > 0) yield* d.store(entries, call)
-    yield* Effect.forEach(
-      targets,
-      (target, i) => d.emit(() => ({ _tag: "Created", key: display(target), durationMs: created[i]![1].computeMs ?? 0 })),
-      { discard: true }
-    )
-    yield* Effect.forEach(leases, (lease, i) => confirmLease(d, lease, targets[i]!), { concurrency: "unbounded", discard: true })
-    return created.map(([value]) => value)
+    const events = together(targets, (target, i) =>
+      d.emit(() => ({ _tag: "Created", key: display(target), durationMs: created[i]![1].computeMs ?? 0 })))
+    const confirmed = together(leases, (lease, i) => confirmLease(d, lease, targets[i]!))
+    const after = Effect.andThen(events, confirmed)
+    const values = created.map(([value]) => value)
+    return Effect.as(entries.length > 0 ? Effect.andThen(d.store(entries, call, now), after) : after, values)
   })
 
 /** Confirms one lease; a lost lock emits `LockLost` whether its policy fails the call or not. */
 const confirmLease = <A>(d: Dogpile<A>, lease: LockLease, target: Target): Effect.Effect<void, CacheError> => {
   const lost = d.emit(() => ({ _tag: "LockLost", key: display(target) }))
-  return lease.confirm.pipe(
-    Effect.tapError(() => lost),
-    Effect.flatMap((held) => (held === "lost" ? lost : Effect.void))
-  )
+  return Effect.matchEffect(lease.confirm, {
+    onFailure: (error) => Effect.andThen(lost, Effect.fail(error)),
+    onSuccess: (held) => (held === "lost" ? lost : Effect.void)
+  })
 }
 
-/** The creator, marked as creating its keys, timed, bounded by the hard timeout, its results checked. */
+/**
+ * The creator, marked as creating its keys, timed, bounded by the hard
+ * timeout, its results checked. Succeeds with the entries and the time they
+ * were created at (the clock when the creator ended).
+ */
 const runCreator = <A, E, R>(
   d: Dogpile<A>,
   targets: ReadonlyArray<Target>,
   creator: BatchCreator<A, E, R>,
   call: CallSettings<A>
-): Effect.Effect<ReadonlyArray<readonly [A, EntryMeta.EntryMeta]>, E | CacheError, R> =>
-  CreatingKeys.use((creating) => {
-    const next = new Set(creating)
+): Effect.Effect<{ readonly created: ReadonlyArray<readonly [A, EntryMeta.EntryMeta]>; readonly now: number }, E | CacheError, R> =>
+  Effect.withFiber((fiber) => {
+    const next = new Set(Context.get(fiber.context, CreatingKeys))
     for (const target of targets) next.add(target.id)
+    const clock = Context.get(fiber.context, Clock.Clock)
+    const start = clock.currentTimeMillisUnsafe()
     const shown = display(targets[0]!)
-    const bounded = call.hardTimeoutMs === undefined
-      ? Effect.suspend(() => creator(targets))
-      : Effect.suspend(() => creator(targets)).pipe(
-        Effect.timeoutOrElse({
-          duration: call.hardTimeoutMs,
-          orElse: () => Effect.fail(new CreatorTimeoutError({ key: shown, timeoutMillis: call.hardTimeoutMs! }))
-        })
-      )
-    return Effect.flatMap(Clock.currentTimeMillis, (start) =>
-      bounded.pipe(
-        Effect.provideService(CreatingKeys, next),
-        Effect.tapCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.void : Metric.update(d.metrics.creatorFailures, 1)),
-        Effect.flatMap((values) =>
-          Effect.flatMap(Clock.currentTimeMillis, (end) => results(d, targets, values, end - start, call, shown))
-        )
-      ))
+    const run = Effect.suspend(() => creator(targets))
+    const bounded = call.hardTimeoutMs === undefined ? run : run.pipe(
+      Effect.timeoutOrElse({
+        duration: call.hardTimeoutMs,
+        orElse: () => Effect.fail(new CreatorTimeoutError({ key: shown, timeoutMillis: call.hardTimeoutMs! }))
+      })
+    )
+    return bounded.pipe(
+      Effect.provideService(CreatingKeys, next),
+      Effect.onError((cause) => Cause.hasInterruptsOnly(cause) ? Effect.void : Metric.update(d.metrics.creatorFailures, 1)),
+      Effect.flatMap((values) => {
+        const now = clock.currentTimeMillisUnsafe()
+        return Effect.map(results(d, targets, values, now - start, call, shown), (created) => ({ created, now }))
+      })
+    )
   })
 
 /** Unwraps `EntryMeta.expiresIn` values and builds each entry's metadata; a wrong result is a typed error. */
@@ -117,23 +119,18 @@ const results = <A>(
     const got = Array.isArray(values) ? `${values.length} values` : `a ${typeof values}`
     return Effect.fail(new CreatorResultError({ key: shown, reason: `${got} for ${targets.length} keys` }))
   }
-  return Effect.as(
-    Metric.update(d.metrics.creations, targets.length),
-    values.map((value): readonly [A, EntryMeta.EntryMeta] => {
-      // Nothing by default: an entry carries metadata only when a feature needs it.
-      const base: EntryMeta.EntryMeta = {
-        ...(d.recordComputeTime ? { computeMs } : {}),
-        ...(call.tags === undefined ? {} : { tags: call.tags })
-      }
-      if (!EntryMeta.isExpiring(value)) return [value as A, base]
-      return [value.value as A, { ...base, expirationMs: expirationOf(value.expiration) }]
-    })
-  ).pipe(Effect.flatMap((entries) => {
-    const bad = entries.findIndex(([, meta]) => meta.expirationMs !== undefined && !(meta.expirationMs > 0 && Number.isFinite(meta.expirationMs)))
-    return bad === -1
-      ? Effect.succeed(entries)
-      : Effect.fail(new CreatorResultError({ key: display(targets[bad]!), reason: "EntryMeta.expiresIn needs a positive, finite duration" }))
-  }))
+  // Nothing by default: an entry carries metadata only when a feature needs it.
+  const base: EntryMeta.EntryMeta = d.recordComputeTime || call.tags !== undefined
+    ? { ...(d.recordComputeTime ? { computeMs } : {}), ...(call.tags === undefined ? {} : { tags: call.tags }) }
+    : EntryMeta.empty
+  const entries = values.map((value): readonly [A, EntryMeta.EntryMeta] =>
+    EntryMeta.isExpiring(value) ? [value.value as A, { ...base, expirationMs: expirationOf(value.expiration) }] : [value as A, base]
+  )
+  const bad = entries.findIndex(([, meta]) => meta.expirationMs !== undefined && !(meta.expirationMs > 0 && Number.isFinite(meta.expirationMs)))
+  const counted = Metric.update(d.metrics.creations, targets.length)
+  return bad === -1
+    ? Effect.as(counted, entries)
+    : Effect.andThen(counted, Effect.fail(new CreatorResultError({ key: display(targets[bad]!), reason: "EntryMeta.expiresIn needs a positive, finite duration" })))
 }
 
 const expirationOf = (input: Duration.Input): number => {
@@ -143,6 +140,14 @@ const expirationOf = (input: Duration.Input): number => {
 
 /** Tries the locks of `targets` together; the leases taken live in `scope`. */
 export const tryLocks = <A>(d: Dogpile<A>, targets: ReadonlyArray<Target>, scope: Scope.Scope) =>
-  Effect.forEach(targets, (target) => Scope.provide(d.lock.tryAcquire(target.full), scope), {
-    concurrency: "unbounded"
-  })
+  together(targets, (target) => Scope.provide(d.lock.tryAcquire(target.full), scope))
+
+/**
+ * `f` over every item at once (the lock steps of a batch: one round trip for all). A single item, the
+ * common case, runs in the caller's own fiber: forking one costs more than the rest of an in-process miss.
+ */
+export const together = <X, B, E, R>(
+  items: ReadonlyArray<X>,
+  f: (item: X, i: number) => Effect.Effect<B, E, R>
+): Effect.Effect<Array<B>, E, R> =>
+  items.length === 1 ? Effect.map(f(items[0]!, 0), (b) => [b]) : Effect.forEach(items, f, { concurrency: "unbounded" })

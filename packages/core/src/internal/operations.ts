@@ -155,7 +155,7 @@ export const make = <A>(
     const dogpile: Dogpile.Dogpile<A> = {
       lock,
       reread: (targets, call) => reads.again(targets, call.expirationMs),
-      store: (entries, call) => writes.store(entries, call),
+      store: (entries, call, now) => writes.store(entries, call, now),
       background,
       metrics,
       lockTimeoutMs: settings.lockTimeoutMs,

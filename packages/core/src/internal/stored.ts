@@ -225,17 +225,23 @@ export const make = <A>(settings: RegionSettings<A>, metrics: RegionMetrics, kee
       }
       plain = exit.value
     }
-    return Effect.suspend(() => envelope.encode(plain, createdAt, codec)).pipe(
-      Effect.flatMap((bytes) =>
-        withMeta || EntryMeta.isEmpty(meta)
-          ? Effect.succeed(EntryMeta.wrap(meta, bytes))
-          : Effect.fail(new EncodeError({ codec: envelope.name, reason: "this envelope stores no metadata (tags, own expiration)", key: shown }))
-      ),
+    if (!withMeta && !EntryMeta.isEmpty(meta)) {
+      return Effect.fail(new EncodeError({ codec: envelope.name, reason: "this envelope stores no metadata (tags, own expiration)", key: shown }))
+    }
+    // A value whose getters throw, or a codec bug, must not end as a defect.
+    const threw = (defect: unknown) => new EncodeError({ codec: codec.name, reason: `encoding threw: ${String(defect)}`, key: shown })
+    let encoded: Effect.Effect<Uint8Array, EncodeError>
+    try {
+      encoded = envelope.encode(plain, createdAt, codec)
+    } catch (defect) {
+      return Effect.fail(threw(defect))
+    }
+    // An eager codec's bytes are at hand: no further fiber step.
+    if (Exit.isExit(encoded) && Exit.isSuccess(encoded)) return Exit.succeed(EntryMeta.wrap(meta, encoded.value as Uint8Array))
+    return encoded.pipe(
+      Effect.map((bytes) => EntryMeta.wrap(meta, bytes)),
       Effect.mapError((error) => new EncodeError({ codec: error.codec, reason: error.reason, key: shown })),
-      // A value whose getters throw, or a codec bug, must not end as a defect.
-      Effect.catchDefect((defect) =>
-        Effect.fail(new EncodeError({ codec: codec.name, reason: `encoding threw: ${String(defect)}`, key: shown }))
-      )
+      Effect.catchDefect((defect) => Effect.fail(threw(defect)))
     )
   }
 

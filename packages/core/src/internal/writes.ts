@@ -20,10 +20,11 @@ import type * as Stored from "./stored.ts"
 export interface Writes<A> {
   /** `Region.setMany`: validated keys, options and tags; encoded, then written in one `setMany`. */
   readonly setMany: (entries: ReadonlyArray<readonly [CacheKey.CacheKey, A]>, call?: SetOptions) => Effect.Effect<void, CacheError>
-  /** What the dogpile stores after a creation: created values with their metadata. */
+  /** What the dogpile stores after a creation: created values with their metadata, created at `now`. */
   readonly store: (
     entries: ReadonlyArray<readonly [Keys.Target, A, EntryMeta.EntryMeta]>,
-    call: Settings.CallSettings<A>
+    call: Settings.CallSettings<A>,
+    now: number
   ) => Effect.Effect<void, CacheError>
 }
 
@@ -40,20 +41,26 @@ export const make = <A>(
   const write = (writes: ReadonlyArray<BackendEntry>): Effect.Effect<void, CacheError> =>
     writes.length === 1 ? backend.set(writes[0]!.key, writes[0]!.value, writes[0]!.ttl) : backend.setMany(writes)
 
-  const store: Writes<A>["store"] = (entries, call) =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Effect.flatMap(
-        Effect.forEach(entries, ([target, value, meta]) =>
-          Effect.map(storage.encode(Keys.display(target), value, now, meta), (bytes): BackendEntry => ({
-            key: target.full,
-            value: bytes,
-            // A value with its own expiration gets a store TTL to match.
-            ttl: meta.expirationMs === undefined
-              ? call.storeTtl
-              : Settings.storeTtlFor(settings.storeTtlMs, settings.envelope, meta.expirationMs)
-          }))),
-        (writes) => guardStore(write(writes))
-      ))
+  /** The backend entries of `items`, every one encoded before any is written (a single one without a loop). */
+  const encodeAll = <X>(
+    items: ReadonlyArray<X>,
+    encodeOne: (item: X, i: number) => Effect.Effect<BackendEntry, CacheError>
+  ): Effect.Effect<ReadonlyArray<BackendEntry>, CacheError> =>
+    items.length === 1 ? Effect.map(encodeOne(items[0]!, 0), (entry) => [entry]) : Effect.forEach(items, encodeOne)
+
+  const store: Writes<A>["store"] = (entries, call, now) =>
+    Effect.flatMap(
+      encodeAll(entries, ([target, value, meta]) =>
+        Effect.map(storage.encode(Keys.display(target), value, now, meta), (bytes): BackendEntry => ({
+          key: target.full,
+          value: bytes,
+          // A value with its own expiration gets a store TTL to match.
+          ttl: meta.expirationMs === undefined
+            ? call.storeTtl
+            : Settings.storeTtlFor(settings.storeTtlMs, settings.envelope, meta.expirationMs)
+        }))),
+      (writes) => guardStore(write(writes))
+    )
 
   const noMetadata = () =>
     new InvalidOptionError({
@@ -78,7 +85,7 @@ export const make = <A>(
             if (tags !== undefined && !Envelope.allowsMetadata(settings.envelope)) return Effect.fail(noMetadata())
             // Encode everything first: one value that cannot be encoded writes nothing.
             return Effect.flatMap(
-              Effect.forEach(targets, (target, i) =>
+              encodeAll(targets, (target, i) =>
                 Effect.map(
                   storage.encode(Keys.display(target), (entries[i] as readonly [unknown, A])[1], now, meta),
                   (bytes): BackendEntry => ({ key: target.full, value: bytes, ttl })
