@@ -27,6 +27,14 @@ import { type LockLostError, LockTimeoutError } from "./CacheError.ts"
  */
 export interface LockLease {
   readonly confirm: Effect.Effect<void | "lost", LockLostError>
+  /**
+   * Optional: {@link LockLease.confirm} and the release at once, for a lock
+   * whose release can tell whether it still held the lock (a distributed
+   * lock: one round trip instead of two). The region calls it instead of
+   * `confirm` when the lease has it, as its last use of the lock; the scope's
+   * release then has nothing left to do.
+   */
+  readonly confirmAndRelease?: Effect.Effect<void | "lost", LockLostError>
 }
 
 /**

@@ -19,6 +19,7 @@ import { randomBytes } from "node:crypto"
 import { Clock, Duration, Effect, Exit, Layer, Metric, Option, Scope } from "effect"
 import { lockKey } from "./LockKey.ts"
 import * as LockSettings from "./LockSettings.ts"
+import * as LockRenewal from "./LockRenewal.ts"
 import * as LockWaiters from "./LockWaiters.ts"
 import { RedisClient } from "./RedisClient.ts"
 
@@ -149,9 +150,10 @@ interface Attempt {
  * - In-process coalescing first: the fibers of one process queue on a local
  *   per-key lock (`makeLocal` from core), so one process has at most one
  *   attempt per key in flight.
- * - `SET lockkey token NX PX leaseTtl` with a random token. While held, a
- *   fiber renews the lease every `renewEvery` (compare-and-pexpire), so
- *   creators slower than `leaseTtl` keep the lock.
+ * - `SET lockkey token NX PX leaseTtl` with a random token. While held, the
+ *   lease is renewed every `renewEvery` (compare-and-pexpire) by one fiber
+ *   for all the locks this service holds (`LockRenewal.ts`), so creators
+ *   slower than `leaseTtl` keep the lock.
  * - Release, by the scope's finalizer (success, failure, interruption), is a
  *   compare-and-delete that PUBLISHes the key; waiters retry as soon as they
  *   hear it, and otherwise poll with a backoff from `pollMin` to `pollMax`
@@ -166,7 +168,9 @@ interface Attempt {
  *   left of the caller's timeout (and by the client's `commandTimeout`).
  * - `lease.confirm` checks that the lock is still ours and applies `onLost`
  *   (`"ignore"` and `"log"` succeed with `"lost"`, so the region still emits
- *   its `LockLost` event).
+ *   its `LockLost` event). `lease.confirmAndRelease`, which a region uses
+ *   after storing a value, does the same through the release script's answer:
+ *   the check and the release in one round trip.
  *
  * @example
  * ```ts
@@ -196,6 +200,7 @@ export const make = (
     const extend = redis.script("dogpileLockExtend", EXTEND, 1)
     const waiters = yield* LockWaiters.make(settings)
     const lockScope = yield* Effect.scope
+    const renewal = LockRenewal.make({ extend, leaseMs, renewMs, scope: lockScope })
 
     // ---- taking, and releasing what might have been taken -------------------
 
@@ -236,24 +241,20 @@ export const make = (
     /** Registers renewal and release in `scope` for a lock just taken, and builds its lease. */
     const hold = (key: CacheKey.CacheKey, redisKey: string, token: string, scope: Scope.Scope) =>
       Effect.gen(function*() {
-        let isLost = false
+        let released = false
         let reported = false
-        yield* Scope.addFinalizer(scope, settle(redisKey, token))
-        const renew = extend.run([redisKey], [token, leaseMs]).pipe(
-          Effect.flatMap((reply) => {
-            if (reply === 1) return Effect.void
-            isLost = true
-            return Effect.interrupt
-          }),
-          // Redis unreachable: keep trying; a restart shows up as a lost lock.
-          Effect.catch(() => Effect.void),
-          Effect.delay(Duration.millis(renewMs)),
-          Effect.forever
+        const renewing = yield* renewal.hold(redisKey, token)
+        yield* Scope.addFinalizer(
+          scope,
+          Effect.suspend(() => {
+            renewal.drop(renewing)
+            return released ? Effect.void : settle(redisKey, token)
+          })
         )
-        yield* Effect.forkIn(renew, scope)
 
         const failLost = () => Effect.fail(new LockLostError({ key: CacheKey.display(key) }))
         const report = Effect.suspend((): Effect.Effect<"lost", LockLostError> => {
+          renewing.lost = true
           if (reported) return policy === "fail" ? failLost() : Effect.succeed("lost")
           reported = true
           const counted = Metric.update(lost, 1)
@@ -270,19 +271,28 @@ export const make = (
           }
         })
         const confirm: Effect.Effect<void | "lost", LockLostError> = Effect.suspend(() =>
-          isLost
+          renewing.lost
             ? report
             : redis.use("lock check", (c) => c.get(redisKey)).pipe(
-              Effect.flatMap((holder) => {
-                if (holder === token) return Effect.void
-                isLost = true
-                return report
-              }),
+              Effect.flatMap((holder) => (holder === token ? Effect.void : report)),
               // Redis unreachable: ownership cannot be checked; the store failed or will fail anyway.
               Effect.catchTag("BackendError", () => Effect.void)
             )
         )
-        const lease: LockLease = { confirm }
+        // The release script tells whether the key still held our token: the check and the release in one round trip.
+        const confirmAndRelease: Effect.Effect<void | "lost", LockLostError> = Effect.suspend(() => {
+          if (released) return confirm
+          renewal.drop(renewing)
+          return release.run([redisKey], [token, channel], { timeoutMillis: Math.max(1, releaseWaitMs) }).pipe(
+            Effect.flatMap((reply) => {
+              released = true
+              return reply === 1 && !renewing.lost ? Effect.void : report
+            }),
+            // Redis silent: ownership cannot be checked; the scope's release retries in the background.
+            Effect.catchTag("BackendError", () => Effect.void)
+          )
+        })
+        const lease: LockLease = { confirm, confirmAndRelease }
         return lease
       })
 

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { CacheKey, Codec, Lock, Region } from "@dogpile-effect/core"
 import { KeySlot, RedisBackend, RedisClient, RedisLock } from "@dogpile-effect/redis"
-import { Context, Effect, Exit, Fiber, Layer, Logger, Metric, Option, Scope, Stream } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Logger, Metric, Option, Scope, Stream, Tracer } from "effect"
 import { Redis } from "ioredis"
 import { inject } from "vitest"
 import { startRedisServer } from "../../../test-support/redis-server.ts"
@@ -134,6 +134,62 @@ describe("RedisLock", () => {
       yield* lease.confirm
       yield* Scope.close(held, Exit.void)
       assert.isTrue(Option.isSome(yield* Effect.scoped(b.lock.tryAcquire(k))))
+    }).pipe(Effect.scoped))
+
+  it.live("one fiber renews every held lock: 50 locks held past their lease stay held, and released ones are let go", () =>
+    Effect.gen(function*() {
+      const a = yield* buildLock(url, { leaseTtl: "300 millis" })
+      const b = yield* buildLock(url, { leaseTtl: "300 millis" })
+      const keys = Array.from({ length: 50 }, () => key("many"))
+      // The fibers that step while the locks are taken and held, seen through a tracer's `context` hook.
+      const fibers = new Set<unknown>()
+      const evaluate = "~effect/Effect/evaluate"
+      const tracer = Tracer.make({
+        span: (options) => Tracer.nativeTracer.span(options),
+        context: (primitive, fiber) => {
+          fibers.add(fiber)
+          return (primitive as unknown as Record<string, (fiber: unknown) => never>)[evaluate]!(fiber)
+        }
+      })
+      const held = yield* Scope.make()
+      const leases = yield* Effect.forEach(keys, (k) => Scope.provide(a.lock.tryAcquire(k), held)).pipe(Effect.withTracer(tracer))
+      assert.strictEqual(leases.filter(Option.isSome).length, 50)
+      // The caller's fiber and one renewal fiber (a renewal fiber per lock before: 51).
+      assert.isAtMost(fibers.size, 2)
+      for (let i = 0; i < 4; i++) {
+        yield* Effect.sleep("250 millis")
+        const taken = yield* Effect.forEach(keys, (k) => Effect.scoped(Effect.map(b.lock.tryAcquire(k), Option.isSome)))
+        assert.deepStrictEqual(taken.filter(Boolean).length, 0, `all 50 still held after ${(i + 1) * 250} ms`)
+      }
+      yield* Scope.close(held, Exit.void)
+      const taken = yield* Effect.forEach(keys, (k) => Effect.scoped(Effect.map(b.lock.tryAcquire(k), Option.isSome)))
+      assert.strictEqual(taken.filter(Boolean).length, 50)
+    }).pipe(Effect.scoped))
+
+  it.live("a region's locked miss checks and releases its lock in one round trip (no separate check)", () =>
+    Effect.gen(function*() {
+      const server = yield* Effect.acquireRelease(Effect.promise(() => startRedisServer()), (s) => Effect.promise(() => s.dispose()))
+      const services = yield* Layer.build(Layer.mergeAll(RedisBackend.layer(), Codec.layerJson).pipe(
+        Layer.provideMerge(RedisLock.layer()),
+        Layer.provideMerge(RedisClient.layer({ url: server.url }))
+      ))
+      const redis = Context.get(services, RedisClient.RedisClient)
+      const region = yield* Effect.provide(Region.make<number>({ name: "one-trip", expiration: "1 minute" }), services)
+      const calls = Effect.map(redis.use("info", (c) => c.info("commandstats")), (info) => {
+        const count = (command: string) => Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? 0)
+        return { reads: count("get") + count("mget"), scripts: count("evalsha") + count("eval") }
+      })
+      // A first miss also loads the region's invalidation marks.
+      yield* region.getOrCreate("warm-up", Effect.succeed(0))
+      const before = yield* calls
+      assert.strictEqual(yield* region.getOrCreate("k", Effect.succeed(7)), 7)
+      const after = yield* calls
+      // The read, the read again after the lock, and the release script's own GET (commandstats counts the
+      // commands a script calls), which is the check: a separate GET of the lock key made it 4.
+      assert.strictEqual(after.reads - before.reads, 3)
+      assert.strictEqual(after.scripts - before.scripts, 1)
+      assert.strictEqual(yield* redis.use("keys", (c) => c.keys("_lock:*")).pipe(Effect.map((k) => k.length)), 0)
+      assert.strictEqual(yield* region.getOrCreate("k", Effect.succeed(8)), 7)
     }).pipe(Effect.scoped))
 
   it.live("leaseTtl sets the lock key's PX; the deprecated ttl still works", () =>

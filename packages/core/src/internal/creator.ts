@@ -63,10 +63,13 @@ export const create = <A, E, R>(
     return Effect.as(entries.length > 0 ? Effect.andThen(d.store(entries, call, now), after) : after, values)
   })
 
-/** Confirms one lease; a lost lock emits `LockLost` whether its policy fails the call or not. */
+/**
+ * Confirms one lease, releasing the lock with it where the lease can (the store is done: this is the lock's last
+ * use); a lost lock emits `LockLost` whether its policy fails the call or not.
+ */
 const confirmLease = <A>(d: Dogpile<A>, lease: LockLease, target: Target): Effect.Effect<void, CacheError> => {
   const lost = d.emit(() => ({ _tag: "LockLost", key: display(target) }))
-  return Effect.matchEffect(lease.confirm, {
+  return Effect.matchEffect(lease.confirmAndRelease ?? lease.confirm, {
     onFailure: (error) => Effect.andThen(lost, Effect.fail(error)),
     onSuccess: (held) => (held === "lost" ? lost : Effect.void)
   })
