@@ -2,9 +2,9 @@
  * Lease renewal for every lock one `RedisLock` holds, by one fiber. Each held
  * lock whose lease was last set `renewEvery` ago or more is extended
  * (compare-and-pexpire); one whose key no longer holds its token is marked
- * lost. The fiber runs only while a lock is held (the first lock starts it,
- * it ends after the last), so a lock released within `renewEvery` (most
- * creators) costs a set entry, not a fiber and a timer of its own.
+ * lost. The fiber sleeps on a timer only while a lock is held, so a lock
+ * released within `renewEvery` (most creators) costs a set entry, not a
+ * fiber and a timer of its own.
  *
  * A lease is renewed at most `renewEvery + tick` after it was last set, with
  * `tick` half of the smaller of `renewEvery` and `leaseTtl - renewEvery`: always
@@ -12,7 +12,7 @@
  *
  * @since 0.3.0
  */
-import { Clock, Duration, Effect, Scope } from "effect"
+import { Deferred, Duration, Effect, Exit, type Scope } from "effect"
 import type { RedisScript } from "./RedisClient.ts"
 
 /**
@@ -48,7 +48,9 @@ export interface LockRenewal {
 /**
  * Renewal by `extend` (a compare-and-pexpire script: 1 when it extended the
  * key, 0 when the key no longer holds the token) of leases of `leaseMs`,
- * every `renewMs`; the fiber lives in `scope`.
+ * every `renewMs`. Its fiber is started here, in the current scope and
+ * context (the lock service's: it runs on that clock and scheduler, whichever
+ * caller holds a lock), and waits without a timer while no lock is held.
  *
  * @category constructors
  * @since 0.3.0
@@ -57,49 +59,48 @@ export const make = (options: {
   readonly extend: RedisScript
   readonly leaseMs: number
   readonly renewMs: number
-  readonly scope: Scope.Scope
-}): LockRenewal => {
-  const { extend, leaseMs, renewMs, scope } = options
-  const tick = Duration.millis(Math.max(1, Math.min(renewMs, leaseMs - renewMs) / 2))
-  const held = new Set<Held>()
-  let running = false
+}): Effect.Effect<LockRenewal, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { extend, leaseMs, renewMs } = options
+    const tick = Duration.millis(Math.max(1, Math.min(renewMs, leaseMs - renewMs) / 2))
+    const clock = yield* Effect.clockWith(Effect.succeed)
+    const held = new Set<Held>()
+    let wake = Deferred.makeUnsafe<void>()
 
-  const renewOne = (lock: Held, now: number) =>
-    extend.run([lock.redisKey], [lock.token, leaseMs]).pipe(
-      Effect.map((reply) => {
-        if (reply === 1) lock.renewedAt = now
-        else {
-          lock.lost = true
-          held.delete(lock)
-        }
-      }),
-      // Redis unreachable: try again next tick; a restart shows up as a lost lock.
-      Effect.catch(() => Effect.void)
-    )
+    const renewOne = (lock: Held, now: number) =>
+      extend.run([lock.redisKey], [lock.token, leaseMs]).pipe(
+        Effect.map((reply) => {
+          if (reply === 1) lock.renewedAt = now
+          else {
+            lock.lost = true
+            held.delete(lock)
+          }
+        }),
+        // Redis unreachable: try again next tick; a restart shows up as a lost lock.
+        Effect.catch(() => Effect.void)
+      )
 
-  const renewDue = Effect.clockWith((clock) => {
-    const now = clock.currentTimeMillisUnsafe()
-    const due = [...held].filter((lock) => now - lock.renewedAt >= renewMs)
-    return Effect.forEach(due, (lock) => renewOne(lock, now), { concurrency: "unbounded", discard: true })
-  })
-
-  // Checked and ended in one synchronous step, so a `hold` never finds it about to end without it.
-  const loop: Effect.Effect<void> = Effect.suspend(() => {
-    if (held.size === 0) {
-      running = false
-      return Effect.void
-    }
-    return Effect.andThen(Effect.andThen(Effect.sleep(tick), renewDue), loop)
-  })
-
-  const hold = (redisKey: string, token: string) =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      const lock: Held = { redisKey, token, renewedAt: now, lost: false }
-      held.add(lock)
-      if (running) return Effect.succeed(lock)
-      running = true
-      return Effect.as(Effect.forkIn(loop, scope), lock)
+    const renewDue = Effect.suspend(() => {
+      const now = clock.currentTimeMillisUnsafe()
+      const due = [...held].filter((lock) => now - lock.renewedAt >= renewMs)
+      return Effect.forEach(due, (lock) => renewOne(lock, now), { concurrency: "unbounded", discard: true })
     })
 
-  return { hold, drop: (lock) => void held.delete(lock), size: () => held.size }
-}
+    // Idle: waits for the next `hold` (a fresh signal each time, made in the same step that finds none held).
+    const turn = Effect.suspend(() => {
+      if (held.size > 0) return Effect.andThen(Effect.sleep(tick), renewDue)
+      wake = Deferred.makeUnsafe<void>()
+      return Deferred.await(wake)
+    })
+    yield* Effect.forkScoped(Effect.forever(turn))
+
+    const hold = (redisKey: string, token: string) =>
+      Effect.sync((): Held => {
+        const lock: Held = { redisKey, token, renewedAt: clock.currentTimeMillisUnsafe(), lost: false }
+        held.add(lock)
+        if (held.size === 1) Deferred.doneUnsafe(wake, Exit.void)
+        return lock
+      })
+
+    return { hold, drop: (lock) => void held.delete(lock), size: () => held.size }
+  })

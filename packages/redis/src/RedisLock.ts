@@ -200,7 +200,7 @@ export const make = (
     const extend = redis.script("dogpileLockExtend", EXTEND, 1)
     const waiters = yield* LockWaiters.make(settings)
     const lockScope = yield* Effect.scope
-    const renewal = LockRenewal.make({ extend, leaseMs, renewMs, scope: lockScope })
+    const renewal = yield* LockRenewal.make({ extend, leaseMs, renewMs })
 
     // ---- taking, and releasing what might have been taken -------------------
 
