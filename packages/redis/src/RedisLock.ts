@@ -270,9 +270,12 @@ export const make = (
               return Effect.andThen(counted, failLost())
           }
         })
+        // Once released by `confirmAndRelease`, the release's answer stands (the key is gone: nothing to ask).
         const confirm: Effect.Effect<void | "lost", LockLostError> = Effect.suspend(() =>
           renewing.lost
             ? report
+            : released
+            ? Effect.void
             : redis.use("lock check", (c) => c.get(redisKey)).pipe(
               Effect.flatMap((holder) => (holder === token ? Effect.void : report)),
               // Redis unreachable: ownership cannot be checked; the store failed or will fail anyway.

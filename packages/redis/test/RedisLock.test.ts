@@ -183,6 +183,28 @@ describe("RedisLock", () => {
       assert.isTrue(Option.isSome(yield* Effect.scoped(b.lock.tryAcquire(k))))
     }).pipe(Effect.scoped))
 
+  it.live("confirmAndRelease releases the lock and reports it held; a lost lock is reported by it, and confirm agrees after", () =>
+    Effect.gen(function*() {
+      const a = yield* buildLock(url, { onLost: "ignore" })
+      const b = yield* buildLock(url)
+      const k = key("finish")
+      const outcome = yield* Effect.scoped(Effect.gen(function*() {
+        const lease = Option.getOrThrow(yield* a.lock.tryAcquire(k))
+        const finished = yield* lease.confirmAndRelease!
+        // Released before the scope closes: another instance takes it at once.
+        const other = yield* Effect.scoped(Effect.map(b.lock.tryAcquire(k), Option.isSome))
+        return { finished, again: yield* lease.confirm, other }
+      }))
+      assert.deepStrictEqual(outcome, { finished: undefined, again: undefined, other: true })
+      const k2 = key("finish-lost")
+      const lost = yield* Effect.scoped(Effect.gen(function*() {
+        const lease = Option.getOrThrow(yield* a.lock.tryAcquire(k2))
+        yield* a.redis.use("del", (c) => c.del(`_lock:${k2}`))
+        return [yield* lease.confirmAndRelease!, yield* lease.confirm]
+      }))
+      assert.deepStrictEqual(lost, ["lost", "lost"])
+    }).pipe(Effect.scoped))
+
   it.live("a region's locked miss checks and releases its lock in one round trip (no separate check)", () =>
     Effect.gen(function*() {
       const server = yield* Effect.acquireRelease(Effect.promise(() => startRedisServer()), (s) => Effect.promise(() => s.dispose()))
