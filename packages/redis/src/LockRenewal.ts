@@ -6,9 +6,12 @@
  * released within `renewEvery` (most creators) costs a set entry, not a
  * fiber and a timer of its own.
  *
- * A lease is renewed at most `renewEvery + tick` after it was last set, with
- * `tick` half of the smaller of `renewEvery` and `leaseTtl - renewEvery`: always
- * before it runs out (at `leaseTtl / 2` with the default `renewEvery`).
+ * The fiber wakes every `tick`, a third of the smaller of `renewEvery` and
+ * `leaseTtl - renewEvery`, and waits at most `tick` for each renewal (one not
+ * answered by then is sent again next time): a silent server, or one silent
+ * node of a Cluster, delays the other renewals by one tick at most. So a lease
+ * is renewed at most `renewEvery + 2 × tick` after it was last set, always
+ * before it runs out (at `5/9 × leaseTtl` with the default `renewEvery`).
  *
  * @since 0.3.0
  */
@@ -62,13 +65,14 @@ export const make = (options: {
 }): Effect.Effect<LockRenewal, never, Scope.Scope> =>
   Effect.gen(function*() {
     const { extend, leaseMs, renewMs } = options
-    const tick = Duration.millis(Math.max(1, Math.min(renewMs, leaseMs - renewMs) / 2))
+    const tickMs = Math.max(1, Math.min(renewMs, leaseMs - renewMs) / 3)
+    const tick = Duration.millis(tickMs)
     const clock = yield* Effect.clockWith(Effect.succeed)
     const held = new Set<Held>()
     let wake = Deferred.makeUnsafe<void>()
 
     const renewOne = (lock: Held, now: number) =>
-      extend.run([lock.redisKey], [lock.token, leaseMs]).pipe(
+      extend.run([lock.redisKey], [lock.token, leaseMs], { timeoutMillis: tickMs }).pipe(
         Effect.map((reply) => {
           if (reply === 1) lock.renewedAt = now
           else {
@@ -76,7 +80,7 @@ export const make = (options: {
             held.delete(lock)
           }
         }),
-        // Redis unreachable: try again next tick; a restart shows up as a lost lock.
+        // Redis unreachable or slow: try again next tick; a restart shows up as a lost lock.
         Effect.catch(() => Effect.void)
       )
 
