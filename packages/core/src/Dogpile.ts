@@ -104,11 +104,25 @@ const lockAndCreate = <A, E, R>(
   m: Missing<A, E, R>,
   targets: ReadonlyArray<Target>
 ): Effect.Effect<ReadonlyArray<Target>, E | CacheError, R> =>
-  // A parallel scope: the locks of a batch are released together, not one round trip after another.
-  Effect.acquireUseRelease(
-    Scope.make("parallel"),
-    (scope) => Effect.flatMap(Creator.tryLocks(m.d, targets, scope), (leases) => createHeld(m, targets, leases)),
-    (scope, exit) => Scope.close(scope, exit)
+  targets.length === 1 && m.d.lock.tryTake !== undefined
+    ? lockAndCreateOne(m, targets)
+    // A parallel scope: the locks of a batch are released together, not one round trip after another.
+    : Effect.acquireUseRelease(
+      Scope.make("parallel"),
+      (scope) => Effect.flatMap(Creator.tryLocks(m.d, targets, scope), (leases) => createHeld(m, targets, leases)),
+      (scope, exit) => Scope.close(scope, exit)
+    )
+
+/** {@link lockAndCreate} for one key under a lock taken without a scope (`Lock.tryTake`): released when done. */
+const lockAndCreateOne = <A, E, R>(
+  m: Missing<A, E, R>,
+  targets: ReadonlyArray<Target>
+): Effect.Effect<ReadonlyArray<Target>, E | CacheError, R> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(m.d.lock.tryTake!(targets[0]!.full), (taken) =>
+      Option.isNone(taken)
+        ? Effect.succeed(targets)
+        : Effect.onExit(restore(createHeld(m, targets, [Option.some(taken.value.lease)])), () => taken.value.release))
   )
 
 /**

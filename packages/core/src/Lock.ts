@@ -38,6 +38,29 @@ export interface LockLease {
 }
 
 /**
+ * A lock taken without a scope (`Lock.tryTake`): its lease, and the release
+ * its taker runs exactly once when done.
+ *
+ * @example
+ * ```ts
+ * import { Lock } from "@dogpile-effect/core"
+ * import { Effect, Option } from "effect"
+ *
+ * const once = Effect.gen(function*() {
+ *   const lock = yield* Lock
+ *   const taken = yield* lock.tryTake!("report")
+ *   if (Option.isSome(taken)) yield* taken.value.release
+ * }).pipe(Effect.provide(Lock.layerLocal))
+ * ```
+ *
+ * @since 0.3.0
+ */
+export interface TakenLock {
+  readonly lease: LockLease
+  readonly release: Effect.Effect<void>
+}
+
+/**
  * The Lock service: a mutex per key. Both operations are scoped: the lock is
  * released when the surrounding `Scope` closes, on success, failure or
  * interruption, so a release cannot be forgotten.
@@ -77,6 +100,14 @@ export class Lock extends Context.Service<Lock, {
   awaitRelease(key: CacheKey.CacheKey, timeout: Duration.Input): Effect.Effect<void, LockTimeoutError | BackendFailure>
   /** Whether the lock on `key` is held, and for how much longer (optional: locks that cannot tell omit it). */
   status?(key: CacheKey.CacheKey): Effect.Effect<LockStatus, BackendFailure>
+  /**
+   * Optional: `tryAcquire` without a scope, for locks that answer in
+   * process. `Some` holds the lease and its release, which the caller runs
+   * exactly once, and must not be interrupted between taking and arranging to
+   * run it; `None` if the lock is held. A region takes a single key's lock
+   * this way when it can: a scope costs a third of an in-process miss.
+   */
+  tryTake?(key: CacheKey.CacheKey): Effect.Effect<Option.Option<TakenLock>>
 }>()("@dogpile-effect/core/Lock") {
   /**
    * An in-process lock: one semaphore per key, dropped when nobody holds or
@@ -105,7 +136,6 @@ export type LockStatus =
   | { readonly _tag: "Unknown" }
 
 const confirmed: LockLease = { confirm: Effect.void }
-const someConfirmed = Option.some(confirmed)
 const noLease = Effect.succeed(Option.none<LockLease>())
 
 interface Slot {
@@ -144,20 +174,27 @@ export const makeLocal = (): Lock["Service"] => {
       return Effect.map(slot.semaphore.release(1), () => leave(id, slot))
     })
 
-  // Uninterruptible: a permit taken is always handed to the scope that releases it.
-  const tryAcquire = (key: CacheKey.CacheKey) =>
-    Effect.uninterruptible(Effect.flatMap(Effect.scope, (scope) => {
+  const tryTake = (key: CacheKey.CacheKey): Effect.Effect<Option.Option<TakenLock>> =>
+    Effect.suspend(() => {
       const id = CacheKey.render(key)
       const slot = enter(id)
-      return Effect.flatMap(slot.semaphore.takeIfAvailable(1), (taken) => {
+      return Effect.map(slot.semaphore.takeIfAvailable(1), (taken) => {
         if (!taken) {
           leave(id, slot)
-          return noLease
+          return Option.none()
         }
         slot.heldSince = Date.now()
-        return Effect.as(Scope.addFinalizer(scope, release(id, slot)), someConfirmed)
+        return Option.some({ lease: confirmed, release: release(id, slot) })
       })
-    }))
+    })
+
+  // Uninterruptible: a permit taken is always handed to the scope that releases it.
+  const tryAcquire = (key: CacheKey.CacheKey) =>
+    Effect.uninterruptible(Effect.flatMap(Effect.scope, (scope) =>
+      Effect.flatMap(tryTake(key), (taken) =>
+        Option.isNone(taken)
+          ? noLease
+          : Effect.as(Scope.addFinalizer(scope, taken.value.release), Option.some(taken.value.lease)))))
 
   const acquire = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
     Effect.uninterruptibleMask((restore) =>
@@ -188,5 +225,5 @@ export const makeLocal = (): Lock["Service"] => {
       return since === undefined ? { _tag: "Free" } : { _tag: "Held", heldForMs: Math.max(0, Date.now() - since) }
     })
 
-  return Lock.of({ name: "local", tryAcquire, acquire, awaitRelease, status })
+  return Lock.of({ name: "local", tryAcquire, acquire, awaitRelease, status, tryTake })
 }

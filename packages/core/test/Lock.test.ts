@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Lock } from "@dogpile-effect/core"
-import { Deferred, Effect, Exit, Fiber, Option, Ref, Scope } from "effect"
+import { Codec, Lock, MemoryBackend, Region } from "@dogpile-effect/core"
+import { Deferred, Effect, Exit, Fiber, Layer, Option, Ref, Scope } from "effect"
 import { TestClock } from "effect/testing"
 
 describe("Lock.layerLocal", () => {
@@ -61,4 +61,43 @@ describe("Lock.layerLocal", () => {
       yield* Fiber.interrupt(holder)
       assert.isTrue(Option.isSome(yield* Effect.scoped(lock.tryAcquire("k"))))
     }).pipe(Effect.provide(Lock.layerLocal)))
+
+  it.effect("tryTake takes without a scope: the others see it held until its release, and a waiting acquire wakes on it", () =>
+    Effect.gen(function*() {
+      const lock = yield* Lock
+      const taken = yield* lock.tryTake!("k")
+      assert.isTrue(Option.isSome(taken))
+      assert.isTrue(Option.isNone(yield* lock.tryTake!("k")))
+      assert.isTrue(Option.isNone(yield* Effect.scoped(lock.tryAcquire("k"))))
+      assert.strictEqual((yield* lock.status!("k"))._tag, "Held")
+      const waiter = yield* Effect.forkChild(Effect.scoped(Effect.as(lock.acquire("k", "5 seconds"), "woke")))
+      yield* Effect.yieldNow
+      yield* Option.getOrThrow(taken).release
+      assert.strictEqual(yield* Fiber.join(waiter), "woke")
+      assert.strictEqual((yield* lock.status!("k"))._tag, "Free")
+      assert.isTrue(Option.isSome(yield* Effect.scoped(lock.tryAcquire("k"))))
+    }).pipe(Effect.provide(Lock.layerLocal)))
+})
+
+describe("a region's single-key lock taken without a scope", () => {
+  it.effect("an interrupted creator releases it: the next caller creates, and 100 callers after it create once", () =>
+    Effect.gen(function*() {
+      const region = yield* Region.make<number>({ name: "taken-lock" })
+      const started = yield* Deferred.make<void>()
+      const stuck = yield* Effect.forkChild(region.getOrCreate("k", Effect.andThen(Deferred.succeed(started, undefined), Effect.never)))
+      yield* Deferred.await(started)
+      const lock = yield* Lock
+      assert.strictEqual((yield* lock.status!("taken-lock:k"))._tag, "Held")
+      yield* Fiber.interrupt(stuck)
+      assert.strictEqual((yield* lock.status!("taken-lock:k"))._tag, "Free")
+      let created = 0
+      const values = yield* Effect.forEach(
+        Array.from({ length: 100 }, () => region.getOrCreate("k", Effect.sync(() => ++created))),
+        (call) => call,
+        { concurrency: "unbounded" }
+      )
+      assert.strictEqual(created, 1)
+      assert.isTrue(values.every((v) => v === 1))
+      assert.strictEqual((yield* lock.status!("taken-lock:k"))._tag, "Free")
+    }).pipe(Effect.scoped, Effect.provide(Layer.mergeAll(MemoryBackend.layer(), Codec.layerJson, Lock.layerLocal))))
 })
