@@ -3,10 +3,11 @@
  *
  * @since 0.1.0
  */
-import { Clock, Duration, Effect, Layer, Option } from "effect"
+import { Clock, Duration, Effect, Exit, Layer, Option } from "effect"
 import { Backend, type BackendEntry, ownBytes } from "./Backend.ts"
 import * as CacheKey from "./CacheKey.ts"
 import { type InvalidOptionError, UnsupportedKeyError } from "./CacheError.ts"
+import * as Eager from "./internal/eager.ts"
 import * as Lru from "./internal/lru.ts"
 import * as Options from "./Options.ts"
 
@@ -73,28 +74,34 @@ const build = (options: MemoryBackendOptions, capacity: number): Backend["Servic
     store.set(id, { value: ownBytes(value), expiresAt })
   }
 
-  const ids = (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.forEach(keys, idOf)
+  const ids = (keys: ReadonlyArray<CacheKey.CacheKey>): Effect.Effect<ReadonlyArray<string>, UnsupportedKeyError> => {
+    const all: Array<string> = []
+    for (const key of keys) {
+      const id = idOf(key)
+      if (Exit.isExit(id) && Exit.isSuccess(id)) all.push(id.value as string)
+      else return Effect.as(id, all)
+    }
+    return Exit.succeed(all)
+  }
 
   return Backend.of({
     name: "memory",
     capabilities: { hashKeys, ttl: true },
     get: (key) =>
-      Effect.flatMap(idOf(key), (id) => Clock.clockWith((clock) => Effect.sync(() => read(id, clock.currentTimeMillisUnsafe())))),
+      Eager.flatMap(idOf(key), (id) => Clock.clockWith((clock) => Exit.succeed(read(id, clock.currentTimeMillisUnsafe())))),
     peek: (key, now) => {
       if (typeof key === "string") return lookup(key, now)
       return hashKeys ? lookup(CacheKey.render(key), now) : undefined
     },
     getMany: (keys) =>
-      Effect.flatMap(ids(keys), (all) =>
-        Clock.clockWith((clock) =>
-          Effect.sync(() => {
-            const now = clock.currentTimeMillisUnsafe()
-            return all.map((id) => read(id, now))
-          })
-        )),
+      Eager.flatMap(ids(keys), (all) =>
+        Clock.clockWith((clock) => {
+          const now = clock.currentTimeMillisUnsafe()
+          return Exit.succeed(all.map((id) => read(id, now)))
+        })),
     set: (key, value, ttl) =>
-      Effect.flatMap(idOf(key), (id) =>
-        Clock.clockWith((clock) => Effect.sync(() => write(id, value, ttl, clock.currentTimeMillisUnsafe())))),
+      Eager.flatMap(idOf(key), (id) =>
+        Clock.clockWith((clock) => Exit.succeed(write(id, value, ttl, clock.currentTimeMillisUnsafe())))),
     setMany: (entries: ReadonlyArray<BackendEntry>) =>
       Effect.flatMap(ids(entries.map((entry) => entry.key)), (all) =>
         Clock.clockWith((clock) =>

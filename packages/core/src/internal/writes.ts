@@ -12,6 +12,7 @@ import { type CacheError, InvalidKeyError, InvalidOptionError } from "../CacheEr
 import * as EntryMeta from "../EntryMeta.ts"
 import * as Envelope from "../Envelope.ts"
 import type { SetOptions } from "../Region.ts"
+import * as Eager from "./eager.ts"
 import * as Keys from "./keys.ts"
 import * as Settings from "./settings.ts"
 import type * as Stored from "./stored.ts"
@@ -46,12 +47,12 @@ export const make = <A>(
     items: ReadonlyArray<X>,
     encodeOne: (item: X, i: number) => Effect.Effect<BackendEntry, CacheError>
   ): Effect.Effect<ReadonlyArray<BackendEntry>, CacheError> =>
-    items.length === 1 ? Effect.map(encodeOne(items[0]!, 0), (entry) => [entry]) : Effect.forEach(items, encodeOne)
+    items.length === 1 ? Eager.map(encodeOne(items[0]!, 0), (entry) => [entry]) : Effect.forEach(items, encodeOne)
 
   const store: Writes<A>["store"] = (entries, call, now) =>
-    Effect.flatMap(
+    Eager.flatMap(
       encodeAll(entries, ([target, value, meta]) =>
-        Effect.map(storage.encode(Keys.display(target), value, now, meta), (bytes): BackendEntry => ({
+        Eager.map(storage.encode(Keys.display(target), value, now, meta), (bytes): BackendEntry => ({
           key: target.full,
           value: bytes,
           // A value with its own expiration gets a store TTL to match.
@@ -84,9 +85,9 @@ export const make = <A>(
             const meta: EntryMeta.EntryMeta = tags === undefined ? EntryMeta.empty : { tags }
             if (tags !== undefined && !Envelope.allowsMetadata(settings.envelope)) return Effect.fail(noMetadata())
             // Encode everything first: one value that cannot be encoded writes nothing.
-            return Effect.flatMap(
+            return Eager.flatMap(
               encodeAll(targets, (target, i) =>
-                Effect.map(
+                Eager.map(
                   storage.encode(Keys.display(target), (entries[i] as readonly [unknown, A])[1], now, meta),
                   (bytes): BackendEntry => ({ key: target.full, value: bytes, ttl })
                 )),
