@@ -16,11 +16,12 @@ import {
   makeLocal
 } from "@dogpile-effect/core"
 import { randomBytes } from "node:crypto"
-import { Clock, Duration, Effect, Exit, Layer, Metric, Option, Scope } from "effect"
+import { Clock, Duration, Effect, Exit, Layer, Option, Scope } from "effect"
 import { lockKey } from "./LockKey.ts"
 import * as LockSettings from "./LockSettings.ts"
 import * as LockRenewal from "./LockRenewal.ts"
 import * as LockWaiters from "./LockWaiters.ts"
+import * as LostLock from "./LostLock.ts"
 import { RedisClient } from "./RedisClient.ts"
 
 /**
@@ -92,28 +93,7 @@ export interface RedisLockOptions {
   readonly releaseWait?: Duration.Input
 }
 
-/**
- * The counter of lost locks (`dogpile_lock_lost_total`), with attribute `lock` set
- * to the lock's name.
- *
- * @example
- * ```ts
- * import { RedisLock } from "@dogpile-effect/redis"
- * import { Metric } from "effect"
- * const lost = Metric.value(RedisLock.lostLocks("redis"))
- * ```
- *
- * @since 0.1.0
- */
-export const lostLocks = (name: string): Metric.Metric<number, Metric.CounterState<number>> =>
-  Metric.withAttributes(
-    Metric.counter("dogpile_lock_lost_total", {
-      description: "Distributed locks found lost when their creator finished",
-      incremental: true
-    }),
-    { lock: name }
-  )
-
+export { lostLocks } from "./LostLock.ts"
 export { lockKey } from "./LockKey.ts"
 
 /** Deletes the lock if it still holds our token, and announces the release. */
@@ -194,7 +174,7 @@ export const make = (
     const settings = yield* LockSettings.resolve(options, lockKey)
     const { channel, keyOf, leaseMs, renewMs, releaseWaitMs } = settings
     const policy = settings.onLost
-    const lost = lostLocks(settings.name)
+    const lost = LostLock.lostLocks(settings.name)
     const local = makeLocal()
     const release = redis.script("dogpileLockRelease", RELEASE, 1)
     const extend = redis.script("dogpileLockExtend", EXTEND, 1)
@@ -242,7 +222,6 @@ export const make = (
     const hold = (key: CacheKey.CacheKey, redisKey: string, token: string, scope: Scope.Scope) =>
       Effect.gen(function*() {
         let released = false
-        let reported = false
         const renewing = yield* renewal.hold(redisKey, token)
         yield* Scope.addFinalizer(
           scope,
@@ -252,23 +231,10 @@ export const make = (
           })
         )
 
-        const failLost = () => Effect.fail(new LockLostError({ key: CacheKey.display(key) }))
+        const lostOnce = LostLock.reporter(key, policy, lost)
         const report = Effect.suspend((): Effect.Effect<"lost", LockLostError> => {
           renewing.lost = true
-          if (reported) return policy === "fail" ? failLost() : Effect.succeed("lost")
-          reported = true
-          const counted = Metric.update(lost, 1)
-          switch (policy) {
-            case "ignore":
-              return Effect.as(counted, "lost")
-            case "log":
-              return counted.pipe(
-                Effect.andThen(Effect.logWarning(`dogpile: the lock on ${JSON.stringify(CacheKey.display(key))} was lost while its creator ran`)),
-                Effect.as("lost")
-              )
-            case "fail":
-              return Effect.andThen(counted, failLost())
-          }
+          return lostOnce
         })
         // Once released by `confirmAndRelease`, the release's answer stands (the key is gone: nothing to ask).
         const confirm: Effect.Effect<void | "lost", LockLostError> = Effect.suspend(() =>
