@@ -7,6 +7,7 @@
 import { Context, Duration, Effect, Exit, Option } from "effect"
 import { DecodeError, EncodeError } from "./CacheError.ts"
 import type { CodecShape } from "./Codec.ts"
+import * as Eager from "./internal/eager.ts"
 
 /**
  * A decoded entry: the value and the time it was created (epoch milliseconds).
@@ -110,23 +111,6 @@ const withHeader = (header: number, payload: Uint8Array, write: (out: Uint8Array
   return out
 }
 
-/**
- * The codec's bytes of `value` behind a header. A codec that encodes eagerly
- * answers with a completed `Exit`; the envelope's bytes are then one too, so a
- * region writes them without another fiber step.
- */
-const encodeWithHeader = (
-  codec: CodecShape,
-  value: unknown,
-  header: number,
-  write: (out: Uint8Array) => void
-): Effect.Effect<Uint8Array, EncodeError> => {
-  const payload = codec.encode(value)
-  return Exit.isExit(payload)
-    ? Exit.map(payload as Exit.Exit<Uint8Array, EncodeError>, (bytes) => withHeader(header, bytes, write))
-    : Effect.map(payload, (bytes) => withHeader(header, bytes, write))
-}
-
 /** Writes `value` (an unsigned 32-bit integer) big-endian at `at`. */
 const putUint32 = (out: Uint8Array, at: number, value: number): void => {
   out[at] = (value >>> 24) & 0xff
@@ -180,16 +164,18 @@ export const full = (options?: { readonly version?: number }): EnvelopeShape => 
     name: "full",
     storesCreatedAt: true,
     encode: (value, createdAt, codec) =>
-      encodeWithHeader(codec, value, FULL_HEADER, (out) => {
-        const ms = Math.min(Math.max(0, Math.floor(createdAt)), MAX_UINT48)
-        const high = Math.floor(ms / 2 ** 32)
-        out[0] = FULL_MAGIC
-        out[1] = version >>> 8
-        out[2] = version & 0xff
-        out[3] = high >>> 8
-        out[4] = high & 0xff
-        putUint32(out, 5, ms % 2 ** 32)
-      }),
+      // An eager codec's bytes are a completed `Exit`; the envelope's are then one too (no fiber step).
+      Eager.map(codec.encode(value), (payload) =>
+        withHeader(FULL_HEADER, payload, (out) => {
+          const ms = Math.min(Math.max(0, Math.floor(createdAt)), MAX_UINT48)
+          const high = Math.floor(ms / 2 ** 32)
+          out[0] = FULL_MAGIC
+          out[1] = version >>> 8
+          out[2] = version & 0xff
+          out[3] = high >>> 8
+          out[4] = high & 0xff
+          putUint32(out, 5, ms % 2 ** 32)
+        })),
     decode: (bytes, _now, codec) => {
       if (bytes.length < FULL_HEADER || bytes[0] !== FULL_MAGIC) return malformed("full", "not a full envelope")
       const view = new DataView(bytes.buffer, bytes.byteOffset, FULL_HEADER)
@@ -234,10 +220,11 @@ export const compact = (options?: { readonly resolution?: Duration.Input }): Env
     name: "compact",
     storesCreatedAt: true,
     encode: (value, createdAt, codec) =>
-      encodeWithHeader(codec, value, COMPACT_HEADER, (out) => {
-        out[0] = COMPACT_MAGIC
-        putUint32(out, 1, Math.min(Math.max(0, Math.floor(createdAt / unit)), MAX_UINT32))
-      }),
+      Eager.map(codec.encode(value), (payload) =>
+        withHeader(COMPACT_HEADER, payload, (out) => {
+          out[0] = COMPACT_MAGIC
+          putUint32(out, 1, Math.min(Math.max(0, Math.floor(createdAt / unit)), MAX_UINT32))
+        })),
     decode: (bytes, _now, codec) => {
       if (bytes.length < COMPACT_HEADER || bytes[0] !== COMPACT_MAGIC) {
         return malformed("compact", "not a compact envelope")
