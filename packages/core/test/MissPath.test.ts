@@ -1,28 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Codec, Lock, MemoryBackend, Region } from "@dogpile-effect/core"
-import { Effect, Layer, Option, References, Tracer } from "effect"
+import { Effect, Layer, Option } from "effect"
+import { withFibersSeen } from "../../../test-support/fibers.ts"
 
 // A single-key miss (read, lock, read again, create, store, release) runs in its caller's fiber: forking a fiber
-// for a batch of one lock or one lease cost more than the rest of an in-process miss. The fibers that step are
-// seen through a tracer's `context` hook, which the run loop calls for every step of every fiber under it.
+// for a batch of one lock or one lease cost more than the rest of an in-process miss.
 
 const memory = Layer.mergeAll(MemoryBackend.layer(), Codec.layerJson, Lock.layerLocal)
 
-/** Runs `effect` and returns the distinct fibers that stepped while it ran (the caller's included). */
-const fibersOf = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.suspend(() => {
-    const seen = new Set<unknown>()
-    const evaluate = "~effect/Effect/evaluate"
-    const tracer = Tracer.make({
-      span: (options) => Tracer.nativeTracer.span(options),
-      context: (primitive, fiber) => {
-        seen.add(fiber)
-        return (primitive as unknown as Record<string, (fiber: unknown) => never>)[evaluate]!(fiber)
-      }
-    })
-    // Tracing off: the region opens no spans, as under the native tracer.
-    return Effect.as(effect.pipe(Effect.withTracer(tracer), Effect.provideService(References.TracerEnabled, false)), seen)
-  })
+const fibersOf = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.map(withFibersSeen(effect), ([, seen]) => seen)
 
 describe("the miss path", () => {
   it.effect("100 single-key misses in a row run in the caller's fiber alone; a batch of two keys forks its lock steps", () =>

@@ -1,10 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { CacheKey, Codec, Lock, Region } from "@dogpile-effect/core"
 import { KeySlot, RedisBackend, RedisClient, RedisLock } from "@dogpile-effect/redis"
-import { Context, Effect, Exit, Fiber, Layer, Logger, Metric, Option, Scope, Stream, Tracer } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Logger, Metric, Option, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { Redis } from "ioredis"
 import { inject } from "vitest"
+import { withFibersSeen } from "../../../test-support/fibers.ts"
 import { startRedisServer } from "../../../test-support/redis-server.ts"
 
 const url = inject("redisUrl")
@@ -20,6 +21,16 @@ const buildLock = (redisUrl: string, options?: RedisLock.RedisLockOptions) =>
     lock: Context.get(ctx, Lock),
     redis: Context.get(ctx, RedisClient.RedisClient)
   }))
+
+/** `times` times, every `everyMs` of real time, checks that `other` can take none of `keys` (their holder renews them). */
+const stillHeld = (other: Lock["Service"], keys: ReadonlyArray<string>, times: number, everyMs: number) =>
+  Effect.gen(function*() {
+    for (let i = 1; i <= times; i++) {
+      yield* Effect.sleep(`${everyMs} millis`)
+      const taken = yield* Effect.forEach(keys, (k) => Effect.scoped(Effect.map(other.tryAcquire(k), Option.isSome)))
+      assert.strictEqual(taken.filter(Boolean).length, 0, `still held after ${i * everyMs} ms`)
+    }
+  })
 
 describe("RedisLock.lockKey", () => {
   it("keeps a plain key's {tag} and puts a hash key's lock in the hash's slot", () => {
@@ -128,10 +139,7 @@ describe("RedisLock", () => {
       const k = key("renew")
       const held = yield* Scope.make()
       const lease = yield* Scope.provide(a.lock.acquire(k, "1 second"), held)
-      for (let i = 0; i < 8; i++) {
-        yield* Effect.sleep("100 millis")
-        assert.isTrue(Option.isNone(yield* Effect.scoped(b.lock.tryAcquire(k))), `still held after ${(i + 1) * 100} ms`)
-      }
+      yield* stillHeld(b.lock, [k], 8, 100)
       yield* lease.confirm
       yield* Scope.close(held, Exit.void)
       assert.isTrue(Option.isSome(yield* Effect.scoped(b.lock.tryAcquire(k))))
@@ -139,29 +147,15 @@ describe("RedisLock", () => {
 
   it.live("one fiber renews every held lock: 50 locks held past their lease stay held, and released ones are let go", () =>
     Effect.gen(function*() {
-      const a = yield* buildLock(url, { leaseTtl: "300 millis" })
-      const b = yield* buildLock(url, { leaseTtl: "300 millis" })
+      const a = yield* buildLock(url, { leaseTtl: "1 second" })
+      const b = yield* buildLock(url, { leaseTtl: "1 second" })
       const keys = Array.from({ length: 50 }, () => key("many"))
-      // The fibers that step while the locks are taken and held, seen through a tracer's `context` hook.
-      const fibers = new Set<unknown>()
-      const evaluate = "~effect/Effect/evaluate"
-      const tracer = Tracer.make({
-        span: (options) => Tracer.nativeTracer.span(options),
-        context: (primitive, fiber) => {
-          fibers.add(fiber)
-          return (primitive as unknown as Record<string, (fiber: unknown) => never>)[evaluate]!(fiber)
-        }
-      })
       const held = yield* Scope.make()
-      const leases = yield* Effect.forEach(keys, (k) => Scope.provide(a.lock.tryAcquire(k), held)).pipe(Effect.withTracer(tracer))
+      const [leases, fibers] = yield* withFibersSeen(Effect.forEach(keys, (k) => Scope.provide(a.lock.tryAcquire(k), held)))
       assert.strictEqual(leases.filter(Option.isSome).length, 50)
       // Only the caller's fiber: the renewal fiber runs on the lock's own (a renewal fiber per lock before: 51).
       assert.strictEqual(fibers.size, 1)
-      for (let i = 0; i < 4; i++) {
-        yield* Effect.sleep("250 millis")
-        const taken = yield* Effect.forEach(keys, (k) => Effect.scoped(Effect.map(b.lock.tryAcquire(k), Option.isSome)))
-        assert.deepStrictEqual(taken.filter(Boolean).length, 0, `all 50 still held after ${(i + 1) * 250} ms`)
-      }
+      yield* stillHeld(b.lock, keys, 4, 400)
       yield* Scope.close(held, Exit.void)
       const taken = yield* Effect.forEach(keys, (k) => Effect.scoped(Effect.map(b.lock.tryAcquire(k), Option.isSome)))
       assert.strictEqual(taken.filter(Boolean).length, 50)
@@ -169,16 +163,13 @@ describe("RedisLock", () => {
 
   it.live("renewal runs on the lock's own clock: a lock taken by a caller on a TestClock is still renewed", () =>
     Effect.gen(function*() {
-      const a = yield* buildLock(url, { leaseTtl: "300 millis" })
-      const b = yield* buildLock(url, { leaseTtl: "300 millis" })
+      const a = yield* buildLock(url, { leaseTtl: "1 second" })
+      const b = yield* buildLock(url, { leaseTtl: "1 second" })
       const k = key("test-clock")
       const held = yield* Scope.make()
       // The first holder starts the renewal fiber; it must not sleep on this caller's (frozen) clock.
       yield* Scope.provide(a.lock.tryAcquire(k), held).pipe(Effect.provide(TestClock.layer()))
-      for (let i = 0; i < 4; i++) {
-        yield* Effect.sleep("250 millis")
-        assert.isTrue(Option.isNone(yield* Effect.scoped(b.lock.tryAcquire(k))), `still held after ${(i + 1) * 250} ms`)
-      }
+      yield* stillHeld(b.lock, [k], 4, 400)
       yield* Scope.close(held, Exit.void)
       assert.isTrue(Option.isSome(yield* Effect.scoped(b.lock.tryAcquire(k))))
     }).pipe(Effect.scoped))
