@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Backend, BackendError, CachedFunction, CacheKey, Codec, Lock, MemoryBackend, Region, RegionMetrics } from "@dogpile-effect/core"
+import { Backend, CachedFunction, CacheKey, Codec, Faults, Lock, MemoryBackend, Region, RegionMetrics } from "@dogpile-effect/core"
 import { Effect, Fiber, Layer, Metric, Option, Ref, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 
@@ -77,19 +77,8 @@ describe("Region options", () => {
       assert.include(error.message, "ns#users[42]")
     }).pipe(Effect.scoped, Effect.provide(memory({ hashKeys: false }))))
 
-  const broken = Layer.succeed(
-    Backend,
-    Backend.of({
-      name: "broken",
-      capabilities: { hashKeys: true, ttl: true },
-      get: () => Effect.fail(new BackendError({ backend: "broken", operation: "get", reason: "down" })),
-      getMany: () => Effect.fail(new BackendError({ backend: "broken", operation: "getMany", reason: "down" })),
-      set: () => Effect.fail(new BackendError({ backend: "broken", operation: "set", reason: "down" })),
-      setMany: () => Effect.fail(new BackendError({ backend: "broken", operation: "setMany", reason: "down" })),
-      delete: () => Effect.fail(new BackendError({ backend: "broken", operation: "delete", reason: "down" })),
-      deleteMany: () => Effect.fail(new BackendError({ backend: "broken", operation: "deleteMany", reason: "down" }))
-    })
-  )
+  /** Every operation of the store fails as in an outage. */
+  const broken = Faults.backend({ all: { fail: 1 } }).pipe(Layer.provide(MemoryBackend.layer()))
 
   it.effect("backend failures are typed by default, and bypassed (creator runs, counted) when asked", () =>
     Effect.gen(function*() {

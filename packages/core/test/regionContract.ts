@@ -13,6 +13,7 @@ import {
   Codec,
   type CodecShape,
   Envelope,
+  Faults,
   Lock,
   type LockLease,
   Region,
@@ -20,6 +21,10 @@ import {
 } from "@dogpile-effect/core"
 import { Cause, type Duration, Effect, Exit, Fiber, Layer, Metric, Option, Ref, Schema, Scope } from "effect"
 import { TestClock } from "effect/testing"
+
+/** The target's backend with every operation failing as in an outage (`Faults.backend`). */
+const down = (target: ContractTarget) =>
+  Faults.backend({ all: { fail: 1 } }).pipe(Layer.provide(target.layer()))
 
 /** What the contract needs from a store under test. */
 export interface ContractTarget {
@@ -275,7 +280,7 @@ export const regionContract = (target: ContractTarget): void => {
         assert.deepStrictEqual(new Set(values), new Set([7]))
         assert.strictEqual(yield* Ref.get(runs), 1)
         assert.strictEqual(yield* count(r.metrics.bypassed), 200)
-      }).pipe(Effect.scoped, Effect.provide(Layer.mergeAll(downBackend, Lock.layerLocal)))
+      }).pipe(Effect.scoped, Effect.provide(Layer.mergeAll(down(target), Lock.layerLocal)))
     )
 
     it.effect("cached(f).get reads with the wrapper's expiration, as the cached call does", () =>
@@ -322,17 +327,3 @@ export const regionContract = (target: ContractTarget): void => {
       })))
   })
 }
-
-const downBackend = Layer.succeed(
-  Backend,
-  Backend.of({
-    name: "down",
-    capabilities: { hashKeys: true, ttl: true },
-    get: () => Effect.fail(new BackendError({ backend: "down", operation: "get", reason: "down" })),
-    getMany: () => Effect.fail(new BackendError({ backend: "down", operation: "getMany", reason: "down" })),
-    set: () => Effect.fail(new BackendError({ backend: "down", operation: "set", reason: "down" })),
-    setMany: () => Effect.fail(new BackendError({ backend: "down", operation: "setMany", reason: "down" })),
-    delete: () => Effect.fail(new BackendError({ backend: "down", operation: "delete", reason: "down" })),
-    deleteMany: () => Effect.fail(new BackendError({ backend: "down", operation: "deleteMany", reason: "down" }))
-  })
-)
