@@ -48,4 +48,18 @@ describe("examples", () => {
     assert.isAtMost(creations, 5)
     assert.include(out, "events: Miss, Created, Miss")
   })
+
+  it("faults: the application answers while its Redis cache fails, as printed", async () => {
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ["--import", "tsx", "--conditions=@dogpile-effect/source", "examples/faults.ts"],
+      { cwd: root, env: { ...process.env, REDIS_URL: url }, timeout: 60_000 }
+    )
+    const out = stdout + stderr
+    assert.include(out, "cache down: prices 101,102,103, 3 catalogue calls")
+    assert.include(out, "stale while down: 101 then 101, 2 catalogue calls")
+    assert.include(out, "typed error: unavailable, 0 catalogue calls")
+    assert.include(out, "flaky reads: 100 answered, 22 bypassed, 23 catalogue calls")
+    assert.include(out, "store: redis")
+  })
 })
