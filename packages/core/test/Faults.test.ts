@@ -47,6 +47,18 @@ describe("Faults.backend: rates drawn from Random", () => {
       assert.notStrictEqual(other.join(","), first.join(","), "another seed, other calls")
     }))
 
+  it.effect("200 concurrent gets with seed 7: as many failures as the seed's first 200 draws below 0.25, whatever the interleaving", () =>
+    Effect.gen(function*() {
+      const backend = yield* Backend
+      const exits = yield* Effect.forEach(Array.from({ length: 200 }, (_, i) => `k${i}`), (key) => Effect.exit(backend.get(key)), {
+        concurrency: "unbounded"
+      }).pipe(Random.withSeed(7))
+      const failures = exits.filter(Exit.isFailure).length
+      // Each call draws one number from the one generator the fibers share.
+      assert.strictEqual(failures, yield* expected(7, 200, 0.25))
+      assert.strictEqual(failures, 57)
+    }).pipe(Effect.provide(faulty({ get: { fail: 0.25 } }))))
+
   it.effect("the failure is the BackendError of an outage, naming the backend and the operation", () =>
     Effect.gen(function*() {
       const backend = yield* Backend

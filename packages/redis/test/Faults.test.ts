@@ -61,6 +61,17 @@ describe("Faults.backend over RedisBackend", () => {
       assert.deepStrictEqual(yield* calls, first)
     }).pipe(Effect.provide(faulty({ get: { fail: 0.25 } }))))
 
+  it.live("200 concurrent gets on Redis with seed 7: 57 failures, the seed's first 200 draws below 0.25", () =>
+    Effect.gen(function*() {
+      const backend = yield* Backend
+      const exits = yield* Effect.forEach(Array.from({ length: 200 }, () => unique("many")), (key) => Effect.exit(backend.get(key)), {
+        concurrency: "unbounded"
+      }).pipe(Random.withSeed(7))
+      const failures = exits.filter(Exit.isFailure).length
+      assert.strictEqual(failures, yield* expected(7, 200, 0.25))
+      assert.strictEqual(failures, 57)
+    }).pipe(Effect.provide(faulty({ get: { fail: 0.25 } }))))
+
   it.live("drop 0.5 over 200 writes: all acknowledged, and Redis holds exactly the 200 - 100 the seed kept", () =>
     Effect.gen(function*() {
       const backend = yield* Backend
