@@ -9,6 +9,7 @@ import { Clock, Effect, Layer } from "effect"
 import { Backend, type BackendEntry } from "./Backend.ts"
 import { BackendError, type InvalidOptionError } from "./CacheError.ts"
 import * as FaultRules from "./FaultRules.ts"
+import * as FaultVerdict from "./FaultVerdict.ts"
 
 type Read = FaultRules.Rules<FaultRules.FaultRule>
 type Write = FaultRules.Rules<FaultRules.WriteFaultRule>
@@ -73,10 +74,15 @@ type Plan = Readonly<Record<Operation, FaultRules.Compiled>>
 
 const operations: ReadonlyArray<Operation> = ["get", "getMany", "set", "setMany", "delete", "deleteMany"]
 
+const fields: ReadonlyArray<string> = ["all", "reads", "writes", "deletes", ...operations]
+
 const compilePlan = (config: BackendFaultsConfig): Effect.Effect<Plan, InvalidOptionError> =>
-  Effect.map(
-    Effect.forEach(operations, (operation) => compileOperation(config, operation)),
-    (compiled) => Object.fromEntries(operations.map((operation, i) => [operation, compiled[i]])) as unknown as Plan
+  Effect.andThen(
+    FaultRules.checkFields(component, config, fields),
+    Effect.map(
+      Effect.forEach(operations, (operation) => compileOperation(config, operation)),
+      (compiled) => Object.fromEntries(operations.map((operation, i) => [operation, compiled[i]])) as unknown as Plan
+    )
   )
 
 const injected = (backend: string, operation: string) =>
@@ -113,7 +119,7 @@ export const wrapBackend = (
 const build = (inner: Backend["Service"], plan: Plan, startedAt: number): Backend["Service"] => {
   /** `call` under the rules of `operation`; a dropped write succeeds without running it. */
   const guard = <A, E, R>(operation: Operation, call: Effect.Effect<A, E, R>, dropped?: Effect.Effect<A>) =>
-    FaultRules.around(plan[operation], startedAt, call, (outcome) =>
+    FaultVerdict.around(plan[operation], startedAt, call, (outcome) =>
       outcome === "fail"
         ? Effect.fail(injected(inner.name, operation))
         : outcome === "drop"

@@ -5,12 +5,13 @@
  * calling fiber's `Random`), how slow it is, and when (windows of `Clock`
  * time since the faulty Layer was built). Each rule is validated when the
  * Layer is built. Its rule types are public through `Faults`; the functions
- * that compile and apply them are the toolkit of `BackendFaults` and
- * `LockFaults` (not exported from the package).
+ * that compile them (here) and draw verdicts from them (`FaultVerdict.ts`)
+ * are the toolkit of `BackendFaults` and `LockFaults`, not exported from the
+ * package.
  *
  * @since 0.4.0
  */
-import { Clock, Effect, Random } from "effect"
+import { Effect } from "effect"
 import { InvalidOptionError } from "./CacheError.ts"
 import * as Options from "./Options.ts"
 
@@ -113,25 +114,19 @@ export type Rules<R> = R | ReadonlyArray<R>
 export type Outcome = "fail" | "silent" | "drop" | "timeout" | "lost"
 
 /**
- * What one call gets: the delay before it, and its outcome (`undefined`:
- * the call runs as it is).
+ * One validated rule: its windows (ms since the Layer was built), its
+ * outcomes with their rates, its delay.
  *
  * @example
  * ```ts
  * import type * as FaultRules from "./FaultRules.ts"
- * const verdict: FaultRules.Verdict = { delayMs: 50, outcome: "fail" }
+ * const rule: FaultRules.CompiledRule = { windows: [[0, Infinity]], outcomes: [["fail", 0.5]], delayMs: 0, delayRate: 1 }
  * ```
  *
- * @category models
  * @internal
  * @since 0.4.0
  */
-export interface Verdict {
-  readonly delayMs: number
-  readonly outcome: Outcome | undefined
-}
-
-interface CompiledRule {
+export interface CompiledRule {
   readonly windows: ReadonlyArray<readonly [number, number]>
   readonly outcomes: ReadonlyArray<readonly [Outcome, number]>
   readonly delayMs: number
@@ -203,6 +198,9 @@ const compileRule = Effect.fnUntraced(function*(
   const delayMs = delay === undefined ? 0 : yield* Options.millis(component, `${option}.delay`, delay, { zero: true })
   const rate = delayRate === undefined ? 1 : yield* checkRate(component, `${option}.delayRate`, delayRate)
   const windowList: ReadonlyArray<FaultWindow> = during === undefined ? [{}] : Array.isArray(during) ? during : [during as FaultWindow]
+  if (windowList.length === 0) {
+    return yield* Effect.fail(invalid(component, `${option}.during`, "must list at least one window (omit it for always)"))
+  }
   const windows = yield* Effect.forEach(windowList, (w, i) => compileWindow(component, `${option}.during[${i}]`, w))
   return { windows, outcomes: outcomes.filter(([, r]) => r > 0), delayMs, delayRate: rate } satisfies CompiledRule
 })
@@ -235,6 +233,31 @@ export const compile = (
   )
 
 /**
+ * Refuses a configuration with a field that is not one of `known` (a
+ * misspelt operation would otherwise be silently ignored).
+ *
+ * @example
+ * ```ts
+ * import * as FaultRules from "./FaultRules.ts"
+ * FaultRules.checkFields("Faults.backend", { gett: {} }, ["get"]) // fails: gett
+ * ```
+ *
+ * @internal
+ * @category constructors
+ * @since 0.4.0
+ */
+export const checkFields = (
+  component: string,
+  config: object,
+  known: ReadonlyArray<string>
+): Effect.Effect<void, InvalidOptionError> => {
+  const unknown = Object.keys(config).find((field) => !known.includes(field))
+  return unknown === undefined
+    ? Effect.void
+    : Effect.fail(invalid(component, unknown, `is not an option (it takes ${known.join(", ")})`))
+}
+
+/**
  * The rules given for one operation as a list (none, one, or several).
  *
  * @example
@@ -265,112 +288,3 @@ export const list = <R>(rules: Rules<R> | undefined): ReadonlyArray<R> =>
  */
 export const isEmpty = (compiled: Compiled): boolean =>
   compiled.rules.every((rule) => rule.outcomes.length === 0 && rule.delayMs === 0)
-
-const inWindow = (rule: CompiledRule, elapsed: number): boolean =>
-  rule.windows.some(([from, until]) => elapsed >= from && elapsed < until)
-
-/** A draw only where the rate leaves a choice: rates 0 and 1 use no number of the `Random`. */
-const happens = (rate: number): Effect.Effect<boolean> =>
-  rate <= 0 ? Effect.succeed(false) : rate >= 1 ? Effect.succeed(true) : Effect.map(Random.next, (u) => u < rate)
-
-const pick = (outcomes: ReadonlyArray<readonly [Outcome, number]>): Effect.Effect<Outcome | undefined> => {
-  if (outcomes.length === 0) return Effect.succeed(undefined)
-  const certain = outcomes.find(([, rate]) => rate >= 1)
-  if (certain !== undefined) return Effect.succeed(certain[0])
-  return Effect.map(Random.next, (u) => {
-    let bound = 0
-    for (const [outcome, rate] of outcomes) {
-      bound += rate
-      if (u < bound) return outcome
-    }
-    return undefined
-  })
-}
-
-/**
- * Draws the verdict of one call at `Clock` time `startedAt + elapsed`: each
- * rule whose window holds adds its delay (drawn with `delayRate`), and the
- * first rule that draws an outcome decides it. Numbers come from the calling
- * fiber's `Random` (one per rule whose outcome is not certain, one per
- * uncertain delay), so `Random.withSeed` makes a run reproducible.
- *
- * @example
- * ```ts
- * import * as FaultRules from "./FaultRules.ts"
- * import { Effect, Random } from "effect"
- * const verdict = Effect.flatMap(
- *   FaultRules.compile("Faults.backend", "get", { fail: 0.5 }, ["fail"]),
- *   (compiled) => FaultRules.decide(compiled, 0)
- * ).pipe(Random.withSeed(1))
- * ```
- *
- * @category constructors
- * @internal
- * @since 0.4.0
- */
-export const decide = (compiled: Compiled, startedAt: number): Effect.Effect<Verdict> =>
-  Effect.flatMap(Clock.currentTimeMillis, (now) =>
-    Effect.gen(function*() {
-      const elapsed = now - startedAt
-      let delayMs = 0
-      let outcome: Outcome | undefined = undefined
-      for (const rule of compiled.rules) {
-        if (!inWindow(rule, elapsed)) continue
-        if (rule.delayMs > 0 && (yield* happens(rule.delayRate))) delayMs += rule.delayMs
-        if (outcome === undefined) outcome = yield* pick(rule.outcomes)
-      }
-      return { delayMs, outcome }
-    }))
-
-/**
- * Runs `call` under a verdict: after the delay, `onOutcome` answers for an
- * outcome it handles (failing, dropping), `silent` never answers, and
- * anything else runs `call`.
- *
- * @example
- * ```ts
- * import * as FaultRules from "./FaultRules.ts"
- * import { Effect } from "effect"
- * const run = FaultRules.apply({ delayMs: 0, outcome: "drop" }, Effect.succeed("written"), () => Effect.succeed("dropped"))
- * ```
- *
- * @category combinators
- * @internal
- * @since 0.4.0
- */
-export const apply = <A, E, R, E2>(
-  verdict: Verdict,
-  call: Effect.Effect<A, E, R>,
-  onOutcome: (outcome: Outcome) => Effect.Effect<A, E2> | undefined
-): Effect.Effect<A, E | E2, R> => {
-  const decided = (): Effect.Effect<A, E | E2, R> => {
-    if (verdict.outcome === undefined) return call
-    if (verdict.outcome === "silent") return Effect.never
-    return onOutcome(verdict.outcome) ?? call
-  }
-  return verdict.delayMs > 0 ? Effect.andThen(Effect.sleep(verdict.delayMs), Effect.suspend(decided)) : decided()
-}
-
-/**
- * Wraps `call` with the compiled rules: `call` itself when they are empty,
- * else a draw of the verdict at each call, then {@link apply}.
- *
- * @example
- * ```ts
- * import * as FaultRules from "./FaultRules.ts"
- * import { Effect } from "effect"
- * const wrapped = (compiled: FaultRules.Compiled) =>
- *   FaultRules.around(compiled, 0, Effect.succeed(1), () => Effect.fail("injected"))
- * ```
- *
- * @category combinators
- * @internal
- * @since 0.4.0
- */
-export const around = <A, E, R, E2>(
-  compiled: Compiled,
-  startedAt: number,
-  call: Effect.Effect<A, E, R>,
-  onOutcome: (outcome: Outcome) => Effect.Effect<A, E2> | undefined
-): Effect.Effect<A, E | E2, R> =>
-  isEmpty(compiled) ? call : Effect.flatMap(decide(compiled, startedAt), (verdict) => apply(verdict, call, onOutcome))

@@ -10,6 +10,7 @@ import { Clock, Duration, Effect, Layer, Option } from "effect"
 import * as CacheKey from "./CacheKey.ts"
 import { BackendError, type InvalidOptionError, LockLostError, LockTimeoutError } from "./CacheError.ts"
 import * as FaultRules from "./FaultRules.ts"
+import * as FaultVerdict from "./FaultVerdict.ts"
 import { Lock, type LockLease, type TakenLock } from "./Lock.ts"
 import * as Options from "./Options.ts"
 
@@ -108,8 +109,11 @@ const compileOperation = (config: LockFaultsConfig, operation: Operation) =>
     (parts): FaultRules.Compiled => ({ rules: parts.flatMap((part) => part.rules) })
   )
 
+const fields: ReadonlyArray<string> = ["all", "tryAcquire", "acquire", "awaitRelease", "status", "lease", "onLost"]
+
 const compilePlan = (config: LockFaultsConfig): Effect.Effect<Plan, InvalidOptionError> =>
   Effect.gen(function*() {
+    yield* FaultRules.checkFields(component, config, fields)
     yield* Options.reject(
       component,
       "onLost",
@@ -157,14 +161,14 @@ const build = (inner: Lock["Service"], plan: Plan, startedAt: number): Lock["Ser
     call: Effect.Effect<A, E, R>,
     timedOut?: () => Effect.Effect<never, E2>
   ) =>
-    FaultRules.around(plan[operation], startedAt, call, (outcome): Effect.Effect<A, BackendError | E2> | undefined => {
+    FaultVerdict.around(plan[operation], startedAt, call, (outcome): Effect.Effect<A, BackendError | E2> | undefined => {
       if (outcome === "fail") return Effect.fail(failed(operation))
       if (outcome === "timeout" && timedOut !== undefined) return timedOut()
       return undefined
     })
 
   const reportLost = (key: CacheKey.CacheKey, confirmed: Effect.Effect<void | "lost", LockLostError>) =>
-    FaultRules.around(plan.lease, startedAt, confirmed, (outcome) =>
+    FaultVerdict.around(plan.lease, startedAt, confirmed, (outcome) =>
       outcome !== "lost"
         ? undefined
         : Effect.andThen(

@@ -172,7 +172,7 @@ describe("Faults: options validated when built", () => {
   const refused = (config: Faults.BackendFaultsConfig) =>
     Effect.flip(Effect.provide(Effect.asVoid(Backend), faulty(config)))
 
-  it.effect("a rate outside [0, 1], rates past 1 together, a negative delay, an empty window, a fault an operation lacks", () =>
+  it.effect("a rate outside [0, 1], rates past 1 together, a negative delay, an empty window, a fault an operation lacks, a misspelt operation", () =>
     Effect.gen(function*() {
       const cases: ReadonlyArray<readonly [Faults.BackendFaultsConfig, string]> = [
         [{ get: { fail: 1.5 } }, "get.fail"],
@@ -184,7 +184,9 @@ describe("Faults: options validated when built", () => {
         [{ all: { delayRate: 2, delay: "1 millis" } }, "all.delayRate"],
         [{ all: { fail: 1, during: { from: "20 seconds", until: "10 seconds" } } }, "all.during[0]"],
         [{ reads: [{ fail: 0.1 }, { fail: 0.1, during: { from: -1 } }] }, "reads[1].during[0].from"],
-        [{ get: { drop: 0.5 } as Faults.FaultRule }, "get.drop"]
+        [{ get: { drop: 0.5 } as Faults.FaultRule }, "get.drop"],
+        [{ get: { fail: 1, during: [] } }, "get.during"],
+        [{ gett: { fail: 1 } } as Faults.BackendFaultsConfig, "gett"]
       ]
       for (const [config, option] of cases) {
         const error = yield* refused(config)
@@ -200,6 +202,10 @@ describe("Faults: options validated when built", () => {
         Effect.provide(Effect.asVoid(Lock), Faults.lock({ lease: { lost: 2 } }).pipe(Layer.provide(Lock.layerLocal)))
       )
       assert.strictEqual(lease.option, "lease.lost")
+      const misspelt = yield* Effect.flip(
+        Effect.provide(Effect.asVoid(Lock), Faults.lock({ aquire: { timeout: 1 } } as Faults.LockFaultsConfig).pipe(Layer.provide(Lock.layerLocal)))
+      )
+      assert.strictEqual(misspelt.option, "aquire")
     }))
 })
 
