@@ -79,10 +79,14 @@ const fields: ReadonlyArray<string> = ["all", "reads", "writes", "deletes", ...o
 const compilePlan = (config: BackendFaultsConfig): Effect.Effect<Plan, InvalidOptionError> =>
   Effect.andThen(
     FaultRules.checkFields(component, config, fields),
-    Effect.map(
-      Effect.forEach(operations, (operation) => compileOperation(config, operation)),
-      (compiled) => Object.fromEntries(operations.map((operation, i) => [operation, compiled[i]])) as unknown as Plan
-    )
+    Effect.all({
+      get: compileOperation(config, "get"),
+      getMany: compileOperation(config, "getMany"),
+      set: compileOperation(config, "set"),
+      setMany: compileOperation(config, "setMany"),
+      delete: compileOperation(config, "delete"),
+      deleteMany: compileOperation(config, "deleteMany")
+    })
   )
 
 const injected = (backend: string, operation: string) =>
