@@ -2,9 +2,12 @@
  * The guides' programs (docs/guides/*.md, code in examples/guides/), run as a
  * reader runs them (tsx, REDIS_URL) against the project's redis-server, with
  * the lines the guides quote checked. The testing guide's own tests
- * (examples/guides/testing.ts) are registered here by importing it.
+ * (examples/guides/testing.ts) are registered here by importing it. Every
+ * code block of a guide is part of its program, verbatim, so what the reader
+ * copies is what was typechecked and run.
  */
 import { execFile } from "node:child_process"
+import { readdirSync, readFileSync } from "node:fs"
 import { promisify } from "node:util"
 import { assert, describe, inject, it } from "vitest"
 import "../../../examples/guides/testing.ts"
@@ -48,4 +51,24 @@ describe("guides", () => {
       "migrating: Cache user 42, bentocache user 42, region user 42, cached function user 42"
     )
   }, TIMEOUT)
+})
+
+describe("guide pages", () => {
+  const pages = readdirSync(`${root}docs/guides`).filter((name) => name.endsWith(".md") && name !== "README.md")
+
+  it("there are guides, and each names its program", () => {
+    assert.includeMembers(pages, ["several-regions.md", "testing.md", "tracing.md", "migrating.md"])
+  })
+
+  for (const page of pages) {
+    it(`${page}: every ts block is in its examples/guides program, verbatim`, () => {
+      const text = readFileSync(`${root}docs/guides/${page}`, "utf8")
+      const program = /\(\.\.\/\.\.\/(examples\/guides\/[\w-]+\.ts)\)/.exec(text)?.[1]
+      assert.isDefined(program, "the page links its program")
+      const code = readFileSync(`${root}${program}`, "utf8")
+      const blocks = [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1] ?? "")
+      assert.isAbove(blocks.length, 0)
+      for (const block of blocks) assert.include(code, block.trimEnd(), `a block of ${page} is not in ${program}`)
+    })
+  }
 })
