@@ -22,7 +22,8 @@
  * free loopback port unless REDIS_URL is set.
  */
 import { Backend } from "@dogpile-effect/core"
-import { NearCache, RedisBackend, RedisClient, Tracking } from "@dogpile-effect/redis"
+import { NearCache, RedisBackend, RedisClient } from "@dogpile-effect/redis"
+import { Tracking } from "@dogpile-effect/redis/toolkit"
 import { fork, spawn } from "node:child_process"
 import { Context, Effect, Layer, Option } from "effect"
 import { startRedisServer } from "../test-support/redis-server.ts"

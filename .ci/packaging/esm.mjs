@@ -18,3 +18,11 @@ assert.deepEqual(await Effect.runPromise(Msgpack.codec.decode(bytes)), value)
 const refused = await Effect.runPromise(Effect.flip(Cbor.codec.encode(1)))
 assert.match(refused.reason, /npm install cbor-x/)
 console.log(`esm: msgpack round trip in ${bytes.length} bytes; cbor without cbor-x: ${refused.reason}`)
+
+// The bundler entry points: /msgpack loads with msgpackr installed; /cbor names the missing cbor-x.
+const { Msgpack: BundledMsgpack } = await import("@dogpile-effect/codecs/msgpack")
+assert.deepEqual(await Effect.runPromise(BundledMsgpack.codec.decode(bytes)), value)
+const cborEntry = await import("@dogpile-effect/codecs/cbor").then(() => "loaded", (error) => String(error.message))
+assert.match(cborEntry, /cbor-x/)
+console.log(`esm: @dogpile-effect/codecs/msgpack decodes; @dogpile-effect/codecs/cbor without cbor-x: ${cborEntry.split("\n")[0]}`)
+

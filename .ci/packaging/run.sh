@@ -4,6 +4,8 @@
 # and CommonJS, typechecks examples/*.ts as a consumer with moduleResolution NodeNext
 # and bundler, runs examples/quickstart.ts against a redis-server and examples/metrics.ts
 # (on Node, and on Bun when Bun can be installed from npm and starts on this machine),
+# bundles examples/quickstart.ts and examples/binary-codecs.ts with esbuild in a second project
+# (with msgpackr and cbor-x) and runs the bundles from a directory without node_modules,
 # and installs the dogpile command-line tool from its tarball.
 # Prints one line per check and ends with "packaging: N passed, N failed".
 set -uo pipefail
@@ -52,22 +54,24 @@ install_app() {
   mkdir -p "$app/examples" && cd "$app" || return 1
   printf '{ "name": "consumer", "private": true, "type": "module" }\n' >package.json
   # shellcheck disable=SC2046
+  # @types/redis-errors: ioredis 6's declarations import redis-errors, whose types ioredis lists only as
+  # a devDependency; a consumer typechecking with skipLibCheck false (as here) installs them itself.
   npm install --no-audit --no-fund --loglevel=error $(libraries) \
-    effect@^4.1.0 ioredis@^6.0.0 msgpackr@^2.1.4 typescript@5.9.3 @types/node@^24 || return 1
+    effect@^4.1.0 ioredis@^6.0.0 msgpackr@^2.1.4 typescript@5.9.3 @types/node@^24 @types/redis-errors@^1.2.1 || return 1
   [[ ! -e node_modules/cbor-x ]] || { echo "cbor-x was installed though nothing but an optional peer names it"; return 1; }
   cp "$here"/esm.mjs "$here"/cjs.cjs "$here"/tsconfig.*.json . && cp "$repo"/examples/*.ts examples/
   echo "installed $(ls node_modules/@dogpile-effect | tr '\n' ' ')without cbor-x"
 }
 
-run_quickstart() { # run_quickstart [RUNTIME]: examples/quickstart.ts on RUNTIME (default node)
-  local runtime=${1:-node} port
+run_quickstart() { # run_quickstart [RUNTIME] [FILE]: FILE (default examples/quickstart.ts) on RUNTIME (default node)
+  local runtime=${1:-node} file=${2:-examples/quickstart.ts} port
   port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
   # Its output goes to a file: an inherited pipe would keep check's $(...) waiting for the server.
   "${REDIS_SERVER_BIN:-redis-server}" --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
     >"$work/redis.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do node -e 'require("net").connect('"$port"',"127.0.0.1").on("connect",()=>process.exit(0)).on("error",()=>process.exit(1))' && break; sleep 0.1; done
-  REDIS_URL="redis://127.0.0.1:$port" timeout 60 "$runtime" examples/quickstart.ts
+  REDIS_URL="redis://127.0.0.1:$port" timeout 60 "$runtime" "$file"
   local status=$?
   kill "$server_pid" 2>/dev/null
   wait "$server_pid" 2>/dev/null
@@ -94,6 +98,28 @@ install_cli() { # the dogpile bin from its tarball (with the libraries it needs)
   echo "dogpile --help runs"
 }
 
+# Bundles: a second project with both optional peers and esbuild; the bundles run from a directory
+# with no node_modules, so msgpackr and cbor-x must be inside them.
+bundle_examples() {
+  local bundler="$work/bundler" out="$work/bundles"
+  mkdir -p "$bundler/examples" "$out" && cd "$bundler" || return 1
+  printf '{ "name": "bundled", "private": true, "type": "module" }\n' >package.json
+  # shellcheck disable=SC2046
+  npm install --no-audit --no-fund --loglevel=error $(libraries) \
+    effect@^4.1.0 ioredis@^6.0.0 msgpackr@^2.1.4 cbor-x@^1.6.9 esbuild@0.28.2 || return 1
+  cp "$repo"/examples/quickstart.ts "$repo"/examples/binary-codecs.ts examples/
+  local banner='import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);'
+  for example in quickstart binary-codecs; do
+    ./node_modules/.bin/esbuild "examples/$example.ts" --bundle --platform=node --target=node22 --format=esm \
+      --log-level=warning "--banner:js=$banner" --outfile="$out/$example.mjs" || return 1
+  done
+  cd "$out" && echo "bundled $(ls | tr '\n' ' ')"
+}
+check "bundle examples/quickstart.ts and examples/binary-codecs.ts with esbuild" bundle_examples
+check "run the quickstart bundle against redis-server" run_quickstart node "$work/bundles/quickstart.mjs"
+run_codecs_bundle() { run_quickstart node "$work/bundles/binary-codecs.mjs" 2>&1 | grep 'binary codecs: msgpack {"user":7'; }
+check "run the binary-codecs bundle: msgpack and cbor values round-trip" run_codecs_bundle
+cd "$app" || finish
 check "install the dogpile command-line tool and run --help" install_cli
 cd "$app" || finish
 check "run examples/metrics.ts: Prometheus text with the _total names" \

@@ -5,25 +5,31 @@
  *
  * @since 0.2.0
  */
-import { Console, Effect, Layer, References } from "effect"
+import { Console, Effect, Layer, References, Schema } from "effect"
 import { CliError, CliOutput, Command } from "effect/cli"
+import { readFileSync } from "node:fs"
 import * as Commands from "./Commands.ts"
 import * as Failure from "./Failure.ts"
 import * as Root from "./Root.ts"
 
+const PackageJson = Schema.fromJsonString(Schema.Struct({ version: Schema.String }))
+
 /**
- * The CLI's version, printed by `--version`.
+ * The CLI's version, printed by `--version`: the `version` of the package's
+ * own `package.json` (next to `src/` and `dist/`, so it is read the same from
+ * the sources and from an installed package), never a copy that could drift.
  *
  * @example
  * ```ts
  * import { Cli } from "@dogpile-effect/cli"
- * Cli.VERSION // "0.1.0"
+ * Cli.VERSION // "0.1.0", as in @dogpile-effect/cli/package.json
  * ```
  *
  * @category constants
  * @since 0.2.0
  */
-export const VERSION = "0.1.0"
+export const VERSION: string =
+  Schema.decodeUnknownSync(PackageJson)(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version
 
 /**
  * `dogpile` with its subcommands.

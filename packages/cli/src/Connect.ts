@@ -12,6 +12,7 @@ import { Duration, Effect, Option, Redacted } from "effect"
 import * as Failure from "./Failure.ts"
 import * as Layout from "./Layout.ts"
 import type { Settings } from "./Root.ts"
+import * as TlsProbe from "./TlsProbe.ts"
 
 /**
  * What a command works on: the region, the Redis client under it, and how
@@ -98,11 +99,28 @@ export const parseKey = (text: string, hashKeys: boolean): CacheKey.CacheKey => 
 }
 
 /**
+ * A Redis failure over a `rediss://` URL whose server speaks plain Redis,
+ * with the message naming that cause (see {@link TlsProbe}); any other
+ * failure as it is.
+ */
+const explainTls = (settings: Settings) => (failure: Failure.CliFailure): Effect.Effect<never, Failure.CliFailure> =>
+  failure.exitCode !== Failure.ExitCode.redis
+    ? Effect.fail(failure)
+    : Effect.flatMap(TlsProbe.explain(settings.url), (why) =>
+      Effect.fail(
+        Option.match(why, {
+          onNone: () => failure,
+          onSome: (reason) => Failure.fromError(new Failure.CliFailure({ exitCode: failure.exitCode, reason }), secretsOf(settings.url))
+        })
+      ))
+
+/**
  * Runs `use` with the region the flags describe, then closes the connection.
  * The region has no store TTL, so the tag marks it writes never expire
  * before the entries they invalidate (its own marks never expire either).
  * Every failure, of `use` included, becomes a {@link Failure.CliFailure}
- * whose message carries no secret.
+ * whose message carries no secret; a Redis failure of a `rediss://` URL
+ * whose server speaks plain Redis says so.
  *
  * @example
  * ```ts
@@ -130,7 +148,8 @@ export const withRegion = <A, E, R>(
     return yield* Effect.provide(connected, layout.layer)
   }).pipe(
     Effect.scoped,
-    Effect.mapError((error) => Failure.fromError(error, secretsOf(settings.url)))
+    Effect.mapError((error) => Failure.fromError(error, secretsOf(settings.url))),
+    Effect.catch(explainTls(settings))
   )
 
 /** The Redis key a plain key lives in, or the bucket of a hash key (before any `--bucketing`). */

@@ -259,7 +259,7 @@ export const collect = (
   scope: Scope,
   options: {
     readonly limit: number
-    readonly onProgress?: (scanned: number) => Effect.Effect<void>
+    readonly onProgress?: ((scanned: number) => Effect.Effect<void>) | undefined
   }
 ): Effect.Effect<Report, BackendError> =>
   Effect.gen(function*() {

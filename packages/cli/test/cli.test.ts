@@ -10,34 +10,16 @@ import { HashBackend } from "@dogpile-effect/hstore"
 import { Presets } from "@dogpile-effect/python"
 import { RedisBackend, RedisClient, RedisLock } from "@dogpile-effect/redis"
 import { Effect, Layer, Schema } from "effect"
-import { execFile } from "node:child_process"
 import * as net from "node:net"
-import { fileURLToPath } from "node:url"
 import { assert, describe, inject, it } from "vitest"
+import { type Ran, runDogpile } from "./bin.ts"
 
 const url = inject("redisUrl")
-const root = fileURLToPath(new URL("../../../", import.meta.url))
 const TIMEOUT = 120_000
 
-interface Ran {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** Runs `dogpile ...args` and resolves with its exit code and output (never rejects on a non-zero exit). */
+/** Runs `dogpile ...args` against the project's server unless `env` says otherwise. */
 const dogpile = (args: ReadonlyArray<string>, env: Record<string, string> = { REDIS_URL: url }): Promise<Ran> =>
-  new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", "--conditions=@dogpile-effect/source", "packages/cli/src/bin.ts", ...args],
-      { cwd: root, env: { ...process.env, REDIS_URL: "", ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        if (error !== null && typeof error.code !== "number") return reject(error)
-        resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr })
-      }
-    )
-  })
+  runDogpile(args, env)
 
 const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
 

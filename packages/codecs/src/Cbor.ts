@@ -7,25 +7,26 @@ import { Codec, type CodecShape, DecodeError, EncodeError, type InvalidOptionErr
 import { Effect, Layer } from "effect"
 import * as CborProfile from "./CborProfile.ts"
 import * as Limits from "./Limits.ts"
-import { cborX } from "./OptionalPeers.ts"
+import { cborX, memoByPeer } from "./OptionalPeers.ts"
 import * as Representable from "./Representable.ts"
 import { plainView } from "./PlainBytes.ts"
 
-const { Decoder, Encoder, isNativeAccelerationEnabled } = cborX
+// Built on first use (not at import), so that `@dogpile-effect/codecs/cbor`
+// can provide a bundled cbor-x after this module is evaluated.
+const encoder = memoByPeer(cborX, ({ Encoder }) =>
+  new Encoder({
+    useRecords: false,
+    mapsAsObjects: true,
+    variableMapSize: true,
+    structuredClone: false,
+    pack: false,
+    tagUint8Array: false,
+    useToJSON: false,
+    largeBigIntToFloat: false,
+    useSelfDescribedHeader: false
+  }))
 
-const encoder = new Encoder({
-  useRecords: false,
-  mapsAsObjects: true,
-  variableMapSize: true,
-  structuredClone: false,
-  pack: false,
-  tagUint8Array: false,
-  useToJSON: false,
-  largeBigIntToFloat: false,
-  useSelfDescribedHeader: false
-})
-
-const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true })
+const decoder = memoByPeer(cborX, ({ Decoder }) => new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true }))
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
@@ -42,7 +43,7 @@ const message = (error: unknown): string => (error instanceof Error ? error.mess
  *
  * @since 0.1.0
  */
-export const nativeAcceleration: boolean = isNativeAccelerationEnabled
+export const nativeAcceleration: boolean = cborX().isNativeAccelerationEnabled
 
 /**
  * Encodes a value of the {@link Representable.cbor} domain within `limits`
@@ -64,7 +65,7 @@ export const encodeUnsafe = (value: unknown, limits: Limits.Resolved = Limits.de
   if (problem !== undefined) return problem
   let bytes: Uint8Array
   try {
-    bytes = encoder.encode(value)
+    bytes = encoder().encode(value)
   } catch (error) {
     return message(error)
   }
@@ -94,7 +95,7 @@ export const decodeUnsafe = (
   const refused = CborProfile.refusal(bytes, limits)
   if (refused !== undefined) return new DecodeError({ codec, reason: refused })
   try {
-    return decoder.decode(plainView(bytes))
+    return decoder().decode(plainView(bytes))
   } catch (error) {
     return new DecodeError({ codec, reason: message(error) })
   }

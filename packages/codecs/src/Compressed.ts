@@ -47,16 +47,16 @@ export type Algorithm = "deflate-raw" | "brotli"
  */
 export interface CompressedOptions {
   /** Compress inner payloads of at least this many bytes. Default 1024; a non-negative integer. */
-  readonly threshold?: number
+  readonly threshold?: number | undefined
   /** Default `"deflate-raw"`. */
-  readonly algorithm?: Algorithm
+  readonly algorithm?: Algorithm | undefined
   /** zlib level (0-9, default 6) or brotli quality (0-11, default 4). */
-  readonly level?: number
+  readonly level?: number | undefined
   /**
    * Decompressed size above which decoding stops and fails (a compression
    * bomb). Default 16 MiB; 1 byte to 512 MiB.
    */
-  readonly maxDecodedBytes?: number
+  readonly maxDecodedBytes?: number | undefined
 }
 
 /**

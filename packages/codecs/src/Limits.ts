@@ -27,21 +27,21 @@ import { Effect } from "effect"
  */
 export interface CodecLimits {
   /** Longest encoded value, in bytes. Default 16 MiB; 1 to 512 MiB (Redis' largest string). */
-  readonly maxBytes?: number
+  readonly maxBytes?: number | undefined
   /** Deepest nesting of arrays, objects, Maps and Sets. Default 512; 1 to 1024. */
-  readonly maxDepth?: number
+  readonly maxDepth?: number | undefined
   /**
    * Most values in one stored value: the top-level value, every array or Set
    * element and every Map or object entry, each counted once (keys of plain
    * objects are not counted). Default 1,000,000; at least 1.
    */
-  readonly maxItems?: number
+  readonly maxItems?: number | undefined
   /**
    * Largest BigInt magnitude, in bytes (CBOR tags 2 and 3; in the
    * integer-aware text form, the same size in decimal digits). cbor-x converts
    * bignums in time quadratic in their size. Default 128 (1024 bits); 8 to 1024.
    */
-  readonly maxBignumBytes?: number
+  readonly maxBignumBytes?: number | undefined
 }
 
 /**

@@ -7,31 +7,33 @@ import { Codec, type CodecShape, DecodeError, EncodeError, type InvalidOptionErr
 import { Effect, Layer } from "effect"
 import * as Limits from "./Limits.ts"
 import * as MsgpackProfile from "./MsgpackProfile.ts"
-import { msgpackr } from "./OptionalPeers.ts"
+import { memoByPeer, msgpackr } from "./OptionalPeers.ts"
 import * as Representable from "./Representable.ts"
 import { plainView } from "./PlainBytes.ts"
 
-const { isNativeAccelerationEnabled, Packr, Unpackr } = msgpackr
+// Built on first use (not at import), so that `@dogpile-effect/codecs/msgpack`
+// can provide a bundled msgpackr after this module is evaluated.
+const packr = memoByPeer(msgpackr, ({ Packr }) =>
+  new Packr({
+    useRecords: false,
+    mapsAsObjects: true,
+    variableMapSize: true,
+    structuredClone: false,
+    moreTypes: false,
+    bundleStrings: false,
+    useTimestamp32: false
+  }))
 
-const packr = new Packr({
-  useRecords: false,
-  mapsAsObjects: true,
-  variableMapSize: true,
-  structuredClone: false,
-  moreTypes: false,
-  bundleStrings: false,
-  useTimestamp32: false
-})
-
-const unpackr = new Unpackr({
-  useRecords: false,
-  mapsAsObjects: true,
-  structuredClone: false,
-  moreTypes: false,
-  // msgpackr supports "auto" (safe integers as numbers, larger as BigInt) but its typings omit it.
-  int64AsType: "auto" as "number",
-  copyBuffers: true
-})
+const unpackr = memoByPeer(msgpackr, ({ Unpackr }) =>
+  new Unpackr({
+    useRecords: false,
+    mapsAsObjects: true,
+    structuredClone: false,
+    moreTypes: false,
+    // msgpackr supports "auto" (safe integers as numbers, larger as BigInt) but its typings omit it.
+    int64AsType: "auto" as "number",
+    copyBuffers: true
+  }))
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
@@ -46,7 +48,7 @@ const message = (error: unknown): string => (error instanceof Error ? error.mess
  *
  * @since 0.1.0
  */
-export const nativeAcceleration: boolean = isNativeAccelerationEnabled
+export const nativeAcceleration: boolean = msgpackr().isNativeAccelerationEnabled
 
 // Plain try/catch rather than Effect.try: encoding is pure, and this keeps the
 // per-value overhead at a single allocation (about 3x faster on small values).
@@ -57,7 +59,7 @@ const fromLimits = (limits: Limits.Resolved): CodecShape => ({
     if (problem !== undefined) return Effect.fail(new EncodeError({ codec: "msgpack", reason: problem }))
     let bytes: Uint8Array
     try {
-      bytes = packr.pack(value)
+      bytes = packr().pack(value)
     } catch (error) {
       return Effect.fail(new EncodeError({ codec: "msgpack", reason: message(error) }))
     }
@@ -74,7 +76,7 @@ const fromLimits = (limits: Limits.Resolved): CodecShape => ({
     const refused = MsgpackProfile.refusal(bytes, limits)
     if (refused !== undefined) return Effect.fail(new DecodeError({ codec: "msgpack", reason: refused }))
     try {
-      return Effect.succeed<unknown>(unpackr.unpack(plainView(bytes)))
+      return Effect.succeed<unknown>(unpackr().unpack(plainView(bytes)))
     } catch (error) {
       return Effect.fail(new DecodeError({ codec: "msgpack", reason: message(error) }))
     }

@@ -79,7 +79,7 @@ export interface Options {
    * and `full` layouts). Default 2, what dogpile.cache has written since 1.1.0;
    * use 1 for services on dogpile.cache < 1.0 (plugin 0.4.x).
    */
-  readonly version?: number
+  readonly version?: number | undefined
 }
 
 const LAYOUTS: ReadonlyArray<string> = ["dogpile", "full", "compact", "raw"]

@@ -12,7 +12,8 @@ import {
   type InvalidOptionError,
   UnsupportedKeyError
 } from "@dogpile-effect/core"
-import { GetBatcher, RedisClient } from "@dogpile-effect/redis"
+import { RedisClient } from "@dogpile-effect/redis"
+import { GetBatcher } from "@dogpile-effect/redis/toolkit"
 import { Context, Duration, Effect, Exit, Layer, Metric, type Scope } from "effect"
 import * as EntryExpiry from "./EntryExpiry.ts"
 import * as HashMetrics from "./HashMetrics.ts"
@@ -371,7 +372,7 @@ export const make = (
  * ```ts
  * import { CacheKey, Codec, Envelope, Lock, Region } from "@dogpile-effect/core"
  * import { HashBackend, HashExpiry } from "@dogpile-effect/hstore"
- * import { GetBatcher, RedisClient } from "@dogpile-effect/redis"
+ * import { RedisClient } from "@dogpile-effect/redis"
  * import { Effect, Layer } from "effect"
  *
  * const Live = Layer.mergeAll(

@@ -16,7 +16,7 @@ import type { ChainableCommander } from "ioredis"
  *
  * @example
  * ```ts
- * import { HashScripts } from "@dogpile-effect/hstore"
+ * import * as HashScripts from "./HashScripts.ts" // internal to @dogpile-effect/hstore
  * const call: HashScripts.ScriptCall = HashScripts.deletePlain.call(["k"]) // { keys: ["k"], args: [] }
  * ```
  *
@@ -34,7 +34,7 @@ export interface ScriptCall {
  *
  * @example
  * ```ts
- * import { HashScripts } from "@dogpile-effect/hstore"
+ * import * as HashScripts from "./HashScripts.ts" // internal to @dogpile-effect/hstore
  * HashScripts.setFields.name // "hstoreSetFields2"
  * ```
  *
@@ -58,7 +58,7 @@ export interface Script<Input> {
  *
  * @example
  * ```ts
- * import type { HashScripts } from "@dogpile-effect/hstore"
+ * import type * as HashScripts from "./HashScripts.ts" // internal to @dogpile-effect/hstore
  * const ttl: HashScripts.BucketTtl = { mode: "entries", ms: 60_000 }
  * ```
  *
@@ -75,7 +75,7 @@ export interface BucketTtl {
  *
  * @example
  * ```ts
- * import type { HashScripts } from "@dogpile-effect/hstore"
+ * import type * as HashScripts from "./HashScripts.ts" // internal to @dogpile-effect/hstore
  * const write: HashScripts.FieldWrite = { field: "f", value: Buffer.from("v"), overflow: false, fieldTtlMs: undefined, keyTtlMs: undefined }
  * ```
  *
@@ -98,7 +98,7 @@ export interface FieldWrite {
  *
  * @example
  * ```ts
- * import { HashScripts } from "@dogpile-effect/hstore"
+ * import * as HashScripts from "./HashScripts.ts" // internal to @dogpile-effect/hstore
  * const input: HashScripts.SetFieldsInput = {
  *   bucket: "b", ttl: { mode: "never", ms: undefined }, marker: undefined, overflowKeys: [], fieldTtl: false,
  *   ttlField: undefined, longestMs: undefined, fields: []
@@ -149,7 +149,7 @@ const MODES = { entries: "e", onCreate: "c", onEveryWrite: "w", never: "n" } as 
  *
  * @example
  * ```ts
- * import { HashScripts } from "@dogpile-effect/hstore"
+ * import * as HashScripts from "./HashScripts.ts" // internal to @dogpile-effect/hstore
  * HashScripts.setFields.call({
  *   bucket: "b", ttl: { mode: "entries", ms: 60_000 }, marker: undefined, overflowKeys: [], fieldTtl: false,
  *   ttlField: undefined, longestMs: 60_000,
@@ -244,7 +244,7 @@ return n
  *
  * @example
  * ```ts
- * import type { HashScripts } from "@dogpile-effect/hstore"
+ * import type * as HashScripts from "./HashScripts.ts" // internal to @dogpile-effect/hstore
  * const input: HashScripts.DeleteIfUnchangedInput = { bucket: "b", fields: [{ field: "f", value: Buffer.from("v") }] }
  * ```
  *
@@ -264,7 +264,7 @@ export interface DeleteIfUnchangedInput {
  *
  * @example
  * ```ts
- * import { HashScripts } from "@dogpile-effect/hstore"
+ * import * as HashScripts from "./HashScripts.ts" // internal to @dogpile-effect/hstore
  * HashScripts.deleteIfUnchanged.call({ bucket: "b", fields: [{ field: "f", value: Buffer.from("v") }] }).keys // ["b"]
  * ```
  *
@@ -293,7 +293,7 @@ return deleted
  *
  * @example
  * ```ts
- * import { HashScripts } from "@dogpile-effect/hstore"
+ * import * as HashScripts from "./HashScripts.ts" // internal to @dogpile-effect/hstore
  * HashScripts.deletePlain.call(["a", "b"]).keys // ["a", "b"]
  * ```
  *
@@ -318,7 +318,7 @@ return deleted
  *
  * @example
  * ```ts
- * import { HashScripts } from "@dogpile-effect/hstore"
+ * import * as HashScripts from "./HashScripts.ts" // internal to @dogpile-effect/hstore
  * import { RedisClient } from "@dogpile-effect/redis"
  * import { Effect } from "effect"
  * const program = Effect.map(RedisClient.RedisClient, (redis) => HashScripts.define(redis.client))
@@ -341,7 +341,7 @@ export const define = (client: RedisClient.RedisConnection): void => {
  *
  * @example
  * ```ts
- * import { HashScripts } from "@dogpile-effect/hstore"
+ * import * as HashScripts from "./HashScripts.ts" // internal to @dogpile-effect/hstore
  * import { RedisClient } from "@dogpile-effect/redis"
  * import { Effect } from "effect"
  * const program = Effect.flatMap(RedisClient.RedisClient, (redis) =>

@@ -15,7 +15,7 @@ import * as Slot from "./Slot.ts"
  *
  * @example
  * ```ts
- * import { Overflow } from "@dogpile-effect/hstore"
+ * import * as Overflow from "./Overflow.ts" // internal to @dogpile-effect/hstore
  * Overflow.MARKER.length // 16
  * ```
  *
@@ -32,7 +32,7 @@ const markerBytes = Buffer.from(MARKER, "utf8")
  *
  * @example
  * ```ts
- * import { Overflow } from "@dogpile-effect/hstore"
+ * import * as Overflow from "./Overflow.ts" // internal to @dogpile-effect/hstore
  * Overflow.key("user:12345", "67") // "{user:12345}\u0000o:67"
  * ```
  *
@@ -46,7 +46,7 @@ export const key = (hash: string, field: string): string => Slot.colocated(hash,
  *
  * @example
  * ```ts
- * import { Overflow } from "@dogpile-effect/hstore"
+ * import * as Overflow from "./Overflow.ts" // internal to @dogpile-effect/hstore
  * Overflow.isMarker(Buffer.from(Overflow.MARKER)) // true
  * ```
  *
@@ -62,7 +62,7 @@ export const isMarker = (bytes: Uint8Array): boolean =>
  *
  * @example
  * ```ts
- * import { Overflow } from "@dogpile-effect/hstore"
+ * import * as Overflow from "./Overflow.ts" // internal to @dogpile-effect/hstore
  * Overflow.needed(Buffer.alloc(65), 64) // true
  * ```
  *
@@ -76,7 +76,7 @@ export const needed = (value: Uint8Array, above: number): boolean => value.lengt
  *
  * @example
  * ```ts
- * import { Overflow } from "@dogpile-effect/hstore"
+ * import * as Overflow from "./Overflow.ts" // internal to @dogpile-effect/hstore
  * Overflow.markerValue().toString() === Overflow.MARKER // true
  * ```
  *

@@ -17,7 +17,7 @@ import * as Slot from "./Slot.ts"
  *
  * @example
  * ```ts
- * import type { Pipeline } from "@dogpile-effect/hstore"
+ * import type * as Pipeline from "./Pipeline.ts" // internal to @dogpile-effect/hstore
  * const command: Pipeline.Command = { route: "k", add: (p) => p.get("k"), onReply: () => {} }
  * ```
  *
@@ -40,7 +40,7 @@ export interface Command {
  *
  * @example
  * ```ts
- * import { Pipeline } from "@dogpile-effect/hstore"
+ * import * as Pipeline from "./Pipeline.ts" // internal to @dogpile-effect/hstore
  * Pipeline.isWrongType(new Error("WRONGTYPE Operation against a key holding the wrong kind of value")) // true
  * ```
  *
@@ -54,7 +54,7 @@ export const isWrongType = (error: Error): boolean => error.message.startsWith("
  *
  * @example
  * ```ts
- * import { Pipeline } from "@dogpile-effect/hstore"
+ * import * as Pipeline from "./Pipeline.ts" // internal to @dogpile-effect/hstore
  * Pipeline.chunks([1, 2, 3], 2) // [[1, 2], [3]]
  * ```
  *
@@ -73,7 +73,7 @@ export const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<Readonly
  *
  * @example
  * ```ts
- * import { Pipeline } from "@dogpile-effect/hstore"
+ * import * as Pipeline from "./Pipeline.ts" // internal to @dogpile-effect/hstore
  * Pipeline.positions(["a", "b", "a"], (k) => k) // Map { "a" => [0, 2], "b" => [1] }
  * ```
  *
@@ -116,7 +116,7 @@ const runGroup = async (client: RedisClient.RedisConnection, group: ReadonlyArra
  *
  * @example
  * ```ts
- * import { Pipeline } from "@dogpile-effect/hstore"
+ * import * as Pipeline from "./Pipeline.ts" // internal to @dogpile-effect/hstore
  * import { RedisClient } from "@dogpile-effect/redis"
  * import { Effect } from "effect"
  * const program = Effect.flatMap(RedisClient.RedisClient, (redis) =>
@@ -143,7 +143,7 @@ export const run = (
  *
  * @example
  * ```ts
- * import { Pipeline } from "@dogpile-effect/hstore"
+ * import * as Pipeline from "./Pipeline.ts" // internal to @dogpile-effect/hstore
  * Pipeline.perKeys(["a", "b"], 500, false, (chunk) => ({ add: (p) => p.del(...chunk), onReply: () => {} }))
  * ```
  *

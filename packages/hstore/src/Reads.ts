@@ -19,7 +19,7 @@ import type * as Sweeper from "./Sweeper.ts"
  *
  * @example
  * ```ts
- * import type { Reads } from "@dogpile-effect/hstore"
+ * import type * as Reads from "./Reads.ts" // internal to @dogpile-effect/hstore
  * type Needs = Reads.ReadContext["overflowAbove"] // number | undefined
  * ```
  *
@@ -48,7 +48,7 @@ const plainOf = (key: CacheKey.CacheKey) => (typeof key === "string" ? key : und
  *
  * @example
  * ```ts
- * import { Reads } from "@dogpile-effect/hstore"
+ * import * as Reads from "./Reads.ts" // internal to @dogpile-effect/hstore
  * // const getMany = Reads.make({ redis, batchSize: 500, overflowAbove: 64, expiry: undefined, sweeper })
  * ```
  *

@@ -38,7 +38,7 @@ export interface ServerFeatures {
  *
  * @example
  * ```ts
- * import { ServerFeatures } from "@dogpile-effect/hstore"
+ * import * as ServerFeatures from "./ServerFeatures.ts" // internal to @dogpile-effect/hstore
  * ServerFeatures.fallback.listpackValueLimit // 64
  * ```
  *
@@ -76,7 +76,7 @@ const configValue = (reply: unknown, names: ReadonlyArray<string>): number | und
  *
  * @example
  * ```ts
- * import { ServerFeatures } from "@dogpile-effect/hstore"
+ * import * as ServerFeatures from "./ServerFeatures.ts" // internal to @dogpile-effect/hstore
  * import { RedisClient } from "@dogpile-effect/redis"
  * import { Effect } from "effect"
  * const features = Effect.flatMap(RedisClient.RedisClient, ServerFeatures.detect)

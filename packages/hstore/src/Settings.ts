@@ -16,7 +16,7 @@ import type * as HashScripts from "./HashScripts.ts"
  *
  * @example
  * ```ts
- * import { Settings } from "@dogpile-effect/hstore"
+ * import * as Settings from "./Settings.ts" // internal to @dogpile-effect/hstore
  * const options: Settings.HashBackendOptions = { overflowAbove: false }
  * ```
  *
@@ -56,7 +56,7 @@ const COMPONENT = "HashBackend"
  *
  * @example
  * ```ts
- * import { Settings } from "@dogpile-effect/hstore"
+ * import * as Settings from "./Settings.ts" // internal to @dogpile-effect/hstore
  * const settings = Settings.resolve({}) // Effect<Settings.Settings, InvalidOptionError>
  * ```
  *
@@ -77,7 +77,7 @@ export interface Settings {
  *
  * @example
  * ```ts
- * import { Settings } from "@dogpile-effect/hstore"
+ * import * as Settings from "./Settings.ts" // internal to @dogpile-effect/hstore
  * Settings.resolve({ batchSize: 0 }) // fails: HashBackend: option batchSize must be at least 1, got 0
  * ```
  *

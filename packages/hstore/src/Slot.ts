@@ -48,7 +48,7 @@ const tagForSlot = (slot: number): string => {
  *
  * @example
  * ```ts
- * import { Slot } from "@dogpile-effect/hstore"
+ * import * as Slot from "./Slot.ts" // internal to @dogpile-effect/hstore
  * Slot.colocated("user:12345", ":67") // "{user:12345}:67"
  * Slot.colocated("{user}:12345", ":67") // "{user}:12345:67"
  * Slot.colocated("user{}", ":67") // "{t}user{}:67", t hashing like "user{}"
@@ -73,7 +73,7 @@ export const colocated = (base: string, suffix: string): string => {
  *
  * @example
  * ```ts
- * import { Slot } from "@dogpile-effect/hstore"
+ * import * as Slot from "./Slot.ts" // internal to @dogpile-effect/hstore
  * Slot.clientAgrees("user:{}12345") // true
  * Slot.clientAgrees("user:{}{12}345") // false
  * ```
@@ -96,7 +96,7 @@ export const clientAgrees = (key: string): boolean => {
  *
  * @example
  * ```ts
- * import { Slot } from "@dogpile-effect/hstore"
+ * import * as Slot from "./Slot.ts" // internal to @dogpile-effect/hstore
  * Slot.groupBy(["a", "b"], (k) => k, false) // Map { 0 => ["a", "b"] }
  * ```
  *

@@ -20,7 +20,7 @@ import * as Pipeline from "./Pipeline.ts"
  *
  * @example
  * ```ts
- * import type { Sweeper } from "@dogpile-effect/hstore"
+ * import type * as Sweeper from "./Sweeper.ts" // internal to @dogpile-effect/hstore
  * const item: Sweeper.Expired = { hash: "b", field: "f", value: new Uint8Array([1]) }
  * ```
  *
@@ -64,7 +64,8 @@ const toBuffer = (bytes: Uint8Array): Buffer =>
  *
  * @example
  * ```ts
- * import { EntryExpiry, Sweeper } from "@dogpile-effect/hstore"
+ * import { EntryExpiry } from "@dogpile-effect/hstore"
+ * import * as Sweeper from "./Sweeper.ts" // internal to @dogpile-effect/hstore
  * import { RedisClient } from "@dogpile-effect/redis"
  * import { Effect } from "effect"
  * const program = Effect.gen(function*() {

@@ -1,6 +1,7 @@
 import { assert, describe, expect, it } from "vitest"
 import { CacheKey, InvalidOptionError } from "@dogpile-effect/core"
-import { Bucketing, Slot } from "@dogpile-effect/hstore"
+import { Bucketing } from "@dogpile-effect/hstore"
+import * as Slot from "../src/Slot.ts"
 import { KeySlot } from "@dogpile-effect/redis"
 import { Effect } from "effect"
 import * as fc from "fast-check"

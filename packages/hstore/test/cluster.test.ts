@@ -6,7 +6,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Backend, CacheKey, Lock } from "@dogpile-effect/core"
-import { HashBackend, HashExpiry, Slot } from "@dogpile-effect/hstore"
+import { HashBackend, HashExpiry } from "@dogpile-effect/hstore"
+import * as Slot from "../src/Slot.ts"
 import { KeySlot, RedisClient, RedisLock } from "@dogpile-effect/redis"
 import { Effect, Layer, Option } from "effect"
 import { afterAll, beforeAll } from "vitest"

@@ -4,7 +4,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Backend, BackendError, CacheKey } from "@dogpile-effect/core"
-import { HashBackend, HashMetrics, HashScripts, Overflow } from "@dogpile-effect/hstore"
+import { HashBackend, HashMetrics } from "@dogpile-effect/hstore"
+import * as HashScripts from "../src/HashScripts.ts"
+import * as Overflow from "../src/Overflow.ts"
 import { RedisClient } from "@dogpile-effect/redis"
 import { Duration, Effect, Layer, Metric, Option } from "effect"
 import { inject } from "vitest"

@@ -34,7 +34,8 @@ const slotMapOf = (cluster: Cluster): string => {
  *
  * @example
  * ```ts
- * import { ClusterTracking, RedisClient } from "@dogpile-effect/redis"
+ * import { RedisClient } from "@dogpile-effect/redis"
+ * import * as ClusterTracking from "./ClusterTracking.ts" // internal to @dogpile-effect/redis
  * import { Effect } from "effect"
  * import type { Cluster } from "ioredis"
  *

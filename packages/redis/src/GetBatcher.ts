@@ -36,7 +36,7 @@ interface Waiting<V, E> {
  *
  * @example
  * ```ts
- * import { GetBatcher } from "@dogpile-effect/redis"
+ * import { GetBatcher } from "@dogpile-effect/redis/toolkit"
  * import { Effect } from "effect"
  *
  * const get = GetBatcher.make((keys: ReadonlyArray<string>) => Effect.succeed(keys.map((key) => key.length)))

@@ -85,7 +85,7 @@ const request = (): void => {
  *
  * @example
  * ```ts
- * import { LoopTurn } from "@dogpile-effect/redis"
+ * import * as LoopTurn from "./LoopTurn.ts" // internal to @dogpile-effect/redis
  * const serveLocally = !LoopTurn.behind(Date.now(), 3)
  * ```
  *
@@ -115,7 +115,7 @@ export const behind = (now: number, maxLagMs: number): boolean => {
  *
  * @example
  * ```ts
- * import { LoopTurn } from "@dogpile-effect/redis"
+ * import * as LoopTurn from "./LoopTurn.ts" // internal to @dogpile-effect/redis
  * import { Effect } from "effect"
  * const afterInvalidationsAreRead = Effect.andThen(LoopTurn.nextTurn, Effect.log("sockets read"))
  * ```

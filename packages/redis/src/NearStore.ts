@@ -25,7 +25,7 @@ const MAX_RECENT = 10_000
  *
  * @example
  * ```ts
- * import type { NearStore } from "@dogpile-effect/redis"
+ * import type * as NearStore from "./NearStore.ts" // internal to @dogpile-effect/redis
  * const bytesOf = (entry: NearStore.Entry) => entry.size
  * ```
  *
@@ -50,7 +50,7 @@ export interface Entry {
  *
  * @example
  * ```ts
- * import type { NearStore } from "@dogpile-effect/redis"
+ * import type * as NearStore from "./NearStore.ts" // internal to @dogpile-effect/redis
  * const sentAt = (ticket: NearStore.Ticket) => ticket.seq
  * ```
  *
@@ -67,7 +67,7 @@ export interface Ticket {
  *
  * @example
  * ```ts
- * import type { NearStore } from "@dogpile-effect/redis"
+ * import type * as NearStore from "./NearStore.ts" // internal to @dogpile-effect/redis
  * const limits: NearStore.Limits = { maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, maxAgeMs: 10_000 }
  * ```
  *
@@ -85,7 +85,7 @@ export interface Limits {
  *
  * @example
  * ```ts
- * import type { NearStore } from "@dogpile-effect/redis"
+ * import type * as NearStore from "./NearStore.ts" // internal to @dogpile-effect/redis
  * const report: NearStore.Events = { evicted: (n) => console.log(n) }
  * ```
  *
@@ -102,7 +102,7 @@ export interface Events {
  *
  * @example
  * ```ts
- * import type { NearStore } from "@dogpile-effect/redis"
+ * import type * as NearStore from "./NearStore.ts" // internal to @dogpile-effect/redis
  * const fill = (store: NearStore.NearStore) => store.entries()
  * ```
  *
@@ -131,7 +131,7 @@ export interface NearStore {
  *
  * @example
  * ```ts
- * import { NearStore } from "@dogpile-effect/redis"
+ * import * as NearStore from "./NearStore.ts" // internal to @dogpile-effect/redis
  * const store = NearStore.make({ maxEntries: 100, maxBytes: 1 << 20, maxAgeMs: Infinity }, { evicted: () => {} })
  * const ticket = store.begin()
  * store.admit(ticket, "k", "k", new Uint8Array([1]), Date.now())

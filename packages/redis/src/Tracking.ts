@@ -24,7 +24,7 @@ const CHANNEL = "__redis__:invalidate"
  *
  * @example
  * ```ts
- * import type { Tracking } from "@dogpile-effect/redis"
+ * import type { Tracking } from "@dogpile-effect/redis/toolkit"
  * const listener: Tracking.Listener = { invalidate: (keys) => console.log(keys), flush: (reason) => console.log(reason) }
  * ```
  *
@@ -41,7 +41,7 @@ export interface Listener {
  *
  * @example
  * ```ts
- * import type { Tracking } from "@dogpile-effect/redis"
+ * import type { Tracking } from "@dogpile-effect/redis/toolkit"
  * const keep = (tracking: Tracking.Tracking) => tracking.isActive()
  * ```
  *
@@ -66,7 +66,7 @@ export interface Tracking {
  *
  * @example
  * ```ts
- * import type { Tracking } from "@dogpile-effect/redis"
+ * import type { Tracking } from "@dogpile-effect/redis/toolkit"
  * const isReady = (connection: Tracking.Connection) => connection.status === "ready"
  * ```
  *
@@ -257,7 +257,7 @@ const start = (data: Redis, heartbeatMs: number): Shared => {
  *
  * @example
  * ```ts
- * import { Tracking } from "@dogpile-effect/redis"
+ * import { Tracking } from "@dogpile-effect/redis/toolkit"
  * import { Redis } from "ioredis"
  * const share = Tracking.share(new Redis(), { heartbeatMs: 1000 })
  * share.tracking.isActive()
@@ -279,7 +279,7 @@ export interface Share {
  *
  * @example
  * ```ts
- * import { Tracking } from "@dogpile-effect/redis"
+ * import { Tracking } from "@dogpile-effect/redis/toolkit"
  * import { Redis } from "ioredis"
  * const share = Tracking.share(new Redis(), { heartbeatMs: 1000 })
  * ```

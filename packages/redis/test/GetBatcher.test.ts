@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { GetBatcher } from "@dogpile-effect/redis"
+import { GetBatcher } from "@dogpile-effect/redis/toolkit"
 import { Context, Deferred, Effect, Exit, Fiber } from "effect"
 
 describe("GetBatcher", () => {

@@ -3,7 +3,7 @@
  * found it blocked waits for a whole poll phase, not for a timer.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { LoopTurn } from "@dogpile-effect/redis"
+import * as LoopTurn from "../src/LoopTurn.ts"
 import { Effect } from "effect"
 
 /** Keeps the loop busy (no socket is read) for `ms`. */

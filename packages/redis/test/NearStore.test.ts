@@ -3,7 +3,7 @@
  * entry bounds, age, bucket membership, and the race rule's tickets.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { NearStore } from "@dogpile-effect/redis"
+import * as NearStore from "../src/NearStore.ts"
 
 const bytes = (n: number) => new Uint8Array(n)
 
