@@ -23,7 +23,9 @@ export const projects = [
   project("redis", redisGlobalSetup),
   project("hstore", redisGlobalSetup),
   project("python", redisGlobalSetup),
-  project("cli", redisGlobalSetup)
+  project("cli", redisGlobalSetup),
+  // The demo (demo/): a small-scale run of every strategy.
+  { extends: true as const, test: { name: "demo", root: "./demo", include: ["test/**/*.test.ts"], globalSetup: ["../test-support/redis-global-setup.ts"] } }
 ]
 
 export const conditions = [sourceCondition]

@@ -87,7 +87,22 @@ const printable = (bytes: Uint8Array): string => {
 
 const sameValue = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b)
 
-const sample = (key: CacheKey.CacheKey) =>
+/**
+ * Where the region stored `key`: its backend key (namespace included) as
+ * `Region.inspect` reports it (`bucket[field]` for a hash key), back as a
+ * cache key; `undefined` when the region finds no entry.
+ */
+export const storedKey = <A>(region: Region.Region<A>, key: CacheKey.CacheKey) =>
+  Effect.map(region.inspect(key), (info): CacheKey.CacheKey | undefined => {
+    if (Option.isNone(info)) return undefined
+    const backendKey = info.value.backendKey
+    if (typeof key === "string") return backendKey
+    const open = backendKey.length - key.field.length - 2
+    return CacheKey.hash(backendKey.slice(0, open), key.field)
+  })
+
+/** How `key` (the key in Redis, as {@link storedKey} gives it) is stored. */
+export const sample = (key: CacheKey.CacheKey) =>
   Effect.gen(function*() {
     const redis = yield* RedisClient.RedisClient
     const redisKey = typeof key === "string" ? key : key.hash
@@ -141,7 +156,8 @@ export const run = (strategy: Strategy, dataset: Dataset.Dataset, progress: Prog
           const got = read[i] ?? Option.none()
           return Option.isSome(got) && sameValue(got.value, entry.value)
         })
-        return { primeMs, samples, checks }
+        const stored = yield* Effect.forEach(samples, (entry) => storedKey(region, mapKey(entry)))
+        return { primeMs, samples, checks, stored }
       }).pipe(
         Effect.provide(Layer.mergeAll(strategy.backend, Codec.layer(strategy.codec), Lock.layerLocal))
       )
@@ -150,7 +166,7 @@ export const run = (strategy: Strategy, dataset: Dataset.Dataset, progress: Prog
     const used = yield* settledMemory
     const redisKeys = Number(yield* redis.use("dbsize", (c) => c.dbsize()))
     const samples = yield* Effect.forEach(measured.samples, (entry, i) =>
-      Effect.map(sample(mapKey(entry)), (s): Sample => ({
+      Effect.map(sample(measured.stored[i] ?? mapKey(entry)), (s): Sample => ({
         key: entry.key,
         ...s,
         readBack: measured.checks[i] ?? false

@@ -7,6 +7,21 @@
 import { CacheKey } from "@dogpile-effect/core"
 
 /**
+ * The default lock prefix of `dogpile.cache.redis` (its `lock_template`
+ * `"_lock{0}"`).
+ *
+ * @example
+ * ```ts
+ * import { LockNaming } from "@dogpile-effect/python"
+ * console.log(LockNaming.DOGPILE_PREFIX) // "_lock"
+ * ```
+ *
+ * @category lock keys
+ * @since 0.3.0
+ */
+export const DOGPILE_PREFIX = "_lock"
+
+/**
  * The lock key of `dogpile.cache.redis` (`distributed_lock=True`):
  * `"_lock{0}".format(key)`, that is `_lock` + the key, no separator. Hash
  * keys do not exist in that backend; they render as `hash` U+0000 `field`.
@@ -20,7 +35,38 @@ import { CacheKey } from "@dogpile-effect/core"
  * @category lock keys
  * @since 0.2.0
  */
-export const dogpileRedis = (key: CacheKey.CacheKey): string => `_lock${CacheKey.render(key)}`
+export const dogpileRedis = (key: CacheKey.CacheKey): string => `${DOGPILE_PREFIX}${CacheKey.render(key)}`
+
+/**
+ * The lock key of `dogpile.cache.redis` given a `lock_prefix` (dogpile.cache
+ * ≥ 1.5): `prefix` + the key.
+ *
+ * @example
+ * ```ts
+ * import { LockNaming } from "@dogpile-effect/python"
+ * LockNaming.dogpileRedisPrefixed("_dpl.")("user:42") // "_dpl.user:42"
+ * ```
+ *
+ * @category lock keys
+ * @since 0.3.0
+ */
+export const dogpileRedisPrefixed = (prefix: string) => (key: CacheKey.CacheKey): string =>
+  `${prefix}${CacheKey.render(key)}`
+
+/**
+ * The `lock_prefix` values dogpile.cache 1.5 accepts (its `RE_VALID_PREFIX`,
+ * restricted to ASCII word characters): 2 to 10 of `A-Z a-z 0-9 _ - . :`.
+ *
+ * @example
+ * ```ts
+ * import { LockNaming } from "@dogpile-effect/python"
+ * LockNaming.VALID_PREFIX.test("_lok.") // true
+ * ```
+ *
+ * @category lock keys
+ * @since 0.3.0
+ */
+export const VALID_PREFIX = /^[\w\-.:]{2,10}$/
 
 /**
  * The default `lock_prefix` of dogpile_backend_redis_advanced 0.5.0.

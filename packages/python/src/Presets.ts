@@ -6,24 +6,27 @@
  *
  * | preset                 | Python backend                                  | value layout                | lock key                        |
  * |------------------------|-------------------------------------------------|-----------------------------|---------------------------------|
- * | {@link dogpileRedis}   | `dogpile.cache.redis` (dogpile.cache ≥ 1.1)     | `{"ct", "v"}\|payload`       | `_lock<key>`                    |
+ * | {@link dogpileRedis}   | `dogpile.cache.redis` (dogpile.cache ≥ 1.1)     | `{"ct", "v"}\|payload`       | `_lock<key>` (`lockPrefix`)     |
  * | {@link redisAdvanced}  | `dogpile_backend_redis_advanced` 0.5.x          | `{"ct", "v"}\|payload`       | `_lok.<key>`                    |
- * | {@link redisAdvancedHstore} | `dogpile_backend_redis_advanced_hstore` 0.5.x | `{"ct", "v"}\|payload` (hash fields too) | `_lok.<key>`, `_lok.<hash>,<field>` |
+ * | {@link redisAdvancedHstore} | `dogpile_backend_redis_advanced.hstore` 0.5.x | `{"ct", "v"}\|payload` (hash fields too) | `_lok.<key>`, `_lok.<hash>,<field>` |
  *
- * Each preset gives region options (`region`: keys verbatim, no store TTL) and
+ * Each preset gives region options (`region`: keys verbatim, the store TTL of
+ * Python's `redis_expiration_time`) and
  * a Layer (`layer`) providing `Backend`, `Lock` and `Codec` and setting
  * `Envelope.CurrentEnvelope`. Build regions with `{ ...preset.region, name, ... }`
  * under the Layer; use a `keyMangler` only if the Python region has the same
- * `key_mangler`. `docs/python-interop.md` has the Python side.
+ * `key_mangler`. Every preset refuses to share keys with a Python region that
+ * pickles ({@link PickleGuard}). `docs/python-interop.md` has the Python side.
  *
  * @since 0.2.0
  */
 import { PythonInterop } from "@dogpile-effect/codecs"
-import { type Backend, type Codec, InvalidOptionError, type Lock, Options } from "@dogpile-effect/core"
+import { type Backend, type Codec, InvalidOptionError, type Lock, Options, type Region } from "@dogpile-effect/core"
 import { HashBackend, HashExpiry } from "@dogpile-effect/hstore"
 import { RedisBackend, type RedisClient, RedisLock } from "@dogpile-effect/redis"
 import { Effect, Layer } from "effect"
 import * as LockNaming from "./LockNaming.ts"
+import * as PickleGuard from "./PickleGuard.ts"
 
 /**
  * Options shared by every preset.
@@ -48,6 +51,33 @@ export interface PresetOptions {
   readonly version?: number
   /** Options of the Redis lock, except its key naming, which the preset sets. */
   readonly lock?: Omit<RedisLock.RedisLockOptions, "lockKey" | "prefix">
+  /**
+   * The Python backend's `redis_expiration_time`, whole seconds: plain keys
+   * get it as their Redis TTL (the region's `storeTtl`), as Python's `SETEX`.
+   * Default none, as Python's 0.
+   */
+  readonly redisExpirationTime?: Region.Expiration
+}
+
+/**
+ * Options of {@link dogpileRedis}.
+ *
+ * @example
+ * ```ts
+ * import type { Presets } from "@dogpile-effect/python"
+ * const options: Presets.DogpileRedisOptions = { format: "json", lockPrefix: "_dpl." }
+ * ```
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface DogpileRedisOptions extends PresetOptions {
+  /**
+   * dogpile.cache 1.5's `lock_prefix` argument: locks on `<lockPrefix><key>`.
+   * Default `"_lock"` (no `lock_prefix`). 2 to 10 of `A-Z a-z 0-9 _ - . :`,
+   * as Python accepts.
+   */
+  readonly lockPrefix?: string
 }
 
 /**
@@ -63,7 +93,10 @@ export interface PresetOptions {
  * @since 0.2.0
  */
 export interface AdvancedOptions extends PresetOptions {
-  /** The plugin's `lock_prefix`. Default `"_lok."` ({@link LockNaming.ADVANCED_PREFIX}). */
+  /**
+   * The `lock_prefix` argument (honoured by the plugin 0.5.0 on dogpile.cache
+   * ≥ 1.5 only). Default `"_lok."` ({@link LockNaming.ADVANCED_PREFIX}).
+   */
   readonly lockPrefix?: string
 }
 
@@ -82,9 +115,16 @@ export interface AdvancedOptions extends PresetOptions {
  */
 export interface HstoreOptions extends AdvancedOptions {
   /**
-   * When buckets get a Redis TTL: `HashExpiry.never` (default) or
-   * `HashExpiry.onEveryWrite(ttl)`. `HashExpiry.onCreate` is refused: it also
-   * gives an existing TTL-less bucket a TTL, which the plugin does not.
+   * The plugin's `redis_expiration_time_hash`: `null` (its default, with
+   * `redisExpirationTime`: a bucket gets that TTL when it is created),
+   * `true` (every write resets the bucket's TTL) or `false` (buckets never
+   * get a TTL). `null` or `true` without `redisExpirationTime` is refused:
+   * the plugin then sends `EXPIRE <hash> 0`, which deletes the hash.
+   */
+  readonly redisExpirationTimeHash?: boolean | null
+  /**
+   * An explicit bucket TTL policy, instead of the one the two Python
+   * arguments above give (not both). `HashExpiry.entryTtl` is refused.
    */
   readonly hashExpiry?: HashExpiry.HashExpiry
 }
@@ -92,9 +132,8 @@ export interface HstoreOptions extends AdvancedOptions {
 /**
  * The region options every preset needs, to spread into `Region.make`: keys
  * verbatim as Python's (`namespace: false`; Python regions have no key
- * prefix unless given a `key_mangler`), and no store TTL, as Python's
- * backends by default (`redis_expiration_time` 0; set `storeTtl` to the same
- * duration when the Python side sets one).
+ * prefix unless given a `key_mangler`), and the store TTL of the preset's
+ * `redisExpirationTime` (`"never"` without one, as Python's default 0).
  *
  * @example
  * ```ts
@@ -107,7 +146,7 @@ export interface HstoreOptions extends AdvancedOptions {
  */
 export interface PresetRegionOptions {
   readonly namespace: false
-  readonly storeTtl: "never"
+  readonly storeTtl: Region.Expiration
 }
 
 /**
@@ -129,7 +168,10 @@ export interface Preset {
   readonly layer: Layer.Layer<Backend | Lock | Codec, InvalidOptionError, RedisClient.RedisClient>
 }
 
-const region: PresetRegionOptions = { namespace: false, storeTtl: "never" }
+const regionOf = (options: PresetOptions): PresetRegionOptions => ({
+  namespace: false,
+  storeTtl: options.redisExpirationTime ?? "never"
+})
 
 const checkCommon = (component: string, options: PresetOptions) =>
   Effect.gen(function*() {
@@ -139,7 +181,29 @@ const checkCommon = (component: string, options: PresetOptions) =>
       options.format !== "json" && options.format !== "msgpack",
       `must be "json" or "msgpack", got ${String(options.format)}`
     )
-    return yield* Options.integer(component, "version", options.version, 2, { min: 0 })
+    const version = yield* Options.integer(component, "version", options.version, 2, { min: 0 })
+    const ttlMs = options.redisExpirationTime === undefined
+      ? undefined
+      : yield* Options.millis(component, "redisExpirationTime", options.redisExpirationTime)
+    yield* Options.reject(
+      component,
+      "redisExpirationTime",
+      ttlMs !== undefined && ttlMs % 1000 !== 0,
+      "must be whole seconds, as Python's redis_expiration_time"
+    )
+    return { version, ttlMs }
+  })
+
+const checkPrefix = (component: string, prefix: string | undefined, fallback: string) =>
+  Effect.gen(function*() {
+    const value = yield* Options.nonEmpty(component, "lockPrefix", prefix, fallback)
+    yield* Options.reject(
+      component,
+      "lockPrefix",
+      prefix !== undefined && !LockNaming.VALID_PREFIX.test(value),
+      "must be 2 to 10 of A-Z a-z 0-9 _ - . : (what dogpile.cache accepts as lock_prefix)"
+    )
+    return value
   })
 
 /** Codec and envelope (dogpile layout), then the lock named by `lockKey`, over `backend`. */
@@ -151,14 +215,15 @@ const assemble = (
 ): Preset["layer"] =>
   Layer.mergeAll(
     PythonInterop.layer({ format: options.format, layout: "dogpile", version }),
-    backend,
+    PickleGuard.layer.pipe(Layer.provide(backend)),
     RedisLock.layer({ ...options.lock, lockKey })
   )
 
 /**
  * For Python services on `dogpile.cache.redis` with a JSON or msgpack
  * serializer and `distributed_lock=True`: plain keys, the dogpile layout, locks
- * on `_lock<key>`.
+ * on `_lock<key>` (or `<lockPrefix><key>` for dogpile.cache 1.5's
+ * `lock_prefix`).
  *
  * @example
  * ```ts
@@ -177,25 +242,24 @@ const assemble = (
  * @category presets
  * @since 0.2.0
  */
-export const dogpileRedis = (options: PresetOptions): Preset => ({
-  region,
+export const dogpileRedis = (options: DogpileRedisOptions): Preset => ({
+  region: regionOf(options),
   layer: Layer.unwrap(
-    Effect.map(
-      checkCommon("Presets.dogpileRedis", options),
-      (version) => assemble(options, version, RedisBackend.layer(), LockNaming.dogpileRedis)
-    )
+    Effect.gen(function*() {
+      const { version } = yield* checkCommon("Presets.dogpileRedis", options)
+      const prefix = yield* checkPrefix("Presets.dogpileRedis", options.lockPrefix, LockNaming.DOGPILE_PREFIX)
+      return assemble(options, version, RedisBackend.layer(), LockNaming.dogpileRedisPrefixed(prefix))
+    })
   )
 })
-
-const checkPrefix = (component: string, options: AdvancedOptions) =>
-  Options.nonEmpty(component, "lockPrefix", options.lockPrefix, LockNaming.ADVANCED_PREFIX)
 
 /**
  * For Python services on `dogpile_backend_redis_advanced` 0.5.x with a region
  * serializer (JSON or msgpack) and `distributed_lock=True`: plain keys, the
- * dogpile layout, locks on `<lockPrefix><key>`. For the plugin's own
- * `loads`/`dumps` layouts (0.4.x), use `PythonInterop.layer` with `full`,
- * `compact` or `raw` instead of this preset's codec.
+ * dogpile layout, locks on `<lockPrefix><key>`. The plugin 0.5.0 ignores
+ * `loads`/`dumps` arguments (it pickles); for 0.4.x's `loads`/`dumps`
+ * layouts, use `PythonInterop.layer` with `full` or `compact` instead of this
+ * preset's codec.
  *
  * @example
  * ```ts
@@ -207,48 +271,69 @@ const checkPrefix = (component: string, options: AdvancedOptions) =>
  * @since 0.2.0
  */
 export const redisAdvanced = (options: AdvancedOptions): Preset => ({
-  region,
+  region: regionOf(options),
   layer: Layer.unwrap(
     Effect.gen(function*() {
-      const version = yield* checkCommon("Presets.redisAdvanced", options)
-      const prefix = yield* checkPrefix("Presets.redisAdvanced", options)
+      const { version } = yield* checkCommon("Presets.redisAdvanced", options)
+      const prefix = yield* checkPrefix("Presets.redisAdvanced", options.lockPrefix, LockNaming.ADVANCED_PREFIX)
       return assemble(options, version, RedisBackend.layer(), LockNaming.redisAdvanced(prefix))
     })
   )
 })
 
+/** The bucket TTL policy mirroring the plugin's `redis_expiration_time` and `redis_expiration_time_hash`. */
+const bucketPolicy = (component: string, options: HstoreOptions, ttlMs: number | undefined) => {
+  const mode = options.redisExpirationTimeHash ?? null
+  const invalid = (option: string, reason: string) => Effect.fail(new InvalidOptionError({ component, option, reason }))
+  if (options.hashExpiry !== undefined) {
+    if (options.redisExpirationTimeHash !== undefined) {
+      return invalid("hashExpiry", "give hashExpiry or redisExpirationTimeHash, not both")
+    }
+    return options.hashExpiry._tag === "EntryTtl"
+      ? invalid("hashExpiry", "entryTtl extends buckets by each entry's TTL, which the plugin does not; use never, onCreate or onEveryWrite")
+      : Effect.succeed(options.hashExpiry)
+  }
+  if (mode === false) return Effect.succeed(HashExpiry.never)
+  if (ttlMs === undefined) {
+    return invalid(
+      "redisExpirationTime",
+      `is needed with redisExpirationTimeHash ${String(mode)}: the plugin then sends EXPIRE <hash> 0, deleting every hash ` +
+        "it writes; set redis_expiration_time (and redisExpirationTime) or redis_expiration_time_hash=False (and redisExpirationTimeHash: false)"
+    )
+  }
+  return Effect.succeed(mode === true ? HashExpiry.onEveryWrite(ttlMs) : HashExpiry.onCreate(ttlMs))
+}
+
 /**
- * For Python services on `dogpile_backend_redis_advanced_hstore` 0.5.x: hash
+ * For Python services on `dogpile_backend_redis_advanced.hstore` 0.5.x: hash
  * keys (`CacheKey.hash(name, field)` ↔ Python's `(name, field)` tuples) are
  * fields of Redis hashes with nothing but the value in them (no overflow keys,
  * no per-entry expiry scans), plain keys are strings; locks on
- * `<lockPrefix><key>` and `<lockPrefix><hash>,<field>`.
+ * `<lockPrefix><key>` and `<lockPrefix><hash>,<field>`. Buckets get the TTL
+ * the plugin gives the hashes it creates: pass the Python side's
+ * `redis_expiration_time` as `redisExpirationTime` and its
+ * `redis_expiration_time_hash` as `redisExpirationTimeHash`. The plugin's
+ * defaults (neither set) delete every hash Python writes, so the preset
+ * refuses them.
  *
  * @example
  * ```ts
- * import { HashExpiry } from "@dogpile-effect/hstore"
  * import { Presets } from "@dogpile-effect/python"
- * const Shared = Presets.redisAdvancedHstore({ format: "json", hashExpiry: HashExpiry.onEveryWrite("1 day") })
+ * // Python: arguments={..., "redis_expiration_time": 3600}
+ * const Shared = Presets.redisAdvancedHstore({ format: "json", redisExpirationTime: "1 hour" })
  * ```
  *
  * @category presets
  * @since 0.2.0
  */
 export const redisAdvancedHstore = (options: HstoreOptions): Preset => ({
-  region,
+  region: regionOf(options),
   layer: Layer.unwrap(
     Effect.gen(function*() {
       const component = "Presets.redisAdvancedHstore"
-      const version = yield* checkCommon(component, options)
-      const prefix = yield* checkPrefix(component, options)
-      const hashExpiry = options.hashExpiry ?? HashExpiry.never
-      if (hashExpiry._tag === "OnCreate") {
-        return yield* new InvalidOptionError({
-          component,
-          option: "hashExpiry",
-          reason: "onCreate also expires existing TTL-less buckets, which the plugin does not; use never or onEveryWrite"
-        })
-      }
+      const { ttlMs, version } = yield* checkCommon(component, options)
+      const prefix = yield* checkPrefix(component, options.lockPrefix, LockNaming.ADVANCED_PREFIX)
+      const hashExpiry = yield* bucketPolicy(component, options, ttlMs)
       // Python reads every field as a value: no overflow markers in buckets.
       const backend = HashBackend.layer({ hashExpiry, overflowAbove: false })
       return assemble(options, version, backend, LockNaming.redisAdvanced(prefix))

@@ -13,3 +13,5 @@
  */
 export * as LockNaming from "./LockNaming.ts"
 export * as Presets from "./Presets.ts"
+export * as PickleGuard from "./PickleGuard.ts"
+export * as Purge from "./Purge.ts"

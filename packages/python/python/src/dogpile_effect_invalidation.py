@@ -32,7 +32,8 @@ dogpile.cache needs an ``expiration_time`` to serve soft-invalidated values
 as stale. A region without one should pass ``soft_as_hard=True``: soft marks
 then count as hard ones (misses) instead of making ``get_or_create`` raise.
 
-Tested with dogpile.cache 1.1.8 and redis-py 4.3 (packages/python/test).
+Tested with dogpile.cache 1.1.8 and 1.5.0, redis-py 4.3 (packages/python/test), installed
+from this directory's pyproject.toml (``pip install ./packages/python/python``).
 """
 
 import time

@@ -1,0 +1,54 @@
+/**
+ * The demo at a small scale (1,100 entries) against the test server: every
+ * strategy primes, reads its samples back, and finds each sample in Redis
+ * where the region's key layout puts it (namespace included). A sampler that
+ * looks keys up without the namespace reports "(missing)" and fails here.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { CacheKey } from "@dogpile-effect/core"
+import { RedisClient } from "@dogpile-effect/redis"
+import { Effect } from "effect"
+import { inject } from "vitest"
+import * as Dataset from "../Dataset.ts"
+import * as Measure from "../Measure.ts"
+import * as Progress from "../Progress.ts"
+import * as Strategies from "../Strategies.ts"
+
+const url = inject("redisUrl")
+const dataset = Dataset.make(0.001)
+
+/** Where the region's namespace (its name, by default) puts a key: `name:key`, buckets `name#bucket`. */
+const expectedLocation = (strategy: Strategies.Strategy, entry: Dataset.Entry): string => {
+  const key = Strategies.keyMapper(strategy.layout)(entry)
+  return CacheKey.display(typeof key === "string" ? `${strategy.id}:${key}` : CacheKey.hash(`${strategy.id}#${key.hash}`, key.field))
+}
+
+// Every strategy starts with FLUSHALL: only on the project's own server, never on a REDIS_URL others may share.
+const shared = (process.env["REDIS_URL"] ?? "").length > 0
+if (shared) process.stderr.write("[demo] skipped: REDIS_URL is set, and the demo flushes its server\n")
+
+const describeDemo = shared ? describe.skip : describe
+
+describeDemo("demo (scale 0.001)", () => {
+  it.live("every strategy's samples are found where the region's key layout puts them, and read back", () =>
+    Effect.gen(function*() {
+      const problems: Array<string> = []
+      let checked = 0
+      for (const strategy of Strategies.all()) {
+        const result = yield* Measure.run(strategy, dataset, Progress.silent)
+        const entries = Dataset.samples(dataset)
+        assert.strictEqual(result.samples.length, entries.length)
+        for (const [i, sample] of result.samples.entries()) {
+          const expected = expectedLocation(strategy, entries[i]!)
+          if (sample.stored === "(missing)") problems.push(`${strategy.id} ${sample.key}: missing`)
+          if (sample.location !== expected) problems.push(`${strategy.id} ${sample.key}: at ${sample.location}, not ${expected}`)
+          if (!sample.readBack) problems.push(`${strategy.id} ${sample.key}: not read back`)
+          checked++
+        }
+        if (!result.verified) problems.push(`${strategy.id}: not verified`)
+        if (strategy.layout._tag === "Keys") assert.strictEqual(result.redisKeys, dataset.total, strategy.id)
+      }
+      assert.deepStrictEqual(problems, [])
+      assert.strictEqual(checked, Strategies.all().length * 5)
+    }).pipe(Effect.provide(RedisClient.layer({ url }))), 120_000)
+})
