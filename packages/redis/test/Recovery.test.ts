@@ -11,34 +11,11 @@
  * the same outage leaves B and C serving the pre-outage values.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { type Backend, Lock, Recovery, Region } from "@dogpile-effect/core"
-import { NearCache, RedisBackend, RedisClient } from "@dogpile-effect/redis"
-import { Context, Effect, Exit, Layer, Logger, Option, Schema } from "effect"
+import { Effect, Exit, Logger, Option } from "effect"
 import { Redis } from "ioredis"
 import type { RedisServer } from "../../../test-support/redis-server.ts"
+import { keys, processOn, type Scenario, served } from "./recoveryProcess.ts"
 import { privateServer } from "./silentServer.ts"
-
-interface Scenario {
-  readonly near: boolean
-  readonly recovery: boolean
-}
-
-/** One "process": its own client, backend (near cache if asked), recovery queue (if asked) and region. */
-const processOn = (url: string, scenario: Scenario) =>
-  Effect.gen(function*() {
-    const client = RedisClient.layer({ url })
-    const store: Layer.Layer<Backend, unknown> = scenario.near
-      ? NearCache.layer().pipe(Layer.provide(RedisBackend.layer()), Layer.provide(client))
-      : RedisBackend.layer().pipe(Layer.provide(client))
-    const recovering = Recovery.backend({ writes: true, backoff: { initial: "100 millis", max: "500 millis" } }).pipe(
-      Layer.provide(store)
-    )
-    const ctx = yield* Layer.build(Layer.mergeAll(scenario.recovery ? recovering : store, Lock.layerLocal))
-    const region = yield* Region.make({ name: "recovery", schema: Schema.String }).pipe(Effect.provide(ctx))
-    return { region, recovery: Context.getOption(ctx, Recovery.Recovery) }
-  })
-
-const keys = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `u${from + i}`)
 
 const raw = <A>(url: string, f: (client: Redis) => Promise<A>) =>
   Effect.promise(async () => {
@@ -50,25 +27,6 @@ const raw = <A>(url: string, f: (client: Redis) => Promise<A>) =>
       client.disconnect()
     }
   })
-
-/** `read` until it succeeds (a client reconnecting after the restart), for at most 10 s. */
-const settled = <A, E>(read: Effect.Effect<A, E>) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + 10_000
-    for (;;) {
-      const exit = yield* Effect.exit(read)
-      if (Exit.isSuccess(exit)) return exit.value
-      if (Date.now() > deadline) return yield* Effect.die(new Error(`still failing after 10 s: ${String(exit.cause)}`))
-      yield* Effect.sleep("50 millis")
-    }
-  })
-
-/** What one region serves for the 2,000 keys: the 1,000 set in the outage, and values from before it. */
-const served = (region: Region.Region<string>) =>
-  Effect.map(settled(region.getMany(keys(0, 2000))), (values) => ({
-    visible: values.slice(0, 1000).filter((v) => Option.getOrUndefined(v) === "new").length,
-    stale: values.filter((v) => Option.getOrUndefined(v) === "old").length
-  }))
 
 /** The outage of the module docs; returns what A, B and C serve afterwards, and A's recovery stats. */
 const outage = (server: RedisServer, scenario: Scenario) =>
