@@ -10,7 +10,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Backend, Faults, Lock, MemoryBackend, Recovery, Region } from "@dogpile-effect/core"
-import { Context, Duration, Effect, Exit, Layer, Option, Schema } from "effect"
+import { Context, Duration, Effect, Exit, Layer, Metric, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"
 
 const text = new TextEncoder()
@@ -27,11 +27,23 @@ const recovering = (store: Backend["Service"], options: Recovery.RecoveryOptions
 const regionOn = (services: Context.Context<Backend | Lock>) =>
   Region.make({ name: "users", schema: Schema.String }).pipe(Effect.provide(services))
 
+/** A counter of `Recovery.metrics`, as the layer over the in-memory backend reports it. */
+const labelled = (name: "queued" | "replayed" | "dropped") => Metric.withAttributes(Recovery.metrics[name], { backend: "memory" })
+
+const counts = <K extends string>(metrics: Record<K, ReturnType<typeof labelled>>) =>
+  Effect.map(
+    Effect.forEach(Object.entries(metrics) as Array<[K, ReturnType<typeof labelled>]>, ([name, metric]) =>
+      Effect.map(Metric.value(metric), (state) => [name, state.count] as const)),
+    (entries) => Object.fromEntries(entries) as Record<K, number>
+  )
+
 const keys = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `u${from + i}`)
 
 describe("Recovery over the in-memory backend, outage from Faults.backend on TestClock", () => {
   it.effect("hard invalidation + 1,000 sets in the outage: queued, replayed at t = 22 s after 4 failed probes, 0 stale values, every set visible, in both regions", () =>
     Effect.gen(function*() {
+      const counted = { queued: labelled("queued"), replayed: labelled("replayed"), dropped: labelled("dropped") }
+      const before = yield* counts(counted)
       const store = yield* MemoryBackend.make()
       const ctx = yield* Layer.build(Layer.mergeAll(recovering(store, { writes: true, backoff: { initial: "1 second", max: "4 seconds" } }), Lock.layerLocal))
       const recovery = Context.get(ctx, Recovery.Recovery)
@@ -65,6 +77,12 @@ describe("Recovery over the in-memory backend, outage from Faults.backend on Tes
         { pending: stats.pending, replayed: stats.replayed, failed: stats.failedAttempts, dropped: stats.dropped, rejected: stats.rejected },
         { pending: 0, replayed: 1001, failed: 4, dropped: 0, rejected: 0 }
       )
+      const after = yield* counts(counted)
+      assert.deepStrictEqual(
+        { queued: after.queued - before.queued, replayed: after.replayed - before.replayed, dropped: after.dropped - before.dropped },
+        { queued: 1001, replayed: 1001, dropped: 0 }
+      )
+      assert.strictEqual((yield* Metric.value(Metric.withAttributes(Recovery.metrics.pending, { backend: "memory" }))).value, 0)
       yield* TestClock.adjust("1 second") // b re-reads the marks
       for (const region of [a, b]) {
         const values = yield* region.getMany(keys(0, 2000))
