@@ -50,7 +50,7 @@ export interface RecoveryStats {
   readonly queued: number
   /** Queued operations that a newer one on the same key replaced. */
   readonly superseded: number
-  /** Operations written to the store by a replay. */
+  /** Queued operations a replay wrote and removed from the queue (one written and then superseded meanwhile is not counted: its successor is). */
   readonly replayed: number
   /** Plain writes turned into deletes to stay within `maxBytes`, and operations the store refused at replay for their key. */
   readonly dropped: number

@@ -37,9 +37,12 @@ const entryOf = (item: RecoveryQueue.Batch["items"][number]): BackendEntry => ({
  * The marks of `batch` that are newer than what the store holds (another
  * process may have invalidated later, after the store came back).
  */
-const newerMarks = (inner: Backend["Service"], batch: RecoveryQueue.Batch) =>
-  Effect.map(inner.getMany(batch.items.map((item) => item.op.key)), (stored) =>
-    batch.items.filter((item, i) => markTime(item.op.value) > markTime(stored[i])))
+const newerMarks = (inner: Backend["Service"], batch: RecoveryQueue.Batch) => {
+  const keys = batch.items.map((item) => item.op.key)
+  // Past any tier in this process (a near cache): the marks as the store holds them now.
+  const stored = inner.getManyFromStore === undefined ? inner.getMany(keys) : inner.getManyFromStore(keys)
+  return Effect.map(stored, (found) => batch.items.filter((item, i) => markTime(item.op.value) > markTime(found[i])))
+}
 
 /** Sends one batch to the store. */
 const send = (inner: Backend["Service"], batch: RecoveryQueue.Batch): Effect.Effect<void, BackendFailure> => {

@@ -130,6 +130,43 @@ describe("Recovery over the in-memory backend, outage from Faults.backend on Tes
       assert.isTrue(Option.isNone(yield* store.get("k2")))
     }).pipe(Effect.scoped))
 
+  it.effect("100 concurrent fibers per wave: two waves in the outage and one while the first batch replays; the store ends with the last wave on all 100 keys", () =>
+    Effect.gen(function*() {
+      const store = yield* MemoryBackend.make()
+      // Each replayed batch takes 1 s of Clock time once the store is back, so a wave can arrive mid-replay.
+      const slowReplay = { ...outage, setMany: { delay: "1 second", during: { from: "20 seconds" } } } as const
+      const ctx = yield* Layer.build(
+        Recovery.backend({ writes: true, batchSize: 10, backoff: { initial: "1 second", max: "4 seconds" } }).pipe(
+          Layer.provide(Faults.backend(slowReplay)),
+          Layer.provide(Layer.succeed(Backend, store))
+        )
+      )
+      const backend = Context.get(ctx, Backend)
+      const recovery = Context.get(ctx, Recovery.Recovery)
+      const ids = Array.from({ length: 100 }, (_, i) => `k${i}`)
+      const wave = (value: string) => Effect.forEach(ids, (k) => backend.set(k, bytes(value)), { concurrency: "unbounded", discard: true })
+      yield* TestClock.adjust("10 seconds")
+      yield* wave("w1")
+      yield* wave("w2")
+      let stats = yield* recovery.stats
+      assert.deepStrictEqual({ pending: stats.pending, queued: stats.queued, superseded: stats.superseded }, { pending: 100, queued: 200, superseded: 100 })
+      // The probe at 22 s starts the first batch (k0..k9); half-way through it, the third wave.
+      yield* TestClock.adjust("12500 millis")
+      stats = yield* recovery.stats
+      assert.deepStrictEqual({ pending: stats.pending, replayed: stats.replayed }, { pending: 100, replayed: 0 })
+      yield* wave("w3")
+      yield* TestClock.adjust("30 seconds")
+      yield* recovery.awaitDrained
+      stats = yield* recovery.stats
+      // The first batch's w2 values were written, then superseded by w3 (not counted); 100 w3 replayed after.
+      assert.deepStrictEqual(
+        { pending: stats.pending, queued: stats.queued, superseded: stats.superseded, replayed: stats.replayed },
+        { pending: 0, queued: 300, superseded: 200, replayed: 100 }
+      )
+      const values = (yield* store.getMany(ids)).map((o) => Option.getOrUndefined(read(o)))
+      assert.strictEqual(values.filter((v) => v === "w3").length, 100)
+    }).pipe(Effect.scoped))
+
   it.effect("by default invalidations and deletes are queued, writes are not (they fail as without recovery)", () =>
     Effect.gen(function*() {
       const store = yield* MemoryBackend.make()
