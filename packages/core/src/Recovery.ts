@@ -163,7 +163,7 @@ const fullError = (engine: Engine, operation: string, cause: BackendError | unde
 /** Whether an operation on `key` goes to the queue when the store fails (or while the queue replays). */
 const accepts = (engine: Engine, key: BackendEntry["key"], kind: "set" | "delete"): boolean => {
   if (typeof key !== "string" && !engine.inner.capabilities.hashKeys) return false
-  if (engine.queue.has(CacheKeys.render(key))) return true
+  if (engine.queue.size() > 0 && engine.queue.has(CacheKeys.render(key))) return true
   return RecoveryQueue.isMark(key) ? engine.settings.invalidations : kind === "delete" ? engine.settings.deletes : engine.settings.writes
 }
 
@@ -194,24 +194,36 @@ const enqueue = (
     ], { discard: true })
   })
 
+/** Whether every key's operation goes to the queue when the store fails (or while the queue replays). */
+const acceptsAll = (engine: Engine, keys: ReadonlyArray<BackendEntry["key"]>, kind: "set" | "delete"): boolean =>
+  keys.every((key) => accepts(engine, key, kind))
+
 /**
  * Runs `direct` against the store, unless the queue is replaying and every
- * op goes to it (order per key); when the store fails with `BackendError`
- * and every op is accepted, queues them instead.
+ * key's operation goes to it (order per key); when the store fails with
+ * `BackendError` and every operation is accepted, queues them instead. The
+ * queued operations are built only then (`ops`): the path where the store
+ * answers allocates nothing more.
  */
 const guarded = (
   engine: Engine,
   operation: string,
-  ops: Effect.Effect<ReadonlyArray<RecoveryQueue.QueuedOp>>,
+  keys: ReadonlyArray<BackendEntry["key"]>,
   kind: "set" | "delete",
-  direct: Effect.Effect<void, BackendFailure>
+  ops: () => Effect.Effect<ReadonlyArray<RecoveryQueue.QueuedOp>>,
+  direct: () => Effect.Effect<void, BackendFailure>
 ): Effect.Effect<void, BackendFailure> =>
-  Effect.flatMap(ops, (queued) => {
-    const all = queued.every((op) => accepts(engine, op.key, kind))
-    if (engine.queue.size() > 0 && all) return enqueue(engine, operation, queued, undefined)
-    return Effect.catchTag(direct, "BackendError", (error) => (all ? enqueue(engine, operation, queued, error) : Effect.fail(error)))
+  Effect.suspend(() => {
+    if (engine.queue.size() > 0 && acceptsAll(engine, keys, kind)) {
+      return Effect.flatMap(ops(), (queued) => enqueue(engine, operation, queued, undefined))
+    }
+    return Effect.catchTag(direct(), "BackendError", (error) =>
+      acceptsAll(engine, keys, kind)
+        ? Effect.flatMap(ops(), (queued) => enqueue(engine, operation, queued, error))
+        : Effect.fail(error))
   })
 
+/** The queued writes of `entries`, each with the time its store TTL ends. */
 const writesOf = (entries: ReadonlyArray<BackendEntry>) =>
   Effect.clockWith((clock) =>
     Effect.sync(() => {
@@ -237,12 +249,13 @@ const decorate = (engine: Engine): Backend["Service"] => {
     get: (key) => gated(engine, "get", () => inner.get(key)),
     getMany: (keys) => gated(engine, "getMany", () => inner.getMany(keys)),
     set: (key, value, ttl) =>
-      guarded(engine, "set", writesOf([{ key, value, ttl }]), "set", Effect.suspend(() => inner.set(key, value, ttl))),
-    setMany: (entries) => guarded(engine, "setMany", writesOf(entries), "set", Effect.suspend(() => inner.setMany(entries))),
+      guarded(engine, "set", [key], "set", () => writesOf([{ key, value, ttl }]), () => inner.set(key, value, ttl)),
+    setMany: (entries) =>
+      guarded(engine, "setMany", entries.map((entry) => entry.key), "set", () => writesOf(entries), () => inner.setMany(entries)),
     delete: (key) =>
-      guarded(engine, "delete", Effect.sync(() => [RecoveryQueue.remove(key)]), "delete", Effect.suspend(() => inner.delete(key))),
+      guarded(engine, "delete", [key], "delete", () => Effect.succeed([RecoveryQueue.remove(key)]), () => inner.delete(key)),
     deleteMany: (keys) =>
-      guarded(engine, "deleteMany", Effect.sync(() => keys.map(RecoveryQueue.remove)), "delete", Effect.suspend(() => inner.deleteMany(keys)))
+      guarded(engine, "deleteMany", keys, "delete", () => Effect.succeed(keys.map(RecoveryQueue.remove)), () => inner.deleteMany(keys))
   })
 }
 
@@ -282,12 +295,12 @@ const replayLoop = (engine: Engine): Effect.Effect<never> => {
   return Effect.forever(round)
 }
 
-/** On close: one last replay; what it cannot write is lost, and logged. */
+/** On close: one last replay, for at most `backoff.max`; what it cannot write is lost, and logged. */
 const lastReplay = (engine: Engine) =>
   Effect.suspend(() =>
     engine.queue.size() === 0
       ? Effect.void
-      : Effect.catch(replay(engine), (error) =>
+      : Effect.catch(Effect.timeout(replay(engine), Duration.millis(engine.settings.maxMs)), (error) =>
         Effect.logWarning(
           `dogpile: Recovery closed with ${engine.queue.size()} queued operation(s) the store did not take; they are lost`,
           error.message

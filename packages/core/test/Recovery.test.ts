@@ -10,7 +10,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Backend, Faults, Lock, MemoryBackend, Recovery, Region } from "@dogpile-effect/core"
-import { Context, Duration, Effect, Exit, Layer, Metric, Option, Schema } from "effect"
+import { Context, Duration, Effect, Exit, Layer, Metric, Option, Schema, Scope } from "effect"
 import { TestClock } from "effect/testing"
 
 const text = new TextEncoder()
@@ -243,6 +243,32 @@ describe("Recovery over the in-memory backend, outage from Faults.backend on Tes
       assert.deepStrictEqual(read(yield* store.get("__dogpile__:{users}:invalidated:soft")), Option.some("10000"))
       assert.strictEqual((yield* recovery.stats).replayed, 2)
     }).pipe(Effect.scoped))
+
+  it.effect("closing the layer replays once more: taken if the store answers, logged as lost if not", () =>
+    Effect.gen(function*() {
+      const store = yield* MemoryBackend.make()
+      yield* store.set("kept", bytes("old"))
+      yield* store.set("lost", bytes("old"))
+      const open = Effect.gen(function*() {
+        const scope = yield* Scope.make()
+        const ctx = yield* Layer.buildWithScope(recovering(store, { backoff: { initial: "1 second", max: "4 seconds" } }), scope)
+        return { backend: Context.get(ctx, Backend), recovery: Context.get(ctx, Recovery.Recovery), scope }
+      })
+      const first = yield* open
+      const second = yield* open
+      yield* TestClock.adjust("10 seconds")
+      yield* first.backend.delete("lost")
+      yield* second.backend.delete("kept")
+      // Probes at 11, 12, 14, 18 s fail; closed at 19 s, the store still failing: lost.
+      yield* TestClock.adjust("9 seconds")
+      yield* Scope.close(first.scope, Exit.void)
+      // Closed at 21 s, before the 22 s probe, the store answering: taken.
+      yield* TestClock.adjust("2 seconds")
+      assert.strictEqual((yield* second.recovery.stats).pending, 1)
+      yield* Scope.close(second.scope, Exit.void)
+      assert.isTrue(Option.isSome(yield* store.get("lost")))
+      assert.isTrue(Option.isNone(yield* store.get("kept")))
+    }))
 
   it.effect("invalid options are refused when the layer is built", () =>
     Effect.gen(function*() {
