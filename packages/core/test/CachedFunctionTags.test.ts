@@ -1,11 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { CachedFunction, Codec, Lock, MemoryBackend, Region } from "@dogpile-effect/core"
+import { CachedFunction, type CacheKey, Codec, Lock, MemoryBackend, Region } from "@dogpile-effect/core"
 import { Effect, Layer, Option, Ref } from "effect"
 import { TestClock } from "effect/testing"
 
 const memory = () => Layer.mergeAll(MemoryBackend.layer(), Codec.layerJson, Lock.layerLocal)
 
-const tagsOf = (region: Region.Region<number>, key: string) =>
+const tagsOf = (region: Region.Region<number>, key: CacheKey.CacheKey) =>
   Effect.map(region.inspect(key), Option.map((info) => info.tags))
 
 describe("CachedFunction: the wrapper's own writes carry its tags (issue 24, finding 3)", () => {
@@ -40,7 +40,7 @@ describe("CachedFunction: the wrapper's own writes carry its tags (issue 24, fin
       yield* many.refresh([1, 2])
       yield* many.set([[3, 7]])
       for (const n of [1, 2, 3]) {
-        assert.deepStrictEqual(yield* tagsOf(region, many.key(n) as string), Option.some(["fn-many"]), `key ${n}`)
+        assert.deepStrictEqual(yield* tagsOf(region, many.key(n)), Option.some(["fn-many"]), `key ${n}`)
       }
       yield* TestClock.adjust("1 millis")
       yield* region.invalidateTags(["fn-many"], { hard: true })
@@ -48,5 +48,4 @@ describe("CachedFunction: the wrapper's own writes carry its tags (issue 24, fin
       assert.deepStrictEqual(yield* many([1, 2, 3]), [101, 102, 103])
       assert.deepStrictEqual(asked, [[1, 2, 3]], "every entry the wrapper wrote was invalidated")
     }).pipe(Effect.scoped, Effect.provide(memory())))
-
 })
