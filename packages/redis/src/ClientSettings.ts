@@ -180,8 +180,11 @@ export const resolve = (options: RedisClientOptions): Effect.Effect<Settings, In
         } satisfies ClusterOptions
         return new Cluster(nodes.map(({ host, port }) => ({ host, port })), clusterOptions)
       }
+      // The service bounds every call itself: without ioredis' own timeout a late reply still settles its
+      // command, which tells the silence tracker (ServerSilence) that the server answers again.
+      const { commandTimeout: _bound, ...unbounded } = perCommand
       return new Redis({
-        ...perCommand,
+        ...(subscriber ? perCommand : unbounded),
         host: first.host,
         port: first.port,
         ...(db === undefined ? {} : { db }),

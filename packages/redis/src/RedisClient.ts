@@ -205,7 +205,7 @@ export const make = (
 ): Effect.Effect<RedisClient["Service"], InvalidOptionError | BackendError, Scope.Scope> =>
   Effect.gen(function*() {
     const settings = yield* ClientSettings.resolve(options)
-    const { client, health } = yield* ClientService.open(() => settings.create())
+    const { client, health } = yield* ClientService.open(() => settings.create(), settings.commandTimeoutMs)
     const service = ClientService.build({
       client,
       health,
@@ -301,7 +301,7 @@ export const fromClient = (
     const own = isClusterClient(client) ? client.options.redisOptions?.commandTimeout : client.options.commandTimeout
     const commandTimeoutMs = yield* Options.millisOr("RedisClient", "commandTimeout", options.commandTimeout, own ?? 1_000)
     const health = yield* Effect.acquireRelease(
-      Effect.sync(() => ConnectionHealth.watch(client)),
+      Effect.sync(() => ConnectionHealth.watch(client, ClientService.silenceOf(client, commandTimeoutMs))),
       (watched) => Effect.sync(watched.unwatch)
     )
     return ClientService.build({

@@ -1,0 +1,63 @@
+/**
+ * Issue 24, finding 1: a caller queued behind another caller of the same key
+ * (the in-process dogpile, the lock) must answer within its own deadline,
+ * not after the one ahead of it has used up its own. Three callers of one cold
+ * key start 0, 2 and 4 ms apart; the server is SIGSTOPped or paused a few ms
+ * later. Counted, not timed: each call's elapsed time is compared with the
+ * region's documented per-call bound (the client's commandTimeout) times 1.5,
+ * a margin no queued second timeout fits in (it takes 2x).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Region } from "@dogpile-effect/core"
+import { RedisBackend, RedisClient, RedisLock } from "@dogpile-effect/redis"
+import { Context, Effect, Exit, Fiber, Layer, Logger, Schedule, Schema } from "effect"
+import { privateServer, timed } from "./silentServer.ts"
+
+const TIMEOUT_MS = 400
+const ROUNDS = 6
+
+const sleep = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+
+describe("callers queued on one key against a silent server (issue 24, finding 1)", () => {
+  it.live("every caller answers within its own deadline: none waits for the call ahead to time out first", () =>
+    Effect.gen(function*() {
+      const server = yield* privateServer
+      const layer = Layer.mergeAll(RedisBackend.layer(), RedisLock.layer({ releaseWait: 0 })).pipe(
+        Layer.provideMerge(RedisClient.layer({ url: server.url, commandTimeout: TIMEOUT_MS }))
+      )
+      const ctx = yield* Layer.build(layer)
+      const redis = Context.get(ctx, RedisClient.RedisClient)
+      const control = Context.get(yield* Layer.build(RedisClient.layer({ url: server.url })), RedisClient.RedisClient)
+      const elapsed: Array<number> = []
+      let failures = 0
+      for (let round = 0; round < ROUNDS; round++) {
+        const region = yield* Region.make({ name: `queued-${round}`, schema: Schema.Number, expiration: "1 minute" }).pipe(
+          Effect.provide(Layer.succeedContext(ctx))
+        )
+        // Warm the marks: the calls below go straight to the key and its lock.
+        yield* region.get("warm")
+        const slowCreator = Effect.as(sleep(30), 1)
+        const fibers = []
+        for (const gap of [0, 2, 2]) {
+          yield* sleep(gap)
+          fibers.push(yield* Effect.forkChild(timed(region.getOrCreate("cold", slowCreator))))
+        }
+        yield* sleep(10 + (round % 3) * 8)
+        const paused = round % 2 === 0
+        if (paused) server.signal("SIGSTOP")
+        else yield* control.use("pause", (c) => c.call("CLIENT", "PAUSE", "1500", "ALL"))
+        const results = yield* Fiber.joinAll(fibers)
+        if (paused) server.signal("SIGCONT")
+        else yield* control.use("unpause", (c) => c.call("CLIENT", "UNPAUSE")).pipe(Effect.ignore)
+        for (const { exit, ms } of results) {
+          elapsed.push(ms)
+          if (Exit.isFailure(exit)) failures++
+        }
+        yield* Effect.retry(redis.use("ping", (c) => c.ping()), { times: 200, schedule: Schedule.spaced("25 millis") })
+        yield* redis.use("flush", (c) => c.flushall())
+      }
+      const over = elapsed.filter((ms) => ms > TIMEOUT_MS * 1.5)
+      console.log(`queued callers: ${elapsed.length} calls, ${failures} failed, elapsed ms ${elapsed.map(Math.round).join(" ")}`)
+      assert.deepStrictEqual(over.map(Math.round), [], `calls over 1.5 x commandTimeout (${TIMEOUT_MS} ms)`)
+    }).pipe(Effect.scoped, Effect.provide(Logger.layer([]))), { timeout: 120_000 })
+})
