@@ -30,6 +30,35 @@ export interface RedisNode {
 }
 
 /**
+ * Redis Sentinel: the Sentinels to ask for the current primary of the master
+ * group `name`. The client connects to the primary they name, and when that
+ * primary fails, asks them again and follows the failover (the same Layer keeps
+ * serving once a replica is promoted). `password`/`username` are the
+ * Sentinels' own; the data nodes' come from the URL or the top-level options.
+ *
+ * @example
+ * ```ts
+ * import { RedisClient } from "@dogpile-effect/redis"
+ * import { Redacted } from "effect"
+ * const RedisLive = RedisClient.layer({
+ *   sentinel: { name: "mymaster", nodes: [{ host: "10.0.0.1", port: 26379 }, { host: "10.0.0.2", port: 26379 }] },
+ *   password: Redacted.make("data-node-secret")
+ * })
+ * ```
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export interface SentinelOptions {
+  /** The master group's name (`sentinel monitor <name> …`). */
+  readonly name: string
+  readonly nodes: ReadonlyArray<RedisNode>
+  readonly username?: string
+  /** The Sentinels' password (`requirepass` of the Sentinels). Never logged. */
+  readonly password?: Redacted.Redacted<string>
+}
+
+/**
  * Options of {@link layer}. Everything is optional: the default is a
  * standalone server at `redis://127.0.0.1:6379`.
  *
@@ -42,9 +71,13 @@ export interface RedisClientOptions {
    * host is the startup node; several URLs may be given separated by commas.
    * A URL without a scheme, with another scheme, a query string or a path that
    * is not a database number is an `InvalidOptionError` (which never repeats
-   * the URL).
+   * the URL). `redis+sentinel://[user[:password]@]host[:port][,host[:port]…]/name[/db]`
+   * names Sentinels (port 26379 by default) and a master group instead (see
+   * {@link SentinelOptions}).
    */
   readonly url?: string | Redacted.Redacted<string>
+  /** Connect through Redis Sentinel (also implied by a `redis+sentinel://` URL; these options take precedence). */
+  readonly sentinel?: SentinelOptions
   /** Connect to a Redis Cluster (also implied by `nodes`). */
   readonly cluster?: boolean
   /** Cluster startup nodes; overrides the URL's host. */
