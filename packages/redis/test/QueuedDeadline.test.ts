@@ -60,4 +60,62 @@ describe("callers queued on one key against a silent server (issue 24, finding 1
       console.log(`queued callers: ${elapsed.length} calls, ${failures} failed, elapsed ms ${elapsed.map(Math.round).join(" ")}`)
       assert.deepStrictEqual(over.map(Math.round), [], `calls over 1.5 x commandTimeout (${TIMEOUT_MS} ms)`)
     }).pipe(Effect.scoped, Effect.provide(Logger.layer([]))), { timeout: 120_000 })
+
+  it.live("public calls of every kind, the server silenced at pseudo-random points: none over 1.5 x its bound", () =>
+    Effect.gen(function*() {
+      const server = yield* privateServer
+      const layer = Layer.mergeAll(RedisBackend.layer(), RedisLock.layer({ releaseWait: 0 })).pipe(
+        Layer.provideMerge(RedisClient.layer({ url: server.url, commandTimeout: TIMEOUT_MS }))
+      )
+      const ctx = yield* Layer.build(layer)
+      const redis = Context.get(ctx, RedisClient.RedisClient)
+      const control = Context.get(yield* Layer.build(RedisClient.layer({ url: server.url })), RedisClient.RedisClient)
+      // A fixed sequence (an LCG): the same points on every run.
+      let seed = 24
+      const next = (n: number) => {
+        seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+        return seed % n
+      }
+      const creator = Effect.as(sleep(20), 1)
+      const kinds: ReadonlyArray<(r: Region.Region<number>) => Effect.Effect<unknown, unknown>> = [
+        (r) => r.getOrCreate("cold", creator),
+        (r) => r.getOrCreate("cold", creator),
+        (r) => r.getOrCreate("tagged", creator, { tags: ["t"] }),
+        (r) => r.getOrCreateMany(["a", "b", "cold"], (keys) => Effect.as(sleep(20), keys.map(() => 1))),
+        (r) => r.get("warm"),
+        (r) => r.set("w", 1),
+        (r) => r.delete("w"),
+        (r) => r.invalidateTags(["t"]),
+        (r) => r.getMany(["a", "warm"]),
+        (r) => r.has("cold")
+      ]
+      const elapsed: Array<number> = []
+      for (let round = 0; round < 12; round++) {
+        const region = yield* Region.make({ name: `random-${round}`, schema: Schema.Number, expiration: "1 minute" }).pipe(
+          Effect.provide(Layer.succeedContext(ctx))
+        )
+        if (round % 3 !== 0) yield* region.get("warm")
+        const fibers = []
+        for (const call of kinds) {
+          yield* sleep(next(6))
+          fibers.push(yield* Effect.forkChild(timed(call(region))))
+        }
+        yield* sleep(next(40))
+        const stopped = round % 2 === 0
+        if (stopped) server.signal("SIGSTOP")
+        else yield* control.use("pause", (c) => c.call("CLIENT", "PAUSE", "1500", "ALL"))
+        const results = yield* Fiber.joinAll(fibers)
+        if (stopped) server.signal("SIGCONT")
+        for (const { ms } of results) elapsed.push(ms)
+        yield* Effect.retry(redis.use("ping", (c) => c.ping()), { times: 200, schedule: Schedule.spaced("25 millis") })
+        yield* redis.use("flush", (c) => c.flushall())
+      }
+      const over = elapsed.filter((ms) => ms > TIMEOUT_MS * 1.5)
+      const sorted = [...elapsed].sort((a, b) => a - b)
+      console.log(
+        `random silences: ${elapsed.length} calls, max ${Math.round(sorted.at(-1)!)} ms, ` +
+          `p99 ${Math.round(sorted[Math.floor(sorted.length * 0.99)]!)} ms, over 1.5 x ${TIMEOUT_MS} ms: ${over.length}`
+      )
+      assert.deepStrictEqual(over.map(Math.round), [], `calls over 1.5 x commandTimeout (${TIMEOUT_MS} ms)`)
+    }).pipe(Effect.scoped, Effect.provide(Logger.layer([]))), { timeout: 180_000 })
 })
