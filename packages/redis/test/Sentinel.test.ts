@@ -118,6 +118,28 @@ describe("Redis Sentinel", () => {
           `first failure ${Math.round(firstFailureAt - killedAt)} ms after the kill, served again ${Math.round((servedAgainMs ?? Number.NaN) - killedAt)} ms after it; ` +
           `acknowledged writes lost: ${lost.length} (acknowledged ${lostAgo.join(", ") || "-"} ms before the kill)`
       )
+      // Passwords (the data nodes' in the URL, the Sentinels' in the option) appear in no error, log or label.
+      const dataSecret = "d4ta-s3cret-xyz"
+      const sentinelSecret = "s3ntinel-s3cret-xyz"
+      const lines: Array<string> = []
+      const refused = yield* Effect.gen(function*() {
+        const other = yield* RedisClient.RedisClient
+        assert.notInclude(other.label, dataSecret)
+        // These Sentinels and nodes have no password: ioredis only warns about the AUTH, and the client serves.
+        assert.strictEqual(yield* other.use("ping", (c) => c.ping()), "PONG")
+        return yield* Effect.flip(other.use("bad", (c) => c.call("NO-SUCH-COMMAND", dataSecret, sentinelSecret)))
+      }).pipe(
+        Effect.provide(RedisClient.layer({
+          url: Redacted.make(deployment.url.replace("redis+sentinel://", `redis+sentinel://:${dataSecret}@`)),
+          sentinel: { name: deployment.name, nodes: deployment.sentinels, password: Redacted.make(sentinelSecret) },
+          connectTimeout: "300 millis"
+        })),
+        Effect.provide(Logger.layer([Logger.make(({ message }) => void lines.push(JSON.stringify(message)))]))
+      )
+      for (const text of [refused.message, String(refused.cause), ...lines]) {
+        assert.notInclude(text, dataSecret)
+        assert.notInclude(text, sentinelSecret)
+      }
       // Asynchronous replication can lose only what the old primary acknowledged before it died.
       assert.isTrue(lost.every((a) => a.at <= killedAt), "nothing acknowledged by the new primary is lost")
       assert.isAtMost(lost.length, before)
