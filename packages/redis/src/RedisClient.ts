@@ -11,6 +11,9 @@ import { Config, Context, Duration, Effect, Layer, Option, Redacted, type Scope 
 import * as ClientService from "./ClientService.ts"
 import * as ClientSettings from "./ClientSettings.ts"
 import * as ConnectionHealth from "./ConnectionHealth.ts"
+import type { SentinelOptions } from "./Sentinel.ts"
+
+export type { SentinelOptions } from "./Sentinel.ts"
 
 /**
  * A connection: a standalone `Redis` or a `Cluster`.
@@ -27,35 +30,6 @@ export type RedisConnection = Redis | Cluster
 export interface RedisNode {
   readonly host: string
   readonly port: number
-}
-
-/**
- * Redis Sentinel: the Sentinels to ask for the current primary of the master
- * group `name`. The client connects to the primary they name, and when that
- * primary fails, asks them again and follows the failover (the same Layer keeps
- * serving once a replica is promoted). `password`/`username` are the
- * Sentinels' own; the data nodes' come from the URL or the top-level options.
- *
- * @example
- * ```ts
- * import { RedisClient } from "@dogpile-effect/redis"
- * import { Redacted } from "effect"
- * const RedisLive = RedisClient.layer({
- *   sentinel: { name: "mymaster", nodes: [{ host: "10.0.0.1", port: 26379 }, { host: "10.0.0.2", port: 26379 }] },
- *   password: Redacted.make("data-node-secret")
- * })
- * ```
- *
- * @category models
- * @since 0.4.0
- */
-export interface SentinelOptions {
-  /** The master group's name (`sentinel monitor <name> …`). */
-  readonly name: string
-  readonly nodes: ReadonlyArray<RedisNode>
-  readonly username?: string
-  /** The Sentinels' password (`requirepass` of the Sentinels). Never logged. */
-  readonly password?: Redacted.Redacted<string>
 }
 
 /**
