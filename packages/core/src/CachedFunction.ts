@@ -7,7 +7,7 @@
 import { Effect, type Option } from "effect"
 import * as CacheKey from "./CacheKey.ts"
 import type { CacheError } from "./CacheError.ts"
-import type { GetOrCreateOptions, Region } from "./Region.ts"
+import type { GetOrCreateOptions, Region, SetOptions } from "./Region.ts"
 
 /**
  * Options of {@link cached} and {@link cachedMany}.
@@ -42,6 +42,19 @@ export interface CachedFunction<Args extends ReadonlyArray<unknown>, A, E, R> {
   /** The original function, uncached. */
   readonly original: (...args: Args) => Effect.Effect<A, E, R>
 }
+
+/**
+ * What a wrapper's own writes (`refresh`, `set`) store with each value: the
+ * wrapper's tags and expiration, as its cached call would, so `invalidateTags`
+ * reaches every entry the wrapper wrote.
+ */
+const writeOptions = (options: GetOrCreateOptions<unknown>): SetOptions | undefined =>
+  options.tags === undefined && options.expiration === undefined
+    ? undefined
+    : {
+      ...(options.tags === undefined ? {} : { tags: options.tags }),
+      ...(options.expiration === undefined ? {} : { expiration: options.expiration })
+    }
 
 const argText = (arg: unknown): string => (typeof arg === "string" ? arg : JSON.stringify(arg) ?? String(arg))
 
@@ -78,14 +91,15 @@ export const cached = <A, Args extends ReadonlyArray<unknown>, E, R>(
 ): CachedFunction<Args, A, E, R> => {
   const key = options.key ?? ((...args: Args) => defaultKey(options.namespace, args))
   const call = (...args: Args) => region.getOrCreate(key(...args), f(...args), options)
+  const stored = writeOptions(options as GetOrCreateOptions<unknown>)
   return Object.assign(call, {
     key,
     invalidate: (...args: Args) => region.delete(key(...args)),
     refresh: (...args: Args) => {
       const k = key(...args)
-      return Effect.tap(f(...args), (value) => region.set(k, value))
+      return Effect.tap(f(...args), (value) => region.set(k, value, stored))
     },
-    set: (value: A, ...args: Args) => region.set(key(...args), value, options.tags === undefined ? undefined : { tags: options.tags }),
+    set: (value: A, ...args: Args) => region.set(key(...args), value, stored),
     // The wrapper's expiration, not the region's: what the cached call treats as fresh reads as fresh here.
     get: (...args: Args) => region.get(key(...args), options.expiration === undefined ? undefined : { expiration: options.expiration }),
     original: f
@@ -120,6 +134,7 @@ export const cachedMany = <A, K, E, R>(
   options: { readonly namespace: string; readonly key?: (arg: K) => CacheKey.CacheKey } & GetOrCreateOptions<A>
 ) => {
   const key = options.key ?? ((arg: K) => defaultKey(options.namespace, [arg]))
+  const stored = writeOptions(options as GetOrCreateOptions<unknown>)
   const call = (args: ReadonlyArray<K>): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> =>
     Effect.suspend(() => {
       const keys = args.map(key)
@@ -132,8 +147,9 @@ export const cachedMany = <A, K, E, R>(
     key,
     invalidate: (args: ReadonlyArray<K>) => region.deleteMany(args.map(key)),
     refresh: (args: ReadonlyArray<K>) =>
-      Effect.tap(f(args), (values) => region.setMany(values.map((value, i) => [key(args[i] as K), value] as const))),
-    set: (entries: ReadonlyArray<readonly [K, A]>) => region.setMany(entries.map(([arg, value]) => [key(arg), value] as const)),
+      Effect.tap(f(args), (values) => region.setMany(values.map((value, i) => [key(args[i] as K), value] as const), stored)),
+    set: (entries: ReadonlyArray<readonly [K, A]>) =>
+      region.setMany(entries.map(([arg, value]) => [key(arg), value] as const), stored),
     get: (args: ReadonlyArray<K>) =>
       region.getMany(args.map(key), options.expiration === undefined ? undefined : { expiration: options.expiration }),
     original: f

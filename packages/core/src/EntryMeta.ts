@@ -260,7 +260,9 @@ export const expiresIn = <A>(value: A, expiration: Duration.Input): Expiring<A> 
 })
 
 /**
- * Whether a creator's result carries its own expiration.
+ * Whether a creator's result carries its own expiration. Never throws: a value
+ * that throws when inspected (a revoked `Proxy`, a throwing getter) is not an
+ * `Expiring`, and its encoding then fails with a typed `EncodeError`.
  *
  * @example
  * ```ts
@@ -271,5 +273,11 @@ export const expiresIn = <A>(value: A, expiration: Duration.Input): Expiring<A> 
  * @category predicates
  * @since 0.2.0
  */
-export const isExpiring = (u: unknown): u is Expiring<unknown> =>
-  typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "@dogpile-effect/core/Expiring"
+export const isExpiring = (u: unknown): u is Expiring<unknown> => {
+  if (typeof u !== "object" || u === null) return false
+  try {
+    return (u as { _tag?: unknown })._tag === "@dogpile-effect/core/Expiring"
+  } catch {
+    return false
+  }
+}

@@ -110,12 +110,79 @@ const parseMark = (bytes: Option.Option<Uint8Array>, now: number): number => {
 }
 
 /**
+ * What a process knows of one mark: `live`, the mark as last read (it may lie
+ * ahead of this clock, by clock skew, and counts only while it is stored), and
+ * `seen`, the newest moment this process knows everything before was
+ * invalidated: a mark it read, capped at the time it read it, or its own
+ * invalidation. `seen` never moves back: a mark that disappears (evicted under
+ * memory pressure, deleted) still invalidates what was created before it was
+ * seen, and no later value.
+ *
+ * @since 0.2.0
+ */
+export interface MarkMemory {
+  readonly live: number
+  readonly seen: number
+}
+
+/**
+ * The memory of a mark after reading `loaded` (`0`: absent) at `now`.
+ *
+ * @example
+ * ```ts
+ * import { Invalidation } from "@dogpile-effect/core"
+ * // A mark 30 s ahead (clock skew) read at 1000, then deleted: only what was created before 1000 stays invalid.
+ * const seen = Invalidation.afterRead({ live: 0, seen: 0 }, 31_000, 1000) // { live: 31000, seen: 1000 }
+ * Invalidation.afterRead(seen, 0, 2000) // { live: 0, seen: 1000 }
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const afterRead = (memory: MarkMemory, loaded: number, now: number): MarkMemory => ({
+  live: loaded,
+  seen: Math.max(memory.seen, Math.min(loaded, now))
+})
+
+/**
+ * The mark in force: the stored one while it is there, never older than what was seen.
+ *
+ * @example
+ * ```ts
+ * import { Invalidation } from "@dogpile-effect/core"
+ * Invalidation.inForce({ live: 0, seen: 1000 }) // 1000
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const inForce = (memory: MarkMemory): number => Math.max(memory.live, memory.seen)
+
+/**
+ * Whether a mark this process had seen is missing from the store (evicted or
+ * deleted): it is then written back with the moment it was seen, so processes
+ * that never read it do not serve what it invalidated.
+ *
+ * @example
+ * ```ts
+ * import { Invalidation } from "@dogpile-effect/core"
+ * Invalidation.lost({ live: 0, seen: 1000 }, 0) // true
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const lost = (memory: MarkMemory, loaded: number): boolean => loaded === 0 && memory.seen > 0
+
+const noMemory: MarkMemory = { live: 0, seen: 0 }
+
+/**
  * Marks stored through the region's `Backend` (beyond dogpile, whose
  * invalidation is per process): every process sharing the store sees an
  * invalidation within `refresh` (default 1 second), and the invalidating
  * process sees it at once. The marks are two plain keys,
  * `<prefix>hard` and `<prefix>soft`, holding epoch milliseconds as decimal
- * text; they never expire.
+ * text; they never expire. A mark may lie up to {@link MAX_MARK_AHEAD_MS}
+ * ahead of this clock and counts while it is stored; once this process has
+ * seen a mark, a missing one (evicted, deleted) still invalidates everything
+ * created before it was seen, and is written back (see {@link MarkMemory}).
  *
  * @example
  * ```ts
@@ -131,18 +198,34 @@ export const shared = (options?: { readonly refresh?: Duration.Input }): Invalid
   return ({ backend, markerPrefix }) => {
     const hardKey = `${markerPrefix}hard`
     const softKey = `${markerPrefix}soft`
+    let hard = noMemory
+    let soft = noMemory
     let state = none
     let readAt = Number.NEGATIVE_INFINITY
     // One reload at a time: without this, every caller that arrives in the same
     // round trip after the refresh window reloads too (a herd of MGETs per second).
     let pending: Deferred.Deferred<InvalidationState, BackendFailure> | undefined
+    const settle = () => {
+      state = { hard: inForce(hard), soft: inForce(soft) }
+      return state
+    }
+    /** Writes back the marks this process had seen that are missing; a failed write changes nothing here. */
+    const restore = (missing: ReadonlyArray<readonly [string, number]>) =>
+      missing.length === 0
+        ? Effect.void
+        : Effect.ignore(backend.setMany(missing.map(([key, at]) => ({ key, value: textEncoder.encode(String(at)) }))))
     const reload = (now: number) =>
-      Effect.map(backend.getMany([hardKey, softKey]), ([hard, soft]) => {
-        const loaded = { hard: parseMark(hard ?? Option.none(), now), soft: parseMark(soft ?? Option.none(), now) }
-        // Never move a mark backwards: a local invalidation may be newer than what was read.
-        state = { hard: Math.max(state.hard, loaded.hard), soft: Math.max(state.soft, loaded.soft) }
+      Effect.flatMap(backend.getMany([hardKey, softKey]), ([hardBytes, softBytes]) => {
+        const loadedHard = parseMark(hardBytes ?? Option.none(), now)
+        const loadedSoft = parseMark(softBytes ?? Option.none(), now)
+        const missing = [
+          ...(lost(hard, loadedHard) ? [[hardKey, hard.seen] as const] : []),
+          ...(lost(soft, loadedSoft) ? [[softKey, soft.seen] as const] : [])
+        ]
+        hard = afterRead(hard, loadedHard, now)
+        soft = afterRead(soft, loadedSoft, now)
         readAt = now
-        return state
+        return Effect.as(restore(missing), settle())
       })
     return {
       cached: (now) => (now - readAt < refresh ? state : undefined),
@@ -166,12 +249,16 @@ export const shared = (options?: { readonly refresh?: Duration.Input }): Invalid
           )
         )
       }),
-      invalidate: ({ hard }) =>
+      invalidate: ({ hard: isHard }) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
           Effect.andThen(
-            backend.set(hard ? hardKey : softKey, textEncoder.encode(String(now))),
+            backend.set(isHard ? hardKey : softKey, textEncoder.encode(String(now))),
             Effect.sync(() => {
-              state = hard ? { ...state, hard: now } : { ...state, soft: now }
+              // The stored mark is now ours: what was created before now is invalid, nothing later.
+              const mine = (memory: MarkMemory): MarkMemory => ({ live: now, seen: Math.max(memory.seen, now) })
+              if (isHard) hard = mine(hard)
+              else soft = mine(soft)
+              settle()
             })
           ))
     }

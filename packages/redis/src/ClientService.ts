@@ -9,6 +9,7 @@ import { BackendError } from "@dogpile-effect/core"
 import type { Cluster } from "ioredis"
 import { Effect, Exit, type Scope } from "effect"
 import * as ConnectionHealth from "./ConnectionHealth.ts"
+import * as ServerSilence from "./ServerSilence.ts"
 import type { CallOptions, RedisClient, RedisConnection, RedisScript } from "./RedisClient.ts"
 
 /** Replaces every occurrence of a secret in a message. */
@@ -37,6 +38,19 @@ const withDeadline = <A>(promise: Promise<A>, ms: number, signal?: AbortSignal):
       reject(error)
     })
   })
+
+/** The error of a command not sent because the server is known silent (see `ServerSilence`). */
+const silentServer = (silentMs: number): Error =>
+  new Error(
+    `Command timed out: the server has answered nothing for ${Math.round(silentMs)} ms (failing at once until it answers a probe)`
+  )
+
+/**
+ * The silence tracker of a connection: a standalone server's, probed with a bounded `PING`; none for a Cluster
+ * (a silent node says nothing about the others).
+ */
+export const silenceOf = (client: RedisConnection, commandTimeoutMs: number): ServerSilence.ServerSilence =>
+  client.isCluster ? ServerSilence.never : ServerSilence.make(commandTimeoutMs, () => withDeadline(client.ping(), commandTimeoutMs))
 
 /** Replies after which a Cluster's slot map may be stale: ask ioredis to re-read it (coalesced by ioredis). */
 const STALE_MAP = /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN)\b|Connection is closed|Stream isn't writeable|Command timed out/
@@ -105,6 +119,8 @@ export const build = (parts: Parts): RedisClient["Service"] => {
     const moved = /^MOVED (\d+) (\S+)/.exec(raw)
     const explained = ConnectionHealth.isNotConnected(raw) && last !== undefined
       ? `not connected: ${last}`
+      : /^OOM\b/.test(raw)
+      ? `out of memory (OOM): the server is at maxmemory and its eviction policy frees nothing for writes; reads still work (${raw})`
       : moved !== null
       ? `${raw} (slot ${moved[1]} is served by ${moved[2]} and the command could not follow there${
         last === undefined ? "" : `: ${last}`
@@ -124,11 +140,21 @@ export const build = (parts: Parts): RedisClient["Service"] => {
   const boundOf = (options?: CallOptions) =>
     Math.max(1, Math.min(parts.commandTimeoutMs, options?.timeoutMillis ?? Number.POSITIVE_INFINITY))
   const refresh = parts.isCluster ? slotRefresher(client as Cluster) : undefined
-  const deadline = <A>(promise: Promise<A>, options?: CallOptions, signal?: AbortSignal): Promise<A> =>
-    withDeadline(promise, boundOf(options), signal).catch((cause: unknown) => {
+  const deadline = <A>(promise: Promise<A>, options?: CallOptions, signal?: AbortSignal): Promise<A> => {
+    // Already sent: counted as unanswered until its reply, never refused.
+    health.silence.beforeSend(Date.now())
+    const answered = promise.then((value) => {
+      health.silence.replied()
+      return value
+    }, (cause: unknown) => {
+      if (ServerSilence.isReply(cause)) health.silence.replied()
+      throw cause
+    })
+    return withDeadline(answered, boundOf(options), signal).catch((cause: unknown) => {
       refresh?.(cause)
       throw cause
     })
+  }
   /**
    * One command, bounded by the command timeout. A callback with one timer and no promise or abort
    * signal of its own: this runs for every Redis command, and those cost more than the command's CPU.
@@ -137,6 +163,8 @@ export const build = (parts: Parts): RedisClient["Service"] => {
     Effect.callback<A, BackendError>((resume) => {
       const refused = refusedDb(operation)
       if (refused !== undefined) return resume(Effect.fail(refused))
+      const silentMs = health.silence.beforeSend(Date.now())
+      if (silentMs !== undefined) return resume(Effect.fail(toError(operation, silentServer(silentMs))))
       const ms = boundOf(options)
       let settled = false
       const fail = (cause: unknown) => {
@@ -158,12 +186,15 @@ export const build = (parts: Parts): RedisClient["Service"] => {
       }
       reply.then(
         (value) => {
+          // A late reply still tells that the server answers.
+          health.silence.replied()
           if (settled) return
           settled = true
           clearTimeout(timer)
           resume(Exit.succeed(value))
         },
         (cause: unknown) => {
+          if (ServerSilence.isReply(cause)) health.silence.replied()
           if (settled) return
           settled = true
           clearTimeout(timer)
@@ -215,12 +246,16 @@ export const build = (parts: Parts): RedisClient["Service"] => {
   return service
 }
 
-/** Opens a connection in the scope, with its health watched and its socket errors handled. */
-export const open = (create: () => RedisConnection) =>
+/**
+ * Opens a connection in the scope, with its health watched and its socket errors handled; with
+ * `commandTimeoutMs`, a standalone server's silence is tracked too (commands then fail at once).
+ */
+export const open = (create: () => RedisConnection, commandTimeoutMs?: number) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const client = create()
-      return { client, health: ConnectionHealth.watch(client) }
+      const silence = commandTimeoutMs === undefined ? ServerSilence.never : silenceOf(client, commandTimeoutMs)
+      return { client, health: ConnectionHealth.watch(client, silence) }
     }),
     ({ client }) => close(client)
   )

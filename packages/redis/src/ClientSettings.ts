@@ -51,19 +51,19 @@ const rawUrlOf = (url: RedisClientOptions["url"]): Effect.Effect<string, Invalid
   return typeof raw === "string" ? Effect.succeed(raw) : invalid("url", `must be a string, got ${typeof raw}`)
 }
 
-const validNode = (node: RedisNode, i: number): Effect.Effect<RedisNode, InvalidOptionError> => {
+const validNode = (option: string) => (node: RedisNode, i: number): Effect.Effect<RedisNode, InvalidOptionError> => {
   if (typeof node?.host !== "string" || node.host.length === 0) {
-    return invalid("nodes", `entry ${i} needs a non-empty host`)
+    return invalid(option, `entry ${i} needs a non-empty host`)
   }
-  return Effect.as(Options.integer(COMPONENT, `nodes[${i}].port`, node.port, 0, { min: 1, max: 65535 }), node)
+  return Effect.as(Options.integer(COMPONENT, `${option}[${i}].port`, node.port, 0, { min: 1, max: 65535 }), node)
 }
 
-const nodesOf = (nodes: ReadonlyArray<RedisNode> | undefined) =>
+const nodesOf = (nodes: ReadonlyArray<RedisNode> | undefined, option = "nodes") =>
   nodes === undefined
     ? Effect.succeed(undefined)
     : !Array.isArray(nodes) || nodes.length === 0
-    ? invalid("nodes", "must be a non-empty array of { host, port }")
-    : Effect.forEach(nodes, validNode)
+    ? invalid(option, "must be a non-empty array of { host, port }")
+    : Effect.forEach(nodes, validNode(option))
 
 const tlsOf = (input: unknown, fromUrl: boolean): Effect.Effect<ConnectionOptions | undefined, InvalidOptionError> => {
   if (input === undefined) return Effect.succeed(fromUrl ? {} : undefined)
@@ -73,12 +73,12 @@ const tlsOf = (input: unknown, fromUrl: boolean): Effect.Effect<ConnectionOption
   return invalid("tls", "must be a boolean or Node TLS connection options")
 }
 
-const passwordOf = (input: unknown, fromUrl: Redacted.Redacted<string> | undefined) => {
+const passwordOf = (input: unknown, fromUrl: Redacted.Redacted<string> | undefined, option = "password") => {
   if (input === undefined) return Effect.succeed(fromUrl === undefined ? undefined : Redacted.value(fromUrl))
   if (Redacted.isRedacted(input) && typeof Redacted.value(input) === "string") {
     return Effect.succeed(Redacted.value(input) as string)
   }
-  return invalid("password", "must be a Redacted string (Redacted.make(...))")
+  return invalid(option, "must be a Redacted string (Redacted.make(...))")
 }
 
 const connectionNameOf = (input: unknown) =>
@@ -88,11 +88,11 @@ const connectionNameOf = (input: unknown) =>
     ? invalid("connectionName", "must be a non-empty string without spaces or newlines (CLIENT SETNAME rules)")
     : Effect.succeed(input)
 
-const usernameOf = (input: unknown, fromUrl: string | undefined) =>
+const usernameOf = (input: unknown, fromUrl: string | undefined, option = "username") =>
   input === undefined
     ? Effect.succeed(fromUrl)
     : typeof input !== "string" || input.length === 0
-    ? invalid("username", "must be a non-empty string")
+    ? invalid(option, "must be a non-empty string")
     : Effect.succeed(input)
 
 const dbOf = (input: number | undefined, fromUrl: number | undefined, isCluster: boolean) =>
@@ -120,10 +120,51 @@ const dbOf = (input: number | undefined, fromUrl: number | undefined, isCluster:
  * @category constructors
  * @since 0.2.0
  */
+/** A Sentinel deployment to connect through: validated, its password in clear for ioredis only. */
+interface Sentinel {
+  readonly name: string
+  readonly nodes: ReadonlyArray<RedisNode>
+  readonly username: string | undefined
+  readonly password: string | undefined
+}
+
+/** The Sentinel settings from the `sentinel` option and/or a `redis+sentinel://` URL (the option wins), if any. */
+const sentinelOf = (
+  input: RedisClientOptions["sentinel"],
+  fromUrl: RedisUrl.SentinelEndpoint | undefined
+): Effect.Effect<Sentinel | undefined, InvalidOptionError> =>
+  Effect.gen(function*() {
+    if (input === undefined && fromUrl === undefined) return undefined
+    if (input !== undefined && (typeof input !== "object" || input === null)) {
+      return yield* invalid("sentinel", "must be { name, nodes, username?, password? }")
+    }
+    const name = input?.name ?? fromUrl?.name
+    if (typeof name !== "string" || name.length === 0 || /\s/.test(name)) {
+      return yield* invalid("sentinel.name", "must be the master group's name: a non-empty string without spaces")
+    }
+    const nodes = input?.nodes === undefined ? fromUrl?.sentinels : yield* nodesOf(input.nodes, "sentinel.nodes")
+    if (nodes === undefined) return yield* invalid("sentinel.nodes", "must list at least one Sentinel { host, port }")
+    const username = yield* usernameOf(input?.username, undefined, "sentinel.username")
+    const password = input?.password === undefined ? undefined : yield* passwordOf(input.password, undefined, "sentinel.password")
+    return { name, nodes, username, password }
+  })
+
+/** The data nodes' credentials, TLS and database of a `redis+sentinel://` URL, as an endpoint. */
+const sentinelEndpoint = (url: RedisUrl.SentinelEndpoint): RedisUrl.Endpoint => ({
+  host: "",
+  port: 0,
+  tls: url.tls,
+  username: url.username,
+  password: url.password,
+  db: url.db
+})
+
 export const resolve = (options: RedisClientOptions): Effect.Effect<Settings, InvalidOptionError> =>
   Effect.gen(function*() {
     const rawUrl = yield* rawUrlOf(options.url)
-    const endpoints = yield* RedisUrl.parseList(rawUrl)
+    const sentinelUrl = RedisUrl.isSentinel(rawUrl) ? yield* RedisUrl.parseSentinel(rawUrl) : undefined
+    const sentinel = yield* sentinelOf(options.sentinel, sentinelUrl)
+    const endpoints = sentinelUrl === undefined ? yield* RedisUrl.parseList(rawUrl) : [sentinelEndpoint(sentinelUrl)]
     const first = endpoints[0] as RedisUrl.Endpoint
     const cluster = yield* boolean("cluster", options.cluster)
     const nodesOption = yield* nodesOf(options.nodes)
@@ -131,6 +172,9 @@ export const resolve = (options: RedisClientOptions): Effect.Effect<Settings, In
       return yield* invalid("nodes", "are Cluster startup nodes: they contradict cluster: false")
     }
     const isCluster = cluster === true || nodesOption !== undefined
+    if (sentinel !== undefined && isCluster) {
+      return yield* invalid("sentinel", "a Sentinel deployment is not a Cluster: drop cluster / nodes")
+    }
     if (!isCluster && endpoints.length > 1) {
       return yield* invalid("url", `lists ${endpoints.length} servers: that needs cluster: true`)
     }
@@ -148,9 +192,10 @@ export const resolve = (options: RedisClientOptions): Effect.Effect<Settings, In
     const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times - 1, 10), maxDelayMs)
     const scheme = tls === undefined ? "redis" : "rediss"
     const where = nodes.map((node) => `${node.host}:${node.port}`).join(",")
-    const label = `${scheme}://${where}${!isCluster && db !== undefined && db !== 0 ? `/${db}` : ""}${
-      isCluster ? " (cluster)" : ""
-    }`
+    const dbPath = !isCluster && db !== undefined && db !== 0 ? `/${db}` : ""
+    const label = sentinel !== undefined
+      ? `${scheme}+sentinel://${sentinel.nodes.map((node) => `${node.host}:${node.port}`).join(",")}/${sentinel.name}${dbPath}`
+      : `${scheme}://${where}${dbPath}${isCluster ? " (cluster)" : ""}`
     const common = {
       commandTimeout: Math.ceil(commandTimeoutMs),
       connectTimeout: Math.ceil(connectTimeoutMs),
@@ -164,6 +209,30 @@ export const resolve = (options: RedisClientOptions): Effect.Effect<Settings, In
       ...(tls === undefined ? {} : { tls }),
       ...(connectionName === undefined ? {} : { connectionName })
     } satisfies RedisOptions
+
+    /**
+     * A client of the primary the Sentinels name: ioredis' Sentinel connector (not the guarded one), which asks
+     * them again at each reconnection and, with `failoverDetector`, drops the connection at `+switch-master`.
+     */
+    const sentinelClient = (sentinel: Sentinel, subscriber: boolean): RedisConnection => {
+      const { Connector: _connector, commandTimeout, ...rest } = common
+      return new Redis({
+        ...rest,
+        ...(subscriber ? { commandTimeout, maxRetriesPerRequest: null } : {}),
+        sentinels: sentinel.nodes.map(({ host, port }) => ({ host, port })),
+        name: sentinel.name,
+        role: "master",
+        failoverDetector: true,
+        sentinelCommandTimeout: Math.ceil(commandTimeoutMs),
+        sentinelRetryStrategy: retryStrategy,
+        ...(sentinel.username === undefined ? {} : { sentinelUsername: sentinel.username }),
+        ...(sentinel.password === undefined ? {} : { sentinelPassword: sentinel.password }),
+        ...(db === undefined ? {} : { db }),
+        enableOfflineQueue: subscriber,
+        enableAutoPipelining: autoPipelining,
+        retryStrategy
+      })
+    }
 
     const create = (subscriber = false): RedisConnection => {
       const perCommand = subscriber ? { ...common, maxRetriesPerRequest: null } : common
@@ -180,8 +249,12 @@ export const resolve = (options: RedisClientOptions): Effect.Effect<Settings, In
         } satisfies ClusterOptions
         return new Cluster(nodes.map(({ host, port }) => ({ host, port })), clusterOptions)
       }
+      if (sentinel !== undefined) return sentinelClient(sentinel, subscriber)
+      // The service bounds every call itself: without ioredis' own timeout a late reply still settles its
+      // command, which tells the silence tracker (ServerSilence) that the server answers again.
+      const { commandTimeout: _bound, ...unbounded } = perCommand
       return new Redis({
-        ...perCommand,
+        ...(subscriber ? perCommand : unbounded),
         host: first.host,
         port: first.port,
         ...(db === undefined ? {} : { db }),
@@ -194,7 +267,7 @@ export const resolve = (options: RedisClientOptions): Effect.Effect<Settings, In
     return {
       isCluster,
       label,
-      secrets: [password, rawUrl].filter(Predicate.isString),
+      secrets: [password, sentinel?.password, rawUrl].filter(Predicate.isString),
       create,
       connectTimeoutMs,
       commandTimeoutMs,

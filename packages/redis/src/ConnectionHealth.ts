@@ -10,6 +10,7 @@
 import { AbstractConnector, type Cluster, type Redis } from "ioredis"
 import * as net from "node:net"
 import * as tls from "node:tls"
+import * as ServerSilence from "./ServerSilence.ts"
 
 /** Error codes of a failed name lookup. */
 const UNKNOWN_HOST = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_NONAME", "EAI_FAIL"])
@@ -85,18 +86,21 @@ export interface Health {
   readonly lastError: () => string | undefined
   /** The server's refusal of the configured database index, while it holds. */
   readonly dbRefused: () => string | undefined
+  /** Whether the server is known silent (standalone only), reset at each reconnection. */
+  readonly silence: ServerSilence.ServerSilence
   /** Removes the listeners (for a client the caller keeps using). */
   readonly unwatch: () => void
 }
 
 /**
  * Watches a client's events. Also silences ioredis' own console output of
- * connection errors (they surface through {@link Health} instead).
+ * connection errors (they surface through {@link Health} instead). `silence`
+ * (default: never silent) is reset whenever the connection becomes ready.
  *
  * @category constructors
  * @since 0.2.0
  */
-export const watch = (client: Redis | Cluster): Health => {
+export const watch = (client: Redis | Cluster, silence: ServerSilence.ServerSilence = ServerSilence.never): Health => {
   let lastError: string | undefined
   let dbRefused: string | undefined
   let selectFailed = false
@@ -112,6 +116,7 @@ export const watch = (client: Redis | Cluster): Health => {
     selectFailed = false
   }
   const onReady = () => {
+    silence.reset()
     lastError = undefined
     if (!selectFailed) dbRefused = undefined
   }
@@ -126,7 +131,7 @@ export const watch = (client: Redis | Cluster): Health => {
     client.off("connect", onConnect)
     client.off("ready", onReady)
   }
-  return { lastError: () => lastError, dbRefused: () => dbRefused, unwatch }
+  return { lastError: () => lastError, dbRefused: () => dbRefused, silence, unwatch }
 }
 
 /** What ioredis hands a connector: the connection options of one node. */

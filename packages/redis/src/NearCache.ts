@@ -179,9 +179,15 @@ const decorate = (
       )
     })
 
+  /**
+   * The local copy of `id`, only while tracking holds: ioredis marks a connection closed the moment it reads its
+   * end, a tick before its `close` event empties the store, and no copy is served in between.
+   */
+  const local = (id: string, now: number) => (tracking.isActive() ? store.lookup(id, now) : undefined)
+
   /** `key` from the local copy, or from Redis (kept if nothing raced). */
   const served = (key: CacheKey.CacheKey, now: number) => {
-    const entry = store.lookup(idOf(key), now)
+    const entry = local(idOf(key), now)
     if (entry !== undefined) {
       counts.hits++
       return entry.hit
@@ -194,7 +200,7 @@ const decorate = (
     const out = new Array<Option.Option<Uint8Array>>(keys.length)
     const missing: Array<number> = []
     keys.forEach((key, i) => {
-      const entry = store.lookup(idOf(key), now)
+      const entry = local(idOf(key), now)
       if (entry === undefined) missing.push(i)
       else out[i] = entry.value
     })
@@ -243,7 +249,7 @@ const decorate = (
     // The region's synchronous hit path: the cached bytes (the same instance on every hit) or undefined.
     // When the event loop has not read its sockets lately, undefined: `get` then waits for its next turn.
     peek: (key, now) => {
-      const entry = LoopTurn.behind(now, maxLoopLagMs) ? undefined : store.lookup(idOf(key), now)
+      const entry = LoopTurn.behind(now, maxLoopLagMs) ? undefined : local(idOf(key), now)
       if (entry === undefined || Option.isNone(entry.value)) return undefined
       counts.hits++
       return entry.value.value

@@ -11,6 +11,9 @@ import { Config, Context, Duration, Effect, Layer, Option, Redacted, type Scope 
 import * as ClientService from "./ClientService.ts"
 import * as ClientSettings from "./ClientSettings.ts"
 import * as ConnectionHealth from "./ConnectionHealth.ts"
+import type { SentinelOptions } from "./Sentinel.ts"
+
+export type { SentinelOptions } from "./Sentinel.ts"
 
 /**
  * A connection: a standalone `Redis` or a `Cluster`.
@@ -42,9 +45,13 @@ export interface RedisClientOptions {
    * host is the startup node; several URLs may be given separated by commas.
    * A URL without a scheme, with another scheme, a query string or a path that
    * is not a database number is an `InvalidOptionError` (which never repeats
-   * the URL).
+   * the URL). `redis+sentinel://[user[:password]@]host[:port][,host[:port]…]/name[/db]`
+   * names Sentinels (port 26379 by default) and a master group instead (see
+   * {@link SentinelOptions}).
    */
   readonly url?: string | Redacted.Redacted<string>
+  /** Connect through Redis Sentinel (also implied by a `redis+sentinel://` URL; these options take precedence). */
+  readonly sentinel?: SentinelOptions
   /** Connect to a Redis Cluster (also implied by `nodes`). */
   readonly cluster?: boolean
   /** Cluster startup nodes; overrides the URL's host. */
@@ -205,7 +212,7 @@ export const make = (
 ): Effect.Effect<RedisClient["Service"], InvalidOptionError | BackendError, Scope.Scope> =>
   Effect.gen(function*() {
     const settings = yield* ClientSettings.resolve(options)
-    const { client, health } = yield* ClientService.open(() => settings.create())
+    const { client, health } = yield* ClientService.open(() => settings.create(), settings.commandTimeoutMs)
     const service = ClientService.build({
       client,
       health,
@@ -301,7 +308,7 @@ export const fromClient = (
     const own = isClusterClient(client) ? client.options.redisOptions?.commandTimeout : client.options.commandTimeout
     const commandTimeoutMs = yield* Options.millisOr("RedisClient", "commandTimeout", options.commandTimeout, own ?? 1_000)
     const health = yield* Effect.acquireRelease(
-      Effect.sync(() => ConnectionHealth.watch(client)),
+      Effect.sync(() => ConnectionHealth.watch(client, ClientService.silenceOf(client, commandTimeoutMs))),
       (watched) => Effect.sync(watched.unwatch)
     )
     return ClientService.build({

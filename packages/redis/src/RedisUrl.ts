@@ -123,3 +123,106 @@ export const parse = (raw: string): Effect.Effect<Endpoint, InvalidOptionError> 
  */
 export const parseList = (raw: string): Effect.Effect<ReadonlyArray<Endpoint>, InvalidOptionError> =>
   Effect.forEach(raw.split(","), parse)
+
+/**
+ * A Sentinel deployment named by a `redis+sentinel://` URL: the Sentinels to
+ * ask, the master group's name, and the credentials and database of the data
+ * nodes (the primary it names). The password stays `Redacted`.
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export interface SentinelEndpoint {
+  readonly sentinels: ReadonlyArray<{ readonly host: string; readonly port: number }>
+  readonly name: string
+  readonly tls: boolean
+  readonly username: string | undefined
+  readonly password: Redacted.Redacted<string> | undefined
+  readonly db: number | undefined
+}
+
+const SENTINEL_SCHEME = /^(rediss?)\+sentinel:\/\//i
+
+/** The port Sentinels listen on by default. */
+const SENTINEL_PORT = 26379
+
+/**
+ * Whether `raw` is a `redis+sentinel://` (or `rediss+sentinel://`) URL.
+ *
+ * @example
+ * ```ts
+ * import { RedisUrl } from "@dogpile-effect/redis"
+ * RedisUrl.isSentinel("redis+sentinel://10.0.0.1:26379/mymaster") // true
+ * ```
+ *
+ * @category predicates
+ * @since 0.4.0
+ */
+export const isSentinel = (raw: string): boolean => SENTINEL_SCHEME.test(raw.trim())
+
+const sentinelNode = (text: string): { readonly host: string; readonly port: number } | undefined => {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(text)
+  if (match === null) return undefined
+  const port = match[2] === undefined ? SENTINEL_PORT : Number(match[2])
+  if (port < 1 || port > 65535) return undefined
+  return { host: (match[1] as string).replace(/^\[|\]$/g, ""), port }
+}
+
+/**
+ * Parses `redis+sentinel://[user[:password]@]host[:port][,host[:port]…]/name[/db]`
+ * (Sentinels on port 26379 unless given; `rediss+sentinel://` for TLS to the
+ * data nodes). The user and password are the data nodes'; a Sentinel's own
+ * password is the `sentinel.password` option. Errors never repeat the URL.
+ *
+ * @example
+ * ```ts
+ * import { RedisUrl } from "@dogpile-effect/redis"
+ * import { Effect } from "effect"
+ * const endpoint = Effect.runSync(RedisUrl.parseSentinel("redis+sentinel://:secret@10.0.0.1,10.0.0.2:26380/mymaster/2"))
+ * endpoint.sentinels // [{ host: "10.0.0.1", port: 26379 }, { host: "10.0.0.2", port: 26380 }]
+ * endpoint.name // "mymaster"; endpoint.db // 2
+ * ```
+ *
+ * @category parsing
+ * @since 0.4.0
+ */
+export const parseSentinel = (raw: string): Effect.Effect<SentinelEndpoint, InvalidOptionError> =>
+  Effect.gen(function*() {
+    const text = raw.trim()
+    const scheme = SENTINEL_SCHEME.exec(text)
+    if (scheme === null) return yield* invalid("is not a redis+sentinel:// URL")
+    const rest = text.slice(scheme[0].length)
+    if (/[?#]/.test(rest)) return yield* invalid("must not have a query string or fragment: pass settings as options")
+    const slash = rest.indexOf("/")
+    const authority = slash === -1 ? rest : rest.slice(0, slash)
+    const path = slash === -1 ? "" : rest.slice(slash + 1)
+    const at = authority.lastIndexOf("@")
+    const userinfo = at === -1 ? undefined : authority.slice(0, at)
+    const hosts = (at === -1 ? authority : authority.slice(at + 1)).split(",")
+    const sentinels = hosts.map(sentinelNode)
+    if (hosts.length === 0 || sentinels.some((node) => node === undefined)) {
+      return yield* invalid("must list Sentinels as host[:port], separated by commas, as in redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster")
+    }
+    const [name, db, ...extra] = path.split("/")
+    if (name === undefined || name.length === 0 || extra.length > 0) {
+      return yield* invalid("path must be the master group's name, optionally followed by a database number: /mymaster or /mymaster/0")
+    }
+    const decodedName = decode(name)
+    if (decodedName === undefined || /\s/.test(decodedName)) return yield* invalid("the master group's name is malformed")
+    const colon = userinfo === undefined ? -1 : userinfo.indexOf(":")
+    const rawUser = userinfo === undefined ? "" : colon === -1 ? userinfo : userinfo.slice(0, colon)
+    const rawPassword = userinfo === undefined || colon === -1 ? "" : userinfo.slice(colon + 1)
+    const username = rawUser.length === 0 ? undefined : decode(rawUser)
+    const password = rawPassword.length === 0 ? undefined : decode(rawPassword)
+    if ((rawUser.length > 0 && username === undefined) || (rawPassword.length > 0 && password === undefined)) {
+      return yield* invalid("has malformed percent-encoding in its user or password")
+    }
+    return {
+      sentinels: sentinels as ReadonlyArray<{ readonly host: string; readonly port: number }>,
+      name: decodedName,
+      tls: (scheme[1] as string).toLowerCase() === "rediss",
+      username,
+      password: password === undefined ? undefined : Redacted.make(password),
+      db: yield* parseDb(db === undefined ? "" : db)
+    }
+  })

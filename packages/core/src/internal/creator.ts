@@ -118,15 +118,16 @@ const results = <A>(
   call: CallSettings<A>,
   shown: string
 ): Effect.Effect<ReadonlyArray<readonly [A, EntryMeta.EntryMeta]>, CacheError> => {
-  if (!Array.isArray(values) || values.length !== targets.length) {
-    const got = Array.isArray(values) ? `${values.length} values` : `a ${typeof values}`
+  const list = plainList(values)
+  if (list === undefined || list.length !== targets.length) {
+    const got = list === undefined ? `a ${typeof values} that is not a readable array` : `${list.length} values`
     return Effect.fail(new CreatorResultError({ key: shown, reason: `${got} for ${targets.length} keys` }))
   }
   // Nothing by default: an entry carries metadata only when a feature needs it.
   const base: EntryMeta.EntryMeta = d.recordComputeTime || call.tags !== undefined
     ? { ...(d.recordComputeTime ? { computeMs } : {}), ...(call.tags === undefined ? {} : { tags: call.tags }) }
     : EntryMeta.empty
-  const entries = values.map((value): readonly [A, EntryMeta.EntryMeta] =>
+  const entries = list.map((value): readonly [A, EntryMeta.EntryMeta] =>
     EntryMeta.isExpiring(value) ? [value.value as A, { ...base, expirationMs: expirationOf(value.expiration) }] : [value as A, base]
   )
   const bad = entries.findIndex(([, meta]) => meta.expirationMs !== undefined && !(meta.expirationMs > 0 && Number.isFinite(meta.expirationMs)))
@@ -134,6 +135,15 @@ const results = <A>(
   return bad === -1
     ? Effect.as(counted, entries)
     : Effect.andThen(counted, Effect.fail(new CreatorResultError({ key: display(targets[bad]!), reason: "EntryMeta.expiresIn needs a positive, finite duration" })))
+}
+
+/** A creator's list copied into a plain array; `undefined` for anything else, or a list that throws when read (a revoked Proxy). */
+const plainList = (values: unknown): ReadonlyArray<unknown> | undefined => {
+  try {
+    return Array.isArray(values) ? Array.from(values as ReadonlyArray<unknown>) : undefined
+  } catch {
+    return undefined
+  }
 }
 
 const expirationOf = (input: Duration.Input): number => {

@@ -138,7 +138,14 @@ const schemaEncoder = <A>(settings: RegionSettings<A>) => {
   const schema = settings.schema
   if (schema === undefined) return undefined
   const encode = Schema.encodeUnknownExit(schema)
-  return (value: A): Exit.Exit<unknown, Schema.SchemaError> => encode(value)
+  // A value that throws when inspected (a revoked Proxy) throws out of the parser: a failure, not a defect.
+  return (value: A): Exit.Exit<unknown, unknown> => {
+    try {
+      return encode(value)
+    } catch (error) {
+      return Exit.fail(error)
+    }
+  }
 }
 
 /** Builds the storage of a region from its settings. */

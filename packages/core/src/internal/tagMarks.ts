@@ -4,13 +4,17 @@
  * of keys); a read of an entry compares its creation time with the marks of
  * its tags (O(tags of the entry)). Marks are cached in process for `refresh`
  * (1 s), so other processes see an invalidation within that window, and the
- * cache is bounded.
+ * cache is bounded. A mark this process has seen that goes missing from the
+ * store (evicted under memory pressure) still invalidates what was created
+ * before it was seen, and is written back while entries it invalidates may
+ * still live (its store TTL); a deleted mark that lay ahead of this clock stops
+ * counting once the deletion is read.
  *
  * @internal
  */
-import { Clock, type Duration, Effect, Option } from "effect"
-import type { Backend, BackendFailure } from "../Backend.ts"
-import { MAX_MARK_AHEAD_MS } from "../Invalidation.ts"
+import { Clock, Duration, Effect, Option } from "effect"
+import type { Backend, BackendEntry, BackendFailure } from "../Backend.ts"
+import { afterRead, inForce, lost, MAX_MARK_AHEAD_MS, type MarkMemory } from "../Invalidation.ts"
 import * as Lru from "./lru.ts"
 import type { TagMarkOf } from "./stored.ts"
 
@@ -27,11 +31,14 @@ export interface TagMarks {
   readonly invalidate: (tags: ReadonlyArray<string>, hard: boolean) => Effect.Effect<void, BackendFailure>
 }
 
+/** What this process knows of one tag's marks (see `Invalidation.MarkMemory`: a deleted or evicted mark keeps what it was seen to invalidate, no more). */
 interface Cached {
-  readonly hard: number
-  readonly soft: number
+  readonly hard: MarkMemory
+  readonly soft: MarkMemory
   readonly readAt: number
 }
+
+const noMemory: MarkMemory = { live: 0, seen: 0 }
 
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder()
@@ -64,11 +71,19 @@ export const make = (
     for (const tag of tags) {
       const cached = cache.peek(tag)
       if (cached !== undefined) {
-        hard = Math.max(hard, cached.hard)
-        soft = Math.max(soft, cached.soft)
+        hard = Math.max(hard, inForce(cached.hard))
+        soft = Math.max(soft, inForce(cached.soft))
       }
     }
     return { hard, soft }
+  }
+  const ttlMs = markTtl === undefined ? undefined : Duration.toMillis(markTtl)
+
+  /** The write that puts back a mark seen at `seen` and now missing, while it may still invalidate a live entry. */
+  const restoreEntry = (key: string, seen: number, now: number): ReadonlyArray<BackendEntry> => {
+    if (ttlMs === undefined) return [{ key, value: textEncoder.encode(String(seen)) }]
+    const left = ttlMs - (now - seen)
+    return left > 0 ? [{ key, value: textEncoder.encode(String(seen)), ttl: Duration.millis(left) }] : []
   }
 
   const current = (tags: ReadonlyArray<string>) =>
@@ -79,17 +94,22 @@ export const make = (
         return cached === undefined || now - cached.readAt >= refreshMs
       })
       if (due.length === 0) return Effect.succeed(lookup)
-      return Effect.map(backend.getMany(due.flatMap((tag) => [hardKey(tag), softKey(tag)])), (found) => {
+      return Effect.flatMap(backend.getMany(due.flatMap((tag) => [hardKey(tag), softKey(tag)])), (found) => {
+        const restore: Array<BackendEntry> = []
         due.forEach((tag, i) => {
-          // Never move a mark backwards: a local invalidation may be newer than what was read.
           const before = cache.peek(tag)
+          const hard = parse(found[2 * i], now)
+          const soft = parse(found[2 * i + 1], now)
+          if (before !== undefined && lost(before.hard, hard)) restore.push(...restoreEntry(hardKey(tag), before.hard.seen, now))
+          if (before !== undefined && lost(before.soft, soft)) restore.push(...restoreEntry(softKey(tag), before.soft.seen, now))
           remember(tag, {
-            hard: Math.max(parse(found[2 * i], now), before?.hard ?? 0),
-            soft: Math.max(parse(found[2 * i + 1], now), before?.soft ?? 0),
+            hard: afterRead(before?.hard ?? noMemory, hard, now),
+            soft: afterRead(before?.soft ?? noMemory, soft, now),
             readAt: now
           })
         })
-        return lookup
+        // A failed write-back changes nothing here: this process remembers the marks either way.
+        return Effect.as(restore.length === 0 ? Effect.void : Effect.ignore(backend.setMany(restore)), lookup)
       })
     })
 
@@ -98,6 +118,7 @@ export const make = (
       const unique = [...new Set(tags)]
       if (unique.length === 0) return Effect.void
       const mark = textEncoder.encode(String(now))
+      const mine = (memory: MarkMemory): MarkMemory => ({ live: now, seen: Math.max(memory.seen, now) })
       // A mark outlives every entry it can invalidate by at most the region's store TTL.
       return Effect.andThen(
         backend.setMany(unique.map((tag) => ({ key: hard ? hardKey(tag) : softKey(tag), value: mark, ttl: markTtl }))),
@@ -105,8 +126,8 @@ export const make = (
           unique.forEach((tag) => {
             const before = cache.peek(tag)
             remember(tag, {
-              hard: hard ? now : before?.hard ?? 0,
-              soft: hard ? before?.soft ?? 0 : now,
+              hard: hard ? mine(before?.hard ?? noMemory) : before?.hard ?? noMemory,
+              soft: hard ? before?.soft ?? noMemory : mine(before?.soft ?? noMemory),
               readAt: before?.readAt ?? Number.NEGATIVE_INFINITY
             })
           })

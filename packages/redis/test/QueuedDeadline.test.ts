@@ -1,0 +1,134 @@
+/**
+ * Issue 24, finding 1: a caller queued behind another caller of the same key
+ * (the in-process dogpile, the lock) must answer within its own deadline,
+ * not after the one ahead of it has used up its own. Three callers of one cold
+ * key start 0, 2 and 4 ms apart; the server is SIGSTOPped or paused a few ms
+ * later. Counted, not timed: each call's elapsed time is compared with the
+ * region's documented per-call bound (the client's commandTimeout) times 1.6,
+ * a margin no queued second timeout fits in (it takes 2x).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Region } from "@dogpile-effect/core"
+import { RedisBackend, RedisClient, RedisLock } from "@dogpile-effect/redis"
+import { Context, Effect, Exit, Fiber, Layer, Logger, Schedule, Schema } from "effect"
+import { privateServer, timed } from "./silentServer.ts"
+
+const TIMEOUT_MS = 500
+/** Over this multiple of its bound a call counts as late: a second timeout queued behind the first takes 2x or more. */
+const LATE = 1.6
+const ROUNDS = 6
+
+const sleep = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+
+describe("callers queued on one key against a silent server (issue 24, finding 1)", () => {
+  it.live("every caller answers within its own deadline: none waits for the call ahead to time out first", () =>
+    Effect.gen(function*() {
+      const server = yield* privateServer
+      const layer = Layer.mergeAll(RedisBackend.layer(), RedisLock.layer({ releaseWait: 0 })).pipe(
+        Layer.provideMerge(RedisClient.layer({ url: server.url, commandTimeout: TIMEOUT_MS }))
+      )
+      const ctx = yield* Layer.build(layer)
+      const redis = Context.get(ctx, RedisClient.RedisClient)
+      const control = Context.get(yield* Layer.build(RedisClient.layer({ url: server.url })), RedisClient.RedisClient)
+      const elapsed: Array<number> = []
+      let failures = 0
+      for (let round = 0; round < ROUNDS; round++) {
+        const region = yield* Region.make({ name: `queued-${round}`, schema: Schema.Number, expiration: "1 minute" }).pipe(
+          Effect.provide(Layer.succeedContext(ctx))
+        )
+        // Warm the marks: the calls below go straight to the key and its lock.
+        yield* region.get("warm")
+        const slowCreator = Effect.as(sleep(30), 1)
+        const fibers = []
+        for (const gap of [0, 2, 2]) {
+          yield* sleep(gap)
+          fibers.push(yield* Effect.forkChild(timed(region.getOrCreate("cold", slowCreator))))
+        }
+        yield* sleep(10 + (round % 3) * 8)
+        const paused = round % 2 === 0
+        if (paused) server.signal("SIGSTOP")
+        else yield* control.use("pause", (c) => c.call("CLIENT", "PAUSE", "1500", "ALL"))
+        const results = yield* Fiber.joinAll(fibers)
+        if (paused) server.signal("SIGCONT")
+        else yield* control.use("unpause", (c) => c.call("CLIENT", "UNPAUSE")).pipe(Effect.ignore)
+        for (const { exit, ms } of results) {
+          elapsed.push(ms)
+          if (Exit.isFailure(exit)) failures++
+        }
+        yield* Effect.retry(redis.use("ping", (c) => c.ping()), { times: 200, schedule: Schedule.spaced("25 millis") })
+        yield* redis.use("flush", (c) => c.flushall())
+      }
+      const over = elapsed.filter((ms) => ms > TIMEOUT_MS * LATE)
+      console.log(`queued callers: ${elapsed.length} calls, ${failures} failed, elapsed ms ${elapsed.map(Math.round).join(" ")}`)
+      assert.deepStrictEqual(over.map(Math.round), [], `calls over ${LATE} x commandTimeout (${TIMEOUT_MS} ms)`)
+    }).pipe(Effect.scoped, Effect.provide(Logger.layer([]))), { timeout: 120_000 })
+
+  it.live("public calls of every kind, the server silenced at pseudo-random points: none over 1.6 x its bound", () =>
+    Effect.gen(function*() {
+      const server = yield* privateServer
+      const layer = Layer.mergeAll(RedisBackend.layer(), RedisLock.layer({ releaseWait: 0 })).pipe(
+        Layer.provideMerge(RedisClient.layer({ url: server.url, commandTimeout: TIMEOUT_MS }))
+      )
+      const ctx = yield* Layer.build(layer)
+      const redis = Context.get(ctx, RedisClient.RedisClient)
+      const control = Context.get(yield* Layer.build(RedisClient.layer({ url: server.url })), RedisClient.RedisClient)
+      // A fixed sequence (an LCG): the same points on every run.
+      let seed = 24
+      const next = (n: number) => {
+        seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+        return seed % n
+      }
+      const creator = Effect.suspend(() => Effect.as(sleep(10 + next(50)), 1))
+      const kinds: ReadonlyArray<(r: Region.Region<number>) => Effect.Effect<unknown, unknown>> = [
+        (r) => r.getOrCreate("cold", creator),
+        (r) => r.getOrCreate("cold", creator),
+        (r) => r.getOrCreate("tagged", creator, { tags: ["t"] }),
+        (r) => r.getOrCreateMany(["a", "b", "cold"], (keys) => Effect.as(sleep(10 + next(50)), keys.map(() => 1))),
+        (r) => r.get("warm"),
+        (r) => r.set("w", 1),
+        (r) => r.delete("w"),
+        (r) => r.invalidateTags(["t"]),
+        (r) => r.getMany(["a", "warm"]),
+        (r) => r.has("cold")
+      ]
+      const elapsed: Array<number> = []
+      let failed = 0
+      for (let round = 0; round < 12; round++) {
+        const region = yield* Region.make({ name: `random-${round}`, schema: Schema.Number, expiration: "1 minute" }).pipe(
+          Effect.provide(Layer.succeedContext(ctx))
+        )
+        if (round % 3 !== 0) yield* region.get("warm")
+        // The silence begins 0-29 ms after the first call starts, while the calls start 0-5 ms apart:
+        // some calls are mid-way, some queued behind others, some start against a silent server.
+        const stopped = round % 2 === 0
+        const silenceAfter = next(30)
+        const silencer = yield* Effect.forkChild(Effect.andThen(
+          sleep(silenceAfter),
+          stopped
+            ? Effect.sync(() => server.signal("SIGSTOP"))
+            : Effect.ignore(control.use("pause", (c) => c.call("CLIENT", "PAUSE", "1500", "ALL")))
+        ))
+        const fibers = []
+        for (const call of kinds) {
+          fibers.push(yield* Effect.forkChild(timed(call(region))))
+          yield* sleep(next(6))
+        }
+        yield* Fiber.join(silencer)
+        const results = yield* Fiber.joinAll(fibers)
+        if (stopped) server.signal("SIGCONT")
+        for (const { exit, ms } of results) {
+          elapsed.push(ms)
+          if (Exit.isFailure(exit)) failed++
+        }
+        yield* Effect.retry(redis.use("ping", (c) => c.ping()), { times: 200, schedule: Schedule.spaced("25 millis") })
+        yield* redis.use("flush", (c) => c.flushall())
+      }
+      const over = elapsed.filter((ms) => ms > TIMEOUT_MS * LATE)
+      const sorted = [...elapsed].sort((a, b) => a - b)
+      console.log(
+        `random silences: ${elapsed.length} calls (${failed} failed: silenced), max ${Math.round(sorted.at(-1)!)} ms, ` +
+          `p99 ${Math.round(sorted[Math.floor(sorted.length * 0.99)]!)} ms, over ${LATE} x ${TIMEOUT_MS} ms: ${over.length}`
+      )
+      assert.deepStrictEqual(over.map(Math.round), [], `calls over ${LATE} x commandTimeout (${TIMEOUT_MS} ms)`)
+    }).pipe(Effect.scoped, Effect.provide(Logger.layer([]))), { timeout: 180_000 })
+})
