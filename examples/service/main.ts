@@ -1,0 +1,34 @@
+/**
+ * The reference service: an HTTP API on `@effect/platform-node` whose three
+ * regions (near-cached, hash buckets, shared with Python) sit on one Redis in
+ * front of a slow database. Configuration from `Config` (see `Settings.ts`),
+ * metrics on `GET /metrics` (Prometheus text), traces exported over OTLP when
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+ *
+ *   REDIS_URL=redis://127.0.0.1:6379 pnpm service
+ */
+import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
+import { Layer } from "effect"
+import { FetchHttpClient, HttpRouter } from "effect/http"
+import { OtlpSerialization, OtlpTracer } from "effect/observability"
+import { createServer } from "node:http"
+import * as Catalogue from "./Catalogue.ts"
+import * as Regions from "./Regions.ts"
+import * as Routes from "./Routes.ts"
+import * as Settings from "./Settings.ts"
+
+/** Spans over OTLP/HTTP, configured by the standard `OTEL_*` variables; nothing is sent when none is set. */
+const TracingLive = OtlpTracer.layerFromConfig({ resource: { serviceName: "dogpile-service" } }).pipe(
+  Layer.provide([OtlpSerialization.layerJson, FetchHttpClient.layer])
+)
+
+/** The database and the regions in front of it. */
+const ServicesLive = Regions.layer.pipe(Layer.provideMerge(Catalogue.layer))
+
+export const ServiceLive = HttpRouter.serve(Routes.layer).pipe(
+  Layer.provide(ServicesLive),
+  Layer.provide(NodeHttpServer.layerConfig(createServer, Settings.server)),
+  Layer.provide(TracingLive)
+)
+
+Layer.launch(ServiceLive).pipe(NodeRuntime.runMain)

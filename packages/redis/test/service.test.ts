@@ -1,0 +1,153 @@
+/**
+ * The reference service (`examples/service/`), started as a user would start
+ * it (tsx, `REDIS_URL`, `PORT=0`) against the test server's database 9: its
+ * endpoints answer, the database is called once per key whatever the number
+ * of callers, the Redis layouts are the ones each region names (plain keys,
+ * hash buckets, Python's dogpile layout), `/metrics` carries the counts, the
+ * three regions share one client, and the load script prints its table.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { once } from "node:events"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+import { Redis } from "ioredis"
+import { afterAll, assert, beforeAll, describe, inject, it } from "vitest"
+
+const root = fileURLToPath(new URL("../../../", import.meta.url))
+const redisUrl = `${inject("redisUrl")}/9`
+const redis = new Redis(redisUrl)
+const tsx = ["--import", "tsx", "--conditions=@dogpile-effect/source"]
+const run = promisify(execFile)
+
+let service: ChildProcess
+let base = ""
+let output = ""
+
+/** Resolves with the URL the service prints once it listens. */
+const listening = (child: ChildProcess) =>
+  new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString()
+      const match = /Listening on (http:\/\/[\d.:]+)/.exec(output)
+      if (match?.[1] !== undefined) resolve(match[1])
+    }
+    child.stdout?.on("data", onData)
+    child.stderr?.on("data", onData)
+    child.once("exit", (code) => reject(new Error(`service exited (${code}) before listening:\n${output}`)))
+  })
+
+const get = async (path: string) => {
+  const response = await fetch(`${base}${path}`)
+  return { status: response.status, body: await response.text() }
+}
+const json = async (path: string): Promise<unknown> => JSON.parse((await get(path)).body)
+const calls = async () => (await json("/source/calls")) as Record<string, number>
+
+/** The value of one sample line of the Prometheus text, e.g. `dogpile_hits_total{region="stock"}`. */
+const sample = (metrics: string, series: string): number | undefined => {
+  const line = metrics.split("\n").find((l) => l.startsWith(`${series} `))
+  return line === undefined ? undefined : Number(line.slice(series.length + 1))
+}
+
+const namedConnections = async () =>
+  ((await redis.call("CLIENT", "LIST")) as string).split("\n").filter((line) => line.includes(" name=dogpile-service ")).length
+
+beforeAll(async () => {
+  await redis.flushdb()
+  service = spawn(process.execPath, [...tsx, "examples/service/main.ts"], {
+    cwd: root,
+    env: { ...process.env, REDIS_URL: redisUrl, PORT: "0", SOURCE_DELAY: "20 millis" },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  base = await listening(service)
+}, 120_000)
+
+afterAll(async () => {
+  if (service.exitCode === null) {
+    service.kill("SIGKILL")
+    await once(service, "exit")
+  }
+  await redis.quit()
+})
+
+describe("reference service", () => {
+  it("products (near cache): one database call per key, for 3 sequential and 100 concurrent callers; ?cache=off bypasses", async () => {
+    const first = await json("/products/7")
+    assert.deepStrictEqual(first, { id: 7, name: "product 7", description: "the 7th product" })
+    assert.deepStrictEqual(await json("/products/7"), first)
+    assert.deepStrictEqual(await json("/products/7"), first)
+    assert.strictEqual((await calls())["products"], 1)
+    assert.deepStrictEqual(await json("/products/7?cache=off"), first)
+    assert.strictEqual((await calls())["products"], 2, "the bypass calls the database")
+    const all = await Promise.all(Array.from({ length: 100 }, () => json("/products/8")))
+    assert.isTrue(all.every((body) => (body as { id: number }).id === 8))
+    assert.strictEqual((await calls())["products"], 3, "100 concurrent requests, one creation")
+    assert.strictEqual(await redis.type("products:7"), "string", "a plain key under the region's namespace")
+    assert.deepStrictEqual(await get("/products/abc"), { status: 400, body: "id must be a number" })
+  })
+
+  it("stock (hash buckets): cached after the first call, stored as a field of a Redis hash", async () => {
+    assert.deepStrictEqual(await json("/stock/7"), { id: 7, available: 49 })
+    assert.deepStrictEqual(await json("/stock/7"), { id: 7, available: 49 })
+    assert.strictEqual((await calls())["stock"], 1)
+    assert.strictEqual(await redis.type("stock:#0"), "hash")
+    assert.deepStrictEqual(await redis.hkeys("stock:#0"), ["7"])
+  })
+
+  it("prices (shared with Python): one batch per request for the misses only, in dogpile's JSON layout without TTL", async () => {
+    const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+    assert.deepStrictEqual(await json(`/prices?ids=${ids(1, 50).join(",")}`), ids(1, 50).map((id) => 100 + id))
+    assert.deepInclude(await calls(), { priceBatches: 1, prices: 50 })
+    assert.deepStrictEqual(await json(`/prices?ids=${ids(1, 50).join(",")}`), ids(1, 50).map((id) => 100 + id))
+    assert.deepInclude(await calls(), { priceBatches: 1, prices: 50 }, "all 50 from the region")
+    await json(`/prices?ids=${ids(41, 60).join(",")}`)
+    assert.deepInclude(await calls(), { priceBatches: 2, prices: 60 }, "one batch of the 10 new ids")
+    const stored = await redis.get("price:1")
+    assert.match(stored ?? "", /^\{"ct": [\d.]+, "v": 2\}\|101$/, "dogpile.cache's JSON layout, no namespace")
+    assert.strictEqual(await redis.ttl("price:1"), -1, "dogpile.cache.redis keeps keys without TTL by default")
+  })
+
+  it("/metrics: region and database counters in the Prometheus text format", async () => {
+    const { status, body } = await get("/metrics")
+    assert.strictEqual(status, 200)
+    assert.strictEqual(sample(body, `catalogue_calls_total{table="products"}`), 3)
+    assert.strictEqual(sample(body, `catalogue_calls_total{table="stock"}`), 1)
+    assert.strictEqual(sample(body, `catalogue_calls_total{table="prices"}`), 2)
+    assert.strictEqual(sample(body, `dogpile_creations_total{region="products"}`), 2)
+    assert.strictEqual(sample(body, `dogpile_creations_total{region="stock"}`), 1)
+    assert.strictEqual(sample(body, `dogpile_creations_total{region="prices"}`), 60)
+    assert.strictEqual(sample(body, `dogpile_hits_total{region="stock"}`), 1)
+    assert.strictEqual(sample(body, `dogpile_hits_total{region="prices"}`), 60, "50 on the second call, 10 on the third")
+    assert.isAtLeast(sample(body, `dogpile_hits_total{region="products"}`) ?? 0, 2)
+    assert.include(body, "# TYPE dogpile_lock_wait_milliseconds histogram")
+  })
+
+  it("the three regions share one RedisClient: 4 connections (commands, tracking, 2 lock-wait subscribers)", async () => {
+    // One RedisClient: the command connection, the near cache's invalidation subscriber, and one
+    // lock-wait subscriber per RedisLock (the products/stock lock and the Python preset's own).
+    assert.strictEqual(await namedConnections(), 4)
+  })
+
+  it("load script: database calls without the cache and with it, side by side", async () => {
+    const { stdout } = await run(process.execPath, [...tsx, "examples/service/load.ts"], {
+      cwd: root,
+      env: { ...process.env, SERVICE_URL: base, REQUESTS: "60", CONCURRENCY: "10", KEYS: "6" },
+      timeout: 120_000
+    })
+    const rows = stdout.split("\n").map((line) => line.trim().split(/\s{2,}/))
+    const row = (route: string, mode: string) => rows.find((cells) => cells[0] === route && cells[1] === mode)
+    for (const route of ["products", "stock"]) {
+      assert.strictEqual(row(route, "no cache")?.[3], "60", `${route}: every request calls the database`)
+      assert.strictEqual(row(route, "cache")?.[3], "6", `${route}: one call per distinct id`)
+      assert.isTrue(Number.isFinite(Number(row(route, "cache")?.[5])), "p99 printed")
+    }
+  }, 150_000)
+
+  it("stops on SIGTERM and closes its connections", async () => {
+    service.kill("SIGTERM")
+    const [code] = await once(service, "exit")
+    assert.include([0, 130, 143], code, output)
+    for (let i = 0; i < 50 && (await namedConnections()) > 0; i++) await new Promise((r) => setTimeout(r, 100))
+    assert.strictEqual(await namedConnections(), 0)
+  }, 60_000)
+})
