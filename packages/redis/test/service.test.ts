@@ -6,8 +6,10 @@
  * hash buckets, Python's dogpile layout), `/metrics` carries the counts, the
  * three regions share one client, and the load script prints its table.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process"
 import { once } from "node:events"
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { Redis } from "ioredis"
@@ -22,6 +24,64 @@ const run = promisify(execFile)
 let service: ChildProcess
 let base = ""
 let output = ""
+
+/** Debian's interpreter with python3-dogpile.cache and python3-redis (as in packages/python). */
+const PYTHON = process.env["DOGPILE_PYTHON"] ?? "/usr/bin/python3"
+const hasDogpile = spawnSync(PYTHON, ["-c", "import dogpile.cache, redis"]).status === 0
+
+/** A Python dogpile.cache region configured as the Prices preset expects (JSON, distributed lock). */
+const pythonRegion = `
+import json, sys
+from dogpile.cache import make_region
+region = make_region(serializer=lambda v: json.dumps(v).encode("utf-8"), deserializer=json.loads).configure(
+    "dogpile.cache.redis", expiration_time=600,
+    arguments={"url": sys.argv[1], "distributed_lock": True})
+`
+
+/** An OTLP/HTTP collector: the span names of every trace export it receives. */
+const spanNames: Array<string> = []
+const spanParents = new Map<string, { readonly name: string; readonly parent: string | undefined }>()
+let collector: Server
+
+const collect = (body: string) => {
+  const payload = JSON.parse(body) as {
+    resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<{ name: string; spanId: string; parentSpanId?: string }> }> }>
+  }
+  for (const resource of payload.resourceSpans) {
+    for (const scope of resource.scopeSpans) {
+      for (const span of scope.spans) {
+        spanNames.push(span.name)
+        spanParents.set(span.spanId, { name: span.name, parent: span.parentSpanId || undefined })
+      }
+    }
+  }
+}
+
+const startCollector = async () => {
+  collector = createServer((request, response) => {
+    let body = ""
+    request.on("data", (chunk: Buffer) => (body += chunk.toString()))
+    request.on("end", () => {
+      if (request.url === "/v1/traces") collect(body)
+      response.writeHead(200, { "content-type": "application/json" }).end("{}")
+    })
+  })
+  collector.listen(0, "127.0.0.1")
+  await once(collector, "listening")
+  return `http://127.0.0.1:${(collector.address() as AddressInfo).port}`
+}
+
+/** The names of `spanId`'s ancestors, nearest first. */
+const ancestors = (spanId: string): Array<string> => {
+  const names: Array<string> = []
+  let current = spanParents.get(spanId)?.parent
+  while (current !== undefined && spanParents.has(current)) {
+    const span = spanParents.get(current)!
+    names.push(span.name)
+    current = span.parent
+  }
+  return names
+}
 
 /** Resolves with the URL the service prints once it listens. */
 const listening = (child: ChildProcess) =>
@@ -54,9 +114,18 @@ const namedConnections = async () =>
 
 beforeAll(async () => {
   await redis.flushdb()
+  const otlp = await startCollector()
   service = spawn(process.execPath, [...tsx, "examples/service/main.ts"], {
     cwd: root,
-    env: { ...process.env, REDIS_URL: redisUrl, PORT: "0", SOURCE_DELAY: "20 millis" },
+    env: {
+      ...process.env,
+      REDIS_URL: redisUrl,
+      PORT: "0",
+      SOURCE_DELAY: "20 millis",
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
+      OTEL_TRACES_EXPORTER: "otlp",
+      OTEL_BSP_SCHEDULE_DELAY: "200"
+    },
     stdio: ["ignore", "pipe", "pipe"]
   })
   base = await listening(service)
@@ -68,6 +137,7 @@ afterAll(async () => {
     await once(service, "exit")
   }
   await redis.quit()
+  collector.close()
 })
 
 describe("reference service", () => {
@@ -107,6 +177,15 @@ describe("reference service", () => {
     assert.strictEqual(await redis.ttl("price:1"), -1, "dogpile.cache.redis keeps keys without TTL by default")
   })
 
+  it.skipIf(!hasDogpile && process.getuid?.() !== 0)("prices: Python's dogpile.cache reads the service's values, and the service serves Python's", async () => {
+    const { stdout } = await run(PYTHON, ["-c", `${pythonRegion}
+region.set("price:1000", 4242)
+print(json.dumps(region.get("price:1")))`, redisUrl], { timeout: 60_000 })
+    assert.strictEqual(stdout.trim(), "101")
+    assert.deepStrictEqual(await json("/prices?ids=1000"), [4242])
+    assert.deepInclude(await calls(), { priceBatches: 2, prices: 60 }, "Python's value, no database call")
+  })
+
   it("/metrics: region and database counters in the Prometheus text format", async () => {
     const { status, body } = await get("/metrics")
     assert.strictEqual(status, 200)
@@ -117,9 +196,10 @@ describe("reference service", () => {
     assert.strictEqual(sample(body, `dogpile_creations_total{region="stock"}`), 1)
     assert.strictEqual(sample(body, `dogpile_creations_total{region="prices"}`), 60)
     assert.strictEqual(sample(body, `dogpile_hits_total{region="stock"}`), 1)
-    assert.strictEqual(sample(body, `dogpile_hits_total{region="prices"}`), 60, "50 on the second call, 10 on the third")
+    // 50 on the second call, 10 on the third, 1 for Python's value (when the Python test ran).
+    assert.include([60, 61], sample(body, `dogpile_hits_total{region="prices"}`))
     assert.isAtLeast(sample(body, `dogpile_hits_total{region="products"}`) ?? 0, 2)
-    assert.include(body, "# TYPE dogpile_lock_wait_milliseconds histogram")
+    assert.include(body, "# TYPE dogpile_hits_total counter")
   })
 
   it("the three regions share one RedisClient: 4 connections (commands, tracking, 2 lock-wait subscribers)", async () => {
@@ -150,4 +230,16 @@ describe("reference service", () => {
     for (let i = 0; i < 50 && (await namedConnections()) > 0; i++) await new Promise((r) => setTimeout(r, 100))
     assert.strictEqual(await namedConnections(), 0)
   }, 60_000)
+
+  it("traces reached the OTLP collector: the database span under Region.getOrCreate, under the HTTP request span", () => {
+    // Flushed at the latest when the service stopped (the test above).
+    assert.include(spanNames, "Region.getOrCreate")
+    assert.include(spanNames, "Catalogue.products")
+    assert.include(spanNames, "RegionResolver.runAll")
+    const database = [...spanParents].find(([, span]) => span.name === "Catalogue.products")
+    assert.isDefined(database)
+    const chain = ancestors(database![0])
+    assert.include(chain, "Region.getOrCreate", chain.join(" < "))
+    assert.strictEqual(chain.at(-1), "GET", `the HTTP server's request span is the root: ${chain.join(" < ")}`)
+  })
 })
