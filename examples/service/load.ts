@@ -1,8 +1,9 @@
 /**
  * Load against a running service: for each route, the same requests without
  * the cache (`?cache=off`) and with it, side by side: database calls (from
- * `GET /source/calls`), p50 and p99 latency. Each cached round uses fresh ids,
- * so it starts cold: its database calls are one per distinct id.
+ * `GET /source/calls`), p50 and p99 latency. The first cached round ("cold")
+ * uses ids not cached yet, so its database calls are one per distinct id; the
+ * second ("warm") repeats it, all hits.
  *
  *   SERVICE_URL=http://127.0.0.1:3000 REQUESTS=2000 CONCURRENCY=50 KEYS=100 pnpm service:load
  *
@@ -24,9 +25,12 @@ const settings = Config.all({
 
 type Route = "products" | "stock"
 
+/** Without the cache; with it, starting cold (fresh ids); with it again over the same ids (warm). */
+type Mode = "no cache" | "cold" | "warm"
+
 interface Row {
   readonly route: Route
-  readonly mode: "no cache" | "cache"
+  readonly mode: Mode
   readonly requests: number
   readonly sourceCalls: number
   readonly p50: number
@@ -50,7 +54,8 @@ const timed = (url: string) =>
   })
 
 /** `requests` calls over `keys` ids from `base`, `concurrency` at a time. */
-const round = Effect.fn("load.round")(function*(route: Route, cached: boolean, base: number) {
+const round = Effect.fn("load.round")(function*(route: Route, mode: Mode, base: number) {
+  const cached = mode !== "no cache"
   const { concurrency, keys, requests, url } = yield* settings
   const before = yield* sourceCalls(url)
   const latencies = yield* Effect.forEach(
@@ -62,7 +67,7 @@ const round = Effect.fn("load.round")(function*(route: Route, cached: boolean, b
   const sorted = [...latencies].sort((a, b) => a - b)
   const row: Row = {
     route,
-    mode: cached ? "cache" : "no cache",
+    mode,
     requests,
     sourceCalls: after[route] - before[route],
     p50: quantile(sorted, 0.5),
@@ -86,8 +91,9 @@ const program = Effect.gen(function*() {
   for (const route of ["products", "stock"] as const) {
     // Fresh ids per run, so the cached round starts cold.
     const base = yield* Random.nextIntBetween(1_000_000, 1_000_000_000)
-    rows.push(yield* round(route, false, base))
-    rows.push(yield* round(route, true, base))
+    rows.push(yield* round(route, "no cache", base))
+    rows.push(yield* round(route, "cold", base))
+    rows.push(yield* round(route, "warm", base))
   }
   yield* Console.log(
     ["route    ", "mode     ", "requests", "source calls", "p50 ms", "p99 ms"].join("  ") + "\n" +

@@ -294,8 +294,10 @@ const recover = <A extends Request.Any>(batch: Batch<A>, cause: Cause.Cause<unkn
  * - when `resolver` succeeds for all of them, the results are stored and the
  *   callers get them; when it fails some, those callers get their own error
  *   and the successes are stored (errors never are);
- * - if the region itself fails (a `CacheError` its `failurePolicy` passes on),
- *   the requests not yet sent go to `resolver` without the cache.
+ * - if the region itself fails (a `CacheError`, e.g. Redis down under the
+ *   default `onBackendError: "fail"`), the requests not yet sent go to
+ *   `resolver` without the cache and a warning is logged: a request's error
+ *   type has no room for a `CacheError`.
  *
  * The wrapper keeps the resolver's batch key, delay, pre-check and collection
  * rule. Options are checked when built: `InvalidOptionError`.
