@@ -282,6 +282,28 @@ const recover = <A extends Request.Any>(batch: Batch<A>, cause: Cause.Cause<unkn
   )
 }
 
+/** The per-call options, checked when the resolver is built rather than at its first batch. */
+const checkGetOrCreate = <A>(call: GetOrCreateOptions<A> | undefined): Effect.Effect<void, InvalidOptionError> =>
+  Effect.gen(function*() {
+    if (call === undefined) return
+    yield* Options.reject(COMPONENT, "getOrCreate", !Predicate.isObject(call), "must be an object of getOrCreate options")
+    if (call.expiration !== undefined) {
+      yield* Options.millis(COMPONENT, "getOrCreate.expiration", call.expiration, { infinite: true })
+    }
+    yield* Options.reject(
+      COMPONENT,
+      "getOrCreate.tags",
+      call.tags !== undefined && !(Array.isArray(call.tags) && call.tags.every(Predicate.isString)),
+      "must be an array of strings"
+    )
+    yield* Options.reject(
+      COMPONENT,
+      "getOrCreate.shouldCache",
+      call.shouldCache !== undefined && typeof call.shouldCache !== "function",
+      "must be a function"
+    )
+  })
+
 /**
  * Wraps `resolver` so its results are cached in `region`, per request, under
  * `options.key(request)`. In each batch Effect collects:
@@ -300,7 +322,9 @@ const recover = <A extends Request.Any>(batch: Batch<A>, cause: Cause.Cause<unkn
  *   type has no room for a `CacheError`.
  *
  * The wrapper keeps the resolver's batch key, delay, pre-check and collection
- * rule. Options are checked when built: `InvalidOptionError`.
+ * rule. Options are checked when built (`key`, and `getOrCreate`'s
+ * expiration, tags and `shouldCache`): `InvalidOptionError`; the region
+ * checks the rest of `getOrCreate` at each batch.
  *
  * @example
  * ```ts
@@ -340,12 +364,7 @@ export const make = <A extends Request.Any>(
     yield* Options.reject(COMPONENT, "region", !Predicate.hasProperty(region, "getOrCreateMany"), "must be a Region")
     yield* Options.reject(COMPONENT, "resolver", !RequestResolver.isRequestResolver(resolver), "must be a RequestResolver")
     yield* Options.reject(COMPONENT, "key", typeof options?.key !== "function", "must be a function from a request to its key")
-    yield* Options.reject(
-      COMPONENT,
-      "getOrCreate",
-      options.getOrCreate !== undefined && !Predicate.isObject(options.getOrCreate),
-      "must be an object of getOrCreate options"
-    )
+    yield* checkGetOrCreate(options.getOrCreate)
     return RequestResolver.makeWith<A>({
       batchKey: (entry) => resolver.batchKey(entry),
       preCheck: resolver.preCheck,

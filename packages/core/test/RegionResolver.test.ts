@@ -143,6 +143,25 @@ describe("RegionResolver", () => {
       withRegistry
     ))
 
+  it.effect("getOrCreate options apply to the stored values: tags (invalidateTags) and expiration", () =>
+    Effect.gen(function*() {
+      const region = yield* Region.make<string>({ name: "rr-tags", expiration: "1 hour" })
+      const { batches, resolver } = source()
+      const cached = yield* RegionResolver.make(region, resolver, {
+        key,
+        getOrCreate: { tags: ["users"], expiration: "10 seconds" }
+      })
+      yield* requestAll(cached, ids(100))
+      yield* TestClock.adjust("1 second")
+      yield* region.invalidateTags(["users"], { hard: true })
+      yield* TestClock.adjust("1 second") // tag marks are re-read at most once a second
+      yield* requestAll(cached, ids(100))
+      assert.deepStrictEqual(batches, [ids(100), ids(100)], "the tag invalidated all 100")
+      yield* TestClock.adjust("11 seconds")
+      yield* requestAll(cached, ids(100))
+      assert.strictEqual(batches.length, 3, "expired after the call's 10 seconds, not the region's hour")
+    }).pipe(Effect.scoped, Effect.provide(memory), withRegistry))
+
   it.effect("options are checked when built: InvalidOptionError", () =>
     Effect.gen(function*() {
       const region = yield* Region.make<string>({ name: "rr-invalid" })
@@ -156,5 +175,13 @@ describe("RegionResolver", () => {
         RegionResolver.make(region, {} as RequestResolver.RequestResolver<GetUser>, { key })
       )
       assert.strictEqual(notResolver.option, "resolver")
+      const badExpiration = yield* Effect.flip(
+        RegionResolver.make(region, resolver, { key, getOrCreate: { expiration: "soon" as "1 minute" } })
+      )
+      assert.strictEqual(badExpiration.option, "getOrCreate.expiration")
+      const badTags = yield* Effect.flip(
+        RegionResolver.make(region, resolver, { key, getOrCreate: { tags: "users" as unknown as Array<string> } })
+      )
+      assert.strictEqual(badTags.option, "getOrCreate.tags")
     }).pipe(Effect.scoped, Effect.provide(memory), withRegistry))
 })
