@@ -11,7 +11,7 @@
  * | `PRODUCTS_EXPIRATION` | `5 minutes` | near-cached region |
  * | `STOCK_EXPIRATION` | `30 seconds` | hash-bucket region |
  * | `PRICES_EXPIRATION` | `10 minutes` | region shared with Python |
- * | `OTEL_EXPORTER_OTLP_ENDPOINT` | unset (no export) | traces pushed over OTLP/HTTP when set |
+ * | `OTEL_EXPORTER_OTLP_ENDPOINT` + `OTEL_TRACES_EXPORTER` / `OTEL_METRICS_EXPORTER` = `otlp` | unset (no export) | OTLP/HTTP export (main.ts) |
  */
 import { Config } from "effect"
 

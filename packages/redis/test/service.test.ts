@@ -38,8 +38,9 @@ region = make_region(serializer=lambda v: json.dumps(v).encode("utf-8"), deseria
     arguments={"url": sys.argv[1], "distributed_lock": True})
 `
 
-/** An OTLP/HTTP collector: the span names of every trace export it receives. */
+/** An OTLP/HTTP collector: the span names of every trace export it receives, and the metric names. */
 const spanNames: Array<string> = []
+const metricNames = new Set<string>()
 const spanParents = new Map<string, { readonly name: string; readonly parent: string | undefined }>()
 let collector: Server
 
@@ -57,12 +58,22 @@ const collect = (body: string) => {
   }
 }
 
+const collectMetrics = (body: string) => {
+  const payload = JSON.parse(body) as {
+    resourceMetrics: Array<{ scopeMetrics: Array<{ metrics: Array<{ name: string }> }> }>
+  }
+  for (const resource of payload.resourceMetrics) {
+    for (const scope of resource.scopeMetrics) for (const metric of scope.metrics) metricNames.add(metric.name)
+  }
+}
+
 const startCollector = async () => {
   collector = createServer((request, response) => {
     let body = ""
     request.on("data", (chunk: Buffer) => (body += chunk.toString()))
     request.on("end", () => {
       if (request.url === "/v1/traces") collect(body)
+      if (request.url === "/v1/metrics") collectMetrics(body)
       response.writeHead(200, { "content-type": "application/json" }).end("{}")
     })
   })
@@ -124,7 +135,9 @@ beforeAll(async () => {
       SOURCE_DELAY: "20 millis",
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
       OTEL_TRACES_EXPORTER: "otlp",
-      OTEL_BSP_SCHEDULE_DELAY: "200"
+      OTEL_METRICS_EXPORTER: "otlp",
+      OTEL_BSP_SCHEDULE_DELAY: "200",
+      OTEL_METRIC_EXPORT_INTERVAL: "500"
     },
     stdio: ["ignore", "pipe", "pipe"]
   })
@@ -242,5 +255,11 @@ print(json.dumps(region.get("price:1")))`, redisUrl], { timeout: 60_000 })
     const chain = ancestors(database![0])
     assert.include(chain, "Region.getOrCreate", chain.join(" < "))
     assert.strictEqual(chain.at(-1), "GET", `the HTTP server's request span is the root: ${chain.join(" < ")}`)
+  })
+
+  it("metrics reached the OTLP collector too, under their Prometheus names", () => {
+    for (const name of ["dogpile_hits_total", "dogpile_creations_total", "catalogue_calls_total"]) {
+      assert.isTrue(metricNames.has(name), `${name} in ${[...metricNames].join(", ")}`)
+    }
   })
 })
