@@ -215,6 +215,15 @@ print(json.dumps(region.get("price:1")))`, redisUrl], { timeout: 60_000 })
     assert.include(body, "# TYPE dogpile_hits_total counter")
   })
 
+  it("/metrics: the products region's reads were served by the near cache (published every second)", async () => {
+    let nearHits: number | undefined
+    for (let i = 0; i < 50 && (nearHits ?? 0) < 1; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      nearHits = sample((await get("/metrics")).body, "dogpile_near_hits_total")
+    }
+    assert.isAtLeast(nearHits ?? 0, 1)
+  })
+
   it("the three regions share one RedisClient: 4 connections (commands, tracking, 2 lock-wait subscribers)", async () => {
     // One RedisClient: the command connection, the near cache's invalidation subscriber, and one
     // lock-wait subscriber per RedisLock (the products/stock lock and the Python preset's own).
