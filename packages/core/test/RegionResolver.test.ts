@@ -9,7 +9,7 @@ import {
   RegionMetrics,
   RegionResolver
 } from "@dogpile-effect/core"
-import { Data, Effect, Exit, Layer, Metric, Option, Request, RequestResolver } from "effect"
+import { Data, Effect, Exit, Fiber, Layer, Metric, Option, Request, RequestResolver } from "effect"
 import { TestClock } from "effect/testing"
 
 const memory = Layer.mergeAll(MemoryBackend.layer(), Codec.layerJson, Lock.layerLocal)
@@ -160,6 +160,33 @@ describe("RegionResolver", () => {
       yield* TestClock.adjust("11 seconds")
       yield* requestAll(cached, ids(100))
       assert.strictEqual(batches.length, 3, "expired after the call's 10 seconds, not the region's hour")
+    }).pipe(Effect.scoped, Effect.provide(memory), withRegistry))
+
+  it.effect("callers interrupted mid-batch: the running batch completes and is stored; a new round waits for it", () =>
+    Effect.gen(function*() {
+      const region = yield* Region.make<string>({ name: "rr-interrupt" })
+      const started: Array<number> = []
+      const slow = RequestResolver.make<GetUser>((entries) =>
+        Effect.sync(() => started.push(entries.length)).pipe(
+          Effect.andThen(Effect.sleep("1 minute")),
+          Effect.andThen(Effect.sync(() => {
+            for (const entry of entries) entry.completeUnsafe(Exit.succeed(`user ${entry.request.id}`))
+          }))
+        )
+      )
+      const cached = yield* RegionResolver.make(region, slow, { key })
+      const first = yield* Effect.forkChild(requestAll(cached, ids(100)))
+      yield* TestClock.adjust("1 second")
+      assert.deepStrictEqual(started, [100])
+      // Effect does not interrupt a batch that has started when its callers leave: it runs on,
+      // holding the keys' locks, and its values are stored.
+      yield* Fiber.interrupt(first)
+      assert.strictEqual((yield* region.lockStatus("user:0"))._tag, "Held")
+      const second = yield* Effect.forkChild(requestAll(cached, ids(100)))
+      yield* TestClock.adjust("1 minute")
+      assert.deepStrictEqual(yield* Fiber.join(second), ids(100).map((id) => `user ${id}`))
+      assert.deepStrictEqual(started, [100], "the second round waited for the first batch's values")
+      assert.strictEqual((yield* region.lockStatus("user:0"))._tag, "Free")
     }).pipe(Effect.scoped, Effect.provide(memory), withRegistry))
 
   it.effect("options are checked when built: InvalidOptionError", () =>
