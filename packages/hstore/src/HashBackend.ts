@@ -14,12 +14,13 @@ import {
 } from "@dogpile-effect/core"
 import { RedisClient } from "@dogpile-effect/redis"
 import { GetBatcher } from "@dogpile-effect/redis/toolkit"
-import { Context, Duration, Effect, Exit, Layer, Metric, type Scope } from "effect"
+import { Context, Duration, Effect, Exit, Layer, Metric, type Option, type Scope } from "effect"
 import * as EntryExpiry from "./EntryExpiry.ts"
 import * as HashMetrics from "./HashMetrics.ts"
 import * as HashScripts from "./HashScripts.ts"
 import * as Overflow from "./Overflow.ts"
 import * as Pipeline from "./Pipeline.ts"
+import * as ReadBatch from "./ReadBatch.ts"
 import * as Reads from "./Reads.ts"
 import * as ServerFeatures from "./ServerFeatures.ts"
 import * as Settings from "./Settings.ts"
@@ -114,6 +115,8 @@ const clashOf = {
   test: /is refused: a bucket \(a Redis hash\) has that name|holds another Redis type, not a hash/
 }
 
+const firstValue = (values: ReadonlyArray<Option.Option<Uint8Array>>) => values[0] as Option.Option<Uint8Array>
+
 const toBuffer = (bytes: Uint8Array): Buffer =>
   Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
@@ -185,21 +188,15 @@ export const make = (
 
     // ---- reading ------------------------------------------------------------
 
-    const read = Reads.make({ redis, batchSize, overflowAbove, expiry, sweeper })
+    // Every get and getMany of one tick is one read: one HMGET per bucket, in one pipeline (ReadBatch).
+    const read = ReadBatch.make(Reads.make({ redis, batchSize, overflowAbove, expiry, sweeper }), redis.isCluster)
 
     const getMany = (input: ReadonlyArray<CacheKey.CacheKey>) =>
       Effect.flatMap(stored(input), read)
 
-    // Single-key gets issued together (one tick) are read as one batch: one HMGET per bucket in one
-    // pipeline, instead of a pipeline each. On a Cluster, one read per slot: a node that fails fails
-    // only the gets of its keys.
-    const routeOf = (key: CacheKey.CacheKey) => (typeof key === "string" ? key : key.hash)
-    const perSlot = (keys: ReadonlyArray<CacheKey.CacheKey>) =>
-      [...Slot.groupBy(keys.keys(), (i) => routeOf(keys[i]!), true).values()]
-    const batched = GetBatcher.make(read, redis.isCluster ? perSlot : undefined)
     const get = (input: CacheKey.CacheKey) => {
       const key = storedKey(input)
-      return key instanceof UnsupportedKeyError ? Effect.fail(key) : batched(key)
+      return key instanceof UnsupportedKeyError ? Effect.fail(key) : Effect.map(read([key]), firstValue)
     }
 
     // ---- writing ------------------------------------------------------------
@@ -294,6 +291,9 @@ export const make = (
           () => Effect.forEach(entries, (entry) => Effect.exit(setMany([entry])))
         )
       )
+    const routeOf = (key: CacheKey.CacheKey) => (typeof key === "string" ? key : key.hash)
+    const perSlot = (keys: ReadonlyArray<CacheKey.CacheKey>) =>
+      [...Slot.groupBy(keys.keys(), (i) => routeOf(keys[i]!), true).values()]
     const slotsOf = (entries: ReadonlyArray<BackendEntry>) =>
       perSlot(entries.map((entry) => {
         const key = storedKey(entry.key)
