@@ -14,7 +14,7 @@ import {
 } from "@dogpile-effect/core"
 import { RedisClient } from "@dogpile-effect/redis"
 import { GetBatcher } from "@dogpile-effect/redis/toolkit"
-import { Context, Duration, Effect, Exit, Layer, Metric, type Option, type Scope } from "effect"
+import { Context, Duration, Effect, Exit, Layer, Metric, type Scope } from "effect"
 import * as EntryExpiry from "./EntryExpiry.ts"
 import * as HashMetrics from "./HashMetrics.ts"
 import * as HashScripts from "./HashScripts.ts"
@@ -115,8 +115,6 @@ const clashOf = {
   test: /is refused: a bucket \(a Redis hash\) has that name|holds another Redis type, not a hash/
 }
 
-const firstValue = (values: ReadonlyArray<Option.Option<Uint8Array>>) => values[0] as Option.Option<Uint8Array>
-
 const toBuffer = (bytes: Uint8Array): Buffer =>
   Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
@@ -189,14 +187,14 @@ export const make = (
     // ---- reading ------------------------------------------------------------
 
     // Every get and getMany of one tick is one read: one HMGET per bucket, in one pipeline (ReadBatch).
-    const read = ReadBatch.make(Reads.make({ redis, batchSize, overflowAbove, expiry, sweeper }), redis.isCluster)
+    const reads = ReadBatch.make(Reads.make({ redis, batchSize, overflowAbove, expiry, sweeper }), redis.isCluster)
 
     const getMany = (input: ReadonlyArray<CacheKey.CacheKey>) =>
-      Effect.flatMap(stored(input), read)
+      Effect.flatMap(stored(input), reads.getMany)
 
     const get = (input: CacheKey.CacheKey) => {
       const key = storedKey(input)
-      return key instanceof UnsupportedKeyError ? Effect.fail(key) : Effect.map(read([key]), firstValue)
+      return key instanceof UnsupportedKeyError ? Effect.fail(key) : reads.get(key)
     }
 
     // ---- writing ------------------------------------------------------------
