@@ -76,7 +76,10 @@ const program = Effect.gen(function*() {
         Region.make<User>({ name, codec: Codec.json, envelope: Envelope.compact(), expiration: "1 hour" }),
         context
       )
-      yield* region.setMany(keys.map((key, i) => [key, valueOf(i)] as const))
+      // Filled in chunks: one setMany of 10,000 keys can outlast the command timeout on a loaded machine.
+      for (let at = 0; at < KEYS; at += 1_000) {
+        yield* region.setMany(keys.slice(at, at + 1_000).map((key, i) => [key, valueOf(at + i)] as const))
+      }
       return region
     })
   const region = yield* regionOver(HashBackend.layer({ bucketing, entryExpiry: {} }), "bench-hits")
