@@ -20,6 +20,7 @@ import * as HashMetrics from "./HashMetrics.ts"
 import * as HashScripts from "./HashScripts.ts"
 import * as Overflow from "./Overflow.ts"
 import * as Pipeline from "./Pipeline.ts"
+import * as ReadBatch from "./ReadBatch.ts"
 import * as Reads from "./Reads.ts"
 import * as ServerFeatures from "./ServerFeatures.ts"
 import * as Settings from "./Settings.ts"
@@ -185,21 +186,15 @@ export const make = (
 
     // ---- reading ------------------------------------------------------------
 
-    const read = Reads.make({ redis, batchSize, overflowAbove, expiry, sweeper })
+    // Every get and getMany of one tick is one read: one HMGET per bucket, in one pipeline (ReadBatch).
+    const reads = ReadBatch.make(Reads.make({ redis, batchSize, overflowAbove, expiry, sweeper }), redis.isCluster)
 
     const getMany = (input: ReadonlyArray<CacheKey.CacheKey>) =>
-      Effect.flatMap(stored(input), read)
+      Effect.flatMap(stored(input), reads.getMany)
 
-    // Single-key gets issued together (one tick) are read as one batch: one HMGET per bucket in one
-    // pipeline, instead of a pipeline each. On a Cluster, one read per slot: a node that fails fails
-    // only the gets of its keys.
-    const routeOf = (key: CacheKey.CacheKey) => (typeof key === "string" ? key : key.hash)
-    const perSlot = (keys: ReadonlyArray<CacheKey.CacheKey>) =>
-      [...Slot.groupBy(keys.keys(), (i) => routeOf(keys[i]!), true).values()]
-    const batched = GetBatcher.make(read, redis.isCluster ? perSlot : undefined)
     const get = (input: CacheKey.CacheKey) => {
       const key = storedKey(input)
-      return key instanceof UnsupportedKeyError ? Effect.fail(key) : batched(key)
+      return key instanceof UnsupportedKeyError ? Effect.fail(key) : reads.get(key)
     }
 
     // ---- writing ------------------------------------------------------------
@@ -294,6 +289,9 @@ export const make = (
           () => Effect.forEach(entries, (entry) => Effect.exit(setMany([entry])))
         )
       )
+    const routeOf = (key: CacheKey.CacheKey) => (typeof key === "string" ? key : key.hash)
+    const perSlot = (keys: ReadonlyArray<CacheKey.CacheKey>) =>
+      [...Slot.groupBy(keys.keys(), (i) => routeOf(keys[i]!), true).values()]
     const slotsOf = (entries: ReadonlyArray<BackendEntry>) =>
       perSlot(entries.map((entry) => {
         const key = storedKey(entry.key)

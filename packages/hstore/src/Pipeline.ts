@@ -131,11 +131,16 @@ export const run = (
   operation: string,
   commands: ReadonlyArray<Command>
 ): Effect.Effect<void, BackendError> =>
-  commands.length === 0 ? Effect.void : Effect.forEach(
-    Slot.groupBy(commands, (command) => command.route, redis.isCluster).values(),
-    (group) => redis.use(operation, (client) => runGroup(client, group)),
-    { concurrency: "unbounded", discard: true }
-  )
+  commands.length === 0
+    ? Effect.void
+    // A standalone server takes them all in one pipeline, read by the caller's own fiber.
+    : !redis.isCluster
+    ? redis.use(operation, (client) => runGroup(client, commands))
+    : Effect.forEach(
+      Slot.groupBy(commands, (command) => command.route, true).values(),
+      (group) => redis.use(operation, (client) => runGroup(client, group)),
+      { concurrency: "unbounded", discard: true }
+    )
 
 /**
  * Commands over plain keys (MGET, DEL), in chunks of at most `batchSize` keys

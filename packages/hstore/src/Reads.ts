@@ -9,6 +9,7 @@ import type { BackendError, CacheKey } from "@dogpile-effect/core"
 import type { RedisClient } from "@dogpile-effect/redis"
 import { Clock, Effect, Metric, Option } from "effect"
 import * as EntryExpiry from "./EntryExpiry.ts"
+import * as FieldAge from "./FieldAge.ts"
 import * as HashMetrics from "./HashMetrics.ts"
 import * as Overflow from "./Overflow.ts"
 import * as Pipeline from "./Pipeline.ts"
@@ -125,7 +126,18 @@ export const make = (context: ReadContext) => {
       return overflowed
     })
 
-  /** Per-entry expiry: fields past their bucket's age limit read as misses; inline ones are queued for removal. */
+  /** Whether the field at `i` has expired, as a boolean, or the effect deciding it for a field read lazily. */
+  const expiredAt = (
+    settings: EntryExpiry.EntryExpirySettings,
+    bytes: Uint8Array,
+    now: number,
+    maxAge: number | undefined
+  ) => FieldAge.isExpired(settings.envelope, bytes, now, maxAge)
+
+  /**
+   * Per-entry expiry: fields past their bucket's age limit read as misses; inline ones are queued for removal.
+   * One clock read per batch; each field is checked synchronously unless its envelope decodes lazily.
+   */
   const applyExpiry = (
     settings: EntryExpiry.EntryExpirySettings,
     keys: ReadonlyArray<CacheKey.CacheKey>,
@@ -139,9 +151,12 @@ export const make = (context: ReadContext) => {
       let dropped = 0
       for (const [hash, positions] of read.buckets) {
         const maxAge = read.maxAges.get(hash)
+        if (maxAge === undefined) continue
         for (const i of positions) {
           const value = out[i] as Option.Option<Uint8Array>
-          if (Option.isNone(value) || !(yield* EntryExpiry.isExpired(settings, value.value, now, maxAge))) continue
+          if (Option.isNone(value)) continue
+          const decided = expiredAt(settings, value.value, now, maxAge)
+          if (!(typeof decided === "boolean" ? decided : yield* decided)) continue
           out[i] = Option.none()
           expired++
           // Overflowed entries expire with their key's TTL; only inline fields are swept.
