@@ -5,8 +5,8 @@
  * 2 instances × 100 fibers.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Lock } from "@dogpile-effect/core"
-import { NodeRedisLock } from "@dogpile-effect/node-redis"
+import { Backend, Lock } from "@dogpile-effect/core"
+import { NodeRedisBackend, NodeRedisLock } from "@dogpile-effect/node-redis"
 import { NodeRedis } from "@effect/platform-node"
 import { Context, Duration, Effect, Exit, Fiber, Layer, Logger, Metric, Option, Scope } from "effect"
 import { inject } from "vitest"
@@ -136,6 +136,21 @@ describe("NodeRedisLock", () => {
       assert.strictEqual(done, 200)
       assert.strictEqual(maxInside, 1)
     }).pipe(Effect.scoped), 60_000)
+
+  it.live("a Backend and a Lock on one NodeRedis layer hold 2 connections: the client and the release subscription", () =>
+    Effect.gen(function*() {
+      const name = `conn-${unique}`
+      const context = yield* Layer.build(
+        Layer.mergeAll(NodeRedisBackend.layer(), NodeRedisLock.layer()).pipe(
+          Layer.provideMerge(NodeRedis.layer({ url, name, idleTimeout: "Infinity" }))
+        )
+      )
+      const client = Context.get(context, NodeRedis.NodeRedis)
+      yield* Context.get(context, Backend).set(key("conn"), new Uint8Array([1]))
+      yield* Effect.scoped(Context.get(context, Lock).acquire(key("conn"), "1 second"))
+      const list = yield* client.use((c) => c.clientList())
+      assert.strictEqual(list.filter((entry) => entry.name === name).length, 2)
+    }).pipe(Effect.scoped))
 
   it.live("options are validated when the Layer is built: InvalidOptionError naming the option", () =>
     Effect.gen(function*() {
