@@ -10,12 +10,28 @@ import type { NodeRedis } from "@effect/platform-node/NodeRedis"
 import { Duration, Effect } from "effect"
 import type * as Redis from "effect/persistence/Redis"
 
-/** The backend name in errors. */
+/**
+ * The backend name in errors and in `Backend.name`.
+ *
+ * @example
+ * ```ts
+ * BACKEND // "node-redis"
+ * ```
+ *
+ * @since 0.1.0
+ */
 export const BACKEND = "node-redis"
 
 /**
  * How failures of one client are reported: its secrets, and the bound on a
  * command.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * const ping = (report: Reporter, client: { ping(): Promise<string> }) =>
+ *   report.run("ping", () => client.ping(), 1000) // Effect<string, BackendError>
+ * ```
  *
  * @category models
  * @since 0.1.0
@@ -38,8 +54,8 @@ const decode = (text: string): string => {
 }
 
 /** The password of the client's options and of its URL, when there is one. */
-const secretsOf = (client: NodeRedis["Service"]["client"]): ReadonlyArray<string> => {
-  const options = client.options
+const secretsOf = (client: NodeRedis["Service"]["client"] | undefined): ReadonlyArray<string> => {
+  const options = client?.options
   const secrets: Array<string> = []
   if (typeof options?.password === "string" && options.password.length > 0) secrets.push(options.password)
   if (typeof options?.url === "string") {
@@ -85,7 +101,8 @@ const describe = (cause: unknown): string => {
 }
 
 /**
- * The reporter of one node-redis client.
+ * The reporter of one node-redis client (`undefined` for a `Redis` service
+ * that is not node-redis': nothing is known to scrub beyond URL credentials).
  *
  * @example
  * ```ts
@@ -102,7 +119,7 @@ const describe = (cause: unknown): string => {
  * @category constructors
  * @since 0.1.0
  */
-export const reporter = (client: NodeRedis["Service"]["client"]): Reporter => {
+export const reporter = (client: NodeRedis["Service"]["client"] | undefined): Reporter => {
   const secrets = secretsOf(client)
   const toError = (operation: string, cause: unknown) => {
     const inner = unwrap(cause)

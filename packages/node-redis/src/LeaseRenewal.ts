@@ -14,6 +14,11 @@ import { Deferred, Duration, Effect, Exit, type Scope } from "effect"
 /**
  * One lock being renewed.
  *
+ * @example
+ * ```ts
+ * const held: Held = { redisKey: "_lock:user:42", token: "9f2c", renewedAt: Date.now(), lost: false }
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */
@@ -28,6 +33,13 @@ export interface Held {
 
 /**
  * The renewals of one lock service.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * const holding = (renewal: LeaseRenewal) =>
+ *   Effect.map(renewal.hold("_lock:user:42", "9f2c"), (held) => renewal.drop(held))
+ * ```
  *
  * @category models
  * @since 0.1.0

@@ -71,6 +71,13 @@ export interface NodeRedisLockOptions {
 /**
  * The resolved settings of a node-redis lock, in milliseconds.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * const settings: LockSettings = Effect.runSync(resolve({}))
+ * settings.leaseMs // 10000
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */

@@ -59,9 +59,11 @@ interface Attempt {
 }
 
 /**
- * Builds the lock over the {@link Redis} service in context (and its
- * {@link NodeRedis} client, for error messages without the password), with a
- * release subscription that lives in the current scope.
+ * Builds the lock over the {@link Redis} service in context, with a release
+ * subscription that lives in the current scope. It needs nothing but Effect's
+ * `Redis` service; when {@link NodeRedis} is in context too (as
+ * `NodeRedis.layer` provides it), its client's password is kept out of error
+ * messages.
  *
  * - Fibers of one process queue on a local per-key lock first (`makeLocal`),
  *   so a process has at most one attempt per key in flight.
@@ -90,11 +92,11 @@ interface Attempt {
  */
 export const make = (
   options: LockSettings.NodeRedisLockOptions = {}
-): Effect.Effect<Lock["Service"], InvalidOptionError, Redis | NodeRedis | Scope.Scope> =>
+): Effect.Effect<Lock["Service"], InvalidOptionError, Redis | Scope.Scope> =>
   Effect.gen(function*() {
     const settings = yield* LockSettings.resolve(options)
     const redis = yield* Redis
-    const report = reporter((yield* NodeRedis).client)
+    const report = reporter(Option.getOrUndefined(Option.map(yield* Effect.serviceOption(NodeRedis), (node) => node.client)))
     const { channel, commandTimeoutMs, keyOf, leaseMs, releaseWaitMs, renewMs } = settings
     const lost = LostLock.lostLocks(settings.name)
     const local = makeLocal()
@@ -275,9 +277,9 @@ export const make = (
   })
 
 /**
- * The node-redis lock as a Layer over Effect's {@link Redis} and
- * {@link NodeRedis} services (`NodeRedis.layer` provides both); its options
- * are validated when the Layer is built.
+ * The lock as a Layer over Effect's {@link Redis} service (`NodeRedis.layer`
+ * provides it, with the node-redis client); its options are validated when
+ * the Layer is built.
  *
  * @example
  * ```ts
@@ -294,4 +296,4 @@ export const make = (
  */
 export const layer = (
   options: LockSettings.NodeRedisLockOptions = {}
-): Layer.Layer<Lock, InvalidOptionError, Redis | NodeRedis> => Layer.effect(Lock, make(options))
+): Layer.Layer<Lock, InvalidOptionError, Redis> => Layer.effect(Lock, make(options))

@@ -17,6 +17,14 @@ import { Redis } from "effect/persistence/Redis"
 /**
  * Waiting for a lock key to be released.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * // Waits until `isFree` says so, woken early by a release of the key, failing after 5 s.
+ * const wait = (waiters: Waiters, isFree: Effect.Effect<boolean>, now: number) =>
+ *   waiters.poll("_lock:user:42", now + 5000, () => isFree, () => new Error("timed out"))
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */

@@ -33,7 +33,7 @@ const buildLock = (redisUrl: string, options?: NodeRedisLock.NodeRedisLockOption
   }))
 
 /** Retries `check` every 20 ms until it holds, at most `times` times; the caller asserts the result. */
-const eventually = (check: Effect.Effect<boolean>, times: number) =>
+const eventually = <E>(check: Effect.Effect<boolean, E>, times: number) =>
   Effect.gen(function*() {
     for (let i = 0; i < times; i++) {
       if (yield* check) return true

@@ -9,6 +9,7 @@ import { Backend, Lock } from "@dogpile-effect/core"
 import { NodeRedisBackend, NodeRedisLock } from "@dogpile-effect/node-redis"
 import { NodeRedis } from "@effect/platform-node"
 import { Context, Duration, Effect, Exit, Fiber, Layer, Logger, Metric, Option, Scope } from "effect"
+import { Redis } from "effect/persistence/Redis"
 import { inject } from "vitest"
 import { nodeRedis } from "./clients.ts"
 
@@ -150,6 +151,21 @@ describe("NodeRedisLock", () => {
       yield* Effect.scoped(Context.get(context, Lock).acquire(key("conn"), "1 second"))
       const list = yield* client.use((c) => c.clientList())
       assert.strictEqual(list.filter((entry) => entry.name === name).length, 2)
+    }).pipe(Effect.scoped))
+
+  it.live("needs only Effect's Redis service: a lock built without NodeRedis in context excludes a full one", () =>
+    Effect.gen(function*() {
+      const redisOnly = Layer.effect(Redis, Effect.gen(function*() {
+        return yield* Redis
+      })).pipe(Layer.provide(nodeRedis(url)))
+      const bare = Context.get(yield* Layer.build(NodeRedisLock.layer().pipe(Layer.provide(redisOnly))), Lock)
+      const full = yield* buildLock()
+      const k = key("bare")
+      const held = yield* Scope.make()
+      assert.isTrue(Option.isSome(yield* Scope.provide(bare.tryAcquire(k), held)))
+      assert.isFalse(yield* free(full.lock, k))
+      yield* Scope.close(held, Exit.void)
+      assert.isTrue(yield* free(full.lock, k))
     }).pipe(Effect.scoped))
 
   it.live("options are validated when the Layer is built: InvalidOptionError naming the option", () =>
