@@ -7,7 +7,7 @@
  */
 import { BackendError } from "@dogpile-effect/core"
 import type { NodeRedis } from "@effect/platform-node/NodeRedis"
-import { Duration, Effect } from "effect"
+import { Effect } from "effect"
 import type * as Redis from "effect/persistence/Redis"
 
 /**
@@ -101,6 +101,17 @@ const describe = (cause: unknown): string => {
 }
 
 /**
+ * Fails with `onTimeout()` after `millis` of real time. A bound on I/O waits
+ * for a socket, not for the program's clock: a `TestClock` moved while a
+ * command is in flight must not fail it.
+ */
+const realTimeout = <E>(millis: number, onTimeout: () => E): Effect.Effect<never, E> =>
+  Effect.callback<never, E>((resume) => {
+    const timer = setTimeout(() => resume(Effect.fail(onTimeout())), millis)
+    return Effect.sync(() => clearTimeout(timer))
+  })
+
+/**
  * The reporter of one node-redis client (`undefined` for a `Redis` service
  * that is not node-redis': nothing is known to scrub beyond URL credentials).
  *
@@ -128,12 +139,7 @@ export const reporter = (client: NodeRedis["Service"]["client"] | undefined): Re
   const timedOut = (operation: string, timeoutMillis: number) =>
     new BackendError({ backend: BACKEND, operation, reason: `no reply within ${timeoutMillis} ms` })
   const bounded = <A>(operation: string, effect: Effect.Effect<A, BackendError>, timeoutMillis: number) =>
-    effect.pipe(
-      Effect.timeoutOrElse({
-        duration: Duration.millis(Math.max(1, timeoutMillis)),
-        orElse: () => Effect.fail(timedOut(operation, timeoutMillis))
-      })
-    )
+    Effect.raceFirst(effect, realTimeout(Math.max(1, timeoutMillis), () => timedOut(operation, timeoutMillis)))
   const run = <A>(operation: string, promise: () => Promise<A>, timeoutMillis: number) =>
     bounded(operation, Effect.tryPromise({ try: promise, catch: (cause) => toError(operation, cause) }), timeoutMillis)
   const bound = <A>(operation: string, effect: Effect.Effect<A, Redis.RedisError>, timeoutMillis: number) =>

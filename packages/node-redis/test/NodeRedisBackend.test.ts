@@ -7,7 +7,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Backend, CacheKey } from "@dogpile-effect/core"
 import { NodeRedisBackend } from "@dogpile-effect/node-redis"
 import { NodeRedis } from "@effect/platform-node"
-import { Context, Duration, Effect, Layer, Option } from "effect"
+import { Context, Duration, Effect, Fiber, Layer, Option } from "effect"
+import { TestClock } from "effect/testing"
 import { createClient } from "redis"
 import { inject } from "vitest"
 import { startRedisServer } from "../../../test-support/redis-server.ts"
@@ -117,6 +118,20 @@ describe("NodeRedisBackend", () => {
       assert.notInclude(JSON.stringify(error) + error.message, password)
       // The connection recovers once the server answers again.
       assert.isTrue(Option.isSome(yield* backend.get("k")))
+    }).pipe(Effect.scoped))
+
+  it.effect("commandTimeout is real time: a TestClock moved an hour while a GET waits for a stopped server does not fail it", () =>
+    Effect.gen(function*() {
+      const server = yield* Effect.acquireRelease(Effect.promise(() => startRedisServer()), (s) => Effect.promise(() => s.dispose()))
+      const { backend } = yield* backendOn(server.url, { commandTimeout: "5 seconds" })
+      yield* backend.set("k", new Uint8Array([7]))
+      server.signal("SIGSTOP")
+      const read = yield* Effect.forkChild(backend.get("k"))
+      yield* TestClock.withLive(Effect.sleep("50 millis"))
+      yield* TestClock.adjust("1 hour")
+      server.signal("SIGCONT")
+      const value = yield* Fiber.join(read)
+      assert.deepStrictEqual(Option.map(value, (b) => b[0]), Option.some(7))
     }).pipe(Effect.scoped))
 
   it("scrub removes the password and any URL credentials from a message", () => {
