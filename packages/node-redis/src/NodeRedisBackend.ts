@@ -14,7 +14,7 @@ import {
   UnsupportedKeyError
 } from "@dogpile-effect/core"
 import { NodeRedis } from "@effect/platform-node/NodeRedis"
-import { Duration, Effect, Layer, Option } from "effect"
+import { Config, Duration, Effect, Layer, Option } from "effect"
 import { RESP_TYPES } from "redis"
 import { BACKEND, reporter } from "./ErrorMapping.ts"
 
@@ -205,3 +205,27 @@ export const make = (
  */
 export const layer = (options: NodeRedisBackendOptions = {}): Layer.Layer<Backend, InvalidOptionError, NodeRedis> =>
   Layer.effect(Backend, make(options))
+
+/**
+ * The backend as a Layer whose options come from `Config`, in the style of
+ * `NodeRedis.layerConfig`: each option a `Config` (or all of them one
+ * `Config`), read and validated when the Layer is built.
+ *
+ * @example
+ * ```ts
+ * import { NodeRedisBackend } from "@dogpile-effect/node-redis"
+ * import { NodeRedis } from "@effect/platform-node"
+ * import { Config, Layer } from "effect"
+ *
+ * const BackendLive = NodeRedisBackend.layerConfig({
+ *   batchSize: Config.Int("CACHE_BATCH_SIZE").pipe(Config.withDefault(500)),
+ *   commandTimeout: Config.Duration("CACHE_COMMAND_TIMEOUT").pipe(Config.withDefault("1 second"))
+ * }).pipe(Layer.provide(NodeRedis.layerConfig({ url: Config.String("REDIS_URL") })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layerConfig = (
+  options: Config.Wrap<NodeRedisBackendOptions>
+): Layer.Layer<Backend, InvalidOptionError | Config.ConfigError, NodeRedis> =>
+  Layer.effect(Backend, Effect.flatMap(Config.unwrap(options), make))

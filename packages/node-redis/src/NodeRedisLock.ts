@@ -19,7 +19,7 @@ import {
 } from "@dogpile-effect/core"
 import { NodeRedis } from "@effect/platform-node/NodeRedis"
 import { randomBytes } from "node:crypto"
-import { Clock, Duration, Effect, Exit, Layer, Option, Scope } from "effect"
+import { Clock, Config, Duration, Effect, Exit, Layer, Option, Scope } from "effect"
 import { Redis, script } from "effect/persistence/Redis"
 import { reporter } from "./ErrorMapping.ts"
 import * as LeaseRenewal from "./LeaseRenewal.ts"
@@ -297,3 +297,27 @@ export const make = (
 export const layer = (
   options: LockSettings.NodeRedisLockOptions = {}
 ): Layer.Layer<Lock, InvalidOptionError, Redis> => Layer.effect(Lock, make(options))
+
+/**
+ * The lock as a Layer whose options come from `Config`, in the style of
+ * `NodeRedis.layerConfig`: each option a `Config` (or all of them one
+ * `Config`), read and validated when the Layer is built.
+ *
+ * @example
+ * ```ts
+ * import { NodeRedisLock } from "@dogpile-effect/node-redis"
+ * import { NodeRedis } from "@effect/platform-node"
+ * import { Config, Layer } from "effect"
+ *
+ * const LockLive = NodeRedisLock.layerConfig({
+ *   leaseTtl: Config.Duration("CACHE_LOCK_LEASE").pipe(Config.withDefault("10 seconds")),
+ *   onLost: Config.Literals(["ignore", "log", "fail"], "CACHE_LOCK_ON_LOST").pipe(Config.withDefault("log" as const))
+ * }).pipe(Layer.provide(NodeRedis.layerConfig({ url: Config.String("REDIS_URL") })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layerConfig = (
+  options: Config.Wrap<LockSettings.NodeRedisLockOptions>
+): Layer.Layer<Lock, InvalidOptionError | Config.ConfigError, Redis> =>
+  Layer.effect(Lock, Effect.flatMap(Config.unwrap(options), make))
