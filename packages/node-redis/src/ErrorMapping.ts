@@ -140,8 +140,24 @@ export const reporter = (client: NodeRedis["Service"]["client"] | undefined): Re
     new BackendError({ backend: BACKEND, operation, reason: `no reply within ${timeoutMillis} ms` })
   const bounded = <A>(operation: string, effect: Effect.Effect<A, BackendError>, timeoutMillis: number) =>
     Effect.raceFirst(effect, realTimeout(Math.max(1, timeoutMillis), () => timedOut(operation, timeoutMillis)))
+  // One callback for the promise and its timer (no racing fiber): the backend's every call goes through it.
   const run = <A>(operation: string, promise: () => Promise<A>, timeoutMillis: number) =>
-    bounded(operation, Effect.tryPromise({ try: promise, catch: (cause) => toError(operation, cause) }), timeoutMillis)
+    Effect.callback<A, BackendError>((resume) => {
+      let done = false
+      const settle = (outcome: Effect.Effect<A, BackendError>) => {
+        if (done) return
+        done = true
+        clearTimeout(timer)
+        resume(outcome)
+      }
+      const timer = setTimeout(() => settle(Effect.fail(timedOut(operation, timeoutMillis))), Math.max(1, timeoutMillis))
+      try {
+        promise().then((value) => settle(Effect.succeed(value)), (cause) => settle(Effect.fail(toError(operation, cause))))
+      } catch (cause) {
+        settle(Effect.fail(toError(operation, cause)))
+      }
+      return Effect.sync(() => clearTimeout(timer))
+    })
   const bound = <A>(operation: string, effect: Effect.Effect<A, Redis.RedisError>, timeoutMillis: number) =>
     bounded(operation, Effect.mapError(effect, (error) => toError(operation, error)), timeoutMillis)
   return { toError, run, bound }
