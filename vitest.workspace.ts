@@ -21,6 +21,7 @@ export const projects = [
   project("core"),
   project("codecs"),
   project("redis", redisGlobalSetup),
+  project("node-redis", redisGlobalSetup),
   project("hstore", redisGlobalSetup),
   project("python", redisGlobalSetup),
   project("cli", redisGlobalSetup),

@@ -17,6 +17,7 @@ import type { CachedFunction, MemoryBackend, Region } from "@dogpile-effect/core
 import type { Bucketing, EntryExpiry, HashBackend } from "@dogpile-effect/hstore"
 import type { Presets } from "@dogpile-effect/python"
 import type { NearCache, RedisBackend, RedisClient, RedisLock } from "@dogpile-effect/redis"
+import type { NodeRedisBackend, NodeRedisLock } from "@dogpile-effect/node-redis"
 
 /** The optional keys of `T`. */
 type OptionalKeys<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? K : never }[keyof T]
@@ -47,6 +48,12 @@ export const calls: ReadonlyArray<unknown> = [
   Cbor.make({ maxBignumBytes: undefined }),
   Compressed.make(Msgpack.codec, { threshold: undefined, algorithm: undefined, level: undefined, maxDecodedBytes: undefined }),
   PythonInterop.envelope({ format: "json", layout: "dogpile", version: undefined })
+]
+
+/** @dogpile-effect/node-redis: declared `?: T | undefined` from its first release. */
+export type CheckedNodeRedis = [
+  Holds<Verdict<NodeRedisBackend.NodeRedisBackendOptions>>,
+  Holds<Verdict<NodeRedisLock.NodeRedisLockOptions>>
 ]
 
 // ---- still `?: T`: to be made `?: T | undefined` in their packages ---------------------------

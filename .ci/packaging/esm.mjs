@@ -5,6 +5,7 @@ import { Cbor, Msgpack } from "@dogpile-effect/codecs"
 import * as redis from "@dogpile-effect/redis"
 import * as hstore from "@dogpile-effect/hstore"
 import * as python from "@dogpile-effect/python"
+import * as nodeRedis from "@dogpile-effect/node-redis"
 import { Effect } from "effect"
 import assert from "node:assert/strict"
 
@@ -12,6 +13,7 @@ assert.equal(typeof core.Region.make, "function")
 assert.equal(typeof redis.RedisBackend.layer, "function")
 assert.equal(typeof hstore.HashBackend.layer, "function")
 assert.ok(Object.keys(python).length > 0)
+assert.equal(typeof nodeRedis.NodeRedisLock.layer, "function")
 const value = { id: 7, name: "seven", tags: ["a", "b"] }
 const bytes = await Effect.runPromise(Msgpack.codec.encode(value))
 assert.deepEqual(await Effect.runPromise(Msgpack.codec.decode(bytes)), value)

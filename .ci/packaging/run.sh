@@ -6,6 +6,7 @@
 # (on Node, and on Bun when Bun can be installed from npm and starts on this machine),
 # bundles examples/quickstart.ts and examples/binary-codecs.ts with esbuild in a second project
 # (with msgpackr and cbor-x) and runs the bundles from a directory without node_modules,
+# runs the node-redis guide's program in a project with node-redis and without ioredis,
 # and installs the dogpile command-line tool from its tarball.
 # Prints one line per check and ends with "packaging: N passed, N failed".
 set -uo pipefail
@@ -119,6 +120,18 @@ check "bundle examples/quickstart.ts and examples/binary-codecs.ts with esbuild"
 check "run the quickstart bundle against redis-server" run_quickstart node "$work/bundles/quickstart.mjs"
 run_codecs_bundle() { run_quickstart node "$work/bundles/binary-codecs.mjs" 2>&1 | grep 'binary codecs: msgpack {"user":7'; }
 check "run the binary-codecs bundle: msgpack and cbor values round-trip" run_codecs_bundle
+# A node-redis application: @dogpile-effect/node-redis over Effect's NodeRedis, with no ioredis installed.
+node_redis_app() {
+  local dir="$work/node-redis-app"
+  mkdir -p "$dir/examples" && cd "$dir" || return 1
+  printf '{ "name": "node-redis-app", "private": true, "type": "module" }\n' >package.json
+  npm install --no-audit --no-fund --loglevel=error "$work"/tarballs/dogpile-effect-core-*.tgz \
+    "$work"/tarballs/dogpile-effect-node-redis-*.tgz effect@^4.1.0 @effect/platform-node@^4.1.0 redis@^6.3.1 || return 1
+  [[ ! -e node_modules/ioredis ]] || { echo "ioredis was installed for a node-redis application"; return 1; }
+  cp "$repo"/examples/guides/node-redis.ts examples/
+  run_quickstart node examples/node-redis.ts 2>&1 | grep 'node-redis: 1000 callers got user 42, 1 creator run'
+}
+check "run examples/guides/node-redis.ts with node-redis and without ioredis" node_redis_app
 cd "$app" || finish
 check "install the dogpile command-line tool and run --help" install_cli
 cd "$app" || finish

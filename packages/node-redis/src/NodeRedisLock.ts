@@ -1,0 +1,323 @@
+/**
+ * The distributed dogpile lock over Effect's `Redis` service (node-redis):
+ * one creator per key across every process sharing the server, including
+ * processes that use `RedisLock` of `@dogpile-effect/redis` (same lock keys,
+ * tokens checked the same way, releases announced on the same channel).
+ *
+ * @since 0.1.0
+ */
+import {
+  type BackendError,
+  CacheKey,
+  type InvalidOptionError,
+  Lock,
+  type LockLease,
+  type LockLostError,
+  type LockStatus,
+  LockTimeoutError,
+  makeLocal
+} from "@dogpile-effect/core"
+import { NodeRedis } from "@effect/platform-node/NodeRedis"
+import { randomBytes } from "node:crypto"
+import { Clock, Config, Duration, Effect, Exit, Layer, Option, Scope } from "effect"
+import { Redis, script } from "effect/persistence/Redis"
+import { reporter } from "./ErrorMapping.ts"
+import * as LeaseRenewal from "./LeaseRenewal.ts"
+import * as LockSettings from "./LockSettings.ts"
+import * as LostLock from "./LostLock.ts"
+import * as ReleaseWaiters from "./ReleaseWaiters.ts"
+
+export type { LostLockPolicy, NodeRedisLockOptions } from "./LockSettings.ts"
+export { lockKey } from "./LockKey.ts"
+export { lostLocks } from "./LostLock.ts"
+
+/** Deletes the lock if it still holds our token, and announces the release. Touches KEYS[1] only. */
+const RELEASE = script((key: string, token: string, channel: string) => [key, token, channel], {
+  numberOfKeys: 1,
+  lua: `
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+  redis.call("DEL", KEYS[1])
+  redis.call("PUBLISH", ARGV[2], KEYS[1])
+  return 1
+end
+return 0`
+}).withReturnType<number>()
+
+/** Extends the lock's TTL if it still holds our token. Touches KEYS[1] only. */
+const EXTEND = script((key: string, token: string, leaseMs: number) => [key, token, leaseMs], {
+  numberOfKeys: 1,
+  lua: `
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+  return redis.call("PEXPIRE", KEYS[1], ARGV[2])
+end
+return 0`
+}).withReturnType<number>()
+
+/** A `SET NX` sent whose answer has not come back (a timeout, a dropped connection, an interruption). */
+interface Attempt {
+  uncertain: boolean
+}
+
+/**
+ * Builds the lock over the {@link Redis} service in context, with a release
+ * subscription that lives in the current scope. It needs nothing but Effect's
+ * `Redis` service; when {@link NodeRedis} is in context too (as
+ * `NodeRedis.layer` provides it), its client's password is kept out of error
+ * messages.
+ *
+ * - Fibers of one process queue on a local per-key lock first (`makeLocal`),
+ *   so a process has at most one attempt per key in flight.
+ * - `SET lockkey token NX PX leaseTtl` with a random token; while held, the
+ *   lease is renewed every `renewEvery` by one fiber for all held locks.
+ * - Release (the scope's finalizer, or `confirmAndRelease`) is a Lua
+ *   compare-and-delete that PUBLISHes the key; waiters retry when they hear it
+ *   and otherwise re-check on a backoff from `pollMin` to `pollMax`.
+ * - A `SET NX` whose answer never came is followed by the same token-checked
+ *   release on the same connection, so no lock is left behind by a caller
+ *   that gave up.
+ *
+ * @example
+ * ```ts
+ * import { NodeRedisLock } from "@dogpile-effect/node-redis"
+ * import { NodeRedis } from "@effect/platform-node"
+ * import { Effect } from "effect"
+ *
+ * const exclusive = Effect.scoped(Effect.gen(function*() {
+ *   const lock = yield* NodeRedisLock.make({ leaseTtl: "30 seconds" })
+ *   yield* lock.acquire("report", "5 seconds")
+ * })).pipe(Effect.provide(NodeRedis.layer({ url: "redis://127.0.0.1:6379" })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = (
+  options: LockSettings.NodeRedisLockOptions = {}
+): Effect.Effect<Lock["Service"], InvalidOptionError, Redis | Scope.Scope> =>
+  Effect.gen(function*() {
+    const settings = yield* LockSettings.resolve(options)
+    const redis = yield* Redis
+    const report = reporter(Option.getOrUndefined(Option.map(yield* Effect.serviceOption(NodeRedis), (node) => node.client)))
+    const { channel, commandTimeoutMs, keyOf, leaseMs, releaseWaitMs, renewMs } = settings
+    const lost = LostLock.lostLocks(settings.name)
+    const local = makeLocal()
+    const lockScope = yield* Effect.scope
+    const waiters = yield* ReleaseWaiters.make(settings)
+    const runRelease = redis.eval(RELEASE)
+    const runExtend = redis.eval(EXTEND)
+    /** One command, bounded by `commandTimeout` or what is left of the caller's deadline. */
+    const bound = (remaining?: number) =>
+      remaining === undefined || remaining <= 0 ? commandTimeoutMs : Math.min(commandTimeoutMs, remaining)
+    const renewal = yield* LeaseRenewal.make({
+      extend: (key, token, timeoutMillis) => report.bound("lock renew", runExtend(key, token, leaseMs), timeoutMillis),
+      leaseMs,
+      renewMs
+    })
+    const release = (redisKey: string, token: string, timeoutMillis: number) =>
+      report.bound("lock release", runRelease(redisKey, token, channel), timeoutMillis)
+
+    // ---- taking, and releasing what might have been taken -------------------
+
+    const trySet = (key: string, token: string, attempt: Attempt, remaining?: number) =>
+      Effect.suspend(() => {
+        attempt.uncertain = true
+        const set = redis.send<string | null>("SET", key, token, "PX", String(leaseMs), "NX")
+        return Effect.map(report.bound("lock", set, bound(remaining)), (reply) => {
+          attempt.uncertain = false
+          return reply === "OK"
+        })
+      })
+
+    /** Token-checked release, retried in the background until Redis answers, for at most twice the lease. */
+    const reap = (redisKey: string, token: string) =>
+      Effect.gen(function*() {
+        const giveUpAt = (yield* Clock.currentTimeMillis) + 2 * leaseMs
+        while ((yield* Clock.currentTimeMillis) < giveUpAt) {
+          if (yield* Effect.isSuccess(release(redisKey, token, commandTimeoutMs))) return
+          yield* Effect.sleep(Duration.millis(Math.max(renewMs, 50)))
+        }
+        yield* Effect.logDebug("dogpile: could not confirm the release of a lock; it expires with its lease")
+      })
+
+    /** Releases `token`'s lock, waiting up to `releaseWait`; otherwise hands it to {@link reap}. */
+    const settle = (redisKey: string, token: string) =>
+      release(redisKey, token, Math.max(1, releaseWaitMs)).pipe(
+        Effect.asVoid,
+        Effect.catch(() => Effect.asVoid(Effect.forkIn(reap(redisKey, token), lockScope)))
+      )
+
+    // ---- holding ------------------------------------------------------------
+
+    /** Registers renewal and release in `scope` for a lock just taken, and builds its lease. */
+    const hold = (key: CacheKey.CacheKey, redisKey: string, token: string, scope: Scope.Scope) =>
+      Effect.gen(function*() {
+        let released = false
+        const renewing = yield* renewal.hold(redisKey, token)
+        yield* Scope.addFinalizer(
+          scope,
+          Effect.suspend(() => {
+            renewal.drop(renewing)
+            return released ? Effect.void : settle(redisKey, token)
+          })
+        )
+        const lostOnce = LostLock.reporter(key, settings.onLost, lost)
+        const reportLost = Effect.suspend(() => {
+          renewing.lost = true
+          return lostOnce
+        })
+        const check = report.bound("lock check", redis.send<string | null>("GET", redisKey), commandTimeoutMs)
+        const confirm: Effect.Effect<void | "lost", LockLostError> = Effect.suspend(() =>
+          renewing.lost ? reportLost : released ? Effect.void : check.pipe(
+            Effect.flatMap((holder) => (holder === token ? Effect.void : reportLost)),
+            // Redis unreachable: ownership cannot be checked; the store failed or will fail anyway.
+            Effect.catchTag("BackendError", () => Effect.void)
+          )
+        )
+        // The release script's answer tells whether the key still held our token: check and release at once.
+        const confirmAndRelease: Effect.Effect<void | "lost", LockLostError> = Effect.suspend(() => {
+          if (released) return confirm
+          renewal.drop(renewing)
+          return release(redisKey, token, Math.max(1, releaseWaitMs)).pipe(
+            Effect.flatMap((reply) => {
+              released = true
+              return reply === 1 && !renewing.lost ? Effect.void : reportLost
+            }),
+            // Redis silent: the scope's release retries in the background.
+            Effect.catchTag("BackendError", () => Effect.void)
+          )
+        })
+        const lease: LockLease = { confirm, confirmAndRelease }
+        return lease
+      })
+
+    /**
+     * The local stage, then `remote` (the Redis stage), in a child scope that
+     * closes unless the lock is taken. A remote stage that fails or is
+     * interrupted with a `SET` of unknown outcome releases that token first.
+     */
+    const staged = <E1, E2>(
+      localStage: Effect.Effect<Option.Option<LockLease>, E1, Scope.Scope>,
+      remote: (redisKey: string, token: string, attempt: Attempt) => Effect.Effect<boolean, E2>,
+      key: CacheKey.CacheKey
+    ) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          const scope = yield* Scope.fork(yield* Effect.scope, "sequential")
+          const abandon = () => Scope.close(scope, Exit.void)
+          const localLease = yield* restore(Scope.provide(localStage, scope)).pipe(Effect.onError(abandon))
+          if (Option.isNone(localLease)) {
+            yield* abandon()
+            return Option.none<LockLease>()
+          }
+          const redisKey = keyOf(key)
+          const token = randomBytes(16).toString("hex")
+          const attempt: Attempt = { uncertain: false }
+          const taken = yield* restore(remote(redisKey, token, attempt)).pipe(
+            Effect.onError(() => Effect.andThen(attempt.uncertain ? settle(redisKey, token) : Effect.void, abandon()))
+          )
+          if (!taken) {
+            yield* abandon()
+            return Option.none<LockLease>()
+          }
+          return Option.some(yield* hold(key, redisKey, token, scope))
+        })
+      )
+
+    /** A command cut short by the caller's own deadline is that deadline passing, not a Redis failure. */
+    const orTimedOut = (deadline: number, timedOut: () => LockTimeoutError) => (error: BackendError) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<never, LockTimeoutError | BackendError> =>
+        Effect.fail(now >= deadline ? timedOut() : error))
+
+    const tryAcquire = (key: CacheKey.CacheKey) =>
+      staged(local.tryAcquire(key), (redisKey, token, attempt) => trySet(redisKey, token, attempt), key)
+
+    const acquire = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
+      Effect.gen(function*() {
+        const timeoutMs = LockSettings.toMillis(timeout)
+        const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
+        const timedOut = () => new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
+        const remote = (redisKey: string, token: string, attempt: Attempt) =>
+          Effect.as(
+            waiters.poll(redisKey, deadline, (remaining) => trySet(redisKey, token, attempt, remaining), timedOut),
+            true
+          )
+        const localStage = Effect.map(local.acquire(key, Duration.millis(timeoutMs)), Option.some)
+        const lease = yield* staged(localStage, remote, key).pipe(
+          Effect.catchTag("BackendError", orTimedOut(deadline, timedOut))
+        )
+        // `remote` either takes the lock or fails, so a lease is always there.
+        return Option.getOrThrow(lease)
+      })
+
+    const awaitRelease = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
+      Effect.gen(function*() {
+        const timeoutMs = LockSettings.toMillis(timeout)
+        const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
+        const redisKey = keyOf(key)
+        const timedOut = () => new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
+        // A release announcement means free: no need to ask again.
+        const isFree = (remaining: number, notified: boolean) =>
+          notified
+            ? Effect.succeed(true)
+            : Effect.map(report.bound("lock check", redis.send<number>("EXISTS", redisKey), bound(remaining)), (n) =>
+              n === 0)
+        yield* waiters.poll(redisKey, deadline, isFree, timedOut).pipe(
+          Effect.catchTag("BackendError", orTimedOut(deadline, timedOut))
+        )
+      })
+
+    // Whether the lock is held anywhere, and how much of its lease is left (PTTL of the lock key).
+    const status = (key: CacheKey.CacheKey) =>
+      Effect.map(
+        report.bound("lock status", redis.send<number>("PTTL", keyOf(key)), commandTimeoutMs),
+        (pttl): LockStatus =>
+          pttl === -2 ? { _tag: "Free" } : pttl === -1 ? { _tag: "Held" } : { _tag: "Held", remainingMs: pttl }
+      )
+
+    return Lock.of({ name: `node-redis:${settings.name}`, tryAcquire, acquire, awaitRelease, status })
+  })
+
+/**
+ * The lock as a Layer over Effect's {@link Redis} service (`NodeRedis.layer`
+ * provides it, with the node-redis client); its options are validated when
+ * the Layer is built.
+ *
+ * @example
+ * ```ts
+ * import { NodeRedisLock } from "@dogpile-effect/node-redis"
+ * import { NodeRedis } from "@effect/platform-node"
+ * import { Layer } from "effect"
+ *
+ * const LockLive = NodeRedisLock.layer({ leaseTtl: "30 seconds", onLost: "fail" }).pipe(
+ *   Layer.provide(NodeRedis.layer({ url: "redis://127.0.0.1:6379" }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer = (
+  options: LockSettings.NodeRedisLockOptions = {}
+): Layer.Layer<Lock, InvalidOptionError, Redis> => Layer.effect(Lock, make(options))
+
+/**
+ * The lock as a Layer whose options come from `Config`, in the style of
+ * `NodeRedis.layerConfig`: each option a `Config` (or all of them one
+ * `Config`), read and validated when the Layer is built.
+ *
+ * @example
+ * ```ts
+ * import { NodeRedisLock } from "@dogpile-effect/node-redis"
+ * import { NodeRedis } from "@effect/platform-node"
+ * import { Config, Layer } from "effect"
+ *
+ * const LockLive = NodeRedisLock.layerConfig({
+ *   leaseTtl: Config.Duration("CACHE_LOCK_LEASE").pipe(Config.withDefault("10 seconds")),
+ *   onLost: Config.Literals(["ignore", "log", "fail"], "CACHE_LOCK_ON_LOST").pipe(Config.withDefault("log" as const))
+ * }).pipe(Layer.provide(NodeRedis.layerConfig({ url: Config.String("REDIS_URL") })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layerConfig = (
+  options: Config.Wrap<LockSettings.NodeRedisLockOptions>
+): Layer.Layer<Lock, InvalidOptionError | Config.ConfigError, Redis> =>
+  Layer.effect(Lock, Effect.flatMap(Config.unwrap(options), make))
