@@ -272,5 +272,10 @@ describe("RedisClient.layerConfig", () => {
         assert.include(error.message, `(from config ${key})`)
         assert.notInclude(exposed(error), secret)
       }
+      const timeout = yield* configFailure(custom, { CACHE_REDIS_URL: url, CACHE_TIMEOUT: "-5 seconds" })
+      assert.strictEqual(
+        timeout.message,
+        "RedisClient: option commandTimeout must not be negative, got -5000 millis (from config CACHE_TIMEOUT)"
+      )
     }))
 })
