@@ -48,8 +48,12 @@ const readLeaf = (config: Config.Config<unknown>, provider: ConfigProvider.Confi
     return { value, keys: Array.from(found) }
   })
 
-const isRecord = (input: unknown): input is Record<string, unknown> =>
-  Predicate.isObject(input) && !Array.isArray(input)
+/** A plain object (a record of configs), not a class instance such as `Redacted`, a `Buffer` or a `Duration`. */
+const isRecord = (input: unknown): input is Record<string, unknown> => {
+  if (!Predicate.isObject(input) || Array.isArray(input)) return false
+  const prototype = Object.getPrototypeOf(input)
+  return prototype === Object.prototype || prototype === null
+}
 
 /** Reads every leaf of a record of configs into `into`, leaving out the missing ones. */
 const readRecord = (

@@ -260,7 +260,7 @@ export interface ServiceClass<Self, Id extends string, S extends Schema.Codec<un
 {
   /** The region, built once, in the Layer's scope. */
   readonly layer: Layer.Layer<Self, InvalidOptionError, Backend | Lock>
-  /** The region with its scalar options read from `Config` over {@link options} (see {@link layerConfig}). */
+  /** The region with its scalar options read from `Config` over {@link options} (see {@link layerConfig}); a new Layer per call. */
   readonly layerConfig: (config: RegionConfig.Wrap) => Layer.Layer<Self, InvalidOptionError | Config.ConfigError, Backend | Lock>
   /** The options the region is built with. */
   readonly options: RegionOptions<S["Type"]> & { readonly schema: S }

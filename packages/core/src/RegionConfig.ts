@@ -94,7 +94,7 @@ const definedOnly = (options: Record<string, unknown>): ConfigurableOptions =>
 /**
  * The configurable options as one `Config`: the options whose variables are
  * set (a missing one is left out, so the literal option or the default
- * applies). Spread it over literal options for {@link Region.make}; validation
+ * applies); one `Config` of them all is returned as it is. Spread it over literal options for {@link Region.make}; validation
  * happens there. {@link make} and `Region.layerConfig` also name the variable
  * in the `InvalidOptionError` of a value the region rejects.
  *

@@ -6,7 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigOptions, Lock, MemoryBackend, Region, RegionConfig } from "@dogpile-effect/core"
-import { Cause, Config, ConfigProvider, Duration, Effect, Exit, Layer, Option, Schema } from "effect"
+import { Cause, Config, ConfigProvider, Duration, Effect, Exit, Layer, Option, Redacted, Schema } from "effect"
 import { TestClock } from "effect/testing"
 
 const stores = () => Layer.mergeAll(MemoryBackend.layer(), Lock.layerLocal)
@@ -87,6 +87,19 @@ describe("RegionConfig: options from Config", () => {
       assert.deepStrictEqual(Object.keys(set).sort(), ["expiration", "lockTimeout", "staleIfError"])
       assert.strictEqual(set.expiration, "never")
       assert.strictEqual(set.staleIfError, true)
+    }).pipe(Effect.scoped))
+
+  it.effect("from the environment (ConfigProvider.fromEnvRecord): an empty variable counts as missing", () =>
+    Effect.gen(function*() {
+      const fromEnvRecord = (env: Record<string, string>) =>
+        RegionConfig.make<number>(literal, usersConfig).pipe(
+          Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnvRecord(env)),
+          Effect.provide(stores())
+        )
+      const empty = yield* expiryTrace(yield* fromEnvRecord({ USERS_TTL: "" }))
+      assert.strictEqual(empty.lifetime, 3_600_000)
+      const set = yield* expiryTrace(yield* fromEnvRecord({ USERS_TTL: "10 seconds" }))
+      assert.deepStrictEqual(set, { seen: [1, 1, 2, 3], created: 3, lifetime: 10_000 })
     }).pipe(Effect.scoped))
 
   it.effect("a variable that does not parse: ConfigError naming it", () =>
@@ -174,5 +187,11 @@ describe("RegionConfig: options from Config", () => {
       }).pipe(withEnv({ AUTH_USER: "ada" }))
       assert.deepStrictEqual(loaded.options, { auth: { user: "ada" } })
       assert.deepStrictEqual([...loaded.sources], [["auth.user", ["AUTH_USER"]]])
+      // Values that are not Configs (a JavaScript caller's literals) pass through whole, class instances included.
+      const secret = Redacted.make("s3cret")
+      const literal = yield* ConfigOptions.load<{ readonly password?: Redacted.Redacted<string> }>(
+        { password: secret } as unknown as Config.Wrap<{ readonly password?: Redacted.Redacted<string> }>
+      ).pipe(withEnv({}))
+      assert.strictEqual(literal.options.password, secret)
     }))
 })
