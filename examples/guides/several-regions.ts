@@ -10,7 +10,7 @@
 import { Region } from "@dogpile-effect/core"
 import { Bucketing, HashBackend } from "@dogpile-effect/hstore"
 import { NearCache, RedisBackend, RedisClient, RedisLock } from "@dogpile-effect/redis"
-import { Effect, Layer, Schema } from "effect"
+import { Config, Effect, Layer, Schema } from "effect"
 
 const connectionName = `guide-regions-${process.pid}`
 
@@ -44,8 +44,8 @@ class Prices extends Region.Service<Prices>()("app/Prices", {
 
 // ---- the storage: each Layer built once and shared -----------------------------------------------
 
-/** One client (one connection) for every backend and the lock. */
-const RedisLive = RedisClient.layerConfig({ connectionName })
+/** One client (one connection) for every backend and the lock: REDIS_URL etc., plus a connection name. */
+const RedisLive = RedisClient.layerConfig({ ...RedisClient.defaultConfig, connectionName: Config.succeed(connectionName) })
 
 /** One lock for every region: lock keys carry the region's namespace. */
 const LockLive = RedisLock.layer()

@@ -7,16 +7,18 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, FiberSet, Layer, Option, type Schema, Scope, type Stream } from "effect"
+import { type Config, Context, Effect, FiberSet, Layer, Option, type Schema, Scope, type Stream } from "effect"
 import { Backend } from "./Backend.ts"
 import type * as CacheKey from "./CacheKey.ts"
 import { type CacheError, type InvalidOptionError } from "./CacheError.ts"
 import { Codec } from "./Codec.ts"
+import * as ConfigOptions from "./ConfigOptions.ts"
 import type * as EntryMeta from "./EntryMeta.ts"
 import { CurrentEnvelope } from "./Envelope.ts"
 import { Lock, type LockStatus } from "./Lock.ts"
 import * as Operations from "./internal/operations.ts"
 import * as Settings from "./internal/settings.ts"
+import type * as RegionConfig from "./RegionConfig.ts"
 import type * as RegionEvent from "./RegionEvent.ts"
 import type { GetOptions, GetOrCreateOptions, RegionOptions, SetOptions } from "./RegionOptions.ts"
 import type * as RegionMetrics from "./RegionMetrics.ts"
@@ -211,6 +213,34 @@ export const layer = <Self, A>(
 ): Layer.Layer<Self, InvalidOptionError, Backend | Lock> => Layer.effect(tag, make(options))
 
 /**
+ * {@link layer} with the scalar options read from `Config` over `options`
+ * (see `RegionConfig`): a set variable wins, a missing one leaves the
+ * literal option or the default; an invalid value is the literal's
+ * `InvalidOptionError`, naming the variable.
+ *
+ * @example
+ * ```ts
+ * import { Region, RegionConfig } from "@dogpile-effect/core"
+ * import { Config, Context, Schema } from "effect"
+ *
+ * const Answers = Context.Service<Region.Region<number>>("app/Answers")
+ * const AnswersLive = Region.layerConfig(Answers, { name: "answers", schema: Schema.Number, expiration: "1 minute" }, {
+ *   expiration: RegionConfig.expiration("ANSWERS_TTL"),
+ *   staleIfError: Config.Boolean("ANSWERS_STALE_IF_ERROR")
+ * })
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerConfig = <Self, A>(
+  tag: Context.Key<Self, Region<A>>,
+  options: RegionOptions<A>,
+  config: RegionConfig.Wrap
+): Layer.Layer<Self, InvalidOptionError | Config.ConfigError, Backend | Lock> =>
+  Layer.effect(tag, ConfigOptions.build(config, (configured) => make<A>({ ...options, ...configured })))
+
+/**
  * The class {@link Service} returns: a service key for a `Region` of the
  * Schema's type, with the Layer that builds it.
  *
@@ -230,6 +260,8 @@ export interface ServiceClass<Self, Id extends string, S extends Schema.Codec<un
 {
   /** The region, built once, in the Layer's scope. */
   readonly layer: Layer.Layer<Self, InvalidOptionError, Backend | Lock>
+  /** The region with its scalar options read from `Config` over {@link options} (see {@link layerConfig}); a new Layer per call. */
+  readonly layerConfig: (config: RegionConfig.Wrap) => Layer.Layer<Self, InvalidOptionError | Config.ConfigError, Backend | Lock>
   /** The options the region is built with. */
   readonly options: RegionOptions<S["Type"]> & { readonly schema: S }
 }
@@ -269,6 +301,8 @@ export const Service = <Self>() =>
   return class RegionService extends tag {
     /** The region, built once, in the Layer's scope. */
     static readonly layer: Layer.Layer<Self, InvalidOptionError, Backend | Lock> = layer(tag, options)
+    /** The region with its scalar options read from `Config` over `options`. */
+    static readonly layerConfig = (config: RegionConfig.Wrap) => layerConfig(tag, options, config)
     /** The options the region is built with. */
     static readonly options: RegionOptions<S["Type"]> & { readonly schema: S } = options
   }

@@ -1,17 +1,41 @@
 /**
  * Validation of `RedisClient` options into the ioredis settings of a
  * fail-fast connection. Every problem is an `InvalidOptionError`, raised when
- * the Layer is built, before any I/O.
+ * the Layer is built, before any I/O. Also the configuration
+ * `RedisClient.layerConfig` reads by default.
  *
  * @since 0.2.0
  */
 import { InvalidOptionError, Options } from "@dogpile-effect/core"
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis"
 import type { ConnectionOptions } from "node:tls"
-import { Effect, Predicate, Redacted } from "effect"
+import { Config, Effect, Predicate, Redacted } from "effect"
 import { GuardedConnector } from "./ConnectionHealth.ts"
 import type { RedisClientOptions, RedisConnection, RedisNode } from "./RedisClient.ts"
 import * as RedisUrl from "./RedisUrl.ts"
+
+/**
+ * What `RedisClient.layerConfig` reads when given nothing, the environment names
+ * of earlier releases: `REDIS_URL` (redacted), `REDIS_PASSWORD` (redacted;
+ * overrides the URL's), `REDIS_CLUSTER` (boolean) and
+ * `REDIS_COMMAND_TIMEOUT_MS` (integer milliseconds). Spread it to add options.
+ *
+ * @example
+ * ```ts
+ * import { RedisClient } from "@dogpile-effect/redis"
+ * import { Config } from "effect"
+ * const RedisLive = RedisClient.layerConfig({ ...RedisClient.defaultConfig, connectionName: Config.String("APP_NAME") })
+ * ```
+ *
+ * @category config
+ * @since 0.1.0
+ */
+export const defaultConfig = {
+  url: Config.Redacted("REDIS_URL"),
+  password: Config.Redacted("REDIS_PASSWORD"),
+  cluster: Config.Boolean("REDIS_CLUSTER"),
+  commandTimeout: Config.Int("REDIS_COMMAND_TIMEOUT_MS")
+} satisfies Config.Wrap<RedisClientOptions>
 
 const COMPONENT = "RedisClient"
 const DEFAULT_URL = "redis://127.0.0.1:6379"

@@ -4,16 +4,17 @@
  *
  * @since 0.1.0
  */
-import { type BackendError, type InvalidOptionError, Options } from "@dogpile-effect/core"
+import { type BackendError, ConfigOptions, type InvalidOptionError, Options } from "@dogpile-effect/core"
 import type { Cluster, Redis } from "ioredis"
 import type { ConnectionOptions } from "node:tls"
-import { Config, Context, Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import { Config, Context, type Duration, Effect, Layer, type Redacted, type Scope } from "effect"
 import * as ClientService from "./ClientService.ts"
 import * as ClientSettings from "./ClientSettings.ts"
 import * as ConnectionHealth from "./ConnectionHealth.ts"
 import type { SentinelOptions } from "./Sentinel.ts"
 
 export type { SentinelOptions } from "./Sentinel.ts"
+export { defaultConfig } from "./ClientSettings.ts"
 
 /**
  * A connection: a standalone `Redis` or a `Cluster`.
@@ -368,34 +369,32 @@ export const layer = (options: RedisClientOptions = {}): Layer.Layer<RedisClient
   Layer.effect(RedisClient, make(options))
 
 /**
- * The RedisClient from configuration:
- * - `REDIS_URL` (redacted; default `redis://127.0.0.1:6379`; `rediss://` for TLS),
- * - `REDIS_PASSWORD` (redacted, optional; overrides the URL's),
- * - `REDIS_CLUSTER` (boolean, default false),
- * - `REDIS_COMMAND_TIMEOUT_MS` (integer, default 1000).
- * Explicit `options` fill in the rest.
+ * The RedisClient from `Config`, as Effect's own services take it
+ * (`NodeRedis.layerConfig`): a `Config` per option (nested for `sentinel`),
+ * or one `Config` of them all; without an argument, `defaultConfig`.
+ * A missing variable leaves its option at the default (`REDIS_URL` unset:
+ * `redis://127.0.0.1:6379`); one that does not parse fails with a
+ * `ConfigError` naming it; a value the client rejects fails with the
+ * `InvalidOptionError` {@link layer} gives, naming the variable and never
+ * repeating a URL or password. Read URLs and passwords with `Config.Redacted`.
  *
  * @example
  * ```ts
  * import { RedisClient } from "@dogpile-effect/redis"
- * const RedisLive = RedisClient.layerConfig()
+ * import { Config } from "effect"
+ *
+ * const RedisLive = RedisClient.layerConfig({
+ *   url: Config.Redacted("CACHE_REDIS_URL"),
+ *   commandTimeout: Config.Duration("CACHE_REDIS_TIMEOUT"),
+ *   tls: Config.Boolean("CACHE_REDIS_TLS")
+ * })
+ * const Legacy = RedisClient.layerConfig() // REDIS_URL, REDIS_PASSWORD, REDIS_CLUSTER, REDIS_COMMAND_TIMEOUT_MS
  * ```
  *
+ * @category layers
  * @since 0.1.0
  */
-export const layerConfig = (options: RedisClientOptions = {}) =>
-  Layer.unwrap(
-    Effect.gen(function*() {
-      const url = yield* Config.Redacted("REDIS_URL").pipe(Config.withDefault(Redacted.make("redis://127.0.0.1:6379")))
-      const password = yield* Config.option(Config.Redacted("REDIS_PASSWORD"))
-      const cluster = yield* Config.Boolean("REDIS_CLUSTER").pipe(Config.withDefault(false))
-      const timeout = yield* Config.option(Config.Int("REDIS_COMMAND_TIMEOUT_MS"))
-      return layer({
-        ...options,
-        url,
-        cluster: options.cluster ?? cluster,
-        ...(Option.isSome(password) ? { password: password.value } : {}),
-        ...(Option.isSome(timeout) ? { commandTimeout: timeout.value } : {})
-      })
-    })
-  )
+export const layerConfig = (
+  config: Config.Wrap<RedisClientOptions> = ClientSettings.defaultConfig
+): Layer.Layer<RedisClient, InvalidOptionError | BackendError | Config.ConfigError> =>
+  Layer.effect(RedisClient, ConfigOptions.build(config, make))

@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { RedisClient, RedisLock } from "@dogpile-effect/redis"
-import { Cause, ConfigProvider, Effect, Exit, Layer, Logger, Option, Redacted } from "effect"
+import { Cause, Config, ConfigProvider, Effect, Exit, Layer, Logger, Option, Redacted } from "effect"
 import { Redis } from "ioredis"
 import { inject } from "vitest"
 import { freePort } from "../../../test-support/redis-server.ts"
@@ -195,22 +195,87 @@ describe("every option is validated when the Layer is built (InvalidOptionError,
 })
 
 describe("RedisClient.layerConfig", () => {
-  const fromConfig = (env: Record<string, string>) =>
+  const provided = (env: Record<string, string>) =>
+    Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(env)))
+
+  const configFailure = (layer: Layer.Layer<RedisClient.RedisClient, unknown>, env: Record<string, string>) =>
     Effect.gen(function*() {
-      const layer = RedisClient.layerConfig().pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(env))))
-      const exit = yield* Effect.exit(Effect.scoped(Layer.build(layer)))
+      const exit = yield* Effect.exit(Effect.scoped(Layer.build(layer.pipe(provided(env)))))
       if (Exit.isSuccess(exit)) return assert.fail("the layer must fail")
       assert.isFalse(Cause.hasDies(exit.cause), Cause.pretty(exit.cause))
-      return Option.getOrThrow(Exit.findErrorOption(exit))
+      return Option.getOrThrow(Exit.findErrorOption(exit)) as { readonly _tag: string; readonly message: string }
     })
 
-  it.live("REDIS_URL with another scheme, or a negative REDIS_COMMAND_TIMEOUT_MS: InvalidOptionError, password redacted", () =>
+  const custom = RedisClient.layerConfig({
+    url: Config.Redacted("CACHE_REDIS_URL"),
+    commandTimeout: Config.Duration("CACHE_TIMEOUT"),
+    connectionName: Config.String("CACHE_NAME")
+  })
+  const sentinel = RedisClient.layerConfig({
+    sentinel: { name: Config.String("CACHE_SENTINEL_NAME"), nodes: Config.succeed([{ host: "127.0.0.1", port: 26379 }]) }
+  })
+
+  it.live("no argument: today's names (bad REDIS_URL scheme, negative REDIS_COMMAND_TIMEOUT_MS): InvalidOptionError naming the variable, password redacted", () =>
     Effect.gen(function*() {
-      const scheme = yield* fromConfig({ REDIS_URL: `http://:${secret}@127.0.0.1:6379` })
+      const scheme = yield* configFailure(RedisClient.layerConfig(), { REDIS_URL: `http://:${secret}@127.0.0.1:6379` })
       assert.strictEqual(scheme._tag, "InvalidOptionError")
+      assert.include(scheme.message, "(from config REDIS_URL)")
       assert.notInclude(exposed(scheme), secret)
-      const timeout = yield* fromConfig({ REDIS_URL: url, REDIS_COMMAND_TIMEOUT_MS: "-5" })
+      const timeout = yield* configFailure(RedisClient.layerConfig(), { REDIS_URL: url, REDIS_COMMAND_TIMEOUT_MS: "-5" })
       assert.strictEqual(timeout._tag, "InvalidOptionError")
       assert.strictEqual((timeout as { option?: string }).option, "commandTimeout")
+      assert.include(timeout.message, "(from config REDIS_COMMAND_TIMEOUT_MS)")
+      const cluster = yield* configFailure(RedisClient.layerConfig(), { REDIS_URL: url, REDIS_CLUSTER: "maybe" })
+      assert.strictEqual(cluster._tag, "ConfigError")
+      assert.include(cluster.message, "REDIS_CLUSTER")
+    }))
+
+  it.live("no argument: REDIS_URL and REDIS_COMMAND_TIMEOUT_MS are read", () =>
+    Effect.gen(function*() {
+      const redis = yield* RedisClient.RedisClient
+      assert.strictEqual(redis.commandTimeoutMillis, 700)
+      assert.strictEqual(redis.label, url.replace(/\/$/, ""))
+      assert.strictEqual(yield* redis.use("ping", (c) => c.ping()), "PONG")
+    }).pipe(Effect.provide(RedisClient.layerConfig().pipe(provided({ REDIS_URL: url, REDIS_COMMAND_TIMEOUT_MS: "700" })))))
+
+  it.live("Config values of the caller's names: the client connects with them; missing ones take the defaults", () =>
+    Effect.gen(function*() {
+      const set = yield* Effect.gen(function*() {
+        const redis = yield* RedisClient.RedisClient
+        const name = yield* redis.use("client", (c) => c.call("CLIENT", "GETNAME"))
+        return { timeout: redis.commandTimeoutMillis, name }
+      }).pipe(Effect.provide(custom.pipe(provided({ CACHE_REDIS_URL: url, CACHE_TIMEOUT: "750 millis", CACHE_NAME: "h13-config" }))))
+      assert.deepStrictEqual(set, { timeout: 750, name: "h13-config" })
+      const defaults = yield* Effect.gen(function*() {
+        const redis = yield* RedisClient.RedisClient
+        const name = yield* redis.use("client", (c) => c.call("CLIENT", "GETNAME"))
+        return { timeout: redis.commandTimeoutMillis, name }
+      }).pipe(Effect.provide(custom.pipe(provided({ CACHE_REDIS_URL: url }))))
+      assert.deepStrictEqual(defaults, { timeout: 1_000, name: null })
+    }))
+
+  it.live("a variable that does not parse: ConfigError naming it; a value the client rejects: InvalidOptionError naming it", () =>
+    Effect.gen(function*() {
+      const unparsable = yield* configFailure(custom, { CACHE_REDIS_URL: url, CACHE_TIMEOUT: "soon" })
+      assert.strictEqual(unparsable._tag, "ConfigError")
+      assert.include(unparsable.message, "CACHE_TIMEOUT")
+      const rejected: ReadonlyArray<readonly [Record<string, string>, string, string]> = [
+        [{ CACHE_REDIS_URL: url, CACHE_TIMEOUT: "-5 seconds" }, "commandTimeout", "CACHE_TIMEOUT"],
+        [{ CACHE_REDIS_URL: url, CACHE_NAME: "two words" }, "connectionName", "CACHE_NAME"],
+        [{ CACHE_REDIS_URL: `redis://:${secret}@127.0.0.1:6379/db1` }, "url", "CACHE_REDIS_URL"],
+        [{ CACHE_SENTINEL_NAME: "two words" }, "sentinel.name", "CACHE_SENTINEL_NAME"]
+      ]
+      for (const [env, option, key] of rejected) {
+        const error = yield* configFailure(option.startsWith("sentinel") ? sentinel : custom, env)
+        assert.strictEqual(error._tag, "InvalidOptionError", key)
+        assert.strictEqual((error as { option?: string }).option, option)
+        assert.include(error.message, `(from config ${key})`)
+        assert.notInclude(exposed(error), secret)
+      }
+      const timeout = yield* configFailure(custom, { CACHE_REDIS_URL: url, CACHE_TIMEOUT: "-5 seconds" })
+      assert.strictEqual(
+        timeout.message,
+        "RedisClient: option commandTimeout must not be negative, got -5000 millis (from config CACHE_TIMEOUT)"
+      )
     }))
 })
