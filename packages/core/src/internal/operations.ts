@@ -116,7 +116,7 @@ export const make = <A>(
 
     const resolveKey = Keys.resolver(keySpace)
     const resolveKeys = (keys: ReadonlyArray<unknown>) => Keys.resolveAllWith(resolveKey, keys)
-    const fastHit = FastPath.make(backend, storage, invalidation, tagMarks, early)
+    const fastHit = FastPath.make({ backend, storage, invalidation, tagMarks, early })
     /** Counts a fast hit where it happened (no effect of its own) and answers with the entry's ready `Exit`. */
     const countFastHit = <X>(target: Keys.Target, answer: Exit.Exit<X>, context: Context.Context<never>): Effect.Effect<X> => {
       hitCounter.add(1, context)
@@ -124,8 +124,9 @@ export const make = <A>(
     }
 
     /**
-     * The start of every single-key read: the caller's clock, the key, then the synchronous hit (only for
-     * calls without options of their own), answered with `answer(entry)`; anything else goes to `otherwise`.
+     * The start of every single-key read: the caller's clock, the key, the read's one early-refresh draw,
+     * then the synchronous hit (only for calls without options of their own), answered with `answer(entry)`;
+     * anything else goes to `otherwise`, with the same draw.
      * `extra` is the operation's own argument (the creator), passed through so no closure is built per call.
      */
     const readOne = <X, Extra, C, E, R>(
@@ -134,17 +135,25 @@ export const make = <A>(
       call: C | undefined,
       extra: Extra,
       answer: (entry: Stored.Stored<A>) => Exit.Exit<X>,
-      otherwise: (target: Keys.Target, now: number, context: Context.Context<never>, call: C | undefined, extra: Extra) => Effect.Effect<X, E, R>
+      otherwise: (
+        target: Keys.Target,
+        now: number,
+        draw: number | undefined,
+        context: Context.Context<never>,
+        call: C | undefined,
+        extra: Extra
+      ) => Effect.Effect<X, E, R>
     ): Effect.Effect<X, E | InvalidKeyError, R> => {
       const context = fiber.context
       const now = clockIn(context).currentTimeMillisUnsafe()
       const target = resolveKey(key)
       if (target instanceof InvalidKeyError) return Effect.fail(target)
+      const draw = Reads.drawFor(early, context)
       if (call === undefined && fastHit !== undefined) {
-        const hit = fastHit(target, settings.defaults.expirationMs, now, context)
+        const hit = fastHit(target, settings.defaults.expirationMs, now, draw)
         if (hit !== FastPath.noHit) return countFastHit(target, answer(hit), context)
       }
-      return otherwise(target, now, context, call, extra)
+      return otherwise(target, now, draw, context, call, extra)
     }
 
     // ---- reading -----------------------------------------------------------
@@ -196,6 +205,7 @@ export const make = <A>(
     const getOrCreateMissed = <E, R>(
       target: Keys.Target,
       now: number,
+      draw: number | undefined,
       context: Context.Context<never>,
       call: GetOrCreateOptions<A> | undefined,
       creator: Effect.Effect<A | EntryMeta.Expiring<A>, E, R>
@@ -203,7 +213,7 @@ export const make = <A>(
       const reentered = Dogpile.reentered(context, [target], Keys.display)
       if (reentered !== undefined) return Effect.fail(reentered)
       const run = (callSettings: Settings.CallSettings<A>) =>
-        bypass(target.id, getOrCreateOne(target, creator, callSettings, now, context), Effect.map(creator, unwrap))
+        bypass(target.id, getOrCreateOne(target, creator, callSettings, now, draw, context), Effect.map(creator, unwrap))
       return call === undefined ? run(settings.defaults) : Effect.flatMap(Settings.forCall(settings, call), run)
     }
 
@@ -213,9 +223,10 @@ export const make = <A>(
       creator: Effect.Effect<A | EntryMeta.Expiring<A>, E, R>,
       call: Settings.CallSettings<A>,
       now: number,
+      draw: number | undefined,
       context: Context.Context<never>
     ): Effect.Effect<A, E | CacheError, R> =>
-      Effect.flatMap(reads.one(target, call.expirationMs, now, true, context), (found) => {
+      Effect.flatMap(reads.one(target, call.expirationMs, now, true, draw), (found) => {
         const fresh = found._tag === "Fresh"
         ;(fresh ? hitCounter : missCounter).add(1, context)
         const counted = hub.listening() ? emitReads([target], [fresh]) : undefined
@@ -302,11 +313,12 @@ export const make = <A>(
     const getMissed = (
       target: Keys.Target,
       now: number,
+      draw: number | undefined,
       context: Context.Context<never>,
       call: GetOptions | undefined
     ): Effect.Effect<Option.Option<A>, CacheError> => {
       const readAt = (expirationMs: number) =>
-        Effect.flatMap(reads.one(target, expirationMs, now, true, context), (found) => {
+        Effect.flatMap(reads.one(target, expirationMs, now, true, draw), (found) => {
           const value = readable(found, call)
           ;(Option.isSome(value) ? hitCounter : missCounter).add(1, context)
           return hub.listening() ? Effect.as(emitReads([target], [Option.isSome(value)]), value) : Exit.succeed(value)
