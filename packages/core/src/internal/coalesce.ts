@@ -6,7 +6,7 @@
  * @internal
  */
 import { Cause, Deferred, Effect, Exit, Option } from "effect"
-import { type CacheError, LockTimeoutError } from "../CacheError.ts"
+import { type CacheError, CreatorTimeoutError, LockTimeoutError } from "../CacheError.ts"
 import * as Creator from "./creator.ts"
 import type { Target } from "./keys.ts"
 import { fillMissing, type MissingContext, timed } from "./missing.ts"
@@ -14,8 +14,8 @@ import { fillMissing, type MissingContext, timed } from "./missing.ts"
 /**
  * Missing keys: join the in-process creations already running for some of
  * them, lead the others. A follower whose leader failed retries on its own
- * (it may become the creator), except after a lock timeout, which the leader's
- * followers share. Registers its creations when called: call it as the run
+ * (it may become the creator), except after a lock timeout or a creator's
+ * hard timeout, which the leader's followers share. Registers its creations when called: call it as the run
  * reaches it (inside a running effect), not ahead.
  */
 export const coalesce = <A, E, R>(m: MissingContext<A, E, R>, targets: ReadonlyArray<Target>): Effect.Effect<void, E | CacheError, R> => {
@@ -60,6 +60,15 @@ const settleFollowers = <A, E, R, E2>(
   }
 }
 
+/**
+ * The leader's failures its followers share rather than retry: its lock timeout (they share its
+ * deadline) and its creator's hard timeout (the creator they would run is the one that just took
+ * too long; retrying it one follower after another ran it once per caller, each after the last).
+ */
+const isShared = (error: unknown): error is LockTimeoutError | CreatorTimeoutError =>
+  error instanceof LockTimeoutError || error instanceof CreatorTimeoutError
+
+/** A follower: the leader's value, or its shared failure; after any other failure, a try of its own. */
 const followOne = <A, E, R>(
   m: MissingContext<A, E, R>,
   target: Target,
@@ -67,8 +76,8 @@ const followOne = <A, E, R>(
 ): Effect.Effect<void, E | CacheError, R> =>
   Effect.flatMap(timed(m.d, Effect.exit(Deferred.await(deferred))), (exit): Effect.Effect<void, E | CacheError, R> => {
     if (Exit.isSuccess(exit)) return Effect.sync(() => void m.out.set(target.id, exit.value))
-    const timedOut = Cause.findErrorOption(exit.cause).pipe(Option.filter((e) => e instanceof LockTimeoutError))
-    if (Option.isSome(timedOut)) return Effect.fail(timedOut.value as LockTimeoutError)
+    const shared = Cause.findErrorOption(exit.cause).pipe(Option.filter(isShared))
+    if (Option.isSome(shared)) return Effect.fail(shared.value)
     // The leader's creator failed or was interrupted: read again, and create if we must.
     return Effect.flatMap(m.d.reread([target], m.call), ([found]) =>
       found === undefined || found._tag === "Missing"
