@@ -20,17 +20,17 @@ import type { Found } from "./stored.ts"
  *
  * @example
  * ```ts
- * // internal/operations.ts builds one per region:
+ * // internal/operations.ts builds one per region, over the region's reads and writes:
  * const context: DogpileContext<A> = {
  *   lock,
  *   reread: (targets, call) => reads.again(targets, call.expirationMs),
- *   store: (entries, call, now) => writes.store(entries, call, now),
+ *   store: writes.store,
  *   background,
  *   metrics,
  *   lockTimeoutMs: settings.lockTimeoutMs,
  *   inflight: new Map(),
  *   recordComputeTime: settings.earlyRefresh !== undefined,
- *   emit: (make) => hub.emit(() => ({ ...make(), region: name }) as RegionEvent.RegionEvent)
+ *   emit: (make) => hub.emit(() => ({ ...make(), region: settings.name }) as RegionEvent.RegionEvent)
  * }
  * ```
  */

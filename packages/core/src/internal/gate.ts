@@ -47,12 +47,10 @@ export const open = <X, E, R>(
   })
 
 /**
- * Whether a call with a synchronous hit may run as is (in one primitive, answering a hit with a ready
- * `Exit`): on an open region, with no span exported. Otherwise it goes through {@link loud}.
+ * A call with a synchronous hit that cannot run as is (`get`, `getOrCreate` run as is, in one
+ * primitive, on an open region with no span exported): an exporting tracer sees its span (hits
+ * included); a closed region fails naming itself.
  */
-export const quiet = (gate: Gate, fiber: Fiber.Fiber<unknown, unknown>): boolean => !gate.closed && !exporting(fiber)
-
-/** A call that is not {@link quiet}: an exporting tracer sees its span (hits included); a closed region fails naming itself. */
 export const loud = <X, E, R>(
   gate: Gate,
   spanName: string,

@@ -22,7 +22,7 @@ import * as Keys from "./keys.ts"
 import { countOne, countReads } from "./readCounts.ts"
 import type { RegionRuntime } from "./regionRuntime.ts"
 import * as Settings from "./settings.ts"
-import { readOne } from "./singleRead.ts"
+import type { ReadOne } from "./singleRead.ts"
 import * as Stored from "./stored.ts"
 
 /** A single key's creator. */
@@ -31,26 +31,25 @@ type Single<A, E, R> = Effect.Effect<A | EntryMeta.Expiring<A>, E, R>
 /** A creator's value without the expiration it may carry (for the bypass path, which stores nothing). */
 const unwrap = <A>(value: A | EntryMeta.Expiring<A>): A => (EntryMeta.isExpiring(value) ? value.value as A : value as A)
 
-/** `Region.getOrCreate`. */
-export const getOrCreate = <A, E, R>(
-  rt: RegionRuntime<A>,
-  key: CacheKey.CacheKey,
-  creator: Single<A, E, R>,
-  call?: GetOrCreateOptions<A>
-): Effect.Effect<A, E | CacheError, R> =>
-  Effect.withFiber((fiber) =>
-    Gate.quiet(rt.gate, fiber)
-      ? getOrCreateIn(rt, fiber, key, creator, call)
-      : Gate.loud(rt.gate, "Region.getOrCreate", (inner) => getOrCreateIn(rt, inner, key, creator, call))
-  )
-
-const getOrCreateIn = <A, E, R>(
-  rt: RegionRuntime<A>,
-  fiber: Fiber.Fiber<unknown, unknown>,
-  key: CacheKey.CacheKey,
-  creator: Single<A, E, R>,
-  call: GetOrCreateOptions<A> | undefined
-): Effect.Effect<A, E | CacheError, R> => readOne(rt, fiber, key, call, creator, Stored.hitExit, missed)
+/**
+ * `Region.getOrCreate` of the region `rt`, reading one key through `readOne`. Quiet calls (an open
+ * region, no span exported) run as is; the others go through the gate.
+ */
+export const makeGetOrCreate = <A>(rt: RegionRuntime<A>, readOne: ReadOne<A>) => {
+  const gate = rt.gate
+  const getOrCreateIn = <E, R>(
+    fiber: Fiber.Fiber<unknown, unknown>,
+    key: CacheKey.CacheKey,
+    creator: Single<A, E, R>,
+    call: GetOrCreateOptions<A> | undefined
+  ): Effect.Effect<A, E | CacheError, R> => readOne(fiber, key, call, creator, Stored.hitExit<A>, missed)
+  return <E, R>(key: CacheKey.CacheKey, creator: Single<A, E, R>, call?: GetOrCreateOptions<A>): Effect.Effect<A, E | CacheError, R> =>
+    Effect.withFiber((fiber) =>
+      !gate.closed && !Gate.exporting(fiber)
+        ? getOrCreateIn(fiber, key, creator, call)
+        : Gate.loud(gate, "Region.getOrCreate", (inner) => getOrCreateIn(inner, key, creator, call))
+    )
+}
 
 /** Past the synchronous hit: the reentry check, then the read and the dogpile (or the bypass). */
 const missed = <A, E, R>(

@@ -14,7 +14,7 @@ import * as Keys from "./keys.ts"
 import { countOne, countReads } from "./readCounts.ts"
 import type { RegionRuntime } from "./regionRuntime.ts"
 import * as Settings from "./settings.ts"
-import { readOne } from "./singleRead.ts"
+import type { ReadOne } from "./singleRead.ts"
 import * as Stored from "./stored.ts"
 
 /** The value a plain read returns for what it found: fresh ones, and stale ones with `ignoreExpiration`. */
@@ -28,18 +28,19 @@ export const readable = <A>(found: Stored.Found<A>, call?: GetOptions): Option.O
 const expirationOf = <A>(rt: RegionRuntime<A>, call: GetOptions | undefined) =>
   Settings.expirationFor(rt.settings as Settings.RegionSettings<unknown>, call)
 
-/** `Region.get`. */
-export const get = <A>(rt: RegionRuntime<A>, key: CacheKey.CacheKey, call?: GetOptions): Effect.Effect<Option.Option<A>, CacheError> =>
-  Effect.withFiber((fiber) =>
-    Gate.quiet(rt.gate, fiber) ? getIn(rt, fiber, key, call) : Gate.loud(rt.gate, "Region.get", (inner) => getIn(rt, inner, key, call))
-  )
-
-const getIn = <A>(
-  rt: RegionRuntime<A>,
-  fiber: Fiber.Fiber<unknown, unknown>,
-  key: CacheKey.CacheKey,
-  call: GetOptions | undefined
-): Effect.Effect<Option.Option<A>, CacheError> => readOne(rt, fiber, key, call, undefined, Stored.someHitExit, getMissed)
+/** `Region.get` of the region `rt`, reading one key through `readOne` (as `getOrCreate` does). */
+export const makeGet = <A>(rt: RegionRuntime<A>, readOne: ReadOne<A>) => {
+  const gate = rt.gate
+  const getIn = (
+    fiber: Fiber.Fiber<unknown, unknown>,
+    key: CacheKey.CacheKey,
+    call: GetOptions | undefined
+  ): Effect.Effect<Option.Option<A>, CacheError> => readOne(fiber, key, call, undefined, Stored.someHitExit<A>, getMissed)
+  return (key: CacheKey.CacheKey, call?: GetOptions): Effect.Effect<Option.Option<A>, CacheError> =>
+    Effect.withFiber((fiber) =>
+      !gate.closed && !Gate.exporting(fiber) ? getIn(fiber, key, call) : Gate.loud(gate, "Region.get", (inner) => getIn(inner, key, call))
+    )
+}
 
 /** `get` past the synchronous hit: one read, counted. */
 const getMissed = <A>(

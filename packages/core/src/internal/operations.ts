@@ -26,6 +26,7 @@ import * as Lookups from "./lookups.ts"
 import * as Mutations from "./mutations.ts"
 import * as Reads from "./reads.ts"
 import { type RegionRuntime, withTarget } from "./regionRuntime.ts"
+import * as SingleRead from "./singleRead.ts"
 import type * as Settings from "./settings.ts"
 import * as Stored from "./stored.ts"
 import * as TagMarks from "./tagMarks.ts"
@@ -99,32 +100,35 @@ const runtime = <A>(
       dogpile: dogpileContext(settings, lock, background, metrics, hub, reads, writes),
       bypass,
       gate: Gate.make(name),
-      resolveKey: Keys.resolver(settings.keySpace),
-      clockMemo: { context: undefined, clock: undefined }
+      resolveKey: Keys.resolver(settings.keySpace)
     }
   })
 
-/** The `Region` over `rt`: each method one call into its module. */
-const regionOf = <A>(rt: RegionRuntime<A>, background: FiberSet.FiberSet<unknown, unknown>): Region<A> => ({
-  name: rt.name,
-  get: (key, call) => Lookups.get(rt, key, call),
-  getMany: (keys, call) => Lookups.getMany(rt, keys, call),
-  getOrCreate: (key, creator, call) => GetOrCreate.getOrCreate(rt, key, creator, call),
-  getOrCreateMany: (keys, creator, call) => GetOrCreate.getOrCreateMany(rt, keys, creator, call),
-  set: (key, value, call) => Mutations.set(rt, key, value, call),
-  setMany: (entries, call) => Mutations.setMany(rt, entries, call),
-  delete: (key) => Mutations.del(rt, key),
-  deleteMany: (keys) => Mutations.deleteMany(rt, keys),
-  invalidate: (call) => Mutations.invalidate(rt, call),
-  invalidateTags: (tags, call) => Mutations.invalidateTags(rt, tags, call),
-  has: (key, call) => withTarget(rt, "Region.has", key, (target) => Lookups.has(rt, target, call)),
-  inspect: (key) => withTarget(rt, "Region.inspect", key, (target) => Inspect.inspect(rt.inspector, target)),
-  lockStatus: (key) => withTarget(rt, "Region.lockStatus", key, (target) => Inspect.lockStatus(rt.inspector, target)),
-  events: rt.hub.stream,
-  subscribe: rt.hub.subscribe,
-  awaitBackground: FiberSet.awaitEmpty(background),
-  metrics: rt.metrics
-})
+/** The `Region` over `rt`: each method one call into its module (the single-key reads: a closure each, built here). */
+const regionOf = <A>(rt: RegionRuntime<A>, background: FiberSet.FiberSet<unknown, unknown>): Region<A> => {
+  // The single-key reads answer hits synchronously: their entry points are built once, per region.
+  const readOne = SingleRead.make(rt)
+  return {
+    name: rt.name,
+    get: Lookups.makeGet(rt, readOne),
+    getMany: (keys, call) => Lookups.getMany(rt, keys, call),
+    getOrCreate: GetOrCreate.makeGetOrCreate(rt, readOne),
+    getOrCreateMany: (keys, creator, call) => GetOrCreate.getOrCreateMany(rt, keys, creator, call),
+    set: (key, value, call) => Mutations.set(rt, key, value, call),
+    setMany: (entries, call) => Mutations.setMany(rt, entries, call),
+    delete: (key) => Mutations.del(rt, key),
+    deleteMany: (keys) => Mutations.deleteMany(rt, keys),
+    invalidate: (call) => Mutations.invalidate(rt, call),
+    invalidateTags: (tags, call) => Mutations.invalidateTags(rt, tags, call),
+    has: (key, call) => withTarget(rt, "Region.has", key, (target) => Lookups.has(rt, target, call)),
+    inspect: (key) => withTarget(rt, "Region.inspect", key, (target) => Inspect.inspect(rt.inspector, target)),
+    lockStatus: (key) => withTarget(rt, "Region.lockStatus", key, (target) => Inspect.lockStatus(rt.inspector, target)),
+    events: rt.hub.stream,
+    subscribe: rt.hub.subscribe,
+    awaitBackground: FiberSet.awaitEmpty(background),
+    metrics: rt.metrics
+  }
+}
 
 /** Builds the operations of one region. */
 export const make = <A>(

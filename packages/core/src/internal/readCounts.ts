@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { type Context, Effect, type Exit } from "effect"
+import { type Context, Effect } from "effect"
 import * as Keys from "./keys.ts"
 import type { RegionRuntime } from "./regionRuntime.ts"
 
@@ -30,17 +30,6 @@ export const countOne = <A>(
 ): Effect.Effect<void> | undefined => {
   ;(hit ? rt.hits : rt.misses).add(1, context)
   return rt.hub.listening() ? emitReads(rt, [target], [hit]) : undefined
-}
-
-/** A fast hit, counted where it happened (no effect of its own), answered with the entry's ready `answer`. */
-export const countFastHit = <A, X>(
-  rt: RegionRuntime<A>,
-  target: Keys.Target,
-  answer: Exit.Exit<X>,
-  context: Context.Context<never>
-): Effect.Effect<X> => {
-  const emitted = countOne(rt, target, true, context)
-  return emitted === undefined ? answer : Effect.andThen(emitted, answer)
 }
 
 /** Counts the reads of a batch (hits and misses) in the caller's context, then emits their events. */

@@ -6,8 +6,8 @@
  * (the Redis hit path).
  *
  * Early refresh draws once per read from the fiber's `Random`: a one-key read
- * is handed the draw its caller made (the same one the fast path used), a
- * batch draws one per key, and re-reads draw nothing.
+ * is handed the draw its caller made (`singleRead.ts`: the same one the fast
+ * path used), a batch draws one per key here, and re-reads draw nothing.
  *
  * @internal
  */
@@ -48,10 +48,6 @@ export interface Reads<A> {
     draw: number | undefined
   ) => Effect.Effect<Stored.Found<A>, CacheError>
 }
-
-/** One read's early-refresh draw from the fiber's `Random` (with context `context`), or `undefined` when early refresh is off. */
-export const drawFor = (early: EarlyRefresh | undefined, context: Context.Context<never>): number | undefined =>
-  early === undefined ? undefined : Context.get(context, Random.Random).nextDoubleUnsafe()
 
 /** What one read needs besides the entries: the clock, the expiration, the marks, and one draw per key (or none). */
 interface Moment {

@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import { Clock, Context, Effect } from "effect"
+import { Effect } from "effect"
 import type { Backend } from "../Backend.ts"
 import type * as CacheKey from "../CacheKey.ts"
 import { type CacheError, InvalidKeyError } from "../CacheError.ts"
@@ -25,12 +25,6 @@ import type { Reads } from "./reads.ts"
 import type { RegionSettings } from "./settings.ts"
 import type { TagMarks } from "./tagMarks.ts"
 import type { Writes } from "./writes.ts"
-
-/** The clock of the last context seen (contexts are immutable: the same one gives the same clock). */
-export interface ClockMemo {
-  context: Context.Context<never> | undefined
-  clock: Clock.Clock | undefined
-}
 
 /** What a region's operations share. */
 export interface RegionRuntime<A> {
@@ -53,16 +47,6 @@ export interface RegionRuntime<A> {
   readonly bypass: Bypass["bypass"]
   readonly gate: Gate.Gate
   readonly resolveKey: (key: unknown) => Target | InvalidKeyError
-  readonly clockMemo: ClockMemo
-}
-
-/** The clock of `context`, remembered for the next call with the same context. */
-export const clockIn = (memo: ClockMemo, context: Context.Context<never>): Clock.Clock => {
-  if (context !== memo.context || memo.clock === undefined) {
-    memo.clock = Context.get(context, Clock.Clock)
-    memo.context = context
-  }
-  return memo.clock
 }
 
 /** An operation on one key, through the gate: an invalid key fails before any I/O. */
