@@ -128,7 +128,7 @@ const fetchBytes = (backend: Backend["Service"], targets: ReadonlyArray<Keys.Tar
 }
 
 /** The bytes of `targets` and the region's marks: read together when the marks are due for a reload (one round trip's wait). */
-const fetchWithMarks = (reader: Reader<unknown>, targets: ReadonlyArray<Keys.Target>, now: number, past: boolean) => {
+const fetchWithMarks = <A>(reader: Reader<A>, targets: ReadonlyArray<Keys.Target>, now: number, past: boolean) => {
   const bytes = fetchBytes(reader.backend, targets, past)
   const cachedMarks = reader.invalidation.cached?.(now)
   return cachedMarks === undefined
@@ -149,7 +149,7 @@ const read = <A>(
     const context = fiber.context
     const now = Context.get(context, Clock.Clock).currentTimeMillisUnsafe()
     const keyDraws = draws(context)
-    return Effect.flatMap(fetchWithMarks(reader as Reader<unknown>, targets, now, past), ([marks, found]) =>
+    return Effect.flatMap(fetchWithMarks(reader, targets, now, past), ([marks, found]) =>
       Effect.flatMap(
         decodeAll(reader.storage, found, now, count),
         (entries) => decideEntries(reader, entries, { now, expirationMs, marks, draws: keyDraws })
