@@ -37,12 +37,13 @@ const unwrap = <A>(value: A | EntryMeta.Expiring<A>): A => (EntryMeta.isExpiring
  */
 export const makeGetOrCreate = <A>(rt: RegionRuntime<A>, readOne: ReadOne<A>) => {
   const gate = rt.gate
+  const answer: (entry: Stored.Stored<A>) => Exit.Exit<A> = Stored.hitExit
   const getOrCreateIn = <E, R>(
     fiber: Fiber.Fiber<unknown, unknown>,
     key: CacheKey.CacheKey,
     creator: Single<A, E, R>,
     call: GetOrCreateOptions<A> | undefined
-  ): Effect.Effect<A, E | CacheError, R> => readOne(fiber, key, call, creator, Stored.hitExit<A>, missed)
+  ): Effect.Effect<A, E | CacheError, R> => readOne(fiber, key, call, creator, answer, missed)
   return <E, R>(key: CacheKey.CacheKey, creator: Single<A, E, R>, call?: GetOrCreateOptions<A>): Effect.Effect<A, E | CacheError, R> =>
     Effect.withFiber((fiber) =>
       !gate.closed && !Gate.exporting(fiber)

@@ -31,11 +31,12 @@ const expirationOf = <A>(rt: RegionRuntime<A>, call: GetOptions | undefined) =>
 /** `Region.get` of the region `rt`, reading one key through `readOne` (as `getOrCreate` does). */
 export const makeGet = <A>(rt: RegionRuntime<A>, readOne: ReadOne<A>) => {
   const gate = rt.gate
+  const answer: (entry: Stored.Stored<A>) => Exit.Exit<Option.Option<A>> = Stored.someHitExit
   const getIn = (
     fiber: Fiber.Fiber<unknown, unknown>,
     key: CacheKey.CacheKey,
     call: GetOptions | undefined
-  ): Effect.Effect<Option.Option<A>, CacheError> => readOne(fiber, key, call, undefined, Stored.someHitExit<A>, getMissed)
+  ): Effect.Effect<Option.Option<A>, CacheError> => readOne(fiber, key, call, undefined, answer, getMissed)
   return (key: CacheKey.CacheKey, call?: GetOptions): Effect.Effect<Option.Option<A>, CacheError> =>
     Effect.withFiber((fiber) =>
       !gate.closed && !Gate.exporting(fiber) ? getIn(fiber, key, call) : Gate.loud(gate, "Region.get", (inner) => getIn(inner, key, call))
