@@ -69,9 +69,3 @@ export const refreshesEarly = (
   if (computeMs === undefined || computeMs <= 0) return false
   return now - computeMs * beta * Math.log(u > 0 ? u : Number.MIN_VALUE) >= expiry
 }
-
-/** Whether the read serves the value it found (fresh, or fresh and refreshed early). */
-export const serves = (decision: Decision): boolean => decision === "Fresh" || decision === "RefreshEarly"
-
-/** Whether what was found counts as nothing (never stored, unreadable, or hard-invalidated). */
-export const isAbsent = (decision: Decision): boolean => decision === "Missing" || decision === "Invalidated"
