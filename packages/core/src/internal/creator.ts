@@ -9,7 +9,7 @@
 import { Cause, Clock, Context, Duration, Effect, Metric, Option, Scope } from "effect"
 import { type CacheError, CreatorResultError, CreatorTimeoutError, ReentrantCreateError } from "../CacheError.ts"
 import * as EntryMeta from "../EntryMeta.ts"
-import type { BatchCreator, Dogpile } from "../Dogpile.ts"
+import type { BatchCreator, DogpileContext } from "./dogpileContext.ts"
 import type { LockLease } from "../Lock.ts"
 import { display, type Target } from "./keys.ts"
 import type { CallSettings } from "./settings.ts"
@@ -43,7 +43,7 @@ export const checkReentry = (targets: ReadonlyArray<Target>, show: (target: Targ
 
 /** Runs the creator for `targets` (held by us), stores what should be cached, confirms the leases. */
 export const create = <A, E, R>(
-  d: Dogpile<A>,
+  d: DogpileContext<A>,
   targets: ReadonlyArray<Target>,
   leases: ReadonlyArray<LockLease>,
   creator: BatchCreator<A, E, R>,
@@ -67,7 +67,7 @@ export const create = <A, E, R>(
  * Confirms one lease, releasing the lock with it where the lease can (the store is done: this is the lock's last
  * use); a lost lock emits `LockLost` whether its policy fails the call or not.
  */
-const confirmLease = <A>(d: Dogpile<A>, lease: LockLease, target: Target): Effect.Effect<void, CacheError> => {
+const confirmLease = <A>(d: DogpileContext<A>, lease: LockLease, target: Target): Effect.Effect<void, CacheError> => {
   const lost = d.emit(() => ({ _tag: "LockLost", key: display(target) }))
   return Effect.matchEffect(lease.confirmAndRelease ?? lease.confirm, {
     onFailure: (error) => Effect.andThen(lost, Effect.fail(error)),
@@ -81,7 +81,7 @@ const confirmLease = <A>(d: Dogpile<A>, lease: LockLease, target: Target): Effec
  * were created at (the clock when the creator ended).
  */
 const runCreator = <A, E, R>(
-  d: Dogpile<A>,
+  d: DogpileContext<A>,
   targets: ReadonlyArray<Target>,
   creator: BatchCreator<A, E, R>,
   call: CallSettings<A>
@@ -111,7 +111,7 @@ const runCreator = <A, E, R>(
 
 /** Unwraps `EntryMeta.expiresIn` values and builds each entry's metadata; a wrong result is a typed error. */
 const results = <A>(
-  d: Dogpile<A>,
+  d: DogpileContext<A>,
   targets: ReadonlyArray<Target>,
   values: unknown,
   computeMs: number,
@@ -152,7 +152,7 @@ const expirationOf = (input: Duration.Input): number => {
 }
 
 /** Tries the locks of `targets` together; the leases taken live in `scope`. */
-export const tryLocks = <A>(d: Dogpile<A>, targets: ReadonlyArray<Target>, scope: Scope.Scope) =>
+export const tryLocks = <A>(d: DogpileContext<A>, targets: ReadonlyArray<Target>, scope: Scope.Scope) =>
   together(targets, (target) => Scope.provide(d.lock.tryAcquire(target.full), scope))
 
 /**

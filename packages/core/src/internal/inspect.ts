@@ -10,10 +10,11 @@ import type { Backend } from "../Backend.ts"
 import type { CacheError } from "../CacheError.ts"
 import * as CacheKey from "../CacheKey.ts"
 import * as EntryMeta from "../EntryMeta.ts"
-import type { InvalidationShape } from "../Invalidation.ts"
+import type { InvalidationShape, InvalidationState } from "../Invalidation.ts"
 import type { Lock, LockStatus } from "../Lock.ts"
 import type { EntryInfo } from "../Region.ts"
 import * as Keys from "./keys.ts"
+import * as ReadDecision from "./readDecision.ts"
 import type { RegionSettings } from "./settings.ts"
 import * as Stored from "./stored.ts"
 import type { TagMarks } from "./tagMarks.ts"
@@ -70,9 +71,7 @@ export const inspect = (inspector: Inspector, target: Keys.Target): Effect.Effec
     const tagMark = meta.tags === undefined ? undefined : yield* inspector.tagMarks.current(meta.tags)
     const expirationMs = meta.expirationMs ?? inspector.settings.defaults.expirationMs
     const createdAt = head.value.createdAt
-    const state = createdAt === undefined
-      ? "fresh" as const
-      : shown[Stored.stateOf(Stored.entry(undefined, createdAt, meta), now, expirationMs, marks, tagMark)]
+    const state = createdAt === undefined ? "fresh" as const : stateOf({ createdAt, meta }, now, expirationMs, marks, tagMark)
     return Option.some<EntryInfo>({
       key: typeof target.key === "string" ? target.key : CacheKey.display(target.key),
       backendKey: typeof target.full === "string" ? target.full : `${target.full.hash}[${target.full.field}]`,
@@ -87,7 +86,24 @@ export const inspect = (inspector: Inspector, target: Keys.Target): Effect.Effec
     })
   })
 
-const shown: Record<Stored.State, EntryInfo["state"]> = { Fresh: "fresh", Stale: "stale", Missing: "invalidated" }
+/** The state `inspect` shows for an entry with `header`: the read decision, with no draw (inspecting refreshes nothing). */
+const stateOf = (
+  header: ReadDecision.Header,
+  now: number,
+  expirationMs: number,
+  marks: InvalidationState,
+  tagMark: Stored.TagMarkOf | undefined
+): EntryInfo["state"] =>
+  shown[ReadDecision.decide(header, now, expirationMs, marks, Stored.tagMarksOf(header, tagMark), undefined, undefined)]
+
+/** How `inspect` shows a decision on an entry it found (one that is there is never `Missing`). */
+const shown: Record<ReadDecision.Decision, EntryInfo["state"]> = {
+  Fresh: "fresh",
+  RefreshEarly: "fresh",
+  Stale: "stale",
+  Invalidated: "invalidated",
+  Missing: "invalidated"
+}
 
 /** Whether the lock of a key is held, and for how much longer (where the lock can tell). */
 export const lockStatus = (inspector: Inspector, target: Keys.Target): Effect.Effect<LockStatus, CacheError> =>

@@ -1,8 +1,13 @@
 /**
  * Reading a region's keys: the stored bytes, the invalidation and tag marks,
- * decoded and classified into what each key holds now (`Found`). One key whose
- * marks are at hand takes one fiber step for the round trip and does the rest
- * synchronously when the codec decodes eagerly (the Redis hit path).
+ * decoded and decided (`ReadDecision.decide`) into what each key holds now
+ * (`Found`). One key whose marks are at hand takes one fiber step for the
+ * round trip and does the rest synchronously when the codec decodes eagerly
+ * (the Redis hit path).
+ *
+ * Early refresh draws once per read from the fiber's `Random`: a one-key read
+ * is handed the draw its caller made (`singleRead.ts`: the same one the fast
+ * path used), a batch draws one per key here, and re-reads draw nothing.
  *
  * @internal
  */
@@ -11,6 +16,7 @@ import type { Backend } from "../Backend.ts"
 import type { CacheError } from "../CacheError.ts"
 import type { InvalidationShape, InvalidationState } from "../Invalidation.ts"
 import type * as Keys from "./keys.ts"
+import * as ReadDecision from "./readDecision.ts"
 import type { EarlyRefresh } from "./settings.ts"
 import * as Stored from "./stored.ts"
 import type { TagMarks } from "./tagMarks.ts"
@@ -33,132 +39,175 @@ export interface Reads<A> {
   ) => Effect.Effect<ReadonlyArray<Stored.Found<A>>, CacheError>
   /** The dogpile's re-read: like `many`, from the store itself (past an in-process tier), nothing counted. */
   readonly again: (targets: ReadonlyArray<Keys.Target>, expirationMs: number) => Effect.Effect<ReadonlyArray<Stored.Found<A>>, CacheError>
-  /** One key at `now`, read by the fiber whose context is `context` (its `Random` draws early refreshes). */
+  /** One key at `now`, with the read's early-refresh draw (`undefined`: it may not refresh early). */
   readonly one: (
     target: Keys.Target,
     expirationMs: number,
     now: number,
     count: boolean,
-    context: Context.Context<never>
+    draw: number | undefined
   ) => Effect.Effect<Stored.Found<A>, CacheError>
 }
 
+/** What one read needs besides the entries: the clock, the expiration, the marks, and one draw per key (or none). */
+interface Moment {
+  readonly now: number
+  readonly expirationMs: number
+  readonly marks: InvalidationState
+  readonly draws: ReadonlyArray<number | undefined> | undefined
+}
+
+/** Decides what each decoded entry holds, with the marks of its tags from `tagMark`. */
+const decideAll = <A>(
+  reader: Reader<A>,
+  entries: ReadonlyArray<Option.Option<Stored.Stored<A>>>,
+  moment: Moment,
+  tagMark: Stored.TagMarkOf | undefined
+): ReadonlyArray<Stored.Found<A>> =>
+  entries.map((entry, i) => {
+    if (Option.isNone(entry)) return Stored.missing
+    const stored = entry.value
+    const decision = ReadDecision.decide(
+      stored,
+      moment.now,
+      moment.expirationMs,
+      moment.marks,
+      Stored.tagMarksOf(stored, tagMark),
+      reader.early?.beta,
+      moment.draws?.[i]
+    )
+    return Stored.found(decision, stored)
+  })
+
+/** Decides decoded entries, reading their tags' marks first where any has tags. */
+const decideEntries = <A>(
+  reader: Reader<A>,
+  entries: ReadonlyArray<Option.Option<Stored.Stored<A>>>,
+  moment: Moment
+): Effect.Effect<ReadonlyArray<Stored.Found<A>>, CacheError> => {
+  const tags = entries.flatMap((entry) => (Option.isSome(entry) ? entry.value.meta.tags ?? [] : []))
+  return tags.length === 0
+    ? Exit.succeed(decideAll(reader, entries, moment, undefined))
+    : Effect.map(reader.tagMarks.current(tags), (tagMark) => decideAll(reader, entries, moment, tagMark))
+}
+
+/**
+ * Decodes what a read found: synchronously, in one pass, for every entry that opens at once (an eager
+ * codec, or bytes decoded before); only the others become effects, run in order after it.
+ */
+const decodeAll = <A>(
+  storage: Stored.Storage<A>,
+  found: ReadonlyArray<Option.Option<Uint8Array>>,
+  now: number,
+  count: boolean
+): Effect.Effect<ReadonlyArray<Option.Option<Stored.Stored<A>>>> => {
+  const entries: Array<Option.Option<Stored.Stored<A>>> = []
+  const later: Array<readonly [number, Effect.Effect<Option.Option<Stored.Stored<A>>>]> = []
+  for (let i = 0; i < found.length; i++) {
+    const bytes = found[i]!
+    const opened = Option.isNone(bytes) ? undefined : storage.open(bytes.value, now, count)
+    if (opened === undefined) entries.push(Option.none())
+    else if (Effect.isEffect(opened)) {
+      later.push([i, opened])
+      entries.push(Option.none())
+    } else entries.push(Option.some(opened))
+  }
+  if (later.length === 0) return Exit.succeed(entries)
+  return Effect.map(Effect.forEach(later, ([, decoding]) => decoding), (decoded) => {
+    decoded.forEach((entry, j) => (entries[later[j]![0]] = entry))
+    return entries
+  })
+}
+
+/** The bytes of `targets`: past an in-process tier when `past`; one key through `get`, so backends that coalesce gets can. */
+const fetchBytes = (backend: Backend["Service"], targets: ReadonlyArray<Keys.Target>, past: boolean) => {
+  if (past && backend.getManyFromStore !== undefined) return backend.getManyFromStore(targets.map((t) => t.full))
+  return targets.length === 1
+    ? Effect.map(backend.get(targets[0]!.full), (bytes) => [bytes])
+    : backend.getMany(targets.map((t) => t.full))
+}
+
+/** The bytes of `targets` and the region's marks: read together when the marks are due for a reload (one round trip's wait). */
+const fetchWithMarks = <A>(reader: Reader<A>, targets: ReadonlyArray<Keys.Target>, now: number, past: boolean) => {
+  const bytes = fetchBytes(reader.backend, targets, past)
+  const cachedMarks = reader.invalidation.cached?.(now)
+  return cachedMarks === undefined
+    ? Effect.zip(reader.invalidation.current, bytes, { concurrent: true })
+    : Effect.map(bytes, (found) => [cachedMarks, found] as const)
+}
+
+/** Reads, decodes and decides `targets`; `draws` (one per key, or none) come from the caller. */
+const read = <A>(
+  reader: Reader<A>,
+  targets: ReadonlyArray<Keys.Target>,
+  expirationMs: number,
+  count: boolean,
+  past: boolean,
+  draws: (context: Context.Context<never>) => ReadonlyArray<number | undefined> | undefined
+): Effect.Effect<ReadonlyArray<Stored.Found<A>>, CacheError> =>
+  Effect.withFiber((fiber) => {
+    const context = fiber.context
+    const now = Context.get(context, Clock.Clock).currentTimeMillisUnsafe()
+    const keyDraws = draws(context)
+    return Effect.flatMap(fetchWithMarks(reader, targets, now, past), ([marks, found]) =>
+      Effect.flatMap(
+        decodeAll(reader.storage, found, now, count),
+        (entries) => decideEntries(reader, entries, { now, expirationMs, marks, draws: keyDraws })
+      ))
+  })
+
+const noDraws = () => undefined
+
+/** One draw per key when `count` and early refresh is on (a batch's reads each draw once). */
+const drawsPerKey = (early: EarlyRefresh | undefined, count: boolean, size: number) =>
+  early === undefined || !count ? noDraws : (context: Context.Context<never>) => {
+    const random = Context.get(context, Random.Random)
+    return Array.from({ length: size }, () => random.nextDoubleUnsafe())
+  }
+
+/** One key read at `now` with the region's marks at hand: after the round trip, synchronous when the bytes decode eagerly. */
+const readOneWithMarks = <A>(
+  reader: Reader<A>,
+  target: Keys.Target,
+  moment: Moment,
+  count: boolean
+): Effect.Effect<Stored.Found<A>, CacheError> =>
+  Effect.flatMap(reader.backend.get(target.full), (bytes): Effect.Effect<Stored.Found<A>, CacheError> => {
+    if (Option.isNone(bytes)) return Exit.succeed(Stored.missing)
+    const entry = reader.storage.open(bytes.value, moment.now, count)
+    const decideSlowly = (opened: Option.Option<Stored.Stored<A>>) =>
+      Effect.map(decideEntries(reader, [opened], moment), (found) => found[0]!)
+    if (Effect.isEffect(entry)) return Effect.flatMap(entry, decideSlowly)
+    const tags = entry.meta.tags
+    const tagMark = tags === undefined ? undefined : reader.tagMarks.cached(tags, moment.now)
+    if (tags !== undefined && tagMark === undefined) return decideSlowly(Option.some(entry))
+    const decision = ReadDecision.decide(
+      entry,
+      moment.now,
+      moment.expirationMs,
+      moment.marks,
+      Stored.tagMarksOf(entry, tagMark),
+      reader.early?.beta,
+      moment.draws?.[0]
+    )
+    return Exit.succeed(Stored.found(decision, entry))
+  })
+
 /** Builds the reads of a region. */
 export const make = <A>(reader: Reader<A>): Reads<A> => {
-  const { backend, early, invalidation, storage, tagMarks } = reader
+  const many: Reads<A>["many"] = (targets, expirationMs, count) =>
+    read(reader, targets, expirationMs, count, false, drawsPerKey(reader.early, count, targets.length))
 
-  /** A fresh entry may be chosen for an early refresh (XFetch, drawing from the fiber's `Random`); only counted reads choose. */
-  const withEarly = (
-    found: Stored.Found<A>,
-    entry: Stored.Stored<A>,
-    now: number,
-    expirationMs: number,
-    count: boolean,
-    context: Context.Context<never>
-  ) =>
-    early !== undefined && count && found._tag === "Fresh" &&
-      Stored.refreshEarly(entry, now, expirationMs, early.beta, Context.get(context, Random.Random).nextDoubleUnsafe())
-      ? { ...found, early: true }
-      : found
-
-  /** Classifies decoded entries, with the marks read with them (and their tags' marks). */
-  const classifyEntries = (
-    entries: ReadonlyArray<Option.Option<Stored.Stored<A>>>,
-    marks: InvalidationState,
-    now: number,
-    expirationMs: number,
-    count: boolean,
-    context: Context.Context<never>
-  ): Effect.Effect<ReadonlyArray<Stored.Found<A>>, CacheError> => {
-    const tags = entries.flatMap((entry) => (Option.isSome(entry) ? entry.value.meta.tags ?? [] : []))
-    const classifyAll = (tagMark?: Stored.TagMarkOf) =>
-      entries.map((entry) => {
-        const found = Stored.classify(entry, now, expirationMs, marks, tagMark)
-        return Option.isSome(entry) ? withEarly(found, entry.value, now, expirationMs, count, context) : found
-      })
-    return tags.length === 0 ? Effect.succeed(classifyAll()) : Effect.map(tagMarks.current(tags), classifyAll)
-  }
-
-  /** Decodes and classifies what a read found, with the marks read with it. */
-  const classifyFound = (
-    found: ReadonlyArray<Option.Option<Uint8Array>>,
-    marks: InvalidationState,
-    now: number,
-    expirationMs: number,
-    count: boolean,
-    context: Context.Context<never>
-  ): Effect.Effect<ReadonlyArray<Stored.Found<A>>, CacheError> =>
-    Effect.flatMap(decodeAll(found, now, count), (entries) => classifyEntries(entries, marks, now, expirationMs, count, context))
-
-  /**
-   * Decodes what a read found: synchronously, in one pass, for every entry that opens at once (an eager
-   * codec, or bytes decoded before); only the others become effects, run in order after it.
-   */
-  const decodeAll = (
-    found: ReadonlyArray<Option.Option<Uint8Array>>,
-    now: number,
-    count: boolean
-  ): Effect.Effect<ReadonlyArray<Option.Option<Stored.Stored<A>>>> => {
-    const entries: Array<Option.Option<Stored.Stored<A>>> = []
-    const later: Array<readonly [number, Effect.Effect<Option.Option<Stored.Stored<A>>>]> = []
-    for (let i = 0; i < found.length; i++) {
-      const bytes = found[i]!
-      const opened = Option.isNone(bytes) ? undefined : storage.open(bytes.value, now, count)
-      if (opened === undefined) entries.push(Option.none())
-      else if (Effect.isEffect(opened)) {
-        later.push([i, opened])
-        entries.push(Option.none())
-      } else entries.push(Option.some(opened))
+  const one: Reads<A>["one"] = (target, expirationMs, now, count, draw) => {
+    const draws = count && draw !== undefined ? [draw] : undefined
+    const marks = reader.invalidation.cached?.(now)
+    if (marks === undefined) {
+      return Effect.map(read(reader, [target], expirationMs, count, false, () => draws), (found) => found[0]!)
     }
-    if (later.length === 0) return Exit.succeed(entries)
-    return Effect.map(Effect.forEach(later, ([, decoding]) => decoding), (decoded) => {
-      decoded.forEach((entry, j) => (entries[later[j]![0]] = entry))
-      return entries
-    })
+    return readOneWithMarks(reader, target, { now, expirationMs, marks, draws }, count)
   }
 
-  const fromStore = backend.getManyFromStore
-  const readMany = (targets: ReadonlyArray<Keys.Target>, past: boolean) => {
-    if (past && fromStore !== undefined) return fromStore(targets.map((t) => t.full))
-    // One key through `get`, so backends that coalesce concurrent gets can.
-    return targets.length === 1
-      ? Effect.map(backend.get(targets[0]!.full), (bytes) => [bytes])
-      : backend.getMany(targets.map((t) => t.full))
-  }
+  const again: Reads<A>["again"] = (targets, expirationMs) => read(reader, targets, expirationMs, false, true, noDraws)
 
-  const read = (targets: ReadonlyArray<Keys.Target>, expirationMs: number, count: boolean, past: boolean) =>
-    Effect.withFiber((fiber) => {
-      const context = fiber.context
-      const now = Context.get(context, Clock.Clock).currentTimeMillisUnsafe()
-      const read = readMany(targets, past)
-      // Marks due for a reload are read together with the value: one round trip's wait, not two.
-      const cachedMarks = invalidation.cached?.(now)
-      const marksAndRead = cachedMarks === undefined
-        ? Effect.zip(invalidation.current, read, { concurrent: true })
-        : Effect.map(read, (found) => [cachedMarks, found] as const)
-      return Effect.flatMap(marksAndRead, ([marks, found]) => classifyFound(found, marks, now, expirationMs, count, context))
-    })
-
-  const many: Reads<A>["many"] = (targets, expirationMs, count) => read(targets, expirationMs, count, false)
-
-  /** One key read at `now`: after the round trip, synchronous when the bytes decode eagerly and every mark is at hand. */
-  const one: Reads<A>["one"] = (target, expirationMs, now, count, context) => {
-    const marks = invalidation.cached?.(now)
-    if (marks === undefined) return Effect.map(many([target], expirationMs, count), (found) => found[0]!)
-    const classifyOne = (entry: Option.Option<Stored.Stored<A>>) =>
-      Effect.map(classifyEntries([entry], marks, now, expirationMs, count, context), (found) => found[0]!)
-    return Effect.flatMap(backend.get(target.full), (bytes): Effect.Effect<Stored.Found<A>, CacheError> => {
-      if (Option.isNone(bytes)) return Exit.succeed(Stored.missing)
-      const entry = storage.open(bytes.value, now, count)
-      if (Effect.isEffect(entry)) return Effect.flatMap(entry, classifyOne)
-      const tags = entry.meta.tags
-      const tagMark = tags === undefined ? undefined : tagMarks.cached(tags, now)
-      if (tags !== undefined && tagMark === undefined) return classifyOne(Option.some(entry))
-      const state = Stored.stateOf(entry, now, expirationMs, marks, tagMark)
-      if (state === "Missing") return Exit.succeed(Stored.missing)
-      return Exit.succeed(withEarly({ _tag: state, value: entry.value }, entry, now, expirationMs, count, context))
-    })
-  }
-
-  return { many, one, again: (targets, expirationMs) => read(targets, expirationMs, false, true) }
+  return { many, one, again }
 }

@@ -7,7 +7,7 @@
  */
 import { Cause, Effect, Exit, Fiber, FiberSet, Metric, Option, Scope } from "effect"
 import type { CacheError } from "../CacheError.ts"
-import type { BatchCreator, Dogpile } from "../Dogpile.ts"
+import type { BatchCreator, DogpileContext } from "./dogpileContext.ts"
 import type { LockLease } from "../Lock.ts"
 import * as Creator from "./creator.ts"
 import { display, type Target } from "./keys.ts"
@@ -20,7 +20,7 @@ import type { CallSettings } from "./settings.ts"
  * them is no stale serve.
  */
 export const refresh = <A, E, R>(
-  d: Dogpile<A>,
+  d: DogpileContext<A>,
   targets: ReadonlyArray<Target>,
   stale: ReadonlyMap<string, A>,
   creator: BatchCreator<A, E, R>,

@@ -12,6 +12,7 @@ import * as EntryMeta from "../EntryMeta.ts"
 import * as Envelope from "../Envelope.ts"
 import type { InvalidationState } from "../Invalidation.ts"
 import type { RegionMetrics } from "../RegionMetrics.ts"
+import type * as ReadDecision from "./readDecision.ts"
 import type { RegionSettings } from "./settings.ts"
 
 /** A decoded entry of type `A`, with its creation time (epoch ms) and metadata. */
@@ -52,56 +53,25 @@ export const missing: Found<never> = { _tag: "Missing" }
 /** The newest hard and soft invalidation marks among an entry's tags (0 when none). */
 export type TagMarkOf = (tags: ReadonlyArray<string>) => InvalidationState
 
-const noTagMarks: TagMarkOf = () => ({ hard: 0, soft: 0 })
-
-/** How a stored entry reads: the three states of `Found`, without building one. */
-export type State = "Fresh" | "Stale" | "Missing"
-
-/**
- * How a stored entry reads at `now`: hard marks make it missing, expiry (the
- * entry's own expiration if its creator chose one), soft marks and tag marks
- * make it stale. Allocates nothing (the hit path calls it on every hit).
- */
-export const stateOf = (
-  stored: Stored<unknown>,
-  now: number,
-  expirationMs: number,
-  marks: InvalidationState,
-  tagMark: TagMarkOf = noTagMarks
-): State => {
-  const createdAt = stored.createdAt
-  if (createdAt < marks.hard) return "Missing"
-  const meta = stored.meta
-  const tags = meta.tags === undefined ? undefined : tagMark(meta.tags)
-  if (tags !== undefined && createdAt < tags.hard) return "Missing"
-  const expiration = meta.expirationMs ?? expirationMs
-  if (now - createdAt > expiration || createdAt < marks.soft) return "Stale"
-  if (tags !== undefined && createdAt < tags.soft) return "Stale"
-  return "Fresh"
+/** The marks of `stored`'s tags by `tagMark`, `undefined` when it has none (what {@link ReadDecision.decide} takes). */
+export const tagMarksOf = (stored: ReadDecision.Header, tagMark: TagMarkOf | undefined): InvalidationState | undefined => {
+  const tags = stored.meta.tags
+  return tags === undefined || tagMark === undefined ? undefined : tagMark(tags)
 }
 
-/** {@link stateOf} as a `Found`, for what a read found. */
-export const classify = <A>(
-  entry: Option.Option<Stored<A>>,
-  now: number,
-  expirationMs: number,
-  marks: InvalidationState,
-  tagMark: TagMarkOf = noTagMarks
-): Found<A> => {
-  if (Option.isNone(entry)) return missing
-  const state = stateOf(entry.value, now, expirationMs, marks, tagMark)
-  return state === "Missing" ? missing : { _tag: state, value: entry.value.value }
-}
-
-/**
- * XFetch (Vattani et al.): refresh early when `now − δ·β·ln(u) ≥ expiry`,
- * with δ the creator's duration and `u` uniform in (0, 1].
- */
-export const refreshEarly = (stored: Stored<unknown>, now: number, expirationMs: number, beta: number, u: number): boolean => {
-  const delta = stored.meta.computeMs
-  if (delta === undefined || delta <= 0) return false
-  const expiry = stored.createdAt + (stored.meta.expirationMs ?? expirationMs)
-  return now - delta * beta * Math.log(u > 0 ? u : Number.MIN_VALUE) >= expiry
+/** What a read found for a key: its decision on `stored` (`undefined` when nothing was found) as a `Found`. */
+export const found = <A>(decision: ReadDecision.Decision, stored: Stored<A> | undefined): Found<A> => {
+  if (stored === undefined) return missing
+  switch (decision) {
+    case "Fresh":
+      return { _tag: "Fresh", value: stored.value }
+    case "RefreshEarly":
+      return { _tag: "Fresh", value: stored.value, early: true }
+    case "Stale":
+      return { _tag: "Stale", value: stored.value }
+    default:
+      return missing
+  }
 }
 
 /** Encodes and decodes one region's values. */

@@ -1,0 +1,144 @@
+/**
+ * Missing keys, for the caller that leads their creation in this process:
+ * take the free locks, read those keys again (another process may have
+ * created them meanwhile) and create what is still missing with one creator
+ * call; wait, with no lock held, for the keys others hold, read them, and go
+ * round again until every key has a value or the caller's deadline passes.
+ * Dogpile's `Lock._enter_create` for many keys at once.
+ *
+ * @internal
+ */
+import { Effect, Metric, Option, Scope } from "effect"
+import { type CacheError, LockTimeoutError } from "../CacheError.ts"
+import type { LockLease } from "../Lock.ts"
+import * as Creator from "./creator.ts"
+import type { BatchCreator, DogpileContext } from "./dogpileContext.ts"
+import type { Target } from "./keys.ts"
+import type { CallSettings } from "./settings.ts"
+import type { Found } from "./stored.ts"
+
+/** One caller's creation of missing keys: its region, creator and settings, its deadline, and where values go. */
+export interface MissingContext<A, E, R> {
+  readonly d: DogpileContext<A>
+  readonly creator: BatchCreator<A, E, R>
+  readonly call: CallSettings<A>
+  /** When the caller stops waiting for others' locks (epoch ms, the region's clock). */
+  readonly deadline: number
+  /** The values found or created so far, by key id. */
+  readonly out: Map<string, A>
+}
+
+/** `effect`, its wait counted in `lockWaitMillis`. */
+export const timed = <A, X, E, R>(d: DogpileContext<A>, effect: Effect.Effect<X, E, R>) =>
+  Effect.clockWith((clock) => {
+    const start = clock.currentTimeMillisUnsafe()
+    return Effect.tap(effect, () => Metric.update(d.metrics.lockWaitMillis, clock.currentTimeMillisUnsafe() - start))
+  })
+
+/**
+ * One round for missing keys: take the free locks, read those keys again, and create what is still
+ * missing with one creator call. Returns the keys whose locks were held by others.
+ */
+const lockAndCreate = <A, E, R>(
+  m: MissingContext<A, E, R>,
+  targets: ReadonlyArray<Target>
+): Effect.Effect<ReadonlyArray<Target>, E | CacheError, R> =>
+  targets.length === 1 && m.d.lock.tryTake !== undefined
+    ? lockAndCreateOne(m, targets)
+    // A parallel scope: the locks of a batch are released together, not one round trip after another.
+    : Effect.acquireUseRelease(
+      Scope.make("parallel"),
+      (scope) => Effect.flatMap(Creator.tryLocks(m.d, targets, scope), (leases) => createHeld(m, targets, leases)),
+      (scope, exit) => Scope.close(scope, exit)
+    )
+
+/** {@link lockAndCreate} for one key under a lock taken without a scope (`Lock.tryTake`): released when done. */
+const lockAndCreateOne = <A, E, R>(
+  m: MissingContext<A, E, R>,
+  targets: ReadonlyArray<Target>
+): Effect.Effect<ReadonlyArray<Target>, E | CacheError, R> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(m.d.lock.tryTake!(targets[0]!.full), (taken) =>
+      Option.isNone(taken)
+        ? Effect.succeed(targets)
+        : Effect.onExit(restore(createHeld(m, targets, [Option.some(taken.value.lease)])), () => taken.value.release))
+  )
+
+/** The keys whose lease was taken (with their leases), and the keys others hold. */
+const splitByLease = (targets: ReadonlyArray<Target>, leases: ReadonlyArray<Option.Option<LockLease>>) => {
+  const mine: Array<Target> = []
+  const held: Array<LockLease> = []
+  const busy: Array<Target> = []
+  targets.forEach((target, i) => {
+    const lease = leases[i] as Option.Option<LockLease>
+    if (Option.isSome(lease)) {
+      mine.push(target)
+      held.push(lease.value)
+    } else {
+      busy.push(target)
+    }
+  })
+  return { mine, held, busy }
+}
+
+/**
+ * The keys whose locks we took are read again (another process may have created them before we got
+ * the locks) and what is still missing is created. Returns the keys whose locks others hold.
+ */
+const createHeld = <A, E, R>(
+  m: MissingContext<A, E, R>,
+  targets: ReadonlyArray<Target>,
+  leases: ReadonlyArray<Option.Option<LockLease>>
+): Effect.Effect<ReadonlyArray<Target>, E | CacheError, R> => {
+  const { busy, held, mine } = splitByLease(targets, leases)
+  if (mine.length === 0) return Effect.succeed(busy)
+  return Effect.flatMap(m.d.reread(mine, m.call), (again) => {
+    const toCreate: Array<Target> = []
+    const leasesToConfirm: Array<LockLease> = []
+    mine.forEach((target, i) => {
+      const found = again[i] as Found<A>
+      if (found._tag === "Fresh") m.out.set(target.id, found.value)
+      else {
+        toCreate.push(target)
+        leasesToConfirm.push(held[i] as LockLease)
+      }
+    })
+    if (toCreate.length === 0) return Effect.succeed(busy)
+    return Effect.map(Creator.create(m.d, toCreate, leasesToConfirm, m.creator, m.call), (values) => {
+      toCreate.forEach((target, i) => m.out.set(target.id, values[i] as A))
+      return busy
+    })
+  })
+}
+
+/** Waits, with no lock held, until the locks of `targets` are released or the deadline passes. */
+const awaitOthers = <A, E, R>(m: MissingContext<A, E, R>, targets: ReadonlyArray<Target>) =>
+  Effect.clockWith((clock) => {
+    const remaining = m.deadline - clock.currentTimeMillisUnsafe()
+    if (remaining <= 0) return Effect.fail(timeoutOf(m.d, targets[0] as Target))
+    return timed(m.d, Creator.together(targets, (target) => m.d.lock.awaitRelease(target.full, remaining)))
+  })
+
+const timeoutOf = <A>(d: DogpileContext<A>, target: Target) =>
+  new LockTimeoutError({ key: typeof target.key === "string" ? target.key : `${target.key.hash}[${target.key.field}]`, timeoutMillis: d.lockTimeoutMs })
+
+/**
+ * Missing keys this caller leads: a round of lock-and-create, then wait for the keys others hold and
+ * read them, until every key has a value or the deadline passes.
+ */
+export const fillMissing = <A, E, R>(m: MissingContext<A, E, R>, pending: ReadonlyArray<Target>): Effect.Effect<void, E | CacheError, R> =>
+  Effect.flatMap(lockAndCreate(m, pending), (busy) =>
+    busy.length === 0 ? Effect.void : Effect.flatMap(awaitOthers(m, busy), () => readReleased(m, busy)))
+
+/** Reads the keys whose holders released them; those still missing go round again. */
+const readReleased = <A, E, R>(m: MissingContext<A, E, R>, busy: ReadonlyArray<Target>): Effect.Effect<void, E | CacheError, R> =>
+  Effect.flatMap(m.d.reread(busy, m.call), (again) => {
+    const next: Array<Target> = []
+    busy.forEach((target, i) => {
+      const found = again[i] as Found<A>
+      // A value that reads as stale right after its creator released it is still the newest there is.
+      if (found._tag !== "Missing") m.out.set(target.id, found.value)
+      else next.push(target)
+    })
+    return next.length === 0 ? Effect.void : fillMissing(m, next)
+  })
