@@ -19,7 +19,7 @@ import { Region, RegionResolver } from "@dogpile-effect/core"
 import { Bucketing, HashBackend } from "@dogpile-effect/hstore"
 import { Presets } from "@dogpile-effect/python"
 import { NearCache, RedisBackend, RedisClient, RedisLock } from "@dogpile-effect/redis"
-import { Context, Effect, Layer, type RequestResolver, Schema } from "effect"
+import { Config, Context, Effect, Layer, type RequestResolver, Schema } from "effect"
 import { Catalogue, type GetPrice, Product, Stock as StockValue } from "./Catalogue.ts"
 import * as Settings from "./Settings.ts"
 
@@ -38,7 +38,10 @@ export class PriceLookup extends Context.Service<PriceLookup, RequestResolver.Re
 ) {}
 
 /** One connection (plus the subscribers the near cache and the locks open), named for `CLIENT LIST`. */
-export const RedisLive = RedisClient.layerConfig({ connectionName: "dogpile-service" })
+export const RedisLive = RedisClient.layerConfig({
+  ...RedisClient.defaultConfig,
+  connectionName: Config.succeed("dogpile-service")
+})
 
 const LockLive = RedisLock.layer()
 
