@@ -13,6 +13,7 @@ const api = await buildApiReference(outDir)
 const links = checkLinks(markdownFilesUnder(outDir), repoRoot, sourceUrl)
 console.log(api.problems.join("\n"))
 console.log(`modules: ${api.modules.join(", ")}`)
+console.log(`exported symbols without TSDoc (${api.uncommented.length}): ${api.uncommented.join(", ")}`)
 console.log(formatBroken(links.broken))
 console.log(
   `API reference in ${path.relative(process.cwd(), outDir) || "."}: ${api.modules.length} modules, ${api.symbols} symbols ` +

@@ -115,6 +115,9 @@ describe("the API reference", () => {
     expect(api.problems.join("\n")).toBe("")
     expect(api.modules).toContain("@dogpile-effect/core")
     expect(api.symbols).toBeGreaterThan(300)
+    // `export * as Region from "./Region.ts"`: the namespace shows the file's opening comment.
+    expect(api.uncommented).not.toContain("@dogpile-effect/core.Region")
+    expect(fs.readFileSync(path.join(outDir, "@dogpile-effect/core/namespaces/Region/README.md"), "utf8")).toContain("The dogpile region")
     const report = checkLinks(markdownFilesUnder(outDir), repoRoot, sourceUrl)
     expect(formatBroken(report.broken)).toBe("")
     expect(report.files).toBeGreaterThan(300)
