@@ -9,7 +9,7 @@
  *   pnpm chaos                     # ~2 minutes of faults
  *   CHAOS_SECONDS=30 pnpm chaos    # shorter
  *   CHAOS_SECONDS=1200 CHAOS_WORKERS=8 pnpm chaos   # the 20-minute soak
- *   CHAOS_HEAP_GROWTH_MB=-1 …      # self-check of the heap check (any heap fires it)
+ *   CHAOS_HEAP_GROWTH_MB=-1000 CHAOS_FD_GROWTH=-1000 …   # self-check: both resource checks fire
  *   CHAOS_LOCK=local pnpm chaos    # self-check: an in-process lock only, so the
  *                                  # exclusion check must report violations
  *   CHAOS_MARGIN_MS=-900 …         # self-check of the latency check
