@@ -72,6 +72,8 @@ export interface WorkerReport {
   /** Values read under another key than the one asked for. */
   readonly wrongKey: ReadonlyArray<string>
   readonly defects: ReadonlyArray<string>
+  /** Calls that ended interrupted though the caller did not interrupt them (first 20, with their cause). */
+  readonly unaskedInterrupts: ReadonlyArray<string>
   readonly finalFailures: ReadonlyArray<string>
   /** Heap used after a full GC, after the warm-up and at the end (after the final pass). */
   readonly heapStartMB: number
@@ -124,6 +126,7 @@ let observed = new Set<string>()
 let records = 0
 const wrongKey: Array<string> = []
 const defects: Array<string> = []
+const unaskedInterrupts: Array<string> = []
 let seq = 0
 let stopping = false
 
@@ -218,6 +221,9 @@ const timedCall = (kind: string, effect: Effect.Effect<unknown, unknown>) =>
       const outcome = Exit.isSuccess(exit) ? "ok" : tagOfCause(exit.cause)
       if (outcome !== "ok") errors[`${kind}: ${outcome}`] = (errors[`${kind}: ${outcome}`] ?? 0) + 1
       if (Exit.isFailure(exit) && outcome === "defect") defects.push(`${kind}: ${Cause.pretty(exit.cause).slice(0, 600)}`)
+      if (Exit.isFailure(exit) && outcome === "interrupted" && unaskedInterrupts.length < 20) {
+        unaskedInterrupts.push(`${kind} at ${start.toFixed(0)} after ${ms.toFixed(0)} ms: ${Cause.pretty(exit.cause).slice(0, 1_500)}`)
+      }
       if (ms > config.commandTimeoutMs + 100) overCommand[`${kind}: ${outcome}`] = (overCommand[`${kind}: ${outcome}`] ?? 0) + 1
       if (ms > (config.bounds[kind] ?? Infinity)) overBound.push([kind, start, end, outcome])
       if (outcome === "LockTimeoutError") lockTimeouts.push([kind, start, end, outcome])
@@ -294,6 +300,7 @@ const program = Effect.gen(function*() {
     lockTimeouts,
     wrongKey,
     defects,
+    unaskedInterrupts,
     finalFailures,
     heapStartMB,
     heapEndMB: heapMB(),

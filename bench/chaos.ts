@@ -311,6 +311,8 @@ const print = (
     for (const item of items.slice(0, 5)) out.push(`    ${item}`)
   }
   out.push("", `summary: ${JSON.stringify(summaryOf(list, faults.length, ops, reports))}`)
+  const unasked = reports.flatMap((r) => r.unaskedInterrupts.map((u) => `pid ${r.pid}: ${u}`))
+  if (unasked.length > 0) out.push("", `calls interrupted though their caller did not interrupt them (not a violation; first ${Math.min(5, unasked.length)}):`, ...unasked.slice(0, 5).map((u) => `  ${u}`))
   const slowest = reports.flatMap((r) => r.overBound).sort((a, b) => (b[2] - b[1]) - (a[2] - a[1]))
   if (slowest.length > 0) out.push("", "slowest calls over their bound:", ...slowest.slice(0, 5).map((t) => `  ${describeCall(t, t0)}`))
   console.log(out.join("\n"))
