@@ -66,9 +66,14 @@ export interface RedisLockOptions {
   readonly renewEvery?: Duration.Input
   /** Default `"log"`. */
   readonly onLost?: LostLockPolicy
-  /** First retry delay of a waiter that was not notified. Default 5 ms. */
+  /**
+   * First retry delay of a waiter that cannot rely on release announcements
+   * (the subscriber connection is down, or the lock key has no TTL). A waiter
+   * of a lock with a lease sends nothing until it is woken or the lease runs
+   * out. Default 5 ms.
+   */
   readonly pollMin?: Duration.Input
-  /** Longest retry delay of a waiter that was not notified (the backoff cap). Default 50 ms. */
+  /** Longest retry delay of such a waiter (the backoff cap). Default 50 ms. */
   readonly pollMax?: Duration.Input
   /** Pub/sub channel on which releases are announced. Default `prefix + "released"`. */
   readonly channel?: string
@@ -105,6 +110,19 @@ if redis.call("GET", KEYS[1]) == ARGV[1] then
 end
 return 0`
 
+/**
+ * Takes the lock (`SET NX PX`), or answers how long the holder's lease has
+ * left: -3 when taken, else the key's PTTL (-1: a key without a TTL).
+ */
+const TRY = `
+if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then
+  return -3
+end
+return redis.call("PTTL", KEYS[1])`
+
+/** The answer of {@link TRY} when it took the lock. */
+const TAKEN = -3
+
 /** Extends the lock's TTL if it still holds our token. */
 const EXTEND = `
 if redis.call("GET", KEYS[1]) == ARGV[1] then
@@ -113,6 +131,14 @@ end
 return 0`
 
 const toMillis = (input: Duration.Input): number => Duration.toMillis(Duration.fromInputUnsafe(input))
+
+const done: LockWaiters.Check = { _tag: "Done" }
+
+/** A held lock whose key's PTTL is `pttl` (-1: no TTL, its lease unknown; -2: gone, i.e. free). */
+const heldFor = (pttl: unknown): LockWaiters.Check =>
+  pttl === -2
+    ? done
+    : { _tag: "Held", leaseMs: typeof pttl === "number" && pttl >= 0 ? pttl : undefined }
 
 /**
  * A `SET NX` whose outcome is not known yet: sent, but neither "OK" nor
@@ -130,14 +156,19 @@ interface Attempt {
  * - In-process coalescing first: the fibers of one process queue on a local
  *   per-key lock (`makeLocal` from core), so one process has at most one
  *   attempt per key in flight.
- * - `SET lockkey token NX PX leaseTtl` with a random token. While held, the
+ * - `SET lockkey token NX PX leaseTtl` with a random token, in a script that
+ *   answers a held lock's remaining lease (`PTTL`) in the same round trip.
+ *   While held, the
  *   lease is renewed every `renewEvery` (compare-and-pexpire) by one fiber
  *   for all the locks this service holds (`LockRenewal.ts`), so creators
  *   slower than `leaseTtl` keep the lock.
  * - Release, by the scope's finalizer (success, failure, interruption), is a
- *   compare-and-delete that PUBLISHes the key; waiters retry as soon as they
- *   hear it, and otherwise poll with a backoff from `pollMin` to `pollMax`
- *   (a holder that crashed releases nothing: its lease runs out).
+ *   compare-and-delete that PUBLISHes the key; every waiting process wakes
+ *   when it hears it (`LockWaiters.ts`). Until then a waiter sends nothing:
+ *   it sleeps until the lease it learnt runs out, then checks once (a
+ *   renewing holder has extended it; a crashed one has not, and its key is
+ *   gone). Waiters poll, with a backoff from `pollMin` to `pollMax`, only
+ *   while the subscriber connection is down or for a lock key without TTL.
  * - No ghost locks: when a `SET NX` was sent but its answer never came (the
  *   command timed out, the connection dropped, the caller was interrupted),
  *   the same token-checked release follows it on the same connection, so
@@ -177,6 +208,7 @@ export const make = (
     const lost = LostLock.lostLocks(settings.name)
     const local = makeLocal()
     const release = redis.script("dogpileLockRelease", RELEASE, 1)
+    const tryScript = redis.script("dogpileLockTry", TRY, 1)
     const extend = redis.script("dogpileLockExtend", EXTEND, 1)
     const waiters = yield* LockWaiters.make(settings)
     const lockScope = yield* Effect.scope
@@ -184,15 +216,18 @@ export const make = (
 
     // ---- taking, and releasing what might have been taken -------------------
 
-    /** `SET NX PX`, bounded by `timeoutMillis` when given; `attempt` tells whether its outcome is unknown. */
-    const trySet = (key: string, token: string, attempt: Attempt, timeoutMillis?: number) =>
+    /**
+     * `SET NX PX` (the {@link TRY} script), bounded by `timeoutMillis` when given: `Done` when taken, else
+     * what is left of the holder's lease. `attempt` tells whether its outcome is unknown.
+     */
+    const tryTake = (key: string, token: string, attempt: Attempt, timeoutMillis?: number) =>
       Effect.suspend(() => {
         attempt.uncertain = true
         const bound = timeoutMillis === undefined || timeoutMillis <= 0 ? {} : { timeoutMillis }
-        return redis.use("lock", (c) => c.set(key, token, "PX", leaseMs, "NX"), bound).pipe(
-          Effect.map((reply) => {
+        return tryScript.run([key], [token, leaseMs], bound).pipe(
+          Effect.map((reply): LockWaiters.Check => {
             attempt.uncertain = false
-            return reply === "OK"
+            return reply === TAKEN ? done : heldFor(reply)
           })
         )
       })
@@ -299,8 +334,28 @@ export const make = (
         })
       )
 
-    const tryAcquire = (key: CacheKey.CacheKey) =>
-      staged(local.tryAcquire(key), (redisKey, token, attempt) => trySet(redisKey, token, attempt), key)
+    /** One attempt without waiting; a held lock's lease is kept for this process's next waiter of the key. */
+    const tryOnce = (redisKey: string, token: string, attempt: Attempt) =>
+      Effect.suspend(() => {
+        const observation = waiters.observe(redisKey)
+        return tryTake(redisKey, token, attempt).pipe(
+          Effect.onExit((exit) =>
+            Effect.clockWith((clock) =>
+              Effect.sync(() =>
+                waiters.record(redisKey, observation, exit._tag === "Success" ? exit.value : undefined, clock.currentTimeMillisUnsafe())
+              )
+            )
+          ),
+          Effect.map((check) => check._tag === "Done")
+        )
+      })
+
+    const tryAcquire = (key: CacheKey.CacheKey) => staged(local.tryAcquire(key), tryOnce, key)
+
+    /** A command cut short by the caller's own deadline is that deadline passing, not a Redis failure. */
+    const deadlineOr = (deadline: number, timedOut: () => LockTimeoutError) => (error: BackendError) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<never, LockTimeoutError | BackendError> =>
+        now >= deadline ? Effect.fail(timedOut()) : Effect.fail(error))
 
     const acquire = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
       Effect.gen(function*() {
@@ -309,19 +364,21 @@ export const make = (
         const timedOut = () => new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
         const remote = (redisKey: string, token: string, attempt: Attempt) =>
           Effect.as(
-            waiters.poll(redisKey, deadline, (remaining) => trySet(redisKey, token, attempt, remaining), timedOut),
+            waiters.poll(redisKey, deadline, (remaining) => tryTake(redisKey, token, attempt, remaining), timedOut),
             true
           )
         const localStage = Effect.map(local.acquire(key, Duration.millis(timeoutMs)), Option.some)
-        // A command cut short by the caller's own deadline is that deadline passing, not a Redis failure.
-        const lease = yield* staged(localStage, remote, key).pipe(
-          Effect.catchTag("BackendError", (error) =>
-            Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<never, LockTimeoutError | BackendError> =>
-              now >= deadline ? Effect.fail(timedOut()) : Effect.fail(error)))
-        )
+        const lease = yield* staged(localStage, remote, key).pipe(Effect.catchTag("BackendError", deadlineOr(deadline, timedOut)))
         // `remote` either takes the lock or fails, so a lease is always there.
         return Option.getOrThrow(lease)
       })
+
+    /** Whether the lock key is gone, else how long its lease has left (one `PTTL`). */
+    const leaseLeft = (redisKey: string, remaining: number) =>
+      Effect.map(
+        redis.use("lock check", (c) => c.pttl(redisKey), remaining > 0 ? { timeoutMillis: remaining } : {}),
+        heldFor
+      )
 
     const awaitRelease = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
       Effect.gen(function*() {
@@ -329,16 +386,12 @@ export const make = (
         const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
         const redisKey = keyOf(key)
         const timedOut = () => new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
-        // A release announcement means free: no need to ask again.
-        const isFree = (remaining: number, notified: boolean) =>
-          notified
-            ? Effect.succeed(true)
-            : redis.use("lock check", (c) => c.exists(redisKey), remaining > 0 ? { timeoutMillis: remaining } : {})
-              .pipe(Effect.map((count) => count === 0))
-        yield* waiters.poll(redisKey, deadline, isFree, timedOut).pipe(
-          Effect.catchTag("BackendError", (error) =>
-            Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<never, LockTimeoutError | BackendError> =>
-              now >= deadline ? Effect.fail(timedOut()) : Effect.fail(error)))
+        // A release announcement means free: no need to ask again. A failed `tryAcquire` of this process
+        // answers the first check (`useObservation`): a waiter of a live holder sends nothing until woken.
+        const check = (remaining: number, wake: LockWaiters.Wake | undefined) =>
+          wake === "released" ? Effect.succeed(done) : leaseLeft(redisKey, remaining)
+        yield* waiters.poll(redisKey, deadline, check, timedOut, true).pipe(
+          Effect.catchTag("BackendError", deadlineOr(deadline, timedOut))
         )
       })
 

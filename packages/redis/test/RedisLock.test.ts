@@ -22,6 +22,30 @@ const buildLock = (redisUrl: string, options?: RedisLock.RedisLockOptions) =>
     redis: Context.get(ctx, RedisClient.RedisClient)
   }))
 
+/** A redis-server of the test's own (its counters and its clients are the test's only). */
+const serverInScope = Effect.acquireRelease(Effect.promise(() => startRedisServer()), (s) => Effect.promise(() => s.dispose()))
+
+const callsOf = (info: string, command: string) => Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? 0)
+
+/**
+ * Waits until `count` lock subscribers are registered on the server, and a little more for them to read the
+ * confirmation (a lock polls until its subscription is confirmed).
+ */
+const subscribers = (redis: RedisClient.RedisClient["Service"], count: number) =>
+  Effect.gen(function*() {
+    while (true) {
+      const reply = yield* redis.use("numsub", (c) => c.call("PUBSUB", "NUMSUB", "_lock:released"))
+      if (Number((reply as Array<unknown>)[1]) >= count) break
+      yield* Effect.sleep("20 millis")
+    }
+    yield* Effect.sleep("100 millis")
+  })
+
+/** Lock commands the server has run: the scripts, and the reads a waiter would poll with. */
+const lockCommandsOn = (redis: RedisClient.RedisClient["Service"]) =>
+  Effect.map(redis.use("info", (c) => c.info("commandstats")), (info) =>
+    ["evalsha", "eval", "pttl", "exists", "get", "set"].reduce((a, command) => a + callsOf(info, command), 0))
+
 /** `times` times, every `everyMs` of real time, checks that `other` can take none of `keys` (their holder renews them). */
 const stillHeld = (other: Lock["Service"], keys: ReadonlyArray<string>, times: number, everyMs: number) =>
   Effect.gen(function*() {
@@ -116,6 +140,61 @@ describe("RedisLock", () => {
       yield* a.lock.acquire(k, "1 second") // held until the test's scope closes
       const timeout = yield* Effect.flip(b.lock.awaitRelease(k, "100 millis"))
       assert.strictEqual(timeout._tag, "LockTimeoutError")
+    }).pipe(Effect.scoped))
+
+  it.live("a waiter of a live holder sends no command until the release wakes it (counted: INFO commandstats)", () =>
+    Effect.gen(function*() {
+      const server = yield* serverInScope
+      const a = yield* buildLock(server.url)
+      const b = yield* buildLock(server.url)
+      const k = key("silent")
+      const held = yield* Scope.make()
+      yield* Scope.provide(a.lock.acquire(k, "1 second"), held)
+      // The attempt that finds it held answers the lease left: the wait starts from it, with no command.
+      yield* subscribers(b.redis, 2)
+      assert.isTrue(Option.isNone(yield* Effect.scoped(b.lock.tryAcquire(k))))
+      const before = yield* lockCommandsOn(b.redis)
+      const waiter = yield* Effect.forkChild(b.lock.awaitRelease(k, "10 seconds"))
+      yield* Effect.sleep("500 millis")
+      assert.strictEqual((yield* lockCommandsOn(b.redis)) - before, 0, "lock commands sent while waiting")
+      yield* Scope.close(held, Exit.void)
+      yield* Fiber.join(waiter)
+    }).pipe(Effect.scoped))
+
+  it.live("a dead holder (no renewal, no release) is found when its lease runs out: one PTTL, then free", () =>
+    Effect.gen(function*() {
+      const server = yield* serverInScope
+      const b = yield* buildLock(server.url)
+      const k = key("dead")
+      // A holder that died: its key, with what is left of its lease, and nobody to renew or release it.
+      yield* subscribers(b.redis, 1)
+      yield* b.redis.use("set", (c) => c.set(`_lock:${k}`, "dead-holder", "PX", 400))
+      assert.isTrue(Option.isNone(yield* Effect.scoped(b.lock.tryAcquire(k))))
+      const pttl = () => Effect.map(b.redis.use("info", (c) => c.info("commandstats")), (info) => callsOf(info, "pttl"))
+      const before = yield* pttl()
+      yield* b.lock.awaitRelease(k, "10 seconds")
+      assert.strictEqual((yield* pttl()) - before, 1, "one check, at the lease's end")
+      assert.isTrue(Option.isSome(yield* Effect.scoped(b.lock.tryAcquire(k))))
+    }).pipe(Effect.scoped))
+
+  it.live("a release announced while the waiter's subscriber is disconnected is not lost (lease 30 s, deadline 5 s)", () =>
+    Effect.gen(function*() {
+      const server = yield* serverInScope
+      const a = yield* buildLock(server.url, { leaseTtl: "30 seconds" })
+      const b = yield* buildLock(server.url, { leaseTtl: "30 seconds" })
+      const k = key("lost-message")
+      const held = yield* Scope.make()
+      yield* Scope.provide(a.lock.acquire(k, "1 second"), held)
+      assert.isTrue(Option.isNone(yield* Effect.scoped(b.lock.tryAcquire(k))))
+      const waiter = yield* Effect.forkChild(Effect.exit(b.lock.awaitRelease(k, "5 seconds")))
+      yield* Effect.sleep("100 millis")
+      // Drop every subscriber connection, and release at once: the announcement reaches nobody.
+      yield* a.redis.use("kill", (c) => c.call("CLIENT", "KILL", "TYPE", "pubsub"))
+      yield* Scope.close(held, Exit.void)
+      // Without a check on the disconnect and the re-subscription, the waiter would sleep until the lease's
+      // end (30 s), past its 5 s deadline.
+      const exit = yield* Fiber.join(waiter)
+      assert.isTrue(Exit.isSuccess(exit), String(exit))
     }).pipe(Effect.scoped))
 
   it.live("acquire times out with LockTimeoutError", () =>
@@ -217,7 +296,8 @@ describe("RedisLock", () => {
       // The read, the read again after the lock, and the release script's own GET (commandstats counts the
       // commands a script calls), which is the check: a separate GET of the lock key made it 4.
       assert.strictEqual(after.reads - before.reads, 3)
-      assert.strictEqual(after.scripts - before.scripts, 1)
+      // The lock attempt (SET NX, answering the lease left when held) and the release.
+      assert.strictEqual(after.scripts - before.scripts, 2)
       assert.strictEqual(yield* redis.use("keys", (c) => c.keys("_lock:*")).pipe(Effect.map((k) => k.length)), 0)
       assert.strictEqual(yield* region.getOrCreate("k", Effect.succeed(8)), 7)
     }).pipe(Effect.scoped))
