@@ -31,7 +31,8 @@ import * as Stale from "./internal/stale.ts"
 import type { Target } from "./internal/keys.ts"
 import type { CallSettings } from "./internal/settings.ts"
 import type { Found } from "./internal/stored.ts"
-import type { Lock, LockLease } from "./Lock.ts"
+import type { Lock, LockedMiss, LockLease } from "./Lock.ts"
+import * as LockedMissPath from "./internal/lockedMiss.ts"
 import type { RegionMetrics } from "./RegionMetrics.ts"
 
 /**
@@ -62,6 +63,8 @@ export interface Dogpile<A> {
   readonly inflight: Map<string, Deferred.Deferred<A, unknown>>
   /** Whether created entries keep their creator's duration (for early refresh); off, they carry no metadata by default. */
   readonly recordComputeTime: boolean
+  /** The lock fused with the backend for a single key's miss (`Lock.lockedMiss`), when they share a store. */
+  readonly locked?: LockedMiss | undefined
   /** Publishes a region event (the region fills in its name) if anyone listens. */
   readonly emit: (make: () => RegionEvent.RegionEventInput) => Effect.Effect<void>
 }
@@ -101,6 +104,29 @@ interface Missing<A, E, R> {
  * locks were held by others.
  */
 const lockAndCreate = <A, E, R>(
+  m: Missing<A, E, R>,
+  targets: ReadonlyArray<Target>
+): Effect.Effect<ReadonlyArray<Target>, E | CacheError, R> =>
+  targets.length === 1 && m.d.locked !== undefined
+    ? lockAndCreateFused(m, targets[0]!, m.d.locked)
+    : lockAndCreateUsual(m, targets)
+
+/**
+ * One key through the lock fused with the backend: the attempt checks the value is still absent (no read
+ * again) and the store releases the lock; a value that appeared meanwhile goes the usual way.
+ */
+const lockAndCreateFused = <A, E, R>(
+  m: Missing<A, E, R>,
+  target: Target,
+  locked: LockedMiss
+): Effect.Effect<ReadonlyArray<Target>, E | CacheError, R> =>
+  Effect.flatMap(
+    LockedMissPath.attempt(locked, target, (lease) =>
+      Effect.map(Creator.create(m.d, [target], [lease], m.creator, m.call), (values) => void m.out.set(target.id, values[0] as A))),
+    (outcome) => outcome === "created" ? Effect.succeed([]) : outcome === "busy" ? Effect.succeed([target]) : lockAndCreateUsual(m, [target])
+  )
+
+const lockAndCreateUsual = <A, E, R>(
   m: Missing<A, E, R>,
   targets: ReadonlyArray<Target>
 ): Effect.Effect<ReadonlyArray<Target>, E | CacheError, R> =>

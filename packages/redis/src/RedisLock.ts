@@ -18,6 +18,8 @@ import {
 import { randomBytes } from "node:crypto"
 import { Clock, Duration, Effect, Exit, Layer, Option, Scope } from "effect"
 import { lockKey } from "./LockKey.ts"
+import * as LockedStore from "./LockedStore.ts"
+import { type Attempt, done, EXTEND, type Fused, heldFor, RELEASE, TAKEN, TRY } from "./LockScripts.ts"
 import * as LockSettings from "./LockSettings.ts"
 import * as LockRenewal from "./LockRenewal.ts"
 import * as LockWaiters from "./LockWaiters.ts"
@@ -101,52 +103,7 @@ export interface RedisLockOptions {
 export { lostLocks } from "./LostLock.ts"
 export { lockKey } from "./LockKey.ts"
 
-/** Deletes the lock if it still holds our token, and announces the release. */
-const RELEASE = `
-if redis.call("GET", KEYS[1]) == ARGV[1] then
-  redis.call("DEL", KEYS[1])
-  redis.call("PUBLISH", ARGV[2], KEYS[1])
-  return 1
-end
-return 0`
-
-/**
- * Takes the lock (`SET NX PX`), or answers how long the holder's lease has
- * left: -3 when taken, else the key's PTTL (-1: a key without a TTL).
- */
-const TRY = `
-if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then
-  return -3
-end
-return redis.call("PTTL", KEYS[1])`
-
-/** The answer of {@link TRY} when it took the lock. */
-const TAKEN = -3
-
-/** Extends the lock's TTL if it still holds our token. */
-const EXTEND = `
-if redis.call("GET", KEYS[1]) == ARGV[1] then
-  return redis.call("PEXPIRE", KEYS[1], ARGV[2])
-end
-return 0`
-
 const toMillis = (input: Duration.Input): number => Duration.toMillis(Duration.fromInputUnsafe(input))
-
-const done: LockWaiters.Check = { _tag: "Done" }
-
-/** A held lock whose key's PTTL is `pttl` (-1: no TTL, its lease unknown; -2: gone, i.e. free). */
-const heldFor = (pttl: unknown): LockWaiters.Check =>
-  pttl === -2
-    ? done
-    : { _tag: "Held", leaseMs: typeof pttl === "number" && pttl >= 0 ? pttl : undefined }
-
-/**
- * A `SET NX` whose outcome is not known yet: sent, but neither "OK" nor
- * "not set" has come back (a timeout, a dropped connection, an interruption).
- */
-interface Attempt {
-  uncertain: boolean
-}
 
 /**
  * Builds the lock over the {@link RedisClient} in context, with a subscriber
@@ -254,14 +211,29 @@ export const make = (
     // ---- holding ------------------------------------------------------------
 
     /** Registers renewal and release in `scope` for a lock just taken, and builds its lease. */
-    const hold = (key: CacheKey.CacheKey, redisKey: string, token: string, scope: Scope.Scope) =>
+    const hold = (key: CacheKey.CacheKey, redisKey: string, token: string, scope: Scope.Scope, fused?: Fused) =>
       Effect.gen(function*() {
         let released = false
         const renewing = yield* renewal.hold(redisKey, token)
+        // Fused with the backend: the store of the value releases the lock (`LockedStore.ts`).
+        const pending: LockedStore.PendingRelease | undefined = fused === undefined ? undefined : {
+          lockKey: redisKey,
+          token,
+          channel,
+          released: (reply: unknown): void => {
+            released = true
+            renewal.drop(renewing)
+            if (reply !== 1) renewing.lost = true
+          }
+        }
+        if (fused !== undefined && pending !== undefined) fused.shared.pending.set(fused.valueKey, pending)
         yield* Scope.addFinalizer(
           scope,
           Effect.suspend(() => {
             renewal.drop(renewing)
+            if (fused !== undefined && fused.shared.pending.get(fused.valueKey) === pending) {
+              fused.shared.pending.delete(fused.valueKey)
+            }
             return released ? Effect.void : settle(redisKey, token)
           })
         )
@@ -308,7 +280,8 @@ export const make = (
     const staged = <E1, E2>(
       localStage: Effect.Effect<Option.Option<LockLease>, E1, Scope.Scope>,
       remote: (redisKey: string, token: string, attempt: Attempt) => Effect.Effect<boolean, E2>,
-      key: CacheKey.CacheKey
+      key: CacheKey.CacheKey,
+      fused?: Fused
     ) =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
@@ -330,25 +303,27 @@ export const make = (
             yield* Scope.close(scope, Exit.void)
             return Option.none<LockLease>()
           }
-          return Option.some(yield* hold(key, redisKey, token, scope))
+          return Option.some(yield* hold(key, redisKey, token, scope, fused))
         })
       )
 
-    /** One attempt without waiting; a held lock's lease is kept for this process's next waiter of the key. */
-    const tryOnce = (redisKey: string, token: string, attempt: Attempt) =>
+    /** One attempt without waiting, by `run`; a held lock's lease is kept for this process's next waiter. */
+    const observed = <E>(redisKey: string, run: Effect.Effect<LockWaiters.Check, E>) =>
       Effect.suspend(() => {
         const observation = waiters.observe(redisKey)
-        return tryTake(redisKey, token, attempt).pipe(
+        return run.pipe(
           Effect.onExit((exit) =>
             Effect.clockWith((clock) =>
               Effect.sync(() =>
                 waiters.record(redisKey, observation, exit._tag === "Success" ? exit.value : undefined, clock.currentTimeMillisUnsafe())
               )
             )
-          ),
-          Effect.map((check) => check._tag === "Done")
+          )
         )
       })
+
+    const tryOnce = (redisKey: string, token: string, attempt: Attempt) =>
+      Effect.map(observed(redisKey, tryTake(redisKey, token, attempt)), (check) => check._tag === "Done")
 
     const tryAcquire = (key: CacheKey.CacheKey) => staged(local.tryAcquire(key), tryOnce, key)
 
@@ -400,7 +375,16 @@ export const make = (
       Effect.map(redis.use("lock status", (c) => c.pttl(keyOf(key))), (pttl): LockStatus =>
         pttl === -2 ? { _tag: "Free" } : pttl === -1 ? { _tag: "Held" } : { _tag: "Held", remainingMs: pttl })
 
-    return Lock.of({ name: `redis:${settings.name}`, tryAcquire, acquire, awaitRelease, status })
+    const lockedMiss = LockedStore.lockedMiss({
+      redis,
+      customNaming: options.lockKey !== undefined,
+      keyOf,
+      leaseMs,
+      take: (key, remote, fused) => staged(local.tryAcquire(key), remote, key, fused),
+      observed
+    })
+
+    return Lock.of({ name: `redis:${settings.name}`, tryAcquire, acquire, awaitRelease, status, lockedMiss })
   })
 
 /**

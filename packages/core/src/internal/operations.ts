@@ -159,6 +159,7 @@ export const make = <A>(
       background,
       metrics,
       lockTimeoutMs: settings.lockTimeoutMs,
+      locked: lock.lockedMiss?.(backend),
       inflight: new Map(),
       recordComputeTime: settings.earlyRefresh !== undefined,
       emit: (make) => hub.emit(() => ({ ...make(), region: name }) as RegionEvent.RegionEvent)
