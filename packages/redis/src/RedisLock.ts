@@ -134,6 +134,10 @@ const toMillis = (input: Duration.Input): number => Duration.toMillis(Duration.f
  *   keeps retrying until Redis answers (bounded by twice the lease).
  * - Every command of `acquire` and `awaitRelease` is bounded by what is
  *   left of the caller's timeout (and by the client's `commandTimeout`).
+ * - Fused with a `RedisBackend` over the same client (`lockedMiss`,
+ *   `LockedStore.ts`): a region's single-key miss checks that the value is
+ *   still absent and takes the lock in one script, and the store of the
+ *   created value releases the lock and announces it in one script.
  * - `lease.confirm` checks that the lock is still ours and applies `onLost`
  *   (`"ignore"` and `"log"` succeed with `"lost"`, so the region still emits
  *   its `LockLost` event). `lease.confirmAndRelease`, which a region uses
