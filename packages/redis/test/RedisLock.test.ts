@@ -302,6 +302,28 @@ describe("RedisLock", () => {
       assert.strictEqual(yield* region.getOrCreate("k", Effect.succeed(8)), 7)
     }).pipe(Effect.scoped))
 
+  it.live("a custom lockKey (e.g. the Python presets' dogpile names) keeps the usual protocol: no fused scripts", () =>
+    Effect.gen(function*() {
+      const server = yield* serverInScope
+      const services = yield* Layer.build(Layer.mergeAll(RedisBackend.layer(), Codec.layerJson).pipe(
+        Layer.provideMerge(RedisLock.layer({ lockKey: (k) => `_lock${CacheKey.display(k)}` })),
+        Layer.provideMerge(RedisClient.layer({ url: server.url }))
+      ))
+      const redis = Context.get(services, RedisClient.RedisClient)
+      const region = yield* Effect.provide(Region.make<number>({ name: "custom-naming", expiration: "1 minute" }), services)
+      const calls = Effect.map(redis.use("info", (c) => c.info("commandstats")), (info) => ({
+        exists: callsOf(info, "exists"),
+        gets: callsOf(info, "get")
+      }))
+      yield* region.getOrCreate("warm-up", Effect.succeed(0))
+      const before = yield* calls
+      assert.strictEqual(yield* region.getOrCreate("k", Effect.succeed(7)), 7)
+      const after = yield* calls
+      // The read, the read again under the lock, the release script's check; no EXISTS (the fused attempt's).
+      assert.deepStrictEqual({ exists: after.exists - before.exists, gets: after.gets - before.gets }, { exists: 0, gets: 3 })
+      assert.strictEqual(yield* redis.use("exists", (c) => c.exists("_lockcustom-naming:k")), 0)
+    }).pipe(Effect.scoped))
+
   it.live("leaseTtl sets the lock key's PX; the deprecated ttl still works", () =>
     Effect.gen(function*() {
       const lease = yield* buildLock(url, { leaseTtl: "3 seconds" })
