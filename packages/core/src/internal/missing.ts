@@ -10,10 +10,11 @@
  */
 import { Effect, Metric, Option, Scope } from "effect"
 import { type CacheError, LockTimeoutError } from "../CacheError.ts"
-import type { LockLease } from "../Lock.ts"
+import type { LockedMiss, LockLease } from "../Lock.ts"
 import * as Creator from "./creator.ts"
 import type { BatchCreator, DogpileContext } from "./dogpileContext.ts"
 import type { Target } from "./keys.ts"
+import * as LockedMissPath from "./lockedMiss.ts"
 import type { CallSettings } from "./settings.ts"
 import type { Found } from "./stored.ts"
 
@@ -40,6 +41,30 @@ export const timed = <A, X, E, R>(d: DogpileContext<A>, effect: Effect.Effect<X,
  * missing with one creator call. Returns the keys whose locks were held by others.
  */
 const lockAndCreate = <A, E, R>(
+  m: MissingContext<A, E, R>,
+  targets: ReadonlyArray<Target>
+): Effect.Effect<ReadonlyArray<Target>, E | CacheError, R> =>
+  targets.length === 1 && m.d.locked !== undefined
+    ? lockAndCreateFused(m, targets[0]!, m.d.locked)
+    : lockAndCreateUsual(m, targets)
+
+/**
+ * One key through the lock fused with the backend: the attempt checks the value is still absent (no read
+ * again) and the store releases the lock; a value that appeared meanwhile goes the usual way.
+ */
+const lockAndCreateFused = <A, E, R>(
+  m: MissingContext<A, E, R>,
+  target: Target,
+  locked: LockedMiss
+): Effect.Effect<ReadonlyArray<Target>, E | CacheError, R> =>
+  Effect.flatMap(
+    LockedMissPath.attempt(locked, target, (lease) =>
+      Effect.map(Creator.create(m.d, [target], [lease], m.creator, m.call), (values) => void m.out.set(target.id, values[0] as A))),
+    (outcome) => outcome === "created" ? Effect.succeed([]) : outcome === "busy" ? Effect.succeed([target]) : lockAndCreateUsual(m, [target])
+  )
+
+/** {@link lockAndCreate} through the lock alone: `Lock.tryTake` for one key, else `tryAcquire` in a parallel scope. */
+const lockAndCreateUsual = <A, E, R>(
   m: MissingContext<A, E, R>,
   targets: ReadonlyArray<Target>
 ): Effect.Effect<ReadonlyArray<Target>, E | CacheError, R> =>
