@@ -153,6 +153,45 @@ describe("Region spans: outcomes", () => {
     }).pipe(Effect.scoped, Effect.provide(memory())))
 })
 
+describe("Region spans: one per public call", () => {
+  it.effect("every public call opens one span named for it, with the region", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = recorder()
+      const region = yield* Region.make<number>({ name: "tr" })
+      yield* Effect.gen(function*() {
+        yield* region.getOrCreate("k", Effect.succeed(1))
+        yield* region.getOrCreateMany(["k", "j"], (keys) => Effect.succeed(keys.map(() => 1)))
+        yield* region.get("k")
+        yield* region.getMany(["k"])
+        yield* region.has("k")
+        yield* region.set("k", 2)
+        yield* region.setMany([["k", 3]])
+        yield* region.inspect("k")
+        yield* region.lockStatus("k")
+        yield* region.delete("k")
+        yield* region.deleteMany(["j"])
+        yield* region.invalidateTags(["t"])
+        yield* region.invalidate()
+      }).pipe(Effect.withTracer(tracer))
+      assert.deepStrictEqual(spans.map((span) => span.name), [
+        "Region.getOrCreate",
+        "Region.getOrCreateMany",
+        "Region.get",
+        "Region.getMany",
+        "Region.has",
+        "Region.set",
+        "Region.setMany",
+        "Region.inspect",
+        "Region.lockStatus",
+        "Region.delete",
+        "Region.deleteMany",
+        "Region.invalidateTags",
+        "Region.invalidate"
+      ])
+      assert.isTrue(spans.every((span) => span.attributes.get("dogpile.region") === "tr" && span.status._tag === "Ended"))
+    }).pipe(Effect.scoped, Effect.provide(memory())))
+})
+
 describe("Region spans: parents and keys", () => {
   it.effect("the region's span is the caller's child; the creator's own spans are the region span's children", () =>
     Effect.gen(function*() {
