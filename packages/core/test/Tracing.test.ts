@@ -70,6 +70,26 @@ describe("Region spans: outcomes", () => {
       assert.isUndefined(second!["dogpile.creator.ms"])
     }).pipe(Effect.scoped, Effect.provide(memory())))
 
+  it.effect("200 concurrent callers of one missing key: one created span, 199 miss spans that each waited the creator's 500 ms", () =>
+    Effect.gen(function*() {
+      const { named, tracer } = recorder()
+      const region = yield* Region.make<number>({ name: "tr" })
+      const callers = yield* Effect.forkChild(
+        Effect.forEach(Array.from({ length: 200 }), () => region.getOrCreate("k", creatorOf(500, 1)), { concurrency: "unbounded" }).pipe(
+          Effect.withTracer(tracer)
+        )
+      )
+      yield* TestClock.adjust(500)
+      assert.strictEqual((yield* Fiber.join(callers)).length, 200)
+      const spans = named("Region.getOrCreate")
+      assert.strictEqual(spans.length, 200)
+      const created = spans.filter((a) => a["dogpile.outcome"] === "created")
+      const waited = spans.filter((a) => a["dogpile.outcome"] === "miss")
+      assert.deepStrictEqual(created.map((a) => a["dogpile.creator.ms"]), [500])
+      assert.strictEqual(waited.length, 199)
+      assert.isTrue(waited.every((a) => a["dogpile.lock.wait_ms"] === 500 && a["dogpile.creator.ms"] === undefined))
+    }).pipe(Effect.scoped, Effect.provide(memory())))
+
   it.effect("stale: the caller that regenerates says created, the one served meanwhile stale_served", () =>
     Effect.gen(function*() {
       const { named, tracer } = recorder()
