@@ -38,10 +38,10 @@ describe("guides", () => {
     const lines = (await runGuide("tracing.ts")).split("\n").filter((line) => line.startsWith("tracing: "))
     assert.deepStrictEqual(lines, [
       "tracing: GET /users/:id",
-      "tracing:   Region.getOrCreate region=users",
+      "tracing:   Region.getOrCreate region=users outcome=created",
       "tracing:     db.findUser",
       "tracing: GET /users/:id",
-      "tracing:   Region.getOrCreate region=users"
+      "tracing:   Region.getOrCreate region=users outcome=hit"
     ])
   }, TIMEOUT)
 

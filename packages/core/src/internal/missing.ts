@@ -17,6 +17,7 @@ import type { Target } from "./keys.ts"
 import * as LockedMissPath from "./lockedMiss.ts"
 import type { CallSettings } from "./settings.ts"
 import type { Found } from "./stored.ts"
+import * as Trace from "./trace.ts"
 
 /** One caller's creation of missing keys: its region, creator and settings, its deadline, and where values go. */
 export interface MissingContext<A, E, R> {
@@ -29,11 +30,14 @@ export interface MissingContext<A, E, R> {
   readonly out: Map<string, A>
 }
 
-/** `effect`, its wait counted in `lockWaitMillis`. */
+/** `effect`, its wait counted in `lockWaitMillis` (and on the call's span). */
 export const timed = <A, X, E, R>(d: DogpileContext<A>, effect: Effect.Effect<X, E, R>) =>
   Effect.clockWith((clock) => {
     const start = clock.currentTimeMillisUnsafe()
-    return Effect.tap(effect, () => Metric.update(d.metrics.lockWaitMillis, clock.currentTimeMillisUnsafe() - start))
+    return Effect.tap(effect, () => {
+      const waited = clock.currentTimeMillisUnsafe() - start
+      return Effect.andThen(Metric.update(d.metrics.lockWaitMillis, waited), Trace.lockWait(waited))
+    })
   })
 
 /**
@@ -128,11 +132,14 @@ const createHeld = <A, E, R>(
         leasesToConfirm.push(held[i] as LockLease)
       }
     })
-    if (toCreate.length === 0) return Effect.succeed(busy)
-    return Effect.map(Creator.create(m.d, toCreate, leasesToConfirm, m.creator, m.call), (values) => {
+    // Found after taking the lock: another process created them meanwhile.
+    const others = Trace.marking("miss", mine.length - toCreate.length)
+    if (toCreate.length === 0) return Effect.as(others, busy)
+    const created = Effect.map(Creator.create(m.d, toCreate, leasesToConfirm, m.creator, m.call), (values) => {
       toCreate.forEach((target, i) => m.out.set(target.id, values[i] as A))
       return busy
     })
+    return Effect.andThen(others, Effect.tap(created, () => Trace.marking("created", toCreate.length)))
   })
 }
 
@@ -165,5 +172,6 @@ const readReleased = <A, E, R>(m: MissingContext<A, E, R>, busy: ReadonlyArray<T
       if (found._tag !== "Missing") m.out.set(target.id, found.value)
       else next.push(target)
     })
-    return next.length === 0 ? Effect.void : fillMissing(m, next)
+    const others = Trace.marking("miss", busy.length - next.length)
+    return next.length === 0 ? others : Effect.andThen(others, fillMissing(m, next))
   })
