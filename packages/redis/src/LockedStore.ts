@@ -61,6 +61,12 @@ return 0`
  * @since 0.4.0
  */
 export interface PendingRelease {
+  /**
+   * The fiber that took the lock: only its store of the value releases the
+   * lock. A `set` of the same key from another fiber (another caller's plain
+   * write) is a plain SET, or it would free the lock under the creator.
+   */
+  readonly owner: unknown
   readonly lockKey: string
   readonly token: string
   readonly channel: string

@@ -131,13 +131,15 @@ export const make = (
       Effect.flatMap(plain(key), (k) => {
         const px = ttlFor(ttl)
         const bytes = toBuffer(value)
-        const pending = shared.pending.size === 0 ? undefined : shared.pending.get(k)
-        if (pending !== undefined) return storeAndRelease(k, bytes, px, pending)
-        return Effect.asVoid(
+        const plainSet = Effect.asVoid(
           px === undefined
             ? redis.use("set", (c) => c.set(k, bytes))
             : redis.use("set", (c) => c.set(k, bytes, "PX", px))
         )
+        const pending = shared.pending.size === 0 ? undefined : shared.pending.get(k)
+        if (pending === undefined) return plainSet
+        // Only the lock holder's own store releases its lock.
+        return Effect.withFiber((fiber) => pending.owner === fiber ? storeAndRelease(k, bytes, px, pending) : plainSet)
       })
 
     const setMany = (entries: ReadonlyArray<BackendEntry>) =>

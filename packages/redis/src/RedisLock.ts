@@ -220,7 +220,9 @@ export const make = (
         let released = false
         const renewing = yield* renewal.hold(redisKey, token)
         // Fused with the backend: the store of the value releases the lock (`LockedStore.ts`).
+        const owner = yield* Effect.withFiber((fiber) => Effect.succeed(fiber))
         const pending: LockedStore.PendingRelease | undefined = fused === undefined ? undefined : {
+          owner,
           lockKey: redisKey,
           token,
           channel,
