@@ -67,7 +67,7 @@ export interface RegionOptions<A> {
   readonly lockTimeout?: Options.DurationOption
   /** Applied to every plain key after validation and before the namespace, e.g. `KeyMangler.sha1`. */
   readonly keyMangler?: KeyMangler
-  /** Longest accepted key, in UTF-16 code units, checked before mangling. Default {@link DEFAULT_MAX_KEY_LENGTH}. */
+  /** Longest accepted key, in UTF-16 code units, checked before mangling. Default `DEFAULT_MAX_KEY_LENGTH` (1024). */
   readonly maxKeyLength?: number
   /** The envelope format; defaults to `Envelope.CurrentEnvelope` (the full envelope unless a Layer says otherwise). */
   readonly envelope?: EnvelopeShape

@@ -89,7 +89,7 @@ const plain = (key: CacheKey.CacheKey): Effect.Effect<string, UnsupportedKeyErro
 const plainAll = (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.forEach(keys, plain)
 
 /**
- * Builds the backend over the {@link NodeRedis} client in context. Reads and
+ * Builds the backend over the `NodeRedis` client in context. Reads and
  * writes go through node-redis directly (not `Redis.send`, whose arguments
  * and replies are strings) so that values stay bytes both ways.
  *
@@ -187,7 +187,7 @@ export const make = (
   })
 
 /**
- * The node-redis backend as a Layer over Effect's {@link NodeRedis} service;
+ * The node-redis backend as a Layer over Effect's `NodeRedis` service;
  * its options are validated when the Layer is built.
  *
  * @example

@@ -59,9 +59,9 @@ interface Attempt {
 }
 
 /**
- * Builds the lock over the {@link Redis} service in context, with a release
+ * Builds the lock over the `Redis` service in context, with a release
  * subscription that lives in the current scope. It needs nothing but Effect's
- * `Redis` service; when {@link NodeRedis} is in context too (as
+ * `Redis` service; when `NodeRedis` is in context too (as
  * `NodeRedis.layer` provides it), its client's password is kept out of error
  * messages.
  *
@@ -277,7 +277,7 @@ export const make = (
   })
 
 /**
- * The lock as a Layer over Effect's {@link Redis} service (`NodeRedis.layer`
+ * The lock as a Layer over Effect's `Redis` service (`NodeRedis.layer`
  * provides it, with the node-redis client); its options are validated when
  * the Layer is built.
  *

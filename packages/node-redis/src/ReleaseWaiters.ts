@@ -81,7 +81,7 @@ const listen = (queue: Queue.Dequeue<{ readonly message: string }, unknown>, wai
   )
 
 /**
- * Subscribes to `channel` with the {@link Redis} service for the lifetime of
+ * Subscribes to `channel` with the `Redis` service for the lifetime of
  * the scope.
  *
  * @example
