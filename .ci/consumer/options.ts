@@ -15,7 +15,7 @@ import type { Limits } from "@dogpile-effect/codecs"
 import type { Stats } from "@dogpile-effect/cli"
 import type { CachedFunction, MemoryBackend, Region } from "@dogpile-effect/core"
 import type { Bucketing, EntryExpiry, HashBackend } from "@dogpile-effect/hstore"
-import type { Presets } from "@dogpile-effect/python"
+import type { Presets, Purge } from "@dogpile-effect/python"
 import type { NearCache, RedisBackend, RedisClient, RedisLock } from "@dogpile-effect/redis"
 import type { NodeRedisBackend, NodeRedisLock } from "@dogpile-effect/node-redis"
 
@@ -56,6 +56,24 @@ export type CheckedNodeRedis = [
   Holds<Verdict<NodeRedisLock.NodeRedisLockOptions>>
 ]
 
+/** @dogpile-effect/redis, hstore and python: made `?: T | undefined` (issue 23). */
+export type CheckedAdapters = [
+  Holds<Verdict<RedisClient.RedisClientOptions>>,
+  Holds<Verdict<RedisClient.FromClientOptions>>,
+  Holds<Verdict<RedisClient.CallOptions>>,
+  Holds<Verdict<RedisClient.SentinelOptions>>,
+  Holds<Verdict<RedisBackend.RedisBackendOptions>>,
+  Holds<Verdict<RedisLock.RedisLockOptions>>,
+  Holds<Verdict<NearCache.NearCacheOptions>>,
+  Holds<Verdict<HashBackend.HashBackendOptions>>,
+  Holds<Verdict<Bucketing.BucketingOptions>>,
+  Holds<Verdict<EntryExpiry.EntryExpiryOptions>>,
+  Holds<Verdict<Presets.PresetOptions>>,
+  Holds<Verdict<Presets.AdvancedOptions>>,
+  Holds<Verdict<Presets.HstoreOptions>>,
+  Holds<Verdict<Purge.PurgeOptions>>
+]
+
 // ---- still `?: T`: to be made `?: T | undefined` in their packages ---------------------------
 
 export type Pending = [
@@ -70,29 +88,5 @@ export type Pending = [
   // @ts-expect-error core: CachedOptions
   Holds<Verdict<CachedFunction.CachedOptions<[string]>>>,
   // @ts-expect-error core: MemoryBackendOptions
-  Holds<Verdict<MemoryBackend.MemoryBackendOptions>>,
-  // @ts-expect-error redis: RedisClientOptions
-  Holds<Verdict<RedisClient.RedisClientOptions>>,
-  // @ts-expect-error redis: FromClientOptions
-  Holds<Verdict<RedisClient.FromClientOptions>>,
-  // @ts-expect-error redis: CallOptions
-  Holds<Verdict<RedisClient.CallOptions>>,
-  // @ts-expect-error redis: RedisBackendOptions
-  Holds<Verdict<RedisBackend.RedisBackendOptions>>,
-  // @ts-expect-error redis: RedisLockOptions
-  Holds<Verdict<RedisLock.RedisLockOptions>>,
-  // @ts-expect-error redis: NearCacheOptions
-  Holds<Verdict<NearCache.NearCacheOptions>>,
-  // @ts-expect-error hstore: HashBackendOptions
-  Holds<Verdict<HashBackend.HashBackendOptions>>,
-  // @ts-expect-error hstore: BucketingOptions
-  Holds<Verdict<Bucketing.BucketingOptions>>,
-  // @ts-expect-error hstore: EntryExpiryOptions
-  Holds<Verdict<EntryExpiry.EntryExpiryOptions>>,
-  // @ts-expect-error python: PresetOptions
-  Holds<Verdict<Presets.PresetOptions>>,
-  // @ts-expect-error python: AdvancedOptions
-  Holds<Verdict<Presets.AdvancedOptions>>,
-  // @ts-expect-error python: HstoreOptions
-  Holds<Verdict<Presets.HstoreOptions>>
+  Holds<Verdict<MemoryBackend.MemoryBackendOptions>>
 ]

@@ -82,7 +82,7 @@ export interface BucketingOptions {
    * id's last digits and bucket names stay readable. Default
    * {@link DEFAULT_BUCKET_SIZE}.
    */
-  readonly size?: number
+  readonly size?: number | undefined
 }
 
 const TRAILING_DIGITS = /^(.*?)(\d+)$/

@@ -48,24 +48,24 @@ export interface EntryExpiryOptions {
    * Age after which a field is treated as gone: a finite duration, zero
    * allowed. Default: the longest store TTL written to its bucket (above).
    */
-  readonly maxAge?: Options.DurationOption
+  readonly maxAge?: Options.DurationOption | undefined
   /**
    * The envelope the regions on this backend write, when it has non-default
    * parameters. Default: full, compact and packed recognised by their first
    * byte. An envelope that stores no creation time (`Envelope.raw`) fails the
    * Layer with `InvalidOptionError`.
    */
-  readonly envelope?: Envelope.EnvelopeShape
+  readonly envelope?: Envelope.EnvelopeShape | undefined
   /** Fields removed per script call; default 100. */
-  readonly batchSize?: number
+  readonly batchSize?: number | undefined
   /** Most expired fields waiting for removal; default 10,000. */
-  readonly queueCapacity?: number
+  readonly queueCapacity?: number | undefined
   /**
    * `"background"` (default): a fiber of the Layer's scope removes queued
    * fields as they come. `"manual"`: nothing runs on its own; call
    * `HashStore.sweepPending` (e.g. on a schedule).
    */
-  readonly sweeper?: "background" | "manual"
+  readonly sweeper?: "background" | "manual" | undefined
 }
 
 /**

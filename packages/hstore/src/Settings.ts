@@ -29,9 +29,9 @@ export interface HashBackendOptions {
    * write extends its bucket's TTL to at least the longest store TTL (the
    * region's `ttl` hint) of the entries it writes.
    */
-  readonly hashExpiry?: HashExpiry.HashExpiry
+  readonly hashExpiry?: HashExpiry.HashExpiry | undefined
   /** Per-entry expiry inside buckets, from the creation time in each envelope (off by default). */
-  readonly entryExpiry?: EntryExpiry.EntryExpiryOptions
+  readonly entryExpiry?: EntryExpiry.EntryExpiryOptions | undefined
   /**
    * Values longer than this many bytes are stored as plain overflow keys
    * instead of hash fields, so one large value never converts a whole bucket
@@ -39,14 +39,14 @@ export interface HashBackendOptions {
    * `hash-max-listpack-value` (64 when it cannot be read). `false` disables
    * overflow (every value goes into its bucket).
    */
-  readonly overflowAbove?: number | false
+  readonly overflowAbove?: number | false | undefined
   /** Plain keys per MGET/DEL; default 500. */
-  readonly batchSize?: number
+  readonly batchSize?: number | undefined
   /**
    * Maps every plain key the backend is given (e.g. `Bucketing.byNumber({ size: 128 })`),
    * so regions need not bucket keys themselves; checked when the Layer is built.
    */
-  readonly bucketing?: Bucketing.Bucketing
+  readonly bucketing?: Bucketing.Bucketing | undefined
 }
 
 const COMPONENT = "HashBackend"

@@ -48,15 +48,15 @@ export interface PresetOptions {
    */
   readonly format: PythonInterop.Format
   /** dogpile's `value_version`. Default 2 (dogpile.cache ≥ 1.1). */
-  readonly version?: number
+  readonly version?: number | undefined
   /** Options of the Redis lock, except its key naming, which the preset sets. */
-  readonly lock?: Omit<RedisLock.RedisLockOptions, "lockKey" | "prefix">
+  readonly lock?: Omit<RedisLock.RedisLockOptions, "lockKey" | "prefix"> | undefined
   /**
    * The Python backend's `redis_expiration_time`, whole seconds: plain keys
    * get it as their Redis TTL (the region's `storeTtl`), as Python's `SETEX`.
    * Default none, as Python's 0.
    */
-  readonly redisExpirationTime?: Region.Expiration
+  readonly redisExpirationTime?: Region.Expiration | undefined
 }
 
 /**
@@ -77,7 +77,7 @@ export interface DogpileRedisOptions extends PresetOptions {
    * Default `"_lock"` (no `lock_prefix`). 2 to 10 of `A-Z a-z 0-9 _ - . :`,
    * as Python accepts.
    */
-  readonly lockPrefix?: string
+  readonly lockPrefix?: string | undefined
 }
 
 /**
@@ -97,7 +97,7 @@ export interface AdvancedOptions extends PresetOptions {
    * The `lock_prefix` argument (honoured by the plugin 0.5.0 on dogpile.cache
    * ≥ 1.5 only). Default `"_lok."` ({@link LockNaming.ADVANCED_PREFIX}).
    */
-  readonly lockPrefix?: string
+  readonly lockPrefix?: string | undefined
 }
 
 /**
@@ -121,12 +121,12 @@ export interface HstoreOptions extends AdvancedOptions {
    * get a TTL). `null` or `true` without `redisExpirationTime` is refused:
    * the plugin then sends `EXPIRE <hash> 0`, which deletes the hash.
    */
-  readonly redisExpirationTimeHash?: boolean | null
+  readonly redisExpirationTimeHash?: boolean | null | undefined
   /**
    * An explicit bucket TTL policy, instead of the one the two Python
    * arguments above give (not both). `HashExpiry.entryTtl` is refused.
    */
-  readonly hashExpiry?: HashExpiry.HashExpiry
+  readonly hashExpiry?: HashExpiry.HashExpiry | undefined
 }
 
 /**

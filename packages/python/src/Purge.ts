@@ -41,9 +41,9 @@ export interface PurgeOptions {
    */
   readonly match: ReadonlyArray<string>
   /** The `SCAN COUNT` hint and the most keys one `UNLINK` removes. Default 500, 1 to 10,000. */
-  readonly batch?: number
+  readonly batch?: number | undefined
   /** The most keys removed in all; the rest are left (and reported). Default 1,000,000. */
-  readonly maxKeys?: number
+  readonly maxKeys?: number | undefined
 }
 
 /**

@@ -41,21 +41,21 @@ const COMPONENT = "NearCache"
  */
 export interface NearCacheOptions {
   /** The most entries kept. Default 10,000. */
-  readonly maxEntries?: number
+  readonly maxEntries?: number | undefined
   /** The most bytes kept (values, keys and a fixed per-entry overhead). Default 64 MiB. */
-  readonly maxBytes?: number
+  readonly maxBytes?: number | undefined
   /**
    * The longest a local copy is served before Redis is asked again. Changes
    * arrive as invalidations long before; this bounds what they cannot carry:
    * a Redis TTL that elapsed while the server has not yet deleted the key.
    * `"never"` allowed. Default 10 seconds.
    */
-  readonly maxAge?: Options.DurationOption
+  readonly maxAge?: Options.DurationOption | undefined
   /**
    * How often the invalidation subscriber is pinged; one unanswered ping
    * empties the near cache and reconnects the subscriber. Default 1 second.
    */
-  readonly heartbeat?: Options.DurationOption
+  readonly heartbeat?: Options.DurationOption | undefined
   /**
    * The longest the event loop may be busy without reading its sockets while
    * local copies are still served. An invalidation is heard only when the loop
@@ -66,13 +66,13 @@ export interface NearCacheOptions {
    * of it fails, as it does for any read that goes to Redis. `"never"` turns
    * the check off. Default 3 milliseconds. See `LoopTurn`.
    */
-  readonly maxLoopLag?: Options.DurationOption
+  readonly maxLoopLag?: Options.DurationOption | undefined
   /**
    * Over a `HashBackend`: the same `bucketing` it was given (plain keys are
    * located in their bucket), or `false` when it has none. Required there,
    * refused over `RedisBackend` (which stores every key under its own name).
    */
-  readonly bucketing?: ((key: string) => CacheKey.CacheKey) | false
+  readonly bucketing?: ((key: string) => CacheKey.CacheKey) | false | undefined
 }
 
 /**

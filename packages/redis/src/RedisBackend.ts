@@ -25,14 +25,14 @@ import { RedisClient } from "./RedisClient.ts"
  */
 export interface RedisBackendOptions {
   /** The most keys in one MGET / DEL / pipeline. Default 500. */
-  readonly batchSize?: number
+  readonly batchSize?: number | undefined
   /**
    * Coalesce the single-key `get`s issued in the same tick into MGETs (per
    * slot on a Cluster, at most `batchSize` keys each). Under concurrency this
    * replaces N GETs with a few MGETs; a lone get is still sent as one GET.
    * Default `true`.
    */
-  readonly coalesceGets?: boolean
+  readonly coalesceGets?: boolean | undefined
 }
 
 /** A GET/MGET reply: the bytes, or none for a missing key. */

@@ -50,38 +50,38 @@ export interface RedisClientOptions {
    * names Sentinels (port 26379 by default) and a master group instead (see
    * {@link SentinelOptions}).
    */
-  readonly url?: string | Redacted.Redacted<string>
+  readonly url?: string | Redacted.Redacted<string> | undefined
   /** Connect through Redis Sentinel (also implied by a `redis+sentinel://` URL; these options take precedence). */
-  readonly sentinel?: SentinelOptions
+  readonly sentinel?: SentinelOptions | undefined
   /** Connect to a Redis Cluster (also implied by `nodes`). */
-  readonly cluster?: boolean
+  readonly cluster?: boolean | undefined
   /** Cluster startup nodes; overrides the URL's host. */
-  readonly nodes?: ReadonlyArray<RedisNode>
-  readonly username?: string
+  readonly nodes?: ReadonlyArray<RedisNode> | undefined
+  readonly username?: string | undefined
   /** Overrides the URL's password. Never logged. */
-  readonly password?: Redacted.Redacted<string>
+  readonly password?: Redacted.Redacted<string> | undefined
   /**
    * Database index (overrides the URL's `/db`). A Cluster has only database
    * 0: anything else is an `InvalidOptionError`. A database the server does
    * not have fails the Layer (or every call, if found at a reconnection).
    */
-  readonly db?: number
+  readonly db?: number | undefined
   /** TLS: `true` (implied by `rediss://`) or Node TLS options. */
-  readonly tls?: boolean | ConnectionOptions
+  readonly tls?: boolean | ConnectionOptions | undefined
   /**
    * Upper bound of one command, from the call to its answer (however long
    * ioredis keeps it queued): a silent server fails it with `BackendError`
    * after this long. Default 1 second.
    */
-  readonly commandTimeout?: Duration.Input
+  readonly commandTimeout?: Duration.Input | undefined
   /** Bound on establishing a connection, and on waiting for it when the Layer is built. Default 1 second. */
-  readonly connectTimeout?: Duration.Input
+  readonly connectTimeout?: Duration.Input | undefined
   /** Longest wait between reconnection attempts (they back off from 50 ms up to this). Default 1 second. */
-  readonly maxReconnectDelay?: Duration.Input
+  readonly maxReconnectDelay?: Duration.Input | undefined
   /** ioredis auto-pipelining (all commands of one tick in one write). Default `true`. */
-  readonly autoPipelining?: boolean
+  readonly autoPipelining?: boolean | undefined
   /** `CLIENT SETNAME` of the connection. */
-  readonly connectionName?: string
+  readonly connectionName?: string | undefined
 }
 
 /**
@@ -183,7 +183,7 @@ export interface CallOptions {
    * A tighter bound than the client's `commandTimeout` for this call, in
    * milliseconds (e.g. what is left of a caller's deadline). Never looser.
    */
-  readonly timeoutMillis?: number
+  readonly timeoutMillis?: number | undefined
 }
 
 /**
@@ -252,7 +252,7 @@ export interface FromClientOptions {
    * The bound of one call, from the call to its answer. Default the client's
    * own `commandTimeout`, or 1 second if it has none.
    */
-  readonly commandTimeout?: Duration.Input
+  readonly commandTimeout?: Duration.Input | undefined
 }
 
 const isClusterClient = (client: RedisConnection): client is Cluster => client.isCluster

@@ -44,41 +44,41 @@ export type LostLockPolicy = "ignore" | "log" | "fail"
  */
 export interface RedisLockOptions {
   /** A label for metrics and logs. Default `"redis"`. */
-  readonly name?: string
+  readonly name?: string | undefined
   /**
    * Prefix of the lock keys (`lock_prefix` of `dogpile_backend_redis_advanced`);
    * must not contain `{` or `}`. Default `"_lock:"`.
    */
-  readonly prefix?: string
+  readonly prefix?: string | undefined
   /**
    * The lease's TTL in Redis: how long a crashed holder blocks others (renewed
    * while the holder runs). Default 10 seconds.
    *
    * @since 0.2.0
    */
-  readonly leaseTtl?: Duration.Input
+  readonly leaseTtl?: Duration.Input | undefined
   /**
    * The old name of {@link RedisLockOptions.leaseTtl}; still works. Giving both
    * is an `InvalidOptionError`.
    *
    * @deprecated Use `leaseTtl`.
    */
-  readonly ttl?: Duration.Input
+  readonly ttl?: Duration.Input | undefined
   /** How often a held lock's lease is renewed. Default a third of `leaseTtl`; must be shorter than it. */
-  readonly renewEvery?: Duration.Input
+  readonly renewEvery?: Duration.Input | undefined
   /** Default `"log"`. */
-  readonly onLost?: LostLockPolicy
+  readonly onLost?: LostLockPolicy | undefined
   /**
    * First retry delay of a waiter that cannot rely on release announcements
    * (the subscriber connection is down, or the lock key has no TTL). A waiter
    * of a lock with a lease sends nothing until it is woken or the lease runs
    * out. Default 5 ms.
    */
-  readonly pollMin?: Duration.Input
+  readonly pollMin?: Duration.Input | undefined
   /** Longest retry delay of such a waiter (the backoff cap). Default 50 ms. */
-  readonly pollMax?: Duration.Input
+  readonly pollMax?: Duration.Input | undefined
   /** Pub/sub channel on which releases are announced. Default `prefix + "released"`. */
-  readonly channel?: string
+  readonly channel?: string | undefined
   /**
    * The Redis key of the lock for a cache key, for interop with other lock
    * namings (e.g. `dogpile.cache`'s `_lock<key>`). Default
@@ -87,7 +87,7 @@ export interface RedisLockOptions {
    *
    * @since 0.2.0
    */
-  readonly lockKey?: (key: CacheKey.CacheKey) => string
+  readonly lockKey?: ((key: CacheKey.CacheKey) => string) | undefined
   /**
    * How long a failed or interrupted acquisition waits for Redis to confirm
    * the release of a lock it may have taken (a `SET NX` whose answer never
@@ -97,7 +97,7 @@ export interface RedisLockOptions {
    *
    * @since 0.2.0
    */
-  readonly releaseWait?: Duration.Input
+  readonly releaseWait?: Duration.Input | undefined
 }
 
 export { lostLocks } from "./LostLock.ts"

@@ -31,7 +31,7 @@ export interface SentinelOptions {
   /** The master group's name (`sentinel monitor <name> …`). */
   readonly name: string
   readonly nodes: ReadonlyArray<RedisNode>
-  readonly username?: string
+  readonly username?: string | undefined
   /** The Sentinels' password (`requirepass` of the Sentinels). Never logged. */
-  readonly password?: Redacted.Redacted<string>
+  readonly password?: Redacted.Redacted<string> | undefined
 }
