@@ -121,6 +121,7 @@ describe("regions naming their storage over one client", () => {
   it("records each region's layout in __dogpile__:layout:<name>; the CLI reads it, and flags still win", async () => {
     const users = fresh("users")
     const prices = fresh("prices")
+    const pyName = fresh("py")
     const layouts = await Effect.runPromise(
       Effect.gen(function*() {
         const redis = yield* RedisClient.RedisClient
@@ -136,13 +137,18 @@ describe("regions naming their storage over one client", () => {
           schema: Schema.Number,
           storage: HashStorage.storage({ bucketing: { by: "number", size: 50 } })
         })
+        const py = yield* Region.make({
+          name: pyName,
+          storage: PythonStorage.storage("redis-advanced", Presets.redisAdvanced({ format: "msgpack" }))
+        })
         yield* u.set("user:42", { name: "Ada" })
         yield* p.set("price:4217", 9.99)
+        yield* py.set(`${pyName}:item`, { from: "ts" })
         const read = (name: string) =>
           redis.use("hgetall", (client) => client.hgetall(`${Storage.LAYOUT_KEY_PREFIX}${name}`)).pipe(
             Effect.repeat({ until: (layout) => Object.keys(layout).length > 0, schedule: Schedule.spaced("20 millis"), times: 250 })
           )
-        return [yield* read(users), yield* read(prices)] as const
+        return [yield* read(users), yield* read(prices), yield* read(pyName)] as const
       }).pipe(Effect.scoped, Effect.provide(shared(fresh("layout"))))
     )
     assert.deepStrictEqual(layouts[0], {
@@ -164,10 +170,21 @@ describe("regions naming their storage over one client", () => {
       codec: "json"
     })
 
-    const [got, inspected, price, overridden] = await Promise.all([
+    assert.deepStrictEqual(layouts[2], {
+      storage: "python:redis-advanced",
+      python: "redis-advanced",
+      name: pyName,
+      namespace: "",
+      verbatim: "1",
+      envelope: "python-msgpack-dogpile",
+      codec: "python-msgpack"
+    })
+
+    const [got, inspected, price, python, overridden] = await Promise.all([
       dogpile(["get", "user:42", "--region", users]),
       dogpile(["inspect", "user:42", "--region", users, "--json"]),
       dogpile(["get", "price:4217", "--region", prices]),
+      dogpile(["get", `${pyName}:item`, "--region", pyName]),
       dogpile(["get", "user:42", "--region", users, "--codec", "json"])
     ])
     assert.strictEqual(got.code, 0, got.stderr)
@@ -176,6 +193,8 @@ describe("regions naming their storage over one client", () => {
     assert.strictEqual(JSON.parse(inspected.stdout).backendKey, `${users}:user:42`)
     assert.strictEqual(price.code, 0, price.stderr)
     assert.strictEqual(JSON.parse(price.stdout), 9.99)
+    assert.strictEqual(python.code, 0, python.stderr)
+    assert.deepStrictEqual(JSON.parse(python.stdout), { from: "ts" })
     // --codec json overrides the recorded msgpack: the entry no longer decodes
     assert.strictEqual(overridden.code, 1)
   }, TIMEOUT)
