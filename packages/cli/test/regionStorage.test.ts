@@ -59,13 +59,13 @@ const settledConnections = (connectionName: string, expected: number) =>
   )
 
 /** Builds `n` regions cycling through the kinds, writes `item:1234` in each, and reports where it landed (byId buckets it as field `34` of hash `<ns>:item:12`). */
-const regions = (n: number, python: number) => {
+const regions = (n: number, python: number, first = 0) => {
   const connectionName = fresh(`conn${n}`)
   return Effect.gen(function*() {
     const redis = yield* RedisClient.RedisClient
     const landed: Array<readonly [Kind | "python", string]> = []
     for (let i = 0; i < n; i++) {
-      const kind = KINDS[i % KINDS.length] as Kind
+      const kind = KINDS[(first + i) % KINDS.length] as Kind
       const name = fresh(kind)
       const region = yield* Region.make({ name, schema: Schema.Number, expiration: "1 minute", storage: storageOf(kind) })
       yield* region.set("item:1234", i)
@@ -90,7 +90,8 @@ const regions = (n: number, python: number) => {
       yield* region.set(`${name}:item`, { i })
       landed.push(["python", yield* redis.use("where", (client) => client.type(`${name}:item`))])
     }
-    return { landed, connections: yield* settledConnections(connectionName, 3 + python) }
+    const near = landed.some(([kind]) => kind === "near")
+    return { landed, connections: yield* settledConnections(connectionName, (near ? 3 : 2) + python) }
   }).pipe(Effect.scoped, Effect.provide(shared(connectionName)))
 }
 
@@ -102,7 +103,7 @@ const EXPECTED_LANDING: Record<Kind, string> = {
 }
 
 describe("regions naming their storage over one client", () => {
-  it("1, 3 and 10 regions (near, plain, hash, memory) hold 3 connections; each Python-preset region adds its lock's subscriber", async () => {
+  it("1, 3 and 10 regions (near, plain, hash, memory) hold 3 connections, 2 without a near cache; each Python-preset region adds its lock's subscriber", async () => {
     const counts: Array<number> = []
     for (const n of [1, 3, 10]) {
       const result = await Effect.runPromise(regions(n, 0))
@@ -116,6 +117,10 @@ describe("regions naming their storage over one client", () => {
     const withPython = await Effect.runPromise(regions(10, 2))
     assert.deepStrictEqual(withPython.landed.filter(([kind]) => kind === "python").map(([, where]) => where), ["string", "string"])
     assert.strictEqual(withPython.connections, 5)
+    // plain, hash, memory: no near cache, no tracking subscriber
+    const withoutNear = await Effect.runPromise(regions(3, 0, 1))
+    assert.deepStrictEqual(withoutNear.landed.map(([kind]) => kind), ["plain", "hash", "memory"])
+    assert.strictEqual(withoutNear.connections, 2)
   }, TIMEOUT)
 
   it("records each region's layout in __dogpile__:layout:<name>; the CLI reads it, and flags still win", async () => {
