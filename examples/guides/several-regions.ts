@@ -8,13 +8,13 @@
  * holds (`CLIENT LIST`, by the connection name set below).
  */
 import { Region } from "@dogpile-effect/core"
-import { Bucketing, HashBackend } from "@dogpile-effect/hstore"
-import { NearCache, RedisBackend, RedisClient, RedisLock } from "@dogpile-effect/redis"
+import { HashStorage } from "@dogpile-effect/hstore"
+import { RedisClient, RedisLock, RedisStorage } from "@dogpile-effect/redis"
 import { Config, Effect, Layer, Schema } from "effect"
 
 const connectionName = `guide-regions-${process.pid}`
 
-// ---- the regions: declared once, with their Schema and options ---------------------------------
+// ---- the regions: declared once, with their Schema, options and storage -----------------------
 
 const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
 
@@ -23,7 +23,8 @@ class Users extends Region.Service<Users>()("app/Users", {
   name: "users",
   namespace: `users-${process.pid}`,
   schema: User,
-  expiration: "10 minutes"
+  expiration: "10 minutes",
+  storage: RedisStorage.near({ maxEntries: 10_000 })
 }) {}
 
 /** Written often, read once or twice: plain Redis keys, no local copy. */
@@ -31,43 +32,32 @@ class Sessions extends Region.Service<Sessions>()("app/Sessions", {
   name: "sessions",
   namespace: `sessions-${process.pid}`,
   schema: Schema.Struct({ user: Schema.Number }),
-  expiration: "30 minutes"
+  expiration: "30 minutes",
+  storage: RedisStorage.plain()
 }) {}
 
-/** Millions of tiny values: fields of Redis hashes (hash buckets). */
+/** Millions of tiny values: fields of Redis hashes, keys `…:<id>` grouped 100 to a hash by their number. */
 class Prices extends Region.Service<Prices>()("app/Prices", {
   name: "prices",
   namespace: `prices-${process.pid}`,
   schema: Schema.Number,
-  expiration: "1 hour"
+  expiration: "1 hour",
+  storage: HashStorage.storage({ bucketing: { by: "id" } })
 }) {}
 
-// ---- the storage: each Layer built once and shared -----------------------------------------------
+// ---- what they share: one client, one lock ------------------------------------------------------
 
-/** One client (one connection) for every backend and the lock: REDIS_URL etc., plus a connection name. */
+/** One client for every region and the lock: REDIS_URL etc., plus a connection name. */
 const RedisLive = RedisClient.layerConfig({ ...RedisClient.defaultConfig, connectionName: Config.succeed(connectionName) })
 
 /** One lock for every region: lock keys carry the region's namespace. */
 const LockLive = RedisLock.layer()
 
-/** Plain keys. Used by Sessions directly and under the near cache of Users. */
-const PlainLive = RedisBackend.layer()
-
-/** A near cache over the plain keys (its invalidation channel is one more connection). */
-const NearLive = NearCache.layer({ maxEntries: 10_000 }).pipe(Layer.provide(PlainLive))
-
-/** Hash buckets: keys `prices-…:<id>` grouped 100 to a hash by their number. */
-const BucketsLive = HashBackend.layer({ bucketing: Bucketing.byId() })
-
-// Each region's Layer gets its Backend here; the Lock and the client come from below.
-const RegionsLive = Layer.mergeAll(
-  Users.layer.pipe(Layer.provide(NearLive)),
-  Sessions.layer.pipe(Layer.provide(PlainLive)),
-  Prices.layer.pipe(Layer.provide(BucketsLive))
+/** Each region builds its own storage over the client below; the client and the lock are built once. */
+export const AppLive = Layer.mergeAll(Users.layer, Sessions.layer, Prices.layer).pipe(
+  Layer.provide(LockLive),
+  Layer.provideMerge(RedisLive)
 )
-
-/** Everything, over one client: provided once, at the top. */
-export const AppLive = RegionsLive.pipe(Layer.provide(LockLive), Layer.provideMerge(RedisLive))
 
 // ---- using them ---------------------------------------------------------------------------------
 

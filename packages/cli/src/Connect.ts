@@ -11,6 +11,7 @@ import { RedisClient } from "@dogpile-effect/redis"
 import { Duration, Effect, Option, Redacted } from "effect"
 import * as Failure from "./Failure.ts"
 import * as Layout from "./Layout.ts"
+import * as RecordedLayout from "./RecordedLayout.ts"
 import type { Settings } from "./Root.ts"
 import * as TlsProbe from "./TlsProbe.ts"
 
@@ -134,10 +135,12 @@ const explainTls = (settings: Settings) => (failure: Failure.CliFailure): Effect
  * @since 0.2.0
  */
 export const withRegion = <A, E, R>(
-  settings: Settings,
+  given: Settings,
   use: (target: Target) => Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function*() {
+    const recorded = yield* Effect.provide(RecordedLayout.read(given.region), Layout.client(given))
+    const settings = RecordedLayout.merge(given, recorded)
     const layout = yield* Layout.resolve(settings)
     const expiration = yield* expirationOf(settings.expiration)
     const connected = Effect.gen(function*() {
@@ -148,8 +151,8 @@ export const withRegion = <A, E, R>(
     return yield* Effect.provide(connected, layout.layer)
   }).pipe(
     Effect.scoped,
-    Effect.mapError((error) => Failure.fromError(error, secretsOf(settings.url))),
-    Effect.catch(explainTls(settings))
+    Effect.mapError((error) => Failure.fromError(error, secretsOf(given.url))),
+    Effect.catch(explainTls(given))
   )
 
 /** The Redis key a plain key lives in, or the bucket of a hash key (before any `--bucketing`). */
@@ -178,7 +181,7 @@ export const redisTtl = (target: Target, key: CacheKey.CacheKey): Effect.Effect<
 
 /** Whether Redis holds anything under the key an entry would live in (unknown under `--bucketing`). */
 const stored = (target: Target, key: CacheKey.CacheKey): Effect.Effect<boolean, BackendError> => {
-  if (target.settings.bucketing !== "none") return Effect.succeed(false)
+  if (Layout.bucketingName(target.settings) !== "none") return Effect.succeed(false)
   const redisKey = redisKeyOf(target.layout, key)
   return Effect.map(
     target.redis.use(

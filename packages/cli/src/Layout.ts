@@ -57,7 +57,26 @@ const envelopeOf = (name: EnvelopeName) => {
   }
 }
 
-const codecOf = (name: Settings["codec"]): CodecShape => {
+/** The codec the flags (or the recorded layout) name, json by default. */
+const codecName = (settings: Settings) => Option.getOrElse(settings.codec, () => "json" as const)
+
+/**
+ * The bucketing the flags (or the recorded layout) name, none by default.
+ *
+ * @example
+ * ```ts
+ * import { Layout, Root } from "@dogpile-effect/cli"
+ * import { Effect } from "effect"
+ * const bucketing = Effect.map(Root.command, Layout.bucketingName)
+ * ```
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const bucketingName = (settings: Settings): "none" | "id" | "number" =>
+  Option.getOrElse(settings.bucketing, () => "none" as const)
+
+const codecOf = (name: "json" | "msgpack" | "cbor"): CodecShape => {
   switch (name) {
     case "json":
       return Codec.json
@@ -68,16 +87,30 @@ const codecOf = (name: Settings["codec"]): CodecShape => {
   }
 }
 
-const client = (settings: Settings) => RedisClient.layer({ url: settings.url, cluster: settings.cluster })
+/**
+ * The Redis client the flags describe (`--url`, `--cluster`).
+ *
+ * @example
+ * ```ts
+ * import { Layout, Root } from "@dogpile-effect/cli"
+ * import { Effect } from "effect"
+ * const client = Effect.map(Root.command, Layout.client)
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const client = (settings: Settings) => RedisClient.layer({ url: settings.url, cluster: settings.cluster })
 
 const bucketingOf = (settings: Settings): Effect.Effect<Bucketing.Bucketing | undefined, Failure.CliFailure> => {
-  if (settings.bucketing === "none") {
+  const bucketing = bucketingName(settings)
+  if (bucketing === "none") {
     return Option.isSome(settings.bucketSize)
       ? Effect.fail(Failure.usage("--bucket-size needs --bucketing id or number"))
       : Effect.succeed(undefined)
   }
   if (!settings.hashStorage) return Effect.fail(Failure.usage("--bucketing needs --hash-storage"))
-  if (settings.bucketing === "id") {
+  if (bucketing === "id") {
     return Effect.succeed(Bucketing.byId(Option.match(settings.bucketSize, { onNone: () => ({}), onSome: (size) => ({ size }) })))
   }
   return Option.match(settings.bucketSize, {
@@ -96,19 +129,19 @@ const native = (settings: Settings): Effect.Effect<Layout, Failure.CliFailure> =
     const namespace = Option.getOrElse(settings.namespace, () => settings.region)
     return {
       layer: Layer.mergeAll(backend, RedisLock.layer()).pipe(Layer.provideMerge(client(settings))),
-      region: { namespace, envelope: envelopeOf(envelope), codec: codecOf(settings.codec), storeTtl: "never" },
+      region: { namespace, envelope: envelopeOf(envelope), codec: codecOf(codecName(settings)), storeTtl: "never" },
       namespace,
       hashKeys: settings.hashStorage,
       lockPrefix: "_lock:",
-      describe: `--envelope ${envelope} --codec ${settings.codec}`
+      describe: `--envelope ${envelope} --codec ${codecName(settings)}`
     }
   })
 
 const refuse = (settings: Settings, preset: string): string | undefined => {
-  if (settings.codec === "cbor") return "--python needs --codec json or msgpack (Python's serializers)"
+  if (codecName(settings) === "cbor") return "--python needs --codec json or msgpack (Python's serializers)"
   if (Option.isSome(settings.namespace)) return "--python regions keep keys verbatim: drop --namespace"
   if (Option.isSome(settings.envelope)) return "--python sets Python's envelope: drop --envelope"
-  if (settings.bucketing !== "none") return "--python presets do not bucket keys: drop --bucketing"
+  if (bucketingName(settings) !== "none") return "--python presets do not bucket keys: drop --bucketing"
   if (settings.hashStorage) return `--python ${preset} sets the backend: drop --hash-storage`
   return undefined
 }
@@ -120,7 +153,7 @@ const python = (
 ): Effect.Effect<Layout, Failure.CliFailure> => {
   const problem = refuse(settings, preset)
   if (problem !== undefined) return Effect.fail(Failure.usage(problem))
-  const format = settings.codec === "msgpack" ? "msgpack" : "json"
+  const format = codecName(settings) === "msgpack" ? "msgpack" : "json"
   const chosen = preset === "dogpile-redis"
     ? Presets.dogpileRedis({ format })
     : preset === "redis-advanced"

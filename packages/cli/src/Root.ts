@@ -28,10 +28,12 @@ export interface Settings {
   readonly region: string
   readonly namespace: Option.Option<string>
   readonly envelope: Option.Option<"full" | "compact" | "packed" | "raw">
-  readonly codec: "json" | "msgpack" | "cbor"
+  /** None: the region's recorded layout, else json. */
+  readonly codec: Option.Option<"json" | "msgpack" | "cbor">
   readonly hashStorage: boolean
   readonly python: Option.Option<"dogpile-redis" | "redis-advanced" | "redis-advanced-hstore">
-  readonly bucketing: "none" | "id" | "number"
+  /** None: the region's recorded layout, else none. */
+  readonly bucketing: Option.Option<"none" | "id" | "number">
   readonly bucketSize: Option.Option<number>
   readonly expiration: Option.Option<string>
   readonly json: boolean
@@ -54,11 +56,11 @@ const flags = {
     Flag.optional
   ),
   codec: Flag.Literals("codec", ["json", "msgpack", "cbor"]).pipe(
-    Flag.withDescription("The region's codec"),
-    Flag.withDefault("json")
+    Flag.withDescription("The region's codec (default: the region's recorded layout, else json)"),
+    Flag.optional
   ),
   hashStorage: Flag.Boolean("hash-storage").pipe(
-    Flag.withDescription("The region stores through HashBackend (keys may then be given as HASH[FIELD])"),
+    Flag.withDescription("The region stores through HashBackend (keys may then be given as HASH[FIELD]; default: the region's recorded layout)"),
     Flag.withDefault(false)
   ),
   python: Flag.Literals("python", ["dogpile-redis", "redis-advanced", "redis-advanced-hstore"]).pipe(
@@ -68,8 +70,10 @@ const flags = {
     Flag.optional
   ),
   bucketing: Flag.Literals("bucketing", ["none", "id", "number"]).pipe(
-    Flag.withDescription("HashBackend's bucketing: none, Bucketing.byId or Bucketing.byNumber (with --hash-storage)"),
-    Flag.withDefault("none")
+    Flag.withDescription(
+      "HashBackend's bucketing: none, Bucketing.byId or Bucketing.byNumber (with --hash-storage; default: the region's recorded layout, else none)"
+    ),
+    Flag.optional
   ),
   bucketSize: Flag.Int("bucket-size").pipe(
     Flag.withDescription("The bucketing's size (byId: a power of ten, default 100; byNumber: required)"),

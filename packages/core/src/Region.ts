@@ -22,6 +22,27 @@ import type * as RegionConfig from "./RegionConfig.ts"
 import type * as RegionEvent from "./RegionEvent.ts"
 import type { GetOptions, GetOrCreateOptions, RegionOptions, SetOptions } from "./RegionOptions.ts"
 import type * as RegionMetrics from "./RegionMetrics.ts"
+import * as Storage from "./Storage.ts"
+import * as StorageLayout from "./internal/storageLayout.ts"
+
+/**
+ * Region options with the region's storage (see `Storage`): where it keeps
+ * its entries. Without `storage`, the region takes the `Backend` and `Lock`
+ * in context.
+ *
+ * @example
+ * ```ts
+ * import { Region, Storage } from "@dogpile-effect/core"
+ * const options: Region.StorageOptions<number, never, never> = { name: "answers", storage: Storage.memory() }
+ * ```
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type StorageOptions<A, E = never, R = Backend | Lock> = RegionOptions<A> & {
+  /** Where the region keeps its entries, built once for this region over the context. */
+  readonly storage?: Storage.Storage<E, R> | undefined
+}
 
 /**
  * The default maximum length of a key (before mangling), in UTF-16 code units.
@@ -177,19 +198,34 @@ export interface EntryInfo {
  * @category constructors
  * @since 0.1.0
  */
-export const make = <A>(
-  options: RegionOptions<A>
-): Effect.Effect<Region<A>, InvalidOptionError, Backend | Lock | Scope.Scope> =>
+export const make = <A, E = never, R = Backend | Lock>(
+  options: StorageOptions<A, E, R>
+): Effect.Effect<Region<A>, InvalidOptionError | E, R | Scope.Scope> =>
   Effect.gen(function*() {
-    const envelope = options?.envelope ?? (yield* CurrentEnvelope)
-    const codec = options?.codec ?? Option.getOrElse(yield* Effect.serviceOption(Codec), () => Codec.json)
-    const settings = yield* Settings.validate(options, envelope, codec)
+    const storage = (options?.storage ?? Storage.context) as Storage.Storage<E, R>
+    const built = yield* storage.build
+    const merged: RegionOptions<A> = {
+      ...withoutUndefined(storage.defaults),
+      ...withoutUndefined(built.defaults),
+      ...withoutUndefined(options),
+      name: options.name
+    }
+    const envelope = merged.envelope ?? (yield* CurrentEnvelope)
+    const codec = merged.codec ?? Option.getOrElse(yield* Effect.serviceOption(Codec), () => Codec.json)
+    const settings = yield* Settings.validate(merged, envelope, codec)
     const background = yield* FiberSet.make<unknown, unknown>()
     const scope = yield* Scope.Scope
-    const operations = yield* Operations.make(settings, yield* Backend, yield* Lock, background)
+    const operations = yield* Operations.make(settings, built.backend, built.lock, background)
     yield* Scope.addFinalizer(scope, operations.close)
+    yield* StorageLayout.record(built, storage, merged, envelope, codec)
     return operations.region
   })
+
+/** `options` without its `undefined` fields, so that they leave a storage's defaults in place. */
+const withoutUndefined = <T extends object>(options: T): { readonly [K in keyof T]?: Exclude<T[K], undefined> } =>
+  Object.fromEntries(Object.entries(options ?? {}).filter(([, value]) => value !== undefined)) as {
+    readonly [K in keyof T]?: Exclude<T[K], undefined>
+  }
 
 /**
  * A region as a Layer for the service `tag`: one instance per Layer, whose
@@ -207,10 +243,10 @@ export const make = <A>(
  * @category layers
  * @since 0.2.0
  */
-export const layer = <Self, A>(
+export const layer = <Self, A, E = never, R = Backend | Lock>(
   tag: Context.Key<Self, Region<A>>,
-  options: RegionOptions<A>
-): Layer.Layer<Self, InvalidOptionError, Backend | Lock> => Layer.effect(tag, make(options))
+  options: StorageOptions<A, E, R>
+): Layer.Layer<Self, InvalidOptionError | E, R> => Layer.effect(tag, make(options))
 
 /**
  * {@link layer} with the scalar options read from `Config` over `options`
@@ -233,12 +269,12 @@ export const layer = <Self, A>(
  * @category layers
  * @since 0.1.0
  */
-export const layerConfig = <Self, A>(
+export const layerConfig = <Self, A, E = never, R = Backend | Lock>(
   tag: Context.Key<Self, Region<A>>,
-  options: RegionOptions<A>,
+  options: StorageOptions<A, E, R>,
   config: RegionConfig.Wrap
-): Layer.Layer<Self, InvalidOptionError | Config.ConfigError, Backend | Lock> =>
-  Layer.effect(tag, ConfigOptions.build(config, (configured) => make<A>({ ...options, ...configured })))
+): Layer.Layer<Self, InvalidOptionError | Config.ConfigError | E, R> =>
+  Layer.effect(tag, ConfigOptions.build(config, (configured) => make<A, E, R>({ ...options, ...configured })))
 
 /**
  * The class {@link Service} returns: a service key for a `Region` of the
@@ -255,15 +291,19 @@ export const layerConfig = <Self, A>(
  * @category models
  * @since 0.2.0
  */
-export interface ServiceClass<Self, Id extends string, S extends Schema.Codec<unknown, unknown>>
-  extends Context.ServiceClass<Self, Id, Region<S["Type"]>>
-{
+export interface ServiceClass<
+  Self,
+  Id extends string,
+  S extends Schema.Codec<unknown, unknown>,
+  E = never,
+  R = Backend | Lock
+> extends Context.ServiceClass<Self, Id, Region<S["Type"]>> {
   /** The region, built once, in the Layer's scope. */
-  readonly layer: Layer.Layer<Self, InvalidOptionError, Backend | Lock>
+  readonly layer: Layer.Layer<Self, InvalidOptionError | E, R>
   /** The region with its scalar options read from `Config` over {@link options} (see {@link layerConfig}); a new Layer per call. */
-  readonly layerConfig: (config: RegionConfig.Wrap) => Layer.Layer<Self, InvalidOptionError | Config.ConfigError, Backend | Lock>
+  readonly layerConfig: (config: RegionConfig.Wrap) => Layer.Layer<Self, InvalidOptionError | Config.ConfigError | E, R>
   /** The options the region is built with. */
-  readonly options: RegionOptions<S["Type"]> & { readonly schema: S }
+  readonly options: StorageOptions<S["Type"], E, R> & { readonly schema: S }
 }
 
 /**
@@ -293,17 +333,17 @@ export interface ServiceClass<Self, Id extends string, S extends Schema.Codec<un
  * @since 0.2.0
  */
 export const Service = <Self>() =>
-<const Id extends string, S extends Schema.Codec<unknown, unknown>>(
+<const Id extends string, S extends Schema.Codec<unknown, unknown>, E = never, R = Backend | Lock>(
   id: Id,
-  options: RegionOptions<S["Type"]> & { readonly schema: S }
-): ServiceClass<Self, Id, S> => {
+  options: StorageOptions<S["Type"], E, R> & { readonly schema: S }
+): ServiceClass<Self, Id, S, E, R> => {
   const tag = Context.Service<Self, Region<S["Type"]>>()(id)
   return class RegionService extends tag {
     /** The region, built once, in the Layer's scope. */
-    static readonly layer: Layer.Layer<Self, InvalidOptionError, Backend | Lock> = layer(tag, options)
+    static readonly layer: Layer.Layer<Self, InvalidOptionError | E, R> = layer(tag, options)
     /** The region with its scalar options read from `Config` over `options`. */
     static readonly layerConfig = (config: RegionConfig.Wrap) => layerConfig(tag, options, config)
     /** The options the region is built with. */
-    static readonly options: RegionOptions<S["Type"]> & { readonly schema: S } = options
+    static readonly options: StorageOptions<S["Type"], E, R> & { readonly schema: S } = options
   }
 }

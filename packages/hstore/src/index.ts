@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 export * as HashBackend from "./HashBackend.ts"
+export * as HashStorage from "./HashStorage.ts"
 export * as Bucketing from "./Bucketing.ts"
 export * as HashExpiry from "./HashExpiry.ts"
 export * as EntryExpiry from "./EntryExpiry.ts"

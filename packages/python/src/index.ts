@@ -13,5 +13,6 @@
  */
 export * as LockNaming from "./LockNaming.ts"
 export * as Presets from "./Presets.ts"
+export * as PythonStorage from "./PythonStorage.ts"
 export * as PickleGuard from "./PickleGuard.ts"
 export * as Purge from "./Purge.ts"
