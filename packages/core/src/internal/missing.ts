@@ -15,7 +15,7 @@ import * as Creator from "./creator.ts"
 import type { BatchCreator, DogpileContext } from "./dogpileContext.ts"
 import type { Target } from "./keys.ts"
 import type { CallSettings } from "./settings.ts"
-import type { Found } from "./stored.ts"
+import type { Found, Stored } from "./stored.ts"
 
 /** One caller's creation of missing keys: its region, creator and settings, its deadline, and where values go. */
 export interface MissingContext<A, E, R> {
@@ -95,16 +95,18 @@ const createHeld = <A, E, R>(
   return Effect.flatMap(m.d.reread(mine, m.call), (again) => {
     const toCreate: Array<Target> = []
     const leasesToConfirm: Array<LockLease> = []
+    const previous: Array<Stored<A> | undefined> = []
     mine.forEach((target, i) => {
       const found = again[i] as Found<A>
       if (found._tag === "Fresh") m.out.set(target.id, found.value)
       else {
         toCreate.push(target)
         leasesToConfirm.push(held[i] as LockLease)
+        previous.push(found._tag === "Stale" ? found.entry : undefined)
       }
     })
     if (toCreate.length === 0) return Effect.succeed(busy)
-    return Effect.map(Creator.create(m.d, toCreate, leasesToConfirm, m.creator, m.call), (values) => {
+    return Effect.map(Creator.create(m.d, toCreate, leasesToConfirm, m.creator, m.call, previous), (values) => {
       toCreate.forEach((target, i) => m.out.set(target.id, values[i] as A))
       return busy
     })
