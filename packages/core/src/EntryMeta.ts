@@ -8,8 +8,9 @@
  * ms (uint32, flag 1), the entry's own expiration in ms (float64, flag 2), the
  * tags (flag 4: a count byte, then per tag a uint16 length and its UTF-8
  * bytes), the creator's validator for a conditional refresh (flag 8: a uint16
- * length and its UTF-8 bytes, at most {@link MAX_VALIDATOR_BYTES}). `0xFD` starts no envelope that stores a creation time (full `0xFE`,
- * compact `0xFC`, packed: a digit or `0xFC`), and metadata needs one.
+ * length and its UTF-8 bytes, at most {@link MAX_VALIDATOR_BYTES}). `0xFD`
+ * starts no envelope that stores a creation time (full `0xFE`, compact `0xFC`,
+ * packed: a digit or `0xFC`), and metadata needs one.
  *
  * @since 0.2.0
  */
