@@ -20,7 +20,7 @@ import {
   type RegionEvent,
   type RegionMetrics
 } from "@dogpile-effect/core"
-import { Effect, Exit, Fiber, type Layer, Metric, Option, Schema, type Scope, Stream } from "effect"
+import { Effect, Exit, Fiber, type Layer, Metric, Option, Random, Schema, type Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
 
 /** What the suite needs from a store under test. */
@@ -38,6 +38,20 @@ const Doc = Schema.Struct({ title: Schema.String, body: Schema.String })
 
 let counter = 0
 const unique = (label: string) => `${label}-${process.pid}-${(counter++).toString(36)}`
+/** A few real milliseconds (TestClock does not move them), so real I/O can progress between clock steps. */
+const realPause = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 2)))
+
+/** Moves the TestClock 50 ms at a time, with real pauses for the store's I/O, until `done` (at most 60 s of clock). */
+const driveUntil = (done: Effect.Effect<boolean>) =>
+  Effect.gen(function*() {
+    for (let step = 0; step < 1200 && !(yield* done); step++) {
+      yield* realPause
+      yield* TestClock.adjust("50 millis")
+    }
+    assert.isTrue(yield* done)
+  })
+
+const fixed = (u: number): Random.Random => ({ nextDoubleUnsafe: () => u, nextIntUnsafe: () => 0 })
 const count = (metric: RegionMetrics.CounterMetric) => Effect.map(Metric.value(metric), (state) => state.count)
 const doc = (n: number): Doc => ({ title: `doc ${n}`, body: "x".repeat(2_000) })
 
@@ -80,15 +94,18 @@ const differences = (a: Uint8Array, b: Uint8Array) => {
 
 export const conditionalRefresh = (target: ConditionalTarget): void => {
   /** A region over the store under test with a counting codec and recorded writes. */
-  const region = (options: { readonly envelope?: Envelope.EnvelopeShape; readonly tags?: boolean } = {}) =>
+  const region = (
+    options: { readonly envelope?: Envelope.EnvelopeShape; readonly expiration?: string; readonly early?: boolean } = {}
+  ) =>
     Effect.gen(function*() {
       const probe: Probe = { writes: [], encodes: 0, decodes: 0 }
       const inner = yield* Backend
       const r = yield* Region.make<Doc>({
         name: unique("conditional"),
         schema: Doc,
-        expiration: "1 second",
-        ...(options.envelope === undefined ? {} : { envelope: options.envelope })
+        expiration: options.expiration ?? "1 second",
+        ...(options.envelope === undefined ? {} : { envelope: options.envelope }),
+        ...(options.early === true ? { earlyRefresh: { beta: 1 } } : {})
       }).pipe(
         Effect.provideService(Backend, recording(inner, probe)),
         Effect.provideService(Codec, countingCodec(probe))
@@ -200,6 +217,32 @@ export const conditionalRefresh = (target: ConditionalTarget): void => {
         assert.strictEqual(state.calls, 2)
         assert.strictEqual(yield* count(r.metrics.notModified), 1)
         assert.strictEqual(yield* count(r.metrics.creations), 1)
+        assert.strictEqual(probe.encodes, 1)
+        assert.strictEqual(probe.writes.length, 2)
+      })))
+
+    it.effect("early refresh (XFetch) hands the fresh entry over; its 304 renews in the background, encoding nothing", () =>
+      run(Effect.gen(function*() {
+        const { probe, r } = yield* region({ expiration: "10 seconds", early: true })
+        const seen: Array<Option.Option<Conditional.Previous<Doc>>> = []
+        // 1 s per source call (TestClock): XFetch's δ.
+        const creator = Conditional.make((previous: Option.Option<Conditional.Previous<Doc>>) =>
+          Effect.andThen(
+            Effect.sleep("1 second"),
+            Effect.sync(() => (seen.push(previous), Option.isSome(previous) ? Conditional.notModified : Conditional.fresh(doc(1), { validator: "1" })))
+          ))
+        const first = yield* Effect.forkChild(r.getOrCreate("k", creator))
+        yield* driveUntil(Effect.sync(() => first.pollUnsafe() !== undefined))
+        yield* Fiber.join(first)
+        // ~1 s before expiry, a draw of 0.01: −ln(0.01)·δ ≥ 4.6 s ≥ the time left, so this read refreshes early.
+        yield* TestClock.adjust("8 seconds")
+        const served = yield* r.getOrCreate("k", creator).pipe(Effect.provideService(Random.Random, fixed(0.01)))
+        assert.deepStrictEqual(served, doc(1))
+        yield* driveUntil(Effect.map(count(r.metrics.notModified), (n) => n === 1))
+        yield* r.awaitBackground
+        assert.strictEqual(seen.length, 2)
+        assert.isTrue(Option.isSome(seen[1]!) && seen[1]!.value.validator === "1")
+        assert.strictEqual(yield* count(r.metrics.notModified), 1)
         assert.strictEqual(probe.encodes, 1)
         assert.strictEqual(probe.writes.length, 2)
       })))
