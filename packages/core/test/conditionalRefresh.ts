@@ -20,7 +20,7 @@ import {
   type RegionEvent,
   type RegionMetrics
 } from "@dogpile-effect/core"
-import { Effect, Exit, Fiber, type Layer, Metric, Option, Random, Schema, type Scope, Stream } from "effect"
+import { type Duration, Effect, Exit, Fiber, type Layer, Metric, Option, Random, Schema, type Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
 
 /** What the suite needs from a store under test. */
@@ -95,7 +95,7 @@ const differences = (a: Uint8Array, b: Uint8Array) => {
 export const conditionalRefresh = (target: ConditionalTarget): void => {
   /** A region over the store under test with a counting codec and recorded writes. */
   const region = (
-    options: { readonly envelope?: Envelope.EnvelopeShape; readonly expiration?: string; readonly early?: boolean } = {}
+    options: { readonly envelope?: Envelope.EnvelopeShape; readonly expiration?: Duration.Input; readonly early?: boolean } = {}
   ) =>
     Effect.gen(function*() {
       const probe: Probe = { writes: [], encodes: 0, decodes: 0 }
