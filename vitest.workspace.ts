@@ -25,6 +25,8 @@ export const projects = [
   project("hstore", redisGlobalSetup),
   project("python", redisGlobalSetup),
   project("cli", redisGlobalSetup),
+  // The docs (tools/docs/): links of the markdown and of the generated API reference, ts blocks typechecked.
+  { extends: true as const, test: { name: "docs", root: "./tools/docs", include: ["test/**/*.test.ts"] } },
   // The demo (demo/): a small-scale run of every strategy.
   { extends: true as const, test: { name: "demo", root: "./demo", include: ["test/**/*.test.ts"], globalSetup: ["../test-support/redis-global-setup.ts"] } }
 ]

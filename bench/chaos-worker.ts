@@ -9,11 +9,16 @@
  *
  * Every value is `{ k, id }`: the key it was made for and `pid:n`, unique per
  * creator call or `set`. The worker lists what it produced and what it read;
- * the parent checks that every value read was produced for that key.
+ * the parent checks that every value read was produced for that key. Those
+ * lists (and the creator runs) are appended every second to
+ * `<recordsDir>/<pid>.jsonl` and dropped from memory, so the worker's heap
+ * holds only the library's state and a long soak can check it stays flat.
  */
 import { Codec, Lock, Region } from "@dogpile-effect/core"
 import { RedisBackend, RedisClient, RedisLock } from "@dogpile-effect/redis"
 import { Cause, Data, Effect, Exit, Layer, Logger, Option, Schema } from "effect"
+import { appendFileSync, readdirSync } from "node:fs"
+import { join } from "node:path"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { createInterface } from "node:readline"
 
@@ -32,6 +37,19 @@ export interface WorkerConfig {
   readonly lock: "redis" | "local"
   /** Latency bound per kind of call, in ms (see `boundsOf` in chaos.ts). */
   readonly bounds: Record<string, number>
+  /** Where the worker appends its records (`<pid>.jsonl`, one {@link RecordChunk} a line). */
+  readonly recordsDir: string
+  /** When heap and file descriptors are first measured, in ms after "ready". */
+  readonly warmupMs: number
+}
+
+/** One line of `<recordsDir>/<pid>.jsonl`: the records since the previous line. */
+export interface RecordChunk {
+  readonly creators: ReadonlyArray<CreatorRun>
+  /** `key\tid` of every value this worker created or set. */
+  readonly produced: ReadonlyArray<string>
+  /** `key\tid` of every value this worker read (deduplicated within the chunk). */
+  readonly observed: ReadonlyArray<string>
 }
 
 /** A creator run: key, start, end (ms since the epoch, sub-ms precision). */
@@ -51,19 +69,20 @@ export interface WorkerReport {
   readonly overCommand: Record<string, number>
   readonly overBound: ReadonlyArray<TimedCall>
   readonly lockTimeouts: ReadonlyArray<TimedCall>
-  readonly creators: ReadonlyArray<CreatorRun>
-  /** `key\tid` of every value this worker created or set. */
-  readonly produced: ReadonlyArray<string>
-  /** `key\tid` of every value this worker read (deduplicated). */
-  readonly observed: ReadonlyArray<string>
   /** Values read under another key than the one asked for. */
   readonly wrongKey: ReadonlyArray<string>
   readonly defects: ReadonlyArray<string>
+  /** Calls that ended interrupted though the caller did not interrupt them (first 20, with their cause). */
+  readonly unaskedInterrupts: ReadonlyArray<string>
   readonly finalFailures: ReadonlyArray<string>
+  /** Heap used after a full GC, after the warm-up and at the end (after the final pass). */
   readonly heapStartMB: number
   readonly heapEndMB: number
+  /** Open file descriptors (`/proc/self/fd`), after the warm-up and at the end. */
+  readonly fdStart: number
+  readonly fdEnd: number
   readonly loopDelayMaxMs: number
-  /** Records this worker keeps for the checks (creator runs, produced and observed ids): part of its end heap. */
+  /** Records written to the records file for the checks (creator runs, produced and observed ids). */
   readonly records: number
 }
 
@@ -77,6 +96,14 @@ class CallerTimedOut extends Data.TaggedError("CallerTimedOut")<{}> {}
 
 const now = () => performance.timeOrigin + performance.now()
 const pick = <T>(items: ReadonlyArray<T>): T => items[Math.floor(Math.random() * items.length)] as T
+
+const fdCount = () => {
+  try {
+    return readdirSync("/proc/self/fd").length
+  } catch {
+    return Number.NaN
+  }
+}
 
 const heapMB = () => {
   ;(globalThis as { gc?: () => void }).gc?.()
@@ -93,11 +120,13 @@ const maxMs: Record<string, number> = {}
 const overCommand: Record<string, number> = {}
 const overBound: Array<TimedCall> = []
 const lockTimeouts: Array<TimedCall> = []
-const creators: Array<CreatorRun> = []
-const produced: Array<string> = []
-const observed = new Set<string>()
+let creators: Array<CreatorRun> = []
+let produced: Array<string> = []
+let observed = new Set<string>()
+let records = 0
 const wrongKey: Array<string> = []
 const defects: Array<string> = []
+const unaskedInterrupts: Array<string> = []
 let seq = 0
 let stopping = false
 
@@ -192,6 +221,9 @@ const timedCall = (kind: string, effect: Effect.Effect<unknown, unknown>) =>
       const outcome = Exit.isSuccess(exit) ? "ok" : tagOfCause(exit.cause)
       if (outcome !== "ok") errors[`${kind}: ${outcome}`] = (errors[`${kind}: ${outcome}`] ?? 0) + 1
       if (Exit.isFailure(exit) && outcome === "defect") defects.push(`${kind}: ${Cause.pretty(exit.cause).slice(0, 600)}`)
+      if (Exit.isFailure(exit) && outcome === "interrupted" && unaskedInterrupts.length < 20) {
+        unaskedInterrupts.push(`${kind} at ${start.toFixed(0)} after ${ms.toFixed(0)} ms: ${Cause.pretty(exit.cause).slice(0, 1_500)}`)
+      }
       if (ms > config.commandTimeoutMs + 100) overCommand[`${kind}: ${outcome}`] = (overCommand[`${kind}: ${outcome}`] ?? 0) + 1
       if (ms > (config.bounds[kind] ?? Infinity)) overBound.push([kind, start, end, outcome])
       if (outcome === "LockTimeoutError") lockTimeouts.push([kind, start, end, outcome])
@@ -213,6 +245,16 @@ const finalPass = (region: Region.Region<Value>) =>
   Effect.forEach(keys, (key) =>
     Effect.map(Effect.exit(one(region, key, undefined, true)), (exit) => Exit.isSuccess(exit) ? undefined : `${key}: ${Cause.pretty(exit.cause).slice(0, 300)}`), { concurrency: 8 })
 
+/** Appends the records gathered since the last flush to the records file and drops them. */
+const flushRecords = () => {
+  const chunk: RecordChunk = { creators, produced, observed: [...observed] }
+  records += chunk.creators.length + chunk.produced.length + chunk.observed.length
+  creators = []
+  produced = []
+  observed = new Set()
+  appendFileSync(join(config.recordsDir, `${process.pid}.jsonl`), `${JSON.stringify(chunk)}\n`)
+}
+
 const waitForStop = () =>
   new Promise<void>((resolve) => {
     const lines = createInterface({ input: process.stdin })
@@ -232,15 +274,21 @@ const program = Effect.gen(function*() {
   delay.enable()
   process.stdout.write("ready\n")
   let heapStartMB = Number.NaN
+  let fdStart = Number.NaN
   const warmedUp = setTimeout(() => {
+    flushRecords()
     heapStartMB = heapMB()
-  }, 5_000)
+    fdStart = fdCount()
+  }, config.warmupMs)
+  const flusher = setInterval(flushRecords, 1_000)
   const stop = Effect.promise(waitForStop).pipe(Effect.andThen(Effect.sync(() => {
     stopping = true
   })))
   yield* Effect.all([stop, Effect.forEach(Array.from({ length: config.concurrency }), () => loop(region), { concurrency: "unbounded", discard: true })], { concurrency: 2 })
   clearTimeout(warmedUp)
   const finalFailures = (yield* finalPass(region)).filter((f): f is string => f !== undefined)
+  clearInterval(flusher)
+  flushRecords()
   delay.disable()
   const report: WorkerReport = {
     pid: process.pid,
@@ -250,16 +298,16 @@ const program = Effect.gen(function*() {
     overCommand,
     overBound,
     lockTimeouts,
-    creators,
-    produced,
-    observed: [...observed],
     wrongKey,
     defects,
+    unaskedInterrupts,
     finalFailures,
     heapStartMB,
     heapEndMB: heapMB(),
+    fdStart,
+    fdEnd: fdCount(),
     loopDelayMaxMs: delay.max / 1e6,
-    records: creators.length + produced.length + observed.size
+    records
   }
   process.stdout.write(`${JSON.stringify(report)}\n`)
 })

@@ -1,5 +1,5 @@
 /**
- * Chaos run (`pnpm chaos`): 4 worker processes (`bench/chaos-worker.ts`) do
+ * Chaos run (`pnpm chaos`): 4 worker processes (`CHAOS_WORKERS`) (`bench/chaos-worker.ts`) do
  * random region operations over RedisBackend + RedisLock while this process
  * pauses (`CLIENT PAUSE`), stops (SIGSTOP/SIGCONT), kills (SIGKILL, restart on
  * the same port, empty) and flushes (`FLUSHALL`, `CLIENT KILL`) its own
@@ -8,6 +8,8 @@
  *
  *   pnpm chaos                     # ~2 minutes of faults
  *   CHAOS_SECONDS=30 pnpm chaos    # shorter
+ *   CHAOS_SECONDS=1200 CHAOS_WORKERS=8 pnpm chaos   # the 20-minute soak
+ *   CHAOS_HEAP_GROWTH_MB=-1000 CHAOS_FD_GROWTH=-1000 …   # self-check: both resource checks fire
  *   CHAOS_LOCK=local pnpm chaos    # self-check: an in-process lock only, so the
  *                                  # exclusion check must report violations
  *   CHAOS_MARGIN_MS=-900 …         # self-check of the latency check
@@ -24,21 +26,33 @@
  * - no `LockTimeoutError` unless a fault happened within `leaseTtl` + `lockTimeout`
  *   before the call (a creator takes at most `creatorMaxMs`, far below `lockTimeout`);
  * - no defect, no worker crash, and after the last fault (and one lease) every
- *   key is served again by the same Layers.
+ *   key is served again by the same Layers;
+ * - resources (a soak): per worker, heap used after a full GC at the end is at
+ *   most `CHAOS_HEAP_GROWTH_MB` (default 16) above the one after the warm-up
+ *   (the test records are streamed to a file, not kept in the heap), and open
+ *   file descriptors (`/proc/self/fd`) at most `CHAOS_FD_GROWTH` (default 4)
+ *   above their count after the warm-up.
  */
 import { execFile, spawn } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { loadavg, tmpdir } from "node:os"
+import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { startRedisServer, type RedisServer } from "../test-support/redis-server.ts"
-import type { TimedCall, WorkerConfig, WorkerReport } from "./chaos-worker.ts"
+import type { CreatorRun, RecordChunk, TimedCall, WorkerConfig, WorkerReport } from "./chaos-worker.ts"
 
 const execFileAsync = promisify(execFile)
 const REDIS_CLI = process.env["REDIS_CLI_BIN"] ?? "redis-cli"
 
 const SECONDS = Number(process.env["CHAOS_SECONDS"] ?? 120)
 const MARGIN_MS = Number(process.env["CHAOS_MARGIN_MS"] ?? 1_000)
-const WORKERS = 4
+const WORKERS = Number(process.env["CHAOS_WORKERS"] ?? 4)
+const HEAP_GROWTH_MB = Number(process.env["CHAOS_HEAP_GROWTH_MB"] ?? 16)
+const FD_GROWTH = Number(process.env["CHAOS_FD_GROWTH"] ?? 4)
+/** Heap and fds are first measured this long after the workers are ready: a quarter of the run, 5–60 s. */
+const WARMUP_MS = Math.round(Math.min(60_000, Math.max(5_000, SECONDS * 250)))
 
 const base = {
   keys: 40,
@@ -121,7 +135,7 @@ const faultWithin = (faults: ReadonlyArray<Fault>, from: number, to: number) =>
   faults.some((f) => f.start <= to && f.end >= from)
 
 /** Pairs of overlapping creator runs of one key with no fault from `leaseTtl` before the earlier start. */
-const exclusionBreaches = (reports: ReadonlyArray<WorkerReport>, faults: ReadonlyArray<Fault>, t0: number) => {
+const exclusionBreaches = (reports: ReadonlyArray<FullReport>, faults: ReadonlyArray<Fault>, t0: number) => {
   const byKey = new Map<string, Array<{ pid: number; start: number; end: number }>>()
   for (const r of reports) {
     for (const [key, start, end] of r.creators) {
@@ -144,6 +158,28 @@ const exclusionBreaches = (reports: ReadonlyArray<WorkerReport>, faults: Readonl
     }
   }
   return { byKey, breaches }
+}
+
+/** A worker's report with the records it streamed to its file. */
+interface FullReport extends WorkerReport {
+  readonly creators: ReadonlyArray<CreatorRun>
+  readonly produced: ReadonlyArray<string>
+  readonly observed: ReadonlyArray<string>
+}
+
+const withRecords = (report: WorkerReport, recordsDir: string): FullReport => {
+  const creators: Array<CreatorRun> = []
+  const produced: Array<string> = []
+  const observed = new Set<string>()
+  const text = readFileSync(join(recordsDir, `${report.pid}.jsonl`), "utf8")
+  for (const line of text.split("\n")) {
+    if (line === "") continue
+    const chunk = JSON.parse(line) as RecordChunk
+    for (const c of chunk.creators) creators.push(c)
+    for (const p of chunk.produced) produced.push(p)
+    for (const o of chunk.observed) observed.add(o)
+  }
+  return { ...report, creators, produced, observed: [...observed] }
 }
 
 /** Seconds since the faults began, e.g. `+12.345 s`. */
@@ -177,7 +213,9 @@ const spawnWorker = (config: WorkerConfig) => {
 
 const main = async () => {
   const server = await startRedisServer()
-  const config: WorkerConfig = { ...base, url: server.url, bounds: boundsOf(base) }
+  const recordsDir = mkdtempSync(join(tmpdir(), "dogpile-chaos-"))
+  const loadStart = loadavg()
+  const config: WorkerConfig = { ...base, url: server.url, bounds: boundsOf(base), recordsDir, warmupMs: WARMUP_MS }
   const workers = Array.from({ length: WORKERS }, () => spawnWorker(config))
   try {
     await Promise.all(workers.map((w) => w.ready))
@@ -188,18 +226,20 @@ const main = async () => {
     await server.start()
     await sleep(base.leaseTtlMs + 1_000)
     for (const w of workers) w.child.stdin.write("stop\n")
-    const outcomes = await Promise.all(workers.map((w) => w.report))
-    print(outcomes, faults, t0, server)
+    const raw = await Promise.all(workers.map((w) => w.report))
+    const outcomes = raw.map((o) => typeof o === "string" ? o : withRecords(o, recordsDir))
+    print(outcomes, faults, t0, server, [loadStart, loadavg()])
     process.exitCode = violationsOf(outcomes, faults, t0).total > 0 ? 1 : 0
   } finally {
     for (const w of workers) w.child.stdin.end()
     await Promise.all(workers.map((w) => w.child.exitCode !== null ? undefined : new Promise((r) => w.child.once("exit", r))))
     await server.dispose()
+    rmSync(recordsDir, { recursive: true, force: true })
   }
 }
 
-const violationsOf = (outcomes: ReadonlyArray<WorkerReport | string>, faults: ReadonlyArray<Fault>, t0: number) => {
-  const reports = outcomes.filter((o): o is WorkerReport => typeof o !== "string")
+const violationsOf = (outcomes: ReadonlyArray<FullReport | string>, faults: ReadonlyArray<Fault>, t0: number) => {
+  const reports = outcomes.filter((o): o is FullReport => typeof o !== "string")
   const produced = new Set(reports.flatMap((r) => r.produced))
   const unknownValues = reports.flatMap((r) => r.observed.filter((o) => !produced.has(o)))
   const exclusion = exclusionBreaches(reports, faults, t0)
@@ -212,12 +252,22 @@ const violationsOf = (outcomes: ReadonlyArray<WorkerReport | string>, faults: Re
     "concurrent creators while healthy": exclusion.breaches,
     "LockTimeoutError while healthy": healthyLockTimeouts.map((t) => describeCall(t, t0)),
     "defect": reports.flatMap((r) => r.defects),
-    "key not served after recovery": reports.flatMap((r) => r.finalFailures)
+    "key not served after recovery": reports.flatMap((r) => r.finalFailures),
+    "heap growth": reports.filter((r) => !(r.heapEndMB - r.heapStartMB <= HEAP_GROWTH_MB))
+      .map((r) => `pid ${r.pid}: ${r.heapStartMB} MB after warm-up, ${r.heapEndMB} MB at end (bound +${HEAP_GROWTH_MB} MB)`),
+    "file descriptor growth": reports.filter((r) => !(r.fdEnd - r.fdStart <= FD_GROWTH))
+      .map((r) => `pid ${r.pid}: ${r.fdStart} fds after warm-up, ${r.fdEnd} at end (bound +${FD_GROWTH})`)
   }
   return { list, exclusion, reports, total: Object.values(list).reduce((n, l) => n + l.length, 0) }
 }
 
-const print = (outcomes: ReadonlyArray<WorkerReport | string>, faults: ReadonlyArray<Fault>, t0: number, server: RedisServer) => {
+const print = (
+  outcomes: ReadonlyArray<FullReport | string>,
+  faults: ReadonlyArray<Fault>,
+  t0: number,
+  server: RedisServer,
+  load: readonly [ReadonlyArray<number>, ReadonlyArray<number>]
+) => {
   const { list, exclusion, reports, total } = violationsOf(outcomes, faults, t0)
   const ops = sum(reports.map((r) => r.ops))
   const errors = sum(reports.map((r) => r.errors))
@@ -229,7 +279,9 @@ const print = (outcomes: ReadonlyArray<WorkerReport | string>, faults: ReadonlyA
   const q = (p: number) => counts[Math.min(counts.length - 1, Math.floor(p * counts.length))] ?? 0
   const out: Array<string> = []
   out.push(`Chaos run: ${SECONDS} s, ${WORKERS} workers × ${base.concurrency} fibers, ${base.keys} keys, Node ${process.version}, redis-server on 127.0.0.1:${server.port}`)
-  out.push(`settings: ${JSON.stringify(base)}, margin ${MARGIN_MS} ms`)
+  out.push(`settings: ${JSON.stringify(base)}, margin ${MARGIN_MS} ms, warm-up ${WARMUP_MS} ms, heap bound +${HEAP_GROWTH_MB} MB, fd bound +${FD_GROWTH}`)
+  const fmt = (l: ReadonlyArray<number>) => l.map((x) => x.toFixed(2)).join(" ")
+  out.push(`load average (1/5/15 min): ${fmt(load[0])} at start, ${fmt(load[1])} at end`)
   out.push("", `faults (${faults.length}): ${Object.entries(faultCounts).map(([k, v]) => `${k} ${v}`).join(", ")}`)
   out.push(`timeline: ${faults.map((f) => `${at(f.start, t0).slice(0, -4)} s ${f.kind} ${((f.end - f.start) / 1000).toFixed(1)} s`).join("; ")}`)
   const overByOutcome = sum(reports.map((r) => r.overCommand))
@@ -245,17 +297,46 @@ const print = (outcomes: ReadonlyArray<WorkerReport | string>, faults: ReadonlyA
   out.push("", `creator runs: ${counts.reduce((a, b) => a + b, 0)} over ${counts.length} keys; per key min ${q(0)}, median ${q(0.5)}, p90 ${q(0.9)}, max ${counts[counts.length - 1] ?? 0}`)
   out.push(`overlapping creator runs of one key: ${countOverlaps(exclusion.byKey)} (${list["concurrent creators while healthy"].length} with no fault within leaseTtl before: violations)`)
   out.push(`LockTimeoutErrors: ${reports.reduce((n, r) => n + r.lockTimeouts.length, 0)} (${list["LockTimeoutError while healthy"].length} with no fault within leaseTtl + lockTimeout before: violations)`)
-  out.push("", "| worker | heap after warm-up (MB) | heap at end (MB) | records kept for the checks | event-loop delay max (ms) |", "|---|---:|---:|---:|---:|")
-  for (const r of reports) out.push(`| ${r.pid} | ${r.heapStartMB} | ${r.heapEndMB} | ${r.records} | ${r.loopDelayMaxMs.toFixed(0)} |`)
+  out.push(
+    "",
+    "| worker | heap after warm-up (MB) | heap at end (MB) | fds after warm-up | fds at end | records (streamed to file) | event-loop delay max (ms) |",
+    "|---|---:|---:|---:|---:|---:|---:|"
+  )
+  for (const r of reports) {
+    out.push(`| ${r.pid} | ${r.heapStartMB} | ${r.heapEndMB} | ${r.fdStart} | ${r.fdEnd} | ${r.records} | ${r.loopDelayMaxMs.toFixed(0)} |`)
+  }
   out.push("", `violations: ${total}`)
   for (const [name, items] of Object.entries(list)) {
     out.push(`  ${name}: ${items.length}`)
     for (const item of items.slice(0, 5)) out.push(`    ${item}`)
   }
+  out.push("", `summary: ${JSON.stringify(summaryOf(list, faults.length, ops, reports))}`)
+  const unasked = reports.flatMap((r) => r.unaskedInterrupts.map((u) => `pid ${r.pid}: ${u}`))
+  if (unasked.length > 0) out.push("", `calls interrupted though their caller did not interrupt them (not a violation; first ${Math.min(5, unasked.length)}):`, ...unasked.slice(0, 5).map((u) => `  ${u}`))
   const slowest = reports.flatMap((r) => r.overBound).sort((a, b) => (b[2] - b[1]) - (a[2] - a[1]))
   if (slowest.length > 0) out.push("", "slowest calls over their bound:", ...slowest.slice(0, 5).map((t) => `  ${describeCall(t, t0)}`))
   console.log(out.join("\n"))
 }
+
+/** The last numbers as one JSON line (`summary: {...}`), for a test or a script to read. */
+const summaryOf = (
+  list: Record<string, ReadonlyArray<string>>,
+  faults: number,
+  ops: Record<string, number>,
+  reports: ReadonlyArray<FullReport>
+) => ({
+  violations: Object.fromEntries(Object.entries(list).map(([name, items]) => [name, items.length])),
+  faults,
+  calls: Object.values(ops).reduce((a, b) => a + b, 0),
+  workers: reports.map((r) => ({
+    pid: r.pid,
+    heapStartMB: r.heapStartMB,
+    heapEndMB: r.heapEndMB,
+    fdStart: r.fdStart,
+    fdEnd: r.fdEnd,
+    creators: r.creators.length
+  }))
+})
 
 const countOverlaps = (byKey: ReadonlyMap<string, ReadonlyArray<{ start: number; end: number }>>) => {
   let n = 0

@@ -8,7 +8,7 @@
 import { spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
 
-const all = ["core-hit", "core-miss", "codecs", "redis-hit", "redis-write", "stampede", "many-cold", "xfetch", "hstore-memory", "hstore-hit", "near-hit", "near-coherence"]
+const all = ["core-hit", "core-miss", "codecs", "redis-hit", "redis-write", "stampede", "many-cold", "xfetch", "hstore-memory", "hstore-hit", "near-hit", "near-coherence", "tracing"]
 const asked = process.argv.slice(2)
 const names = asked.length > 0 ? asked : all
 

@@ -51,9 +51,14 @@ const program = Effect.gen(function*() {
 
 const UsersLive = Users.layer.pipe(Layer.provide(Layer.mergeAll(MemoryBackend.layer(), Lock.layerLocal)))
 
+/** A span's line: its name, indented under its parent, and the region's attributes on it. */
+const line = (span: Tracer.NativeSpan): string => {
+  const region = span.attributes.get("dogpile.region")
+  const outcome = span.attributes.get("dogpile.outcome")
+  const about = region === undefined ? "" : ` region=${String(region)} outcome=${String(outcome)}`
+  return `tracing: ${"  ".repeat(depth(span))}${span.name}${about}`
+}
+
 Effect.runPromise(program.pipe(Effect.provide(UsersLive))).then(() => {
-  for (const span of recorded) {
-    const region = span.attributes.get("region")
-    console.log(`tracing: ${"  ".repeat(depth(span))}${span.name}${region === undefined ? "" : ` region=${String(region)}`}`)
-  }
+  for (const span of recorded) console.log(line(span))
 })

@@ -5,7 +5,7 @@
  */
 import { Context, Duration, Effect, Layer, Option, Scope, Semaphore } from "effect"
 import * as CacheKey from "./CacheKey.ts"
-import type { BackendFailure } from "./Backend.ts"
+import type { Backend, BackendFailure } from "./Backend.ts"
 import { type LockLostError, LockTimeoutError } from "./CacheError.ts"
 
 /**
@@ -35,6 +35,49 @@ export interface LockLease {
    * release then has nothing left to do.
    */
   readonly confirmAndRelease?: Effect.Effect<void | "lost", LockLostError>
+}
+
+/**
+ * What {@link LockedMiss} `tryAbsent` found: the lock taken while the value
+ * is still absent (checked in the same step: no read again is needed; the
+ * lease's store of the created value also releases the lock and wakes the
+ * waiters), the lock held by someone else, or `Fallback`: the value exists
+ * after all, or the key cannot go this way (e.g. its value and its lock live
+ * in different Cluster slots); the caller takes the usual path.
+ *
+ * @example
+ * ```ts
+ * import type { LockedAttempt } from "@dogpile-effect/core"
+ * const held: LockedAttempt = { _tag: "Held" }
+ * ```
+ *
+ * @since 0.4.0
+ */
+export type LockedAttempt =
+  | { readonly _tag: "Taken"; readonly lease: LockLease }
+  | { readonly _tag: "Held" }
+  | { readonly _tag: "Fallback" }
+
+/**
+ * A lock's miss path fused with its backend's (see `Lock.lockedMiss`): one
+ * round trip checks that a key's value is still absent and takes its lock.
+ *
+ * @example
+ * ```ts
+ * import { Backend, Lock } from "@dogpile-effect/core"
+ * import { Effect } from "effect"
+ * // A region asks its lock once, when it is built; the local lock has no such path.
+ * const fused = Effect.gen(function*() {
+ *   const lock = yield* Lock
+ *   return lock.lockedMiss?.(yield* Backend)
+ * })
+ * ```
+ *
+ * @since 0.4.0
+ */
+export interface LockedMiss {
+  /** Takes the lock of `key` if its value is still absent, in one round trip; the lease lives in the scope. */
+  readonly tryAbsent: (key: CacheKey.CacheKey) => Effect.Effect<LockedAttempt, BackendFailure, Scope.Scope>
 }
 
 /**
@@ -108,6 +151,13 @@ export class Lock extends Context.Service<Lock, {
    * this way when it can: a scope costs a third of an in-process miss.
    */
   tryTake?(key: CacheKey.CacheKey): Effect.Effect<Option.Option<TakenLock>>
+  /**
+   * Optional: the locked miss in fewer round trips, when this lock and
+   * `backend` share one store (the Redis lock and the Redis backend over the
+   * same client). `undefined` when they do not: the region then uses
+   * `tryAcquire`, a read again, and a store followed by the release.
+   */
+  lockedMiss?(backend: Backend["Service"]): LockedMiss | undefined
 }>()("@dogpile-effect/core/Lock") {
   /**
    * An in-process lock: one semaphore per key, dropped when nobody holds or

@@ -1,38 +1,104 @@
 /**
- * Release notifications of the Redis lock: a subscriber connection hears the
- * keys released on the lock's channel and wakes the fibers waiting for them;
- * {@link Waiters} `poll` is the wait loop of `acquire` and `awaitRelease`.
+ * Waiting for a Redis lock without polling. A subscriber connection hears the
+ * keys released on the lock's channel and wakes every fiber waiting for them
+ * at once; between wake-ups a waiter sends nothing. A holder that died is
+ * found from its lease: a waiter knows how long the lock key has left (the
+ * `PTTL` its failed attempt returned) and checks once when that runs out
+ * (a renewing holder extends it: the check reports the new remainder and the
+ * waiter sleeps again).
+ *
+ * Lost messages: while the subscriber connection is down (before its first
+ * `SUBSCRIBE` is confirmed, or between a disconnect and the re-subscription)
+ * waiters fall back to polling with a backoff from `pollMin` to `pollMax`; the
+ * disconnect and the re-subscription each make every waiter check once. A
+ * message lost without a disconnect seen here (a Cluster's subscriber moving
+ * to another node) delays a waiter until the lease ends, never past its own
+ * deadline.
  *
  * @since 0.2.0
  */
 import { Clock, Deferred, Effect, Exit, Option, type Scope } from "effect"
-import { RedisClient } from "./RedisClient.ts"
+import { RedisClient, type RedisConnection } from "./RedisClient.ts"
 
 /**
- * Waiting for a lock key to be released.
+ * Why a waiter woke: its key was announced released, or the subscription
+ * was lost or renewed (messages may have been missed: check once).
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export type Wake = "released" | "recheck"
+
+/**
+ * What one check of a lock found: done (taken, or free), or held with
+ * `leaseMs` left on its key (`undefined`: a key without a TTL, polled).
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export type Check =
+  | { readonly _tag: "Done" }
+  | { readonly _tag: "Held"; readonly leaseMs: number | undefined }
+
+/**
+ * A failed attempt's finding kept for the waiter that follows it (the same
+ * process's `awaitRelease` after `tryAcquire`), so that waiter starts
+ * without asking again. Created before the attempt is sent: a release heard
+ * from then on marks it `released`.
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export interface Observation {
+  /** When the holder's lease runs out (Clock epoch ms), once the attempt answered. */
+  leaseEndsAt: number | undefined
+  /** The lease's remainder was unknown (a key without a TTL). */
+  unknownLease: boolean
+  /** A release of the key was heard since the attempt was sent. */
+  released: boolean
+}
+
+/**
+ * Waiting for lock keys to be released.
  *
  * @category models
  * @since 0.2.0
  */
 export interface Waiters {
   /**
-   * Runs `attempt` until it returns `true`, waiting between attempts for a
-   * release notification of `redisKey` or a backoff from `pollMin` to
-   * `pollMax`, whichever comes first. `attempt` gets the milliseconds left
-   * before `deadline` (Clock time; zero or less on a first attempt past it)
-   * and whether a release was heard; when no time is left after an attempt,
-   * `onTimeout` fails the loop.
+   * Runs `attempt` until it answers `Done`, sleeping between attempts until
+   * a release of `redisKey` is heard, the subscription changes, or the lease
+   * `attempt` reported runs out (a backoff from `pollMin` to `pollMax` when
+   * its lease is unknown or the subscriber is down). `attempt` gets the
+   * milliseconds left before `deadline` (zero or less on a first attempt past
+   * it) and why the waiter woke (`undefined` the first time and after a
+   * lease ran out). When no time is left after an attempt, `onTimeout` fails
+   * the loop. A pending {@link Observation} of `redisKey` answers the first
+   * attempt without a command when `useObservation` is set.
    */
   poll<E, E2>(
     redisKey: string,
     deadline: number,
-    attempt: (remainingMillis: number, notified: boolean) => Effect.Effect<boolean, E>,
-    onTimeout: () => E2
+    attempt: (remainingMillis: number, wake: Wake | undefined) => Effect.Effect<Check, E>,
+    onTimeout: () => E2,
+    useObservation?: boolean
   ): Effect.Effect<void, E | E2>
+  /** Starts observing `redisKey` before an attempt is sent (see {@link Observation}). */
+  readonly observe: (redisKey: string) => Observation
+  /** Records the attempt's answer: `Held` keeps the observation for the next waiter, `Done` drops it. */
+  readonly record: (redisKey: string, observation: Observation, check: Check | undefined, now: number) => void
+  /** Whether the subscriber is confirmed subscribed (releases are heard). */
+  readonly subscribed: () => boolean
 }
 
+/** Slack after a lease's end before checking it, so the key has surely expired. */
+const LEASE_SLACK_MS = 2
+/** Observations kept before the expired ones are swept. */
+const SWEEP_AT = 1_000
+
 /**
- * Subscribes to `channel` on a second connection that lives in the scope.
+ * The subscription to `channel` on a second connection that lives in the
+ * scope, and the waiting built on it.
  *
  * @example
  * ```ts
@@ -50,56 +116,169 @@ export const make = (options: {
 }): Effect.Effect<Waiters, never, RedisClient | Scope.Scope> =>
   Effect.gen(function*() {
     const redis = yield* RedisClient
-    const { channel, pollMinMs, pollMaxMs } = options
-    const waiting = new Map<string, Set<Deferred.Deferred<void>>>()
-    const wakeAll = (key: string) => {
-      const set = waiting.get(key)
-      if (set === undefined) return
-      waiting.delete(key)
-      for (const deferred of set) Deferred.doneUnsafe(deferred, Exit.void)
-    }
     const subscriber = yield* redis.duplicate
-    subscriber.on("message", (from: string, message: string) => {
-      if (from === channel) wakeAll(message)
-    })
-    // Queued until the connection is up, and renewed by ioredis after reconnects.
-    subscriber.subscribe(channel).catch(() => {})
-
-    const register = (key: string, deferred: Deferred.Deferred<void>) => {
-      let set = waiting.get(key)
-      if (set === undefined) {
-        set = new Set()
-        waiting.set(key, set)
-      }
-      set.add(deferred)
+    const state = makeState()
+    listen(subscriber, options.channel, state)
+    const poll: Waiters["poll"] = (redisKey, deadline, attempt, onTimeout, useObservation = false) =>
+      pollLoop(state, options, redisKey, deadline, attempt, onTimeout, useObservation)
+    return {
+      poll,
+      observe: (redisKey) => observe(state, redisKey),
+      record: (redisKey, observation, check, now) => record(state, redisKey, observation, check, now),
+      subscribed: () => state.subscribed
     }
-    const unregister = (key: string, deferred: Deferred.Deferred<void>) =>
-      Effect.sync(() => {
-        const set = waiting.get(key)
-        if (set === undefined) return
-        set.delete(deferred)
-        if (set.size === 0) waiting.delete(key)
-      })
+  })
 
-    const poll: Waiters["poll"] = (redisKey, deadline, attempt, onTimeout) =>
-      Effect.gen(function*() {
-        let delay = pollMinMs
-        let notified = false
-        while (true) {
-          const wake = Deferred.makeUnsafe<void>()
-          register(redisKey, wake)
-          const done = yield* Effect.gen(function*() {
-            // Always one attempt, even when the deadline has passed (a zero timeout means "try once").
-            if (yield* attempt(deadline - (yield* Clock.currentTimeMillis), notified)) return true
-            const left = deadline - (yield* Clock.currentTimeMillis)
-            if (left <= 0) return yield* Effect.fail(onTimeout())
-            notified = Option.isSome(yield* Effect.timeoutOption(Deferred.await(wake), Math.min(delay, left)))
-            return false
-          }).pipe(Effect.ensuring(unregister(redisKey, wake)))
-          if (done) return
-          delay = Math.min(delay * 2, pollMaxMs)
-        }
-      })
+// ---- state ------------------------------------------------------------------
 
-    return { poll }
+interface State {
+  readonly waiting: Map<string, Set<Deferred.Deferred<Wake>>>
+  readonly observations: Map<string, Observation>
+  subscribed: boolean
+}
+
+const makeState = (): State => ({ waiting: new Map(), observations: new Map(), subscribed: false })
+
+const wakeKey = (state: State, key: string, wake: Wake) => {
+  const set = state.waiting.get(key)
+  if (set === undefined) return
+  state.waiting.delete(key)
+  for (const deferred of set) Deferred.doneUnsafe(deferred, Exit.succeed(wake))
+}
+
+const released = (state: State, key: string) => {
+  const observation = state.observations.get(key)
+  if (observation !== undefined) observation.released = true
+  wakeKey(state, key, "released")
+}
+
+/** Every waiter checks once: messages may have been lost, or polling must start. */
+const recheckAll = (state: State) => {
+  for (const key of [...state.waiting.keys()]) wakeKey(state, key, "recheck")
+}
+
+/**
+ * Hears releases; tracks whether the subscription is live. `SUBSCRIBE` is
+ * queued until the connection is up and sent again after every reconnect
+ * (ioredis also re-subscribes; a second `SUBSCRIBE` to a channel is a no-op),
+ * and its answer confirms the subscription.
+ */
+const listen = (subscriber: RedisConnection, channel: string, state: State) => {
+  subscriber.on("message", (from: string, message: string) => {
+    if (from === channel) released(state, message)
+  })
+  const subscribe = () => {
+    subscriber.subscribe(channel).then(() => {
+      const was = state.subscribed
+      state.subscribed = true
+      if (!was) recheckAll(state)
+    }, () => {})
+  }
+  subscriber.on("close", () => {
+    if (!state.subscribed) return
+    state.subscribed = false
+    recheckAll(state)
+  })
+  subscriber.on("ready", subscribe)
+  subscribe()
+}
+
+// ---- observations -----------------------------------------------------------
+
+const observe = (state: State, redisKey: string): Observation => {
+  if (state.observations.size >= SWEEP_AT) sweep(state)
+  const observation: Observation = { leaseEndsAt: undefined, unknownLease: false, released: false }
+  state.observations.set(redisKey, observation)
+  return observation
+}
+
+const record = (state: State, redisKey: string, observation: Observation, check: Check | undefined, now: number) => {
+  if (check === undefined || check._tag === "Done") {
+    if (state.observations.get(redisKey) === observation) state.observations.delete(redisKey)
+    return
+  }
+  if (check.leaseMs === undefined) observation.unknownLease = true
+  else observation.leaseEndsAt = now + check.leaseMs
+}
+
+/** Drops the observations nobody waited for (a stale value served instead) whose lease has run out. */
+const sweep = (state: State) => {
+  const now = Date.now()
+  for (const [key, observation] of state.observations) {
+    if (observation.leaseEndsAt === undefined || observation.leaseEndsAt < now) state.observations.delete(key)
+  }
+}
+
+/** The pending observation of `redisKey` as a first check, taken (once) by the waiter registered for it. */
+const takeObservation = (state: State, redisKey: string, now: number): Check | undefined => {
+  const observation = state.observations.get(redisKey)
+  if (observation === undefined) return undefined
+  state.observations.delete(redisKey)
+  if (observation.released) return { _tag: "Done" }
+  if (observation.unknownLease) return undefined
+  const ends = observation.leaseEndsAt
+  return ends === undefined || ends <= now ? undefined : { _tag: "Held", leaseMs: ends - now }
+}
+
+// ---- waiting ----------------------------------------------------------------
+
+const register = (state: State, key: string, deferred: Deferred.Deferred<Wake>) => {
+  let set = state.waiting.get(key)
+  if (set === undefined) {
+    set = new Set()
+    state.waiting.set(key, set)
+  }
+  set.add(deferred)
+}
+
+const unregister = (state: State, key: string, deferred: Deferred.Deferred<Wake>) =>
+  Effect.sync(() => {
+    const set = state.waiting.get(key)
+    if (set === undefined) return
+    set.delete(deferred)
+    if (set.size === 0) state.waiting.delete(key)
+  })
+
+/** How long to sleep after `check`: to its lease's end while releases are heard, else the backoff `delay`. */
+const sleepFor = (state: State, check: Check, delay: number): { readonly ms: number; readonly polled: boolean } =>
+  check._tag === "Held" && check.leaseMs !== undefined && state.subscribed
+    ? { ms: check.leaseMs + LEASE_SLACK_MS, polled: false }
+    : { ms: delay, polled: true }
+
+const pollLoop = <E, E2>(
+  state: State,
+  options: { readonly pollMinMs: number; readonly pollMaxMs: number },
+  redisKey: string,
+  deadline: number,
+  attempt: (remainingMillis: number, wake: Wake | undefined) => Effect.Effect<Check, E>,
+  onTimeout: () => E2,
+  useObservation: boolean
+): Effect.Effect<void, E | E2> =>
+  Effect.gen(function*() {
+    let delay = options.pollMinMs
+    let wake: Wake | undefined = undefined
+    let first = useObservation
+    while (true) {
+      const signal = Deferred.makeUnsafe<Wake>()
+      // Registered, and the observation taken, in one step: a release heard before is in the observation.
+      const known = yield* Effect.clockWith((clock) =>
+        Effect.sync(() => {
+          register(state, redisKey, signal)
+          return first ? takeObservation(state, redisKey, clock.currentTimeMillisUnsafe()) : undefined
+        })
+      )
+      first = false
+      const done = yield* Effect.gen(function*() {
+        // Always one attempt, even past the deadline (a zero timeout means "try once").
+        const check = known ?? (yield* attempt(deadline - (yield* Clock.currentTimeMillis), wake))
+        if (check._tag === "Done") return true
+        const left = deadline - (yield* Clock.currentTimeMillis)
+        if (left <= 0) return yield* Effect.fail(onTimeout())
+        const sleep = sleepFor(state, check, delay)
+        if (sleep.polled) delay = Math.min(delay * 2, options.pollMaxMs)
+        wake = Option.getOrUndefined(yield* Effect.timeoutOption(Deferred.await(signal), Math.min(sleep.ms, left)))
+        return false
+      }).pipe(Effect.ensuring(unregister(state, redisKey, signal)))
+      if (done) return
+    }
   })

@@ -14,6 +14,7 @@ import {
 import { Duration, Effect, Layer, Option } from "effect"
 import * as GetBatcher from "./GetBatcher.ts"
 import * as KeySlot from "./KeySlot.ts"
+import * as LockedStore from "./LockedStore.ts"
 import { RedisClient } from "./RedisClient.ts"
 
 /**
@@ -117,10 +118,21 @@ export const make = (
         return out
       })
 
+    // A lock fused with this backend (`LockedStore.ts`) leaves its release here, for the store of its value.
+    const shared: LockedStore.Shared = { client: redis, pending: new Map() }
+    const storeRelease = redis.script("dogpileStoreRelease", LockedStore.STORE_RELEASE, 2)
+    const storeAndRelease = (k: string, bytes: Buffer, px: number | undefined, pending: LockedStore.PendingRelease) =>
+      Effect.map(LockedStore.storeAndRelease(storeRelease, k, bytes, px, pending), (reply) => {
+        if (shared.pending.get(k) === pending) shared.pending.delete(k)
+        pending.released(reply)
+      })
+
     const set = (key: CacheKey.CacheKey, value: Uint8Array, ttl?: Duration.Duration) =>
       Effect.flatMap(plain(key), (k) => {
         const px = ttlFor(ttl)
         const bytes = toBuffer(value)
+        const pending = shared.pending.size === 0 ? undefined : shared.pending.get(k)
+        if (pending !== undefined) return storeAndRelease(k, bytes, px, pending)
         return Effect.asVoid(
           px === undefined
             ? redis.use("set", (c) => c.set(k, bytes))
@@ -176,7 +188,7 @@ export const make = (
         )
       })
 
-    return Backend.of({
+    const backend = Backend.of({
       name: "redis",
       capabilities: { hashKeys: false, ttl: true },
       get,
@@ -186,6 +198,7 @@ export const make = (
       delete: deleteOne,
       deleteMany
     })
+    return Object.assign(backend, { [LockedStore.SharedKey]: shared })
   })
 
 /**

@@ -18,6 +18,8 @@ import {
 import { randomBytes } from "node:crypto"
 import { Clock, Duration, Effect, Exit, Layer, Option, Scope } from "effect"
 import { lockKey } from "./LockKey.ts"
+import * as LockedStore from "./LockedStore.ts"
+import { type Attempt, done, EXTEND, type Fused, heldFor, RELEASE, TAKEN, TRY } from "./LockScripts.ts"
 import * as LockSettings from "./LockSettings.ts"
 import * as LockRenewal from "./LockRenewal.ts"
 import * as LockWaiters from "./LockWaiters.ts"
@@ -66,9 +68,14 @@ export interface RedisLockOptions {
   readonly renewEvery?: Duration.Input
   /** Default `"log"`. */
   readonly onLost?: LostLockPolicy
-  /** First retry delay of a waiter that was not notified. Default 5 ms. */
+  /**
+   * First retry delay of a waiter that cannot rely on release announcements
+   * (the subscriber connection is down, or the lock key has no TTL). A waiter
+   * of a lock with a lease sends nothing until it is woken or the lease runs
+   * out. Default 5 ms.
+   */
   readonly pollMin?: Duration.Input
-  /** Longest retry delay of a waiter that was not notified (the backoff cap). Default 50 ms. */
+  /** Longest retry delay of such a waiter (the backoff cap). Default 50 ms. */
   readonly pollMax?: Duration.Input
   /** Pub/sub channel on which releases are announced. Default `prefix + "released"`. */
   readonly channel?: string
@@ -96,31 +103,7 @@ export interface RedisLockOptions {
 export { lostLocks } from "./LostLock.ts"
 export { lockKey } from "./LockKey.ts"
 
-/** Deletes the lock if it still holds our token, and announces the release. */
-const RELEASE = `
-if redis.call("GET", KEYS[1]) == ARGV[1] then
-  redis.call("DEL", KEYS[1])
-  redis.call("PUBLISH", ARGV[2], KEYS[1])
-  return 1
-end
-return 0`
-
-/** Extends the lock's TTL if it still holds our token. */
-const EXTEND = `
-if redis.call("GET", KEYS[1]) == ARGV[1] then
-  return redis.call("PEXPIRE", KEYS[1], ARGV[2])
-end
-return 0`
-
 const toMillis = (input: Duration.Input): number => Duration.toMillis(Duration.fromInputUnsafe(input))
-
-/**
- * A `SET NX` whose outcome is not known yet: sent, but neither "OK" nor
- * "not set" has come back (a timeout, a dropped connection, an interruption).
- */
-interface Attempt {
-  uncertain: boolean
-}
 
 /**
  * Builds the lock over the {@link RedisClient} in context, with a subscriber
@@ -130,14 +113,19 @@ interface Attempt {
  * - In-process coalescing first: the fibers of one process queue on a local
  *   per-key lock (`makeLocal` from core), so one process has at most one
  *   attempt per key in flight.
- * - `SET lockkey token NX PX leaseTtl` with a random token. While held, the
+ * - `SET lockkey token NX PX leaseTtl` with a random token, in a script that
+ *   answers a held lock's remaining lease (`PTTL`) in the same round trip.
+ *   While held, the
  *   lease is renewed every `renewEvery` (compare-and-pexpire) by one fiber
  *   for all the locks this service holds (`LockRenewal.ts`), so creators
  *   slower than `leaseTtl` keep the lock.
  * - Release, by the scope's finalizer (success, failure, interruption), is a
- *   compare-and-delete that PUBLISHes the key; waiters retry as soon as they
- *   hear it, and otherwise poll with a backoff from `pollMin` to `pollMax`
- *   (a holder that crashed releases nothing: its lease runs out).
+ *   compare-and-delete that PUBLISHes the key; every waiting process wakes
+ *   when it hears it (`LockWaiters.ts`). Until then a waiter sends nothing:
+ *   it sleeps until the lease it learnt runs out, then checks once (a
+ *   renewing holder has extended it; a crashed one has not, and its key is
+ *   gone). Waiters poll, with a backoff from `pollMin` to `pollMax`, only
+ *   while the subscriber connection is down or for a lock key without TTL.
  * - No ghost locks: when a `SET NX` was sent but its answer never came (the
  *   command timed out, the connection dropped, the caller was interrupted),
  *   the same token-checked release follows it on the same connection, so
@@ -146,6 +134,10 @@ interface Attempt {
  *   keeps retrying until Redis answers (bounded by twice the lease).
  * - Every command of `acquire` and `awaitRelease` is bounded by what is
  *   left of the caller's timeout (and by the client's `commandTimeout`).
+ * - Fused with a `RedisBackend` over the same client (`lockedMiss`,
+ *   `LockedStore.ts`): a region's single-key miss checks that the value is
+ *   still absent and takes the lock in one script, and the store of the
+ *   created value releases the lock and announces it in one script.
  * - `lease.confirm` checks that the lock is still ours and applies `onLost`
  *   (`"ignore"` and `"log"` succeed with `"lost"`, so the region still emits
  *   its `LockLost` event). `lease.confirmAndRelease`, which a region uses
@@ -177,6 +169,7 @@ export const make = (
     const lost = LostLock.lostLocks(settings.name)
     const local = makeLocal()
     const release = redis.script("dogpileLockRelease", RELEASE, 1)
+    const tryScript = redis.script("dogpileLockTry", TRY, 1)
     const extend = redis.script("dogpileLockExtend", EXTEND, 1)
     const waiters = yield* LockWaiters.make(settings)
     const lockScope = yield* Effect.scope
@@ -184,15 +177,18 @@ export const make = (
 
     // ---- taking, and releasing what might have been taken -------------------
 
-    /** `SET NX PX`, bounded by `timeoutMillis` when given; `attempt` tells whether its outcome is unknown. */
-    const trySet = (key: string, token: string, attempt: Attempt, timeoutMillis?: number) =>
+    /**
+     * `SET NX PX` (the {@link TRY} script), bounded by `timeoutMillis` when given: `Done` when taken, else
+     * what is left of the holder's lease. `attempt` tells whether its outcome is unknown.
+     */
+    const tryTake = (key: string, token: string, attempt: Attempt, timeoutMillis?: number) =>
       Effect.suspend(() => {
         attempt.uncertain = true
         const bound = timeoutMillis === undefined || timeoutMillis <= 0 ? {} : { timeoutMillis }
-        return redis.use("lock", (c) => c.set(key, token, "PX", leaseMs, "NX"), bound).pipe(
-          Effect.map((reply) => {
+        return tryScript.run([key], [token, leaseMs], bound).pipe(
+          Effect.map((reply): LockWaiters.Check => {
             attempt.uncertain = false
-            return reply === "OK"
+            return reply === TAKEN ? done : heldFor(reply)
           })
         )
       })
@@ -219,14 +215,29 @@ export const make = (
     // ---- holding ------------------------------------------------------------
 
     /** Registers renewal and release in `scope` for a lock just taken, and builds its lease. */
-    const hold = (key: CacheKey.CacheKey, redisKey: string, token: string, scope: Scope.Scope) =>
+    const hold = (key: CacheKey.CacheKey, redisKey: string, token: string, scope: Scope.Scope, fused?: Fused) =>
       Effect.gen(function*() {
         let released = false
         const renewing = yield* renewal.hold(redisKey, token)
+        // Fused with the backend: the store of the value releases the lock (`LockedStore.ts`).
+        const pending: LockedStore.PendingRelease | undefined = fused === undefined ? undefined : {
+          lockKey: redisKey,
+          token,
+          channel,
+          released: (reply: unknown): void => {
+            released = true
+            renewal.drop(renewing)
+            if (reply !== 1) renewing.lost = true
+          }
+        }
+        if (fused !== undefined && pending !== undefined) fused.shared.pending.set(fused.valueKey, pending)
         yield* Scope.addFinalizer(
           scope,
           Effect.suspend(() => {
             renewal.drop(renewing)
+            if (fused !== undefined && fused.shared.pending.get(fused.valueKey) === pending) {
+              fused.shared.pending.delete(fused.valueKey)
+            }
             return released ? Effect.void : settle(redisKey, token)
           })
         )
@@ -273,7 +284,8 @@ export const make = (
     const staged = <E1, E2>(
       localStage: Effect.Effect<Option.Option<LockLease>, E1, Scope.Scope>,
       remote: (redisKey: string, token: string, attempt: Attempt) => Effect.Effect<boolean, E2>,
-      key: CacheKey.CacheKey
+      key: CacheKey.CacheKey,
+      fused?: Fused
     ) =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
@@ -295,12 +307,34 @@ export const make = (
             yield* Scope.close(scope, Exit.void)
             return Option.none<LockLease>()
           }
-          return Option.some(yield* hold(key, redisKey, token, scope))
+          return Option.some(yield* hold(key, redisKey, token, scope, fused))
         })
       )
 
-    const tryAcquire = (key: CacheKey.CacheKey) =>
-      staged(local.tryAcquire(key), (redisKey, token, attempt) => trySet(redisKey, token, attempt), key)
+    /** One attempt without waiting, by `run`; a held lock's lease is kept for this process's next waiter. */
+    const observed = <E>(redisKey: string, run: Effect.Effect<LockWaiters.Check, E>) =>
+      Effect.suspend(() => {
+        const observation = waiters.observe(redisKey)
+        return run.pipe(
+          Effect.onExit((exit) =>
+            Effect.clockWith((clock) =>
+              Effect.sync(() =>
+                waiters.record(redisKey, observation, exit._tag === "Success" ? exit.value : undefined, clock.currentTimeMillisUnsafe())
+              )
+            )
+          )
+        )
+      })
+
+    const tryOnce = (redisKey: string, token: string, attempt: Attempt) =>
+      Effect.map(observed(redisKey, tryTake(redisKey, token, attempt)), (check) => check._tag === "Done")
+
+    const tryAcquire = (key: CacheKey.CacheKey) => staged(local.tryAcquire(key), tryOnce, key)
+
+    /** A command cut short by the caller's own deadline is that deadline passing, not a Redis failure. */
+    const deadlineOr = (deadline: number, timedOut: () => LockTimeoutError) => (error: BackendError) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<never, LockTimeoutError | BackendError> =>
+        now >= deadline ? Effect.fail(timedOut()) : Effect.fail(error))
 
     const acquire = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
       Effect.gen(function*() {
@@ -309,19 +343,21 @@ export const make = (
         const timedOut = () => new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
         const remote = (redisKey: string, token: string, attempt: Attempt) =>
           Effect.as(
-            waiters.poll(redisKey, deadline, (remaining) => trySet(redisKey, token, attempt, remaining), timedOut),
+            waiters.poll(redisKey, deadline, (remaining) => tryTake(redisKey, token, attempt, remaining), timedOut),
             true
           )
         const localStage = Effect.map(local.acquire(key, Duration.millis(timeoutMs)), Option.some)
-        // A command cut short by the caller's own deadline is that deadline passing, not a Redis failure.
-        const lease = yield* staged(localStage, remote, key).pipe(
-          Effect.catchTag("BackendError", (error) =>
-            Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<never, LockTimeoutError | BackendError> =>
-              now >= deadline ? Effect.fail(timedOut()) : Effect.fail(error)))
-        )
+        const lease = yield* staged(localStage, remote, key).pipe(Effect.catchTag("BackendError", deadlineOr(deadline, timedOut)))
         // `remote` either takes the lock or fails, so a lease is always there.
         return Option.getOrThrow(lease)
       })
+
+    /** Whether the lock key is gone, else how long its lease has left (one `PTTL`). */
+    const leaseLeft = (redisKey: string, remaining: number) =>
+      Effect.map(
+        redis.use("lock check", (c) => c.pttl(redisKey), remaining > 0 ? { timeoutMillis: remaining } : {}),
+        heldFor
+      )
 
     const awaitRelease = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
       Effect.gen(function*() {
@@ -329,16 +365,12 @@ export const make = (
         const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
         const redisKey = keyOf(key)
         const timedOut = () => new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
-        // A release announcement means free: no need to ask again.
-        const isFree = (remaining: number, notified: boolean) =>
-          notified
-            ? Effect.succeed(true)
-            : redis.use("lock check", (c) => c.exists(redisKey), remaining > 0 ? { timeoutMillis: remaining } : {})
-              .pipe(Effect.map((count) => count === 0))
-        yield* waiters.poll(redisKey, deadline, isFree, timedOut).pipe(
-          Effect.catchTag("BackendError", (error) =>
-            Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<never, LockTimeoutError | BackendError> =>
-              now >= deadline ? Effect.fail(timedOut()) : Effect.fail(error)))
+        // A release announcement means free: no need to ask again. A failed `tryAcquire` of this process
+        // answers the first check (`useObservation`): a waiter of a live holder sends nothing until woken.
+        const check = (remaining: number, wake: LockWaiters.Wake | undefined) =>
+          wake === "released" ? Effect.succeed(done) : leaseLeft(redisKey, remaining)
+        yield* waiters.poll(redisKey, deadline, check, timedOut, true).pipe(
+          Effect.catchTag("BackendError", deadlineOr(deadline, timedOut))
         )
       })
 
@@ -347,7 +379,16 @@ export const make = (
       Effect.map(redis.use("lock status", (c) => c.pttl(keyOf(key))), (pttl): LockStatus =>
         pttl === -2 ? { _tag: "Free" } : pttl === -1 ? { _tag: "Held" } : { _tag: "Held", remainingMs: pttl })
 
-    return Lock.of({ name: `redis:${settings.name}`, tryAcquire, acquire, awaitRelease, status })
+    const lockedMiss = LockedStore.lockedMiss({
+      redis,
+      customNaming: options.lockKey !== undefined,
+      keyOf,
+      leaseMs,
+      take: (key, remote, fused) => staged(local.tryAcquire(key), remote, key, fused),
+      observed
+    })
+
+    return Lock.of({ name: `redis:${settings.name}`, tryAcquire, acquire, awaitRelease, status, lockedMiss })
   })
 
 /**

@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Backend } from "@dogpile-effect/core"
-import { KeySlot, RedisBackend, RedisClient } from "@dogpile-effect/redis"
+import { Backend, Codec, Region } from "@dogpile-effect/core"
+import { KeySlot, RedisBackend, RedisClient, RedisLock } from "@dogpile-effect/redis"
 import { Context, Effect, Exit, Layer, Option, Scope } from "effect"
 import * as fc from "fast-check"
-import { Cluster } from "ioredis"
+import { Cluster, Redis } from "ioredis"
 import { afterAll, beforeAll } from "vitest"
 import { type RedisCluster, startRedisCluster } from "../../../test-support/redis-server.ts"
 
@@ -95,5 +95,49 @@ describe("RedisClient.layerFrom on the caller's ioredis Cluster", () => {
       yield* Scope.close(scope, Exit.void)
       assert.strictEqual(mine.status, "ready")
       assert.strictEqual(yield* Effect.promise(() => mine.get("own-cluster:1")), "own-cluster:1")
+    }).pipe(Effect.scoped))
+})
+
+describe("RedisLock's locked miss on a 3-master cluster", () => {
+  /** Calls of `command` on every master (commandstats counts the commands scripts call). */
+  const callsEverywhere = (command: string) =>
+    Effect.promise(async () => {
+      let total = 0
+      for (const node of (cluster as RedisCluster).nodes) {
+        const info = await new Promise<string>((resolve, reject) => {
+          const raw = new Redis(node.port, node.host)
+          raw.info("commandstats").then((text) => {
+            raw.disconnect()
+            resolve(text)
+          }, reject)
+        })
+        total += Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? 0)
+      }
+      return total
+    })
+
+  it.live("a {tagged} key (value and lock in one slot) goes fused; an untagged one keeps the usual protocol", () =>
+    Effect.gen(function*() {
+      const services = yield* Layer.build(Layer.mergeAll(RedisBackend.layer(), Codec.layerJson).pipe(
+        Layer.provideMerge(RedisLock.layer()),
+        Layer.provideMerge(clusterLayer())
+      ))
+      const region = yield* Effect.provide(Region.make<number>({ name: "fused", expiration: "1 minute" }), services)
+      yield* region.getOrCreate("{warm}", Effect.succeed(0))
+      // EXISTS runs only inside the fused attempt's script; GET of the value again only in the usual protocol.
+      const miss = (key: string, value: number) =>
+        Effect.gen(function*() {
+          const [exists, gets] = [yield* callsEverywhere("exists"), yield* callsEverywhere("get")]
+          assert.strictEqual(yield* region.getOrCreate(key, Effect.succeed(value)), value)
+          return { exists: (yield* callsEverywhere("exists")) - exists, gets: (yield* callsEverywhere("get")) - gets }
+        })
+      const untagged = ["plain-a", "plain-b", "plain-c"].find((k) =>
+        KeySlot.slot(`fused:${k}`) !== KeySlot.slot(RedisLock.lockKey(`fused:${k}`))) as string
+      // Fused: the read, then the check-and-lock script (EXISTS inside), the store-and-release (its GET of the lock).
+      assert.deepStrictEqual(yield* miss("{user:1}:name", 1), { exists: 1, gets: 2 })
+      // Usual: the read, SET NX, the read again, the SET, the release script (its GET of the lock).
+      assert.deepStrictEqual(yield* miss(untagged, 2), { exists: 0, gets: 3 })
+      assert.strictEqual(yield* region.getOrCreate("{user:1}:name", Effect.succeed(9)), 1)
+      assert.strictEqual(yield* region.getOrCreate(untagged, Effect.succeed(9)), 2)
     }).pipe(Effect.scoped))
 })

@@ -82,6 +82,10 @@ describe("memory pressure (maxmemory)", () => {
         else yield* seen.invalidateTags(["t"], { hard: true })
         const markKey = kind === "region mark" ? `__dogpile__:{${name}}:invalidated:hard` : `__dogpile__:{${name}}:invalidated:tag:hard:t`
         assert.deepStrictEqual(yield* seen.get("v0"), Option.none(), "invalidated")
+        // Redis' LRU clock ticks once a second: let the mark's last access fall a tick behind the
+        // values' (touched below), and sample widely, so the mark, not the values, is evicted first.
+        yield* Effect.promise(() => raw.config("SET", "maxmemory-samples", "64"))
+        yield* Effect.sleep("1100 millis")
         // Fill the server, keeping the values hot (GET touches them), until the mark is evicted (EXISTS does not touch).
         const fullKeys = keys.map((key) => `${name}:${key}`)
         let evicted = false

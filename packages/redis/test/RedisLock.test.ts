@@ -22,6 +22,30 @@ const buildLock = (redisUrl: string, options?: RedisLock.RedisLockOptions) =>
     redis: Context.get(ctx, RedisClient.RedisClient)
   }))
 
+/** A redis-server of the test's own (its counters and its clients are the test's only). */
+const serverInScope = Effect.acquireRelease(Effect.promise(() => startRedisServer()), (s) => Effect.promise(() => s.dispose()))
+
+const callsOf = (info: string, command: string) => Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? 0)
+
+/**
+ * Waits until `count` lock subscribers are registered on the server, and a little more for them to read the
+ * confirmation (a lock polls until its subscription is confirmed).
+ */
+const subscribers = (redis: RedisClient.RedisClient["Service"], count: number) =>
+  Effect.gen(function*() {
+    while (true) {
+      const reply = yield* redis.use("numsub", (c) => c.call("PUBSUB", "NUMSUB", "_lock:released"))
+      if (Number((reply as Array<unknown>)[1]) >= count) break
+      yield* Effect.sleep("20 millis")
+    }
+    yield* Effect.sleep("100 millis")
+  })
+
+/** Lock commands the server has run: the scripts, and the reads a waiter would poll with. */
+const lockCommandsOn = (redis: RedisClient.RedisClient["Service"]) =>
+  Effect.map(redis.use("info", (c) => c.info("commandstats")), (info) =>
+    ["evalsha", "eval", "pttl", "exists", "get", "set"].reduce((a, command) => a + callsOf(info, command), 0))
+
 /** `times` times, every `everyMs` of real time, checks that `other` can take none of `keys` (their holder renews them). */
 const stillHeld = (other: Lock["Service"], keys: ReadonlyArray<string>, times: number, everyMs: number) =>
   Effect.gen(function*() {
@@ -118,6 +142,61 @@ describe("RedisLock", () => {
       assert.strictEqual(timeout._tag, "LockTimeoutError")
     }).pipe(Effect.scoped))
 
+  it.live("a waiter of a live holder sends no command until the release wakes it (counted: INFO commandstats)", () =>
+    Effect.gen(function*() {
+      const server = yield* serverInScope
+      const a = yield* buildLock(server.url)
+      const b = yield* buildLock(server.url)
+      const k = key("silent")
+      const held = yield* Scope.make()
+      yield* Scope.provide(a.lock.acquire(k, "1 second"), held)
+      // The attempt that finds it held answers the lease left: the wait starts from it, with no command.
+      yield* subscribers(b.redis, 2)
+      assert.isTrue(Option.isNone(yield* Effect.scoped(b.lock.tryAcquire(k))))
+      const before = yield* lockCommandsOn(b.redis)
+      const waiter = yield* Effect.forkChild(b.lock.awaitRelease(k, "10 seconds"))
+      yield* Effect.sleep("500 millis")
+      assert.strictEqual((yield* lockCommandsOn(b.redis)) - before, 0, "lock commands sent while waiting")
+      yield* Scope.close(held, Exit.void)
+      yield* Fiber.join(waiter)
+    }).pipe(Effect.scoped))
+
+  it.live("a dead holder (no renewal, no release) is found when its lease runs out: one PTTL, then free", () =>
+    Effect.gen(function*() {
+      const server = yield* serverInScope
+      const b = yield* buildLock(server.url)
+      const k = key("dead")
+      // A holder that died: its key, with what is left of its lease, and nobody to renew or release it.
+      yield* subscribers(b.redis, 1)
+      yield* b.redis.use("set", (c) => c.set(`_lock:${k}`, "dead-holder", "PX", 400))
+      assert.isTrue(Option.isNone(yield* Effect.scoped(b.lock.tryAcquire(k))))
+      const pttl = () => Effect.map(b.redis.use("info", (c) => c.info("commandstats")), (info) => callsOf(info, "pttl"))
+      const before = yield* pttl()
+      yield* b.lock.awaitRelease(k, "10 seconds")
+      assert.strictEqual((yield* pttl()) - before, 1, "one check, at the lease's end")
+      assert.isTrue(Option.isSome(yield* Effect.scoped(b.lock.tryAcquire(k))))
+    }).pipe(Effect.scoped))
+
+  it.live("a release announced while the waiter's subscriber is disconnected is not lost (lease 30 s, deadline 5 s)", () =>
+    Effect.gen(function*() {
+      const server = yield* serverInScope
+      const a = yield* buildLock(server.url, { leaseTtl: "30 seconds" })
+      const b = yield* buildLock(server.url, { leaseTtl: "30 seconds" })
+      const k = key("lost-message")
+      const held = yield* Scope.make()
+      yield* Scope.provide(a.lock.acquire(k, "1 second"), held)
+      assert.isTrue(Option.isNone(yield* Effect.scoped(b.lock.tryAcquire(k))))
+      const waiter = yield* Effect.forkChild(Effect.exit(b.lock.awaitRelease(k, "5 seconds")))
+      yield* Effect.sleep("100 millis")
+      // Drop every subscriber connection, and release at once: the announcement reaches nobody.
+      yield* a.redis.use("kill", (c) => c.call("CLIENT", "KILL", "TYPE", "pubsub"))
+      yield* Scope.close(held, Exit.void)
+      // Without a check on the disconnect and the re-subscription, the waiter would sleep until the lease's
+      // end (30 s), past its 5 s deadline.
+      const exit = yield* Fiber.join(waiter)
+      assert.isTrue(Exit.isSuccess(exit), String(exit))
+    }).pipe(Effect.scoped))
+
   it.live("acquire times out with LockTimeoutError", () =>
     Effect.gen(function*() {
       const a = yield* buildLock(url)
@@ -196,30 +275,53 @@ describe("RedisLock", () => {
       assert.deepStrictEqual(lost, ["lost", "lost"])
     }).pipe(Effect.scoped))
 
-  it.live("a region's locked miss checks and releases its lock in one round trip (no separate check)", () =>
+  it.live("a region's locked miss: 3 round trips (read; value-absent check + lock; store + release + wake-up), counted", () =>
     Effect.gen(function*() {
-      const server = yield* Effect.acquireRelease(Effect.promise(() => startRedisServer()), (s) => Effect.promise(() => s.dispose()))
+      const server = yield* serverInScope
       const services = yield* Layer.build(Layer.mergeAll(RedisBackend.layer(), Codec.layerJson).pipe(
         Layer.provideMerge(RedisLock.layer()),
         Layer.provideMerge(RedisClient.layer({ url: server.url }))
       ))
       const redis = Context.get(services, RedisClient.RedisClient)
       const region = yield* Effect.provide(Region.make<number>({ name: "one-trip", expiration: "1 minute" }), services)
-      const calls = Effect.map(redis.use("info", (c) => c.info("commandstats")), (info) => {
-        const count = (command: string) => Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? 0)
-        return { reads: count("get") + count("mget"), scripts: count("evalsha") + count("eval") }
-      })
+      const commands = ["evalsha", "eval", "get", "mget", "set", "exists", "pttl", "del", "publish"] as const
+      const calls = Effect.map(redis.use("info", (c) => c.info("commandstats")), (info) =>
+        Object.fromEntries(commands.map((command) => [command, callsOf(info, command)])))
       // A first miss also loads the region's invalidation marks.
       yield* region.getOrCreate("warm-up", Effect.succeed(0))
       const before = yield* calls
       assert.strictEqual(yield* region.getOrCreate("k", Effect.succeed(7)), 7)
       const after = yield* calls
-      // The read, the read again after the lock, and the release script's own GET (commandstats counts the
-      // commands a script calls), which is the check: a separate GET of the lock key made it 4.
-      assert.strictEqual(after.reads - before.reads, 3)
-      assert.strictEqual(after.scripts - before.scripts, 1)
+      const delta = Object.fromEntries(commands.map((command) => [command, after[command]! - before[command]!]))
+      // Top level: the read (GET), then two scripts. commandstats also counts what the scripts call: the
+      // first checks the value is absent (EXISTS) and takes the lock (SET NX); the second stores the value
+      // (SET), checks the lock is ours (GET), deletes it and announces the release (PUBLISH). No read again,
+      // no separate release: before, 5 round trips (GET, SET NX, GET, SET, release script).
+      assert.deepStrictEqual(delta, { evalsha: 2, eval: 0, get: 2, mget: 0, set: 2, exists: 1, pttl: 0, del: 1, publish: 1 })
       assert.strictEqual(yield* redis.use("keys", (c) => c.keys("_lock:*")).pipe(Effect.map((k) => k.length)), 0)
       assert.strictEqual(yield* region.getOrCreate("k", Effect.succeed(8)), 7)
+    }).pipe(Effect.scoped))
+
+  it.live("a custom lockKey (e.g. the Python presets' dogpile names) keeps the usual protocol: no fused scripts", () =>
+    Effect.gen(function*() {
+      const server = yield* serverInScope
+      const services = yield* Layer.build(Layer.mergeAll(RedisBackend.layer(), Codec.layerJson).pipe(
+        Layer.provideMerge(RedisLock.layer({ lockKey: (k) => `_lock${CacheKey.display(k)}` })),
+        Layer.provideMerge(RedisClient.layer({ url: server.url }))
+      ))
+      const redis = Context.get(services, RedisClient.RedisClient)
+      const region = yield* Effect.provide(Region.make<number>({ name: "custom-naming", expiration: "1 minute" }), services)
+      const calls = Effect.map(redis.use("info", (c) => c.info("commandstats")), (info) => ({
+        exists: callsOf(info, "exists"),
+        gets: callsOf(info, "get")
+      }))
+      yield* region.getOrCreate("warm-up", Effect.succeed(0))
+      const before = yield* calls
+      assert.strictEqual(yield* region.getOrCreate("k", Effect.succeed(7)), 7)
+      const after = yield* calls
+      // The read, the read again under the lock, the release script's check; no EXISTS (the fused attempt's).
+      assert.deepStrictEqual({ exists: after.exists - before.exists, gets: after.gets - before.gets }, { exists: 0, gets: 3 })
+      assert.strictEqual(yield* redis.use("exists", (c) => c.exists("_lockcustom-naming:k")), 0)
     }).pipe(Effect.scoped))
 
   it.live("leaseTtl sets the lock key's PX; the deprecated ttl still works", () =>

@@ -8,6 +8,7 @@
 import { Clock, Deferred, Effect, Metric } from "effect"
 import { BackendError, type CacheError } from "../CacheError.ts"
 import type { RegionMetrics } from "../RegionMetrics.ts"
+import * as Trace from "./trace.ts"
 
 const isBackendError = (error: unknown): error is BackendError => error instanceof BackendError
 
@@ -15,12 +16,14 @@ const isBackendError = (error: unknown): error is BackendError => error instance
 export interface Bypass {
   /**
    * `effect`, or on a backend failure `fallback` (the creator alone), shared by the callers of `id`
-   * (a function when building it costs something: it is called only on a failure).
+   * (a function when building it costs something: it is called only on a failure). `keys`: how many
+   * keys the call bypasses (on its span).
    */
   readonly bypass: <X, E, R>(
     id: string | (() => string),
     effect: Effect.Effect<X, E | CacheError, R>,
-    fallback: Effect.Effect<X, E, R>
+    fallback: Effect.Effect<X, E, R>,
+    keys?: number
   ) => Effect.Effect<X, E | CacheError, R>
   /** A store that fails while bypassing is allowed: logged, and the created value is still returned. */
   readonly guardStore: (effect: Effect.Effect<void, CacheError>) => Effect.Effect<void, CacheError>
@@ -67,13 +70,13 @@ export const make = (options: {
       )
     })
 
-  const bypass: Bypass["bypass"] = (id, effect, fallback) =>
+  const bypass: Bypass["bypass"] = (id, effect, fallback, keys = 1) =>
     options.enabled
       ? Effect.catchIf(effect, isBackendError, (error) => {
         const shared = typeof id === "string" ? id : id()
         return Effect.andThen(
           Effect.andThen(Metric.update(options.metrics.bypassed, 1), Effect.andThen(options.emit(shared, error.message), warn(error.message))),
-          singleFlight(shared, fallback)
+          Effect.andThen(Trace.marking("bypassed", keys), singleFlight(shared, fallback))
         )
       })
       : effect

@@ -10,6 +10,7 @@ import { type CacheError, CreatorTimeoutError, LockTimeoutError } from "../Cache
 import * as Creator from "./creator.ts"
 import type { Target } from "./keys.ts"
 import { fillMissing, type MissingContext, timed } from "./missing.ts"
+import * as Trace from "./trace.ts"
 
 /**
  * Missing keys: join the in-process creations already running for some of
@@ -75,13 +76,13 @@ const followOne = <A, E, R>(
   deferred: Deferred.Deferred<A, unknown>
 ): Effect.Effect<void, E | CacheError, R> =>
   Effect.flatMap(timed(m.d, Effect.exit(Deferred.await(deferred))), (exit): Effect.Effect<void, E | CacheError, R> => {
-    if (Exit.isSuccess(exit)) return Effect.sync(() => void m.out.set(target.id, exit.value))
+    if (Exit.isSuccess(exit)) return Effect.andThen(Trace.marking("miss"), Effect.sync(() => void m.out.set(target.id, exit.value)))
     const shared = Cause.findErrorOption(exit.cause).pipe(Option.filter(isShared))
     if (Option.isSome(shared)) return Effect.fail(shared.value)
     // The leader's creator failed or was interrupted: read again, and create if we must.
     return Effect.flatMap(m.d.reread([target], m.call), ([found]) =>
       found === undefined || found._tag === "Missing"
         ? coalesce(m, [target])
-        : Effect.sync(() => void m.out.set(target.id, found.value)))
+        : Effect.andThen(Trace.marking("miss"), Effect.sync(() => void m.out.set(target.id, found.value))))
   })
 

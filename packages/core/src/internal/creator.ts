@@ -15,6 +15,7 @@ import type { LockLease } from "../Lock.ts"
 import { display, type Target } from "./keys.ts"
 import type { CallSettings } from "./settings.ts"
 import type { Stored } from "./stored.ts"
+import * as Trace from "./trace.ts"
 
 /**
  * The keys whose creators the current fiber is running, to catch a creator
@@ -118,9 +119,13 @@ const runCreator = <A, E, R>(
     )
     return bounded.pipe(
       Effect.provideService(CreatingKeys, next),
-      Effect.onError((cause) => Cause.hasInterruptsOnly(cause) ? Effect.void : Metric.update(d.metrics.creatorFailures, 1)),
+      Effect.onError((cause) => {
+        Trace.creatorRan(fiber.context, clock.currentTimeMillisUnsafe() - start)
+        return Cause.hasInterruptsOnly(cause) ? Effect.void : Metric.update(d.metrics.creatorFailures, 1)
+      }),
       Effect.flatMap((values) => {
         const now = clock.currentTimeMillisUnsafe()
+        Trace.creatorRan(fiber.context, now - start)
         return Effect.map(results(d, targets, values, { computeMs: now - start, now, previous }, call, shown), (created) => ({ created, now }))
       })
     )

@@ -8,7 +8,7 @@ import type { Deferred, Effect, FiberSet } from "effect"
 import type { CacheError } from "../CacheError.ts"
 import type * as Conditional from "../Conditional.ts"
 import type * as EntryMeta from "../EntryMeta.ts"
-import type { Lock } from "../Lock.ts"
+import type { Lock, LockedMiss } from "../Lock.ts"
 import type * as RegionEvent from "../RegionEvent.ts"
 import type { RegionMetrics } from "../RegionMetrics.ts"
 import type { Target } from "./keys.ts"
@@ -59,6 +59,8 @@ export interface DogpileContext<A> {
   readonly inflight: Map<string, Deferred.Deferred<A, unknown>>
   /** Whether created entries keep their creator's duration (for early refresh); off, they carry no metadata by default. */
   readonly recordComputeTime: boolean
+  /** The lock fused with the backend for a single key's miss (`Lock.lockedMiss`), when they share a store. */
+  readonly locked?: LockedMiss | undefined
   /** Publishes a region event (the region fills in its name) if anyone listens. */
   readonly emit: (make: () => RegionEvent.RegionEventInput) => Effect.Effect<void>
 }

@@ -6,23 +6,37 @@
  */
 import { Effect, type Fiber, Tracer } from "effect"
 import { RegionClosedError } from "../CacheError.ts"
+import * as Trace from "./trace.ts"
 
 /** A region's gate: its name (for errors and spans) and whether it is closed. */
 export interface Gate {
   readonly name: string
-  readonly spanOptions: { readonly attributes: { readonly region: string }; readonly captureStackTrace: false }
+  readonly spanOptions: {
+    readonly attributes: { readonly region: string; readonly "dogpile.region": string }
+    readonly captureStackTrace: false
+  }
   closed: boolean
 }
 
 /** The gate of the region `name`, open. */
-export const make = (name: string): Gate => ({ name, spanOptions: { attributes: { region: name }, captureStackTrace: false }, closed: false })
+export const make = (name: string): Gate => ({
+  name,
+  spanOptions: { attributes: { region: name, "dogpile.region": name }, captureStackTrace: false },
+  closed: false
+})
 
 /**
  * `self` in a span named `spanName`. Data-first on purpose: effect 4.1's data-last `withSpan` ignores
- * `captureStackTrace` and captures a stack trace on every call, which dominated the hit path.
+ * `captureStackTrace` and captures a stack trace on every call, which dominated the hit path. The
+ * call's outcome, lock wait and creator time (`trace.ts`) are written on the span as it ends.
  */
-const span = <X, E, R>(gate: Gate, spanName: string, self: Effect.Effect<X, E, R>) =>
-  Effect.withSpan(self, spanName, gate.spanOptions)
+const span = <X, E, R>(
+  gate: Gate,
+  spanName: string,
+  self: Effect.Effect<X, E, R>,
+  subject: Trace.Subject,
+  fallback?: Trace.Outcome
+) => Effect.withSpan(Trace.recorded(self, subject, fallback), spanName, gate.spanOptions)
 
 /**
  * Whether spans are exported: Effect's native tracer exports nothing (and a span costs more than a whole
@@ -35,25 +49,31 @@ export const exporting = (fiber: Fiber.Fiber<unknown, unknown>): boolean => {
 
 const closedError = (gate: Gate) => Effect.fail(new RegionClosedError({ region: gate.name }))
 
-/** Every operation without a synchronous hit starts here: a closed region fails, an exported call gets its span. */
+/**
+ * Every operation without a synchronous hit starts here: a closed region fails, an exported call gets
+ * its span. `subject`: the call's key, or its keys (counted on the span, never named).
+ */
 export const open = <X, E, R>(
   gate: Gate,
   spanName: string,
-  body: () => Effect.Effect<X, E, R>
+  body: () => Effect.Effect<X, E, R>,
+  subject?: Trace.Subject
 ): Effect.Effect<X, E | RegionClosedError, R> =>
   Effect.withFiber((fiber): Effect.Effect<X, E | RegionClosedError, R> => {
     const inner: Effect.Effect<X, E | RegionClosedError, R> = gate.closed ? closedError(gate) : body()
-    return exporting(fiber) ? span(gate, spanName, inner) : inner
+    return exporting(fiber) ? span(gate, spanName, inner, subject) : inner
   })
 
 /**
  * A call with a synchronous hit that cannot run as is (`get`, `getOrCreate` run as is, in one
  * primitive, on an open region with no span exported): an exporting tracer sees its span (hits
- * included); a closed region fails naming itself.
+ * included: a call that records no other outcome was answered by the synchronous hit, a `hit`); a
+ * closed region fails naming itself.
  */
 export const loud = <X, E, R>(
   gate: Gate,
   spanName: string,
-  run: (fiber: Fiber.Fiber<unknown, unknown>) => Effect.Effect<X, E, R>
+  run: (fiber: Fiber.Fiber<unknown, unknown>) => Effect.Effect<X, E, R>,
+  key: Trace.Subject
 ): Effect.Effect<X, E | RegionClosedError, R> =>
-  span<X, E | RegionClosedError, R>(gate, spanName, gate.closed ? closedError(gate) : Effect.withFiber(run))
+  span<X, E | RegionClosedError, R>(gate, spanName, gate.closed ? closedError(gate) : Effect.withFiber(run), key, "hit")

@@ -26,6 +26,7 @@ import type { RegionRuntime } from "./regionRuntime.ts"
 import * as Settings from "./settings.ts"
 import type { ReadOne } from "./singleRead.ts"
 import * as Stored from "./stored.ts"
+import * as Trace from "./trace.ts"
 
 /** A single key's creator: an effect, or a conditional creator (`Conditional.make`). */
 type Single<A, E, R> = Effect.Effect<A | EntryMeta.Expiring<A>, E, R> | Conditional.Conditional<A, E, R>
@@ -67,7 +68,7 @@ export const makeGetOrCreate = <A>(rt: RegionRuntime<A>, readOne: ReadOne<A>) =>
     Effect.withFiber((fiber) =>
       !gate.closed && !Gate.exporting(fiber)
         ? getOrCreateIn(fiber, key, creator, call)
-        : Gate.loud(gate, "Region.getOrCreate", (inner) => getOrCreateIn(inner, key, creator, call))
+        : Gate.loud(gate, "Region.getOrCreate", (inner) => getOrCreateIn(inner, key, creator, call), key)
     )
 }
 
@@ -103,7 +104,10 @@ const readThenCreate = <A, E, R>(
   Effect.flatMap(rt.reads.one(target, call.expirationMs, now, true, draw), (found) => {
     const fresh = found._tag === "Fresh"
     const emitted = countOne(rt, target, fresh, context)
-    if (fresh && found.early !== true) return emitted === undefined ? Exit.succeed(found.value) : Effect.as(emitted, found.value)
+    if (fresh && found.early !== true) {
+      Trace.mark(context, "hit")
+      return emitted === undefined ? Exit.succeed(found.value) : Effect.as(emitted, found.value)
+    }
     const created = createOne(rt, target, found, creator, call)
     return emitted === undefined ? created : Effect.andThen(emitted, created)
   })
@@ -150,10 +154,11 @@ export const getOrCreateMany = <A, E, R>(
         rt.bypass(
           () => distinct.map((t) => t.id).join("\u0001"),
           readManyThenCreate(rt, targets, distinct, batch, settings),
-          bypassMany(targets, distinct, batch)
+          bypassMany(targets, distinct, batch),
+          distinct.length
         )
       ))
-  })
+  }, keys)
 
 /** A batch: one read of its distinct keys, counted, then the dogpile for those it did not serve. */
 const readManyThenCreate = <A, E, R>(
@@ -165,7 +170,10 @@ const readManyThenCreate = <A, E, R>(
 ): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> =>
   Effect.flatMap(rt.reads.many(distinct, settings.expirationMs, true), (found) =>
     Effect.andThen(
-      countReads(rt, found.map((f) => f._tag === "Fresh"), distinct),
+      Effect.andThen(
+        Trace.marking("hit", found.filter((f) => f._tag === "Fresh" && f.early !== true).length),
+        countReads(rt, found.map((f) => f._tag === "Fresh"), distinct)
+      ),
       Dogpile.valuesFor(rt.dogpile, targets, distinct, found, batch, settings)
     ))
 

@@ -16,6 +16,7 @@ import type { RegionRuntime } from "./regionRuntime.ts"
 import * as Settings from "./settings.ts"
 import type { ReadOne } from "./singleRead.ts"
 import * as Stored from "./stored.ts"
+import * as Trace from "./trace.ts"
 
 /** The value a plain read returns for what it found: fresh ones, and stale ones with `ignoreExpiration`. */
 export const readable = <A>(found: Stored.Found<A>, call?: GetOptions): Option.Option<A> => {
@@ -39,7 +40,7 @@ export const makeGet = <A>(rt: RegionRuntime<A>, readOne: ReadOne<A>) => {
   ): Effect.Effect<Option.Option<A>, CacheError> => readOne(fiber, key, call, undefined, answer, getMissed)
   return (key: CacheKey.CacheKey, call?: GetOptions): Effect.Effect<Option.Option<A>, CacheError> =>
     Effect.withFiber((fiber) =>
-      !gate.closed && !Gate.exporting(fiber) ? getIn(fiber, key, call) : Gate.loud(gate, "Region.get", (inner) => getIn(inner, key, call))
+      !gate.closed && !Gate.exporting(fiber) ? getIn(fiber, key, call) : Gate.loud(gate, "Region.get", (inner) => getIn(inner, key, call), key)
     )
 }
 
@@ -55,6 +56,7 @@ const getMissed = <A>(
   const readAt = (expirationMs: number) =>
     Effect.flatMap(rt.reads.one(target, expirationMs, now, true, draw), (found) => {
       const value = readable(found, call)
+      Trace.mark(context, Option.isSome(value) ? "hit" : "miss")
       const emitted = countOne(rt, target, Option.isSome(value), context)
       return emitted === undefined ? Exit.succeed(value) : Effect.as(emitted, value)
     })
@@ -74,11 +76,15 @@ export const getMany = <A>(
     return Effect.flatMap(expirationOf(rt, call), (expirationMs) =>
       Effect.flatMap(rt.reads.many(targets, expirationMs, true), (found) => {
         const values = found.map((f) => readable(f, call))
-        return Effect.as(countReads(rt, values.map(Option.isSome), targets), values)
+        const served = values.map(Option.isSome)
+        return Effect.andThen(Trace.hitsAndMisses(served), Effect.as(countReads(rt, served, targets), values))
       }))
-  })
+  }, keys)
 
 /** `Region.has`: whether a plain read would return a value (nothing counted). */
 export const has = <A>(rt: RegionRuntime<A>, target: Keys.Target, call?: GetOptions): Effect.Effect<boolean, CacheError> =>
   Effect.flatMap(expirationOf(rt, call), (expirationMs) =>
-    Effect.map(rt.reads.many([target], expirationMs, false), ([found]) => Option.isSome(readable(found!, call))))
+    Effect.flatMap(rt.reads.many([target], expirationMs, false), ([found]) => {
+      const present = Option.isSome(readable(found!, call))
+      return Effect.as(Trace.hitsAndMisses([present]), present)
+    }))

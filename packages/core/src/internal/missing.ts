@@ -10,12 +10,14 @@
  */
 import { Effect, Metric, Option, Scope } from "effect"
 import { type CacheError, LockTimeoutError } from "../CacheError.ts"
-import type { LockLease } from "../Lock.ts"
+import type { LockedMiss, LockLease } from "../Lock.ts"
 import * as Creator from "./creator.ts"
 import type { BatchCreator, DogpileContext } from "./dogpileContext.ts"
 import type { Target } from "./keys.ts"
+import * as LockedMissPath from "./lockedMiss.ts"
 import type { CallSettings } from "./settings.ts"
 import type { Found, Stored } from "./stored.ts"
+import * as Trace from "./trace.ts"
 
 /** One caller's creation of missing keys: its region, creator and settings, its deadline, and where values go. */
 export interface MissingContext<A, E, R> {
@@ -28,11 +30,14 @@ export interface MissingContext<A, E, R> {
   readonly out: Map<string, A>
 }
 
-/** `effect`, its wait counted in `lockWaitMillis`. */
+/** `effect`, its wait counted in `lockWaitMillis` (and on the call's span). */
 export const timed = <A, X, E, R>(d: DogpileContext<A>, effect: Effect.Effect<X, E, R>) =>
   Effect.clockWith((clock) => {
     const start = clock.currentTimeMillisUnsafe()
-    return Effect.tap(effect, () => Metric.update(d.metrics.lockWaitMillis, clock.currentTimeMillisUnsafe() - start))
+    return Effect.tap(effect, () => {
+      const waited = clock.currentTimeMillisUnsafe() - start
+      return Effect.andThen(Metric.update(d.metrics.lockWaitMillis, waited), Trace.lockWait(waited))
+    })
   })
 
 /**
@@ -40,6 +45,30 @@ export const timed = <A, X, E, R>(d: DogpileContext<A>, effect: Effect.Effect<X,
  * missing with one creator call. Returns the keys whose locks were held by others.
  */
 const lockAndCreate = <A, E, R>(
+  m: MissingContext<A, E, R>,
+  targets: ReadonlyArray<Target>
+): Effect.Effect<ReadonlyArray<Target>, E | CacheError, R> =>
+  targets.length === 1 && m.d.locked !== undefined
+    ? lockAndCreateFused(m, targets[0]!, m.d.locked)
+    : lockAndCreateUsual(m, targets)
+
+/**
+ * One key through the lock fused with the backend: the attempt checks the value is still absent (no read
+ * again) and the store releases the lock; a value that appeared meanwhile goes the usual way.
+ */
+const lockAndCreateFused = <A, E, R>(
+  m: MissingContext<A, E, R>,
+  target: Target,
+  locked: LockedMiss
+): Effect.Effect<ReadonlyArray<Target>, E | CacheError, R> =>
+  Effect.flatMap(
+    LockedMissPath.attempt(locked, target, (lease) =>
+      Effect.map(Creator.create(m.d, [target], [lease], m.creator, m.call), (values) => void m.out.set(target.id, values[0] as A))),
+    (outcome) => outcome === "created" ? Effect.succeed([]) : outcome === "busy" ? Effect.succeed([target]) : lockAndCreateUsual(m, [target])
+  )
+
+/** {@link lockAndCreate} through the lock alone: `Lock.tryTake` for one key, else `tryAcquire` in a parallel scope. */
+const lockAndCreateUsual = <A, E, R>(
   m: MissingContext<A, E, R>,
   targets: ReadonlyArray<Target>
 ): Effect.Effect<ReadonlyArray<Target>, E | CacheError, R> =>
@@ -105,11 +134,14 @@ const createHeld = <A, E, R>(
         previous.push(found._tag === "Stale" ? found.entry : undefined)
       }
     })
-    if (toCreate.length === 0) return Effect.succeed(busy)
-    return Effect.map(Creator.create(m.d, toCreate, leasesToConfirm, m.creator, m.call, previous), (values) => {
+    // Found after taking the lock: another process created them meanwhile.
+    const others = Trace.marking("miss", mine.length - toCreate.length)
+    if (toCreate.length === 0) return Effect.as(others, busy)
+    const created = Effect.map(Creator.create(m.d, toCreate, leasesToConfirm, m.creator, m.call, previous), (values) => {
       toCreate.forEach((target, i) => m.out.set(target.id, values[i] as A))
       return busy
     })
+    return Effect.andThen(others, Effect.tap(created, () => Trace.marking("created", toCreate.length)))
   })
 }
 
@@ -142,5 +174,6 @@ const readReleased = <A, E, R>(m: MissingContext<A, E, R>, busy: ReadonlyArray<T
       if (found._tag !== "Missing") m.out.set(target.id, found.value)
       else next.push(target)
     })
-    return next.length === 0 ? Effect.void : fillMissing(m, next)
+    const others = Trace.marking("miss", busy.length - next.length)
+    return next.length === 0 ? others : Effect.andThen(others, fillMissing(m, next))
   })

@@ -15,11 +15,11 @@ import * as Settings from "./settings.ts"
 
 /** `Region.setMany`. */
 export const setMany = <A>(rt: RegionRuntime<A>, entries: ReadonlyArray<readonly [CacheKey.CacheKey, A]>, call?: SetOptions) =>
-  Gate.open(rt.gate, "Region.setMany", () => rt.writes.setMany(entries, call))
+  Gate.open(rt.gate, "Region.setMany", () => rt.writes.setMany(entries, call), entries)
 
 /** `Region.set`. */
 export const set = <A>(rt: RegionRuntime<A>, key: CacheKey.CacheKey, value: A, call?: SetOptions) =>
-  Gate.open(rt.gate, "Region.set", () => rt.writes.setMany([[key, value]], call))
+  Gate.open(rt.gate, "Region.set", () => rt.writes.setMany([[key, value]], call), key)
 
 /** `Region.deleteMany`. */
 export const deleteMany = <A>(rt: RegionRuntime<A>, keys: ReadonlyArray<CacheKey.CacheKey>) =>
@@ -28,7 +28,7 @@ export const deleteMany = <A>(rt: RegionRuntime<A>, keys: ReadonlyArray<CacheKey
     if (targets instanceof InvalidKeyError) return Effect.fail(targets)
     if (targets.length === 0) return Effect.void
     return rt.backend.deleteMany(targets.map((t) => t.full))
-  })
+  }, keys)
 
 /** `Region.delete`. */
 export const del = <A>(rt: RegionRuntime<A>, key: CacheKey.CacheKey) =>

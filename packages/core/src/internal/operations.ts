@@ -41,6 +41,7 @@ export interface Operations<A> {
 /** What the dogpile needs from its region, over the region's reads and writes. */
 const dogpileContext = <A>(
   settings: Settings.RegionSettings<A>,
+  backend: Backend["Service"],
   lock: Lock["Service"],
   background: FiberSet.FiberSet<unknown, unknown>,
   metrics: RegionMetrics.RegionMetrics,
@@ -57,6 +58,7 @@ const dogpileContext = <A>(
   background,
   metrics,
   lockTimeoutMs: settings.lockTimeoutMs,
+  locked: lock.lockedMiss?.(backend),
   inflight: new Map(),
   recordComputeTime: settings.earlyRefresh !== undefined,
   emit: (make) => hub.emit(() => ({ ...make(), region: settings.name }) as RegionEvent.RegionEvent)
@@ -100,7 +102,7 @@ const runtime = <A>(
       reads,
       writes,
       fastHit: FastPath.make({ backend, storage, invalidation, tagMarks, early }),
-      dogpile: dogpileContext(settings, lock, background, metrics, hub, reads, writes, storage),
+      dogpile: dogpileContext(settings, backend, lock, background, metrics, hub, reads, writes, storage),
       bypass,
       gate: Gate.make(name),
       resolveKey: Keys.resolver(settings.keySpace)

@@ -59,4 +59,4 @@ export const withTarget = <A, X>(
   Gate.open(rt.gate, spanName, () => {
     const target = rt.resolveKey(key)
     return target instanceof InvalidKeyError ? Effect.fail(target) : f(target)
-  })
+  }, key)

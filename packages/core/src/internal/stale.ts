@@ -13,6 +13,7 @@ import * as Creator from "./creator.ts"
 import { display, type Target } from "./keys.ts"
 import type { CallSettings } from "./settings.ts"
 import type { Stored } from "./stored.ts"
+import * as Trace from "./trace.ts"
 
 /**
  * Stale values: regenerate those whose lock is free now, serve the others
@@ -48,10 +49,12 @@ export const refresh = <A, E, R>(
       })
       const served = (keys: ReadonlyArray<Target>) =>
         early || keys.length === 0 ? Effect.void : Effect.andThen(
-          Metric.update(d.metrics.staleServed, keys.length),
+          Effect.andThen(Metric.update(d.metrics.staleServed, keys.length), Trace.marking("stale_served", keys.length)),
           Effect.forEach(keys, (t) => d.emit(() => ({ _tag: "StaleServed", key: display(t) })), { discard: true })
         )
       yield* served(targets.filter((t) => !mine.includes(t)))
+      // An early refresh serves fresh values: a hit for the keys another caller refreshes.
+      if (early) yield* Effect.andThen(Trace.marking("hit", targets.length - mine.length), Trace.marking("early_refresh", mine.length))
       if (mine.length === 0) return yield* Scope.close(scope, Exit.void)
       const replaced = previous === undefined || previous.size === 0 ? undefined : mine.map((t) => previous.get(t.id))
       const regenerate = Creator.create(d, mine, held, creator, call, replaced).pipe(Effect.onExit((exit) => Scope.close(scope, exit)))
@@ -69,16 +72,20 @@ export const refresh = <A, E, R>(
         )
       if (Option.isNone(outcome)) return yield* served(mine)
       const exit = outcome.value
-      if (Exit.isSuccess(exit)) return mine.forEach((target, i) => out.set(target.id, exit.value[i] as A))
+      if (Exit.isSuccess(exit)) {
+        yield* Trace.marking("created", mine.length)
+        return mine.forEach((target, i) => out.set(target.id, exit.value[i] as A))
+      }
       if (!call.staleIfError || Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
       yield* served(mine)
       yield* Effect.logWarning("dogpile: regeneration failed; serving the stale value", exit.cause)
     })
   )
 
+/** A regeneration in the background, in a span of its own with its own outcome and creator time. */
 const inBackground = <X, E, R>(regenerate: Effect.Effect<X, E, R>) =>
   Effect.withSpan(
-    regenerate.pipe(
+    Trace.recorded(regenerate, undefined, "created").pipe(
       Effect.catchCause((cause) =>
         Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logWarning("dogpile: background regeneration failed", cause)
       )
