@@ -205,6 +205,36 @@ export const conditionalRefresh = (target: ConditionalTarget): void => {
         assert.strictEqual(yield* count(r.metrics.notModified), 0)
       })))
 
+    it.effect("a write or an invalidation while the source is asked wins: the 304 renews nothing and serves what is stored", () =>
+      run(Effect.gen(function*() {
+        const { probe, r } = yield* region()
+        let during: Effect.Effect<void, unknown> = Effect.void
+        const seen: Array<boolean> = []
+        const creator = Conditional.make((previous: Option.Option<Conditional.Previous<Doc>>) =>
+          Effect.as(
+            Effect.andThen(Effect.sync(() => seen.push(Option.isSome(previous))), Effect.orDie(during)),
+            Option.isSome(previous) ? Conditional.notModified : Conditional.fresh(doc(1), { validator: "1" })
+          ))
+        yield* r.getOrCreate("k", creator)
+        yield* TestClock.adjust("2 seconds")
+        // Another writer stores a newer value while the source answers 304: it is kept, and served.
+        during = r.set("k", doc(9))
+        assert.deepStrictEqual(yield* r.getOrCreate("k", creator), doc(9))
+        assert.deepStrictEqual(yield* r.get("k"), Option.some(doc(9)))
+        assert.strictEqual(probe.writes.length, 2)
+        // Stale again; a soft invalidation lands while the source answers 304: nothing is renewed...
+        yield* TestClock.adjust("2 seconds")
+        during = Effect.andThen(TestClock.adjust("10 millis"), r.invalidate())
+        assert.deepStrictEqual(yield* r.getOrCreate("k", creator), doc(9))
+        assert.strictEqual(probe.writes.length, 2)
+        // ...so the next call still sees the invalidation: no previous entry, a full fetch.
+        during = Effect.void
+        yield* TestClock.adjust("10 millis")
+        assert.deepStrictEqual(yield* r.getOrCreate("k", creator), doc(1))
+        assert.deepStrictEqual(seen, [false, true, true, false])
+        assert.strictEqual(probe.encodes, 3)
+      })))
+
     it.effect("200 concurrent callers of an expired key: 1 revalidation, 1 renewal, every caller gets the value", () =>
       run(Effect.gen(function*() {
         const { probe, r } = yield* region()

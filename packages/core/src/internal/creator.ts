@@ -13,6 +13,7 @@ import * as EntryMeta from "../EntryMeta.ts"
 import type { BatchCreator, DogpileContext } from "./dogpileContext.ts"
 import type { LockLease } from "../Lock.ts"
 import { display, type Target } from "./keys.ts"
+import * as Renewal from "./renewal.ts"
 import type { CallSettings } from "./settings.ts"
 import type { Stored } from "./stored.ts"
 import * as Trace from "./trace.ts"
@@ -60,24 +61,31 @@ export const create = <A, E, R>(
   Effect.flatMap(runCreator(d, targets, creator, call, previous), ({ created, now }) => {
     const keep = call.shouldCache
     const entries: Array<readonly [Target, A, EntryMeta.EntryMeta]> = []
-    const renewals: Array<readonly [Target, Uint8Array, EntryMeta.EntryMeta]> = []
-    created.forEach(([value, meta, renewed], i) => {
-      if (renewed !== undefined) renewals.push([targets[i]!, renewed, meta])
-      else if (keep === undefined || keep(value)) entries.push([targets[i]!, value, meta])
+    const renewals: Array<Renewal.Renewal<A>> = []
+    const renewedAt: Array<number> = []
+    created.forEach(([value, meta, renew], i) => {
+      if (renew) {
+        renewals.push({ target: targets[i]!, previous: previous![i]!, meta })
+        renewedAt.push(i)
+      } else if (keep === undefined || keep(value)) entries.push([targets[i]!, value, meta])
     })
     const events = together(targets, (target, i) =>
       d.emit(() => ({
-        _tag: created[i]![2] === undefined ? "Created" : "NotModified",
+        _tag: created[i]![2] ? "NotModified" : "Created",
         key: display(target),
         durationMs: created[i]![1].computeMs ?? 0
       })))
     const confirmed = together(leases, (lease, i) => confirmLease(d, lease, targets[i]!))
     const after = Effect.andThen(events, confirmed)
     const values = created.map(([value]) => value)
-    const stored = entries.length > 0 ? d.store(entries, call, now) : undefined
-    const renewed = renewals.length > 0 ? d.renew(renewals, call) : undefined
-    const writes = stored === undefined ? renewed : renewed === undefined ? stored : Effect.andThen(stored, renewed)
-    return Effect.as(writes === undefined ? after : Effect.andThen(writes, after), values)
+    const stored = entries.length > 0 ? d.store(entries, call, now) : Effect.void
+    if (renewals.length === 0) return Effect.as(entries.length > 0 ? Effect.andThen(stored, after) : after, values)
+    // A renewal may find the entry changed or invalidated meanwhile: it then serves what the store holds.
+    const renewed = Effect.map(Renewal.write(d, renewals, call, now), (served) => {
+      served.forEach((value, j) => (values[renewedAt[j]!] = value))
+      return values
+    })
+    return Effect.andThen(stored, Effect.flatMap(renewed, (served) => Effect.as(after, served)))
   })
 
 /**
@@ -131,8 +139,8 @@ const runCreator = <A, E, R>(
     )
   })
 
-/** One creator result: the value, its metadata, and its renewed bytes when the creator answered "not modified". */
-type Made<A> = readonly [A, EntryMeta.EntryMeta, Uint8Array | undefined]
+/** One creator result: the value, its metadata, and whether it renews the previous entry ("not modified"). */
+type Made<A> = readonly [A, EntryMeta.EntryMeta, boolean]
 
 /** When a creator ran: how long it took, when it ended, and the entries it replaced (if conditional). */
 interface Run<A> {
@@ -174,7 +182,7 @@ const results = <A>(
         Effect.fail(new CreatorResultError({ key: display(targets[i]!), reason: one }))
       )
     }
-    if (one[2] !== undefined) renewals++
+    if (one[2]) renewals++
     made.push(one)
   }
   const counted = Effect.andThen(
@@ -203,15 +211,15 @@ const madeOf = <A>(
     return withExpiration(value.value as A, withValidator, value.expiration)
   }
   if (EntryMeta.isExpiring(value)) return withExpiration(value.value as A, base, value.expiration)
-  return [value as A, base, undefined]
+  return [value as A, base, false]
 }
 
 /** `value` with `meta` and, when given, its own expiration (which must be positive and finite). */
 const withExpiration = <A>(value: A, meta: EntryMeta.EntryMeta, expiration: Duration.Input | undefined): Made<A> | string => {
-  if (expiration === undefined) return [value, meta, undefined]
+  if (expiration === undefined) return [value, meta, false]
   const expirationMs = expirationOf(expiration)
   return expirationMs > 0 && Number.isFinite(expirationMs)
-    ? [value, { ...meta, expirationMs }, undefined]
+    ? [value, { ...meta, expirationMs }, false]
     : "EntryMeta.expiresIn needs a positive, finite duration"
 }
 
@@ -224,8 +232,7 @@ const renewal = <A>(d: DogpileContext<A>, run: Run<A>, i: number, call: CallSett
     ...(d.recordComputeTime ? { computeMs: run.computeMs } : {}),
     ...(call.tags === undefined ? {} : { tags: call.tags })
   }
-  const bytes = d.renewed(previous, run.now, meta)
-  return bytes === undefined ? "the region's envelope cannot renew this entry" : [previous.value, meta, bytes]
+  return [previous.value, meta, true]
 }
 
 const utf8 = new TextEncoder()

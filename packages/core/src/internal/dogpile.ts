@@ -76,7 +76,7 @@ const sort = <A>(targets: ReadonlyArray<Target>, found: ReadonlyArray<Found<A>>)
     const f = found[i] as Found<A>
     if (f._tag === "Missing") return void sorted.missing.push(target)
     sorted.known.set(target.id, f.value)
-    if (f.entry !== undefined) sorted.previous.set(target.id, f.entry)
+    if (f.entry !== undefined && (f._tag === "Stale" || f.early === true)) sorted.previous.set(target.id, f.entry)
     if (f._tag === "Stale") sorted.stale.push(target)
     else if (f.early === true) sorted.early.push(target)
     else sorted.out.set(target.id, f.value)

@@ -20,7 +20,11 @@ export interface Stored<A> {
   readonly value: A
   readonly createdAt: number
   readonly meta: EntryMeta.EntryMeta
-  /** The envelope's bytes it was decoded from (behind the metadata), kept to renew it without encoding. */
+  /**
+   * The envelope's bytes it was decoded from (behind the metadata), to renew it without encoding. A
+   * view of what the client handed over: use it in the step that read it (a client may reuse its
+   * buffer later, as a Redis parser's pool does), never after.
+   */
   readonly inner?: Uint8Array | undefined
   /** The answers of a hit on this entry, built on the first hit (a hit then allocates nothing). */
   exit: Exit.Exit<A> | undefined
@@ -46,8 +50,8 @@ export const someHitExit = <A>(entry: Stored<A>): Exit.Exit<Option.Option<A>> =>
 
 /**
  * What a read found for one key. `early`: fresh, but chosen for an early refresh (XFetch). `entry`:
- * the entry a conditional creator may renew: only for an early refresh or an entry stale by time,
- * never for a soft-invalidated one.
+ * the decoded entry, which a conditional creator may renew: absent for a soft-invalidated one (only
+ * entries fresh or stale by time are renewed).
  */
 export type Found<A> =
   | { readonly _tag: "Fresh"; readonly value: A; readonly early?: boolean; readonly entry?: Stored<A> }
@@ -79,7 +83,7 @@ export const found = <A>(
   if (stored === undefined) return missing
   switch (decision) {
     case "Fresh":
-      return { _tag: "Fresh", value: stored.value }
+      return { _tag: "Fresh", value: stored.value, entry: stored }
     case "RefreshEarly":
       return { _tag: "Fresh", value: stored.value, early: true, entry: stored }
     case "Stale":
