@@ -5,6 +5,8 @@
  * entry's creation time without encoding the value again: the stored bytes are
  * copied with only their header rewritten (`Envelope.restamp`) and written
  * back, so the codec never runs and the source sends nothing but its `304`.
+ * The key is read again just before: an entry changed or invalidated while
+ * the source was asked is not renewed, and the caller gets what is stored.
  *
  * Only entries stale by time (expired, or chosen for an early refresh) are
  * handed to the creator. A soft-invalidated entry (by the region or one of its
