@@ -7,6 +7,7 @@
 import { Effect, type Option } from "effect"
 import * as CacheKey from "./CacheKey.ts"
 import type { CacheError } from "./CacheError.ts"
+import * as Conditional from "./Conditional.ts"
 import type { GetOrCreateOptions, Region, SetOptions } from "./Region.ts"
 
 /**
@@ -153,5 +154,116 @@ export const cachedMany = <A, K, E, R>(
     get: (args: ReadonlyArray<K>) =>
       region.getMany(args.map(key), options.expiration === undefined ? undefined : { expiration: options.expiration }),
     original: f
+  })
+}
+
+/**
+ * A conditionally refreshed function and its companions: the original receives the entry it
+ * replaces and may answer `Conditional.notModified`.
+ *
+ * @since 0.3.0
+ */
+export interface ConditionalCachedFunction<Args extends ReadonlyArray<unknown>, A, E, R> {
+  /** The cached call: the stored value, or the original's answer (stored, or the stored entry renewed). */
+  (...args: Args): Effect.Effect<A, E | CacheError, R>
+  /** The key the arguments map to. */
+  readonly key: (...args: Args) => CacheKey.CacheKey
+  /** Deletes the stored value for these arguments. */
+  readonly invalidate: (...args: Args) => Effect.Effect<void, CacheError>
+  /** The stored value for these arguments, if fresh. */
+  readonly get: (...args: Args) => Effect.Effect<Option.Option<A>, CacheError>
+}
+
+/**
+ * {@link cached} for a function that refreshes conditionally (an HTTP request with `If-None-Match`, a
+ * query `WHERE version > ?`): `f` receives the entry it replaces (`None` on a miss or after an
+ * invalidation) and the arguments, and answers a value, `Conditional.fresh(value, { validator })` or
+ * `Conditional.notModified`.
+ *
+ * @example
+ * ```ts
+ * import { CachedFunction, Conditional, Region } from "@dogpile-effect/core"
+ * import { Effect, Option } from "effect"
+ * const versions = new Map([["a", 3]])
+ * const program = Effect.gen(function*() {
+ *   const region = yield* Region.make<string>({ name: "docs", expiration: "1 minute" })
+ *   const load = CachedFunction.cachedConditional(
+ *     region,
+ *     (previous: Option.Option<Conditional.Previous<string>>, id: string) => {
+ *       const version = String(versions.get(id) ?? 0)
+ *       return Effect.succeed(
+ *         Option.isSome(previous) && previous.value.validator === version
+ *           ? Conditional.notModified
+ *           : Conditional.fresh(`document ${id} v${version}`, { validator: version })
+ *       )
+ *     },
+ *     { namespace: "docs" }
+ *   )
+ *   return yield* load("a")
+ * })
+ * ```
+ *
+ * @since 0.3.0
+ */
+export const cachedConditional = <A, Args extends ReadonlyArray<unknown>, E, R>(
+  region: Region<A>,
+  f: (previous: Option.Option<Conditional.Previous<A>>, ...args: Args) => Effect.Effect<Conditional.Answer<A>, E, R>,
+  options: CachedOptions<Args> & GetOrCreateOptions<A>
+): ConditionalCachedFunction<Args, A, E, R> => {
+  const key = options.key ?? ((...args: Args) => defaultKey(options.namespace, args))
+  const call = (...args: Args) => region.getOrCreate(key(...args), Conditional.make((previous) => f(previous, ...args)), options)
+  return Object.assign(call, {
+    key,
+    invalidate: (...args: Args) => region.delete(key(...args)),
+    get: (...args: Args) => region.get(key(...args), options.expiration === undefined ? undefined : { expiration: options.expiration })
+  })
+}
+
+/**
+ * {@link cachedMany} for a function that refreshes conditionally: `f` receives the arguments it must
+ * answer for and, for each, the entry it replaces; it answers one value per argument, in order.
+ *
+ * @example
+ * ```ts
+ * import { CachedFunction, Conditional, Region } from "@dogpile-effect/core"
+ * import { Effect, Option } from "effect"
+ * const program = Effect.gen(function*() {
+ *   const region = yield* Region.make<number>({ name: "squares" })
+ *   const squares = CachedFunction.cachedManyConditional(
+ *     region,
+ *     (ns: ReadonlyArray<number>, previous: ReadonlyArray<Option.Option<Conditional.Previous<number>>>) =>
+ *       Effect.succeed(ns.map((n, i) => (Option.isSome(previous[i]!) ? Conditional.notModified : n * n))),
+ *     { namespace: "squares" }
+ *   )
+ *   return yield* squares([2, 3])
+ * })
+ * ```
+ *
+ * @since 0.3.0
+ */
+export const cachedManyConditional = <A, K, E, R>(
+  region: Region<A>,
+  f: (
+    args: ReadonlyArray<K>,
+    previous: ReadonlyArray<Option.Option<Conditional.Previous<A>>>
+  ) => Effect.Effect<ReadonlyArray<Conditional.Answer<A>>, E, R>,
+  options: { readonly namespace: string; readonly key?: (arg: K) => CacheKey.CacheKey } & GetOrCreateOptions<A>
+) => {
+  const key = options.key ?? ((arg: K) => defaultKey(options.namespace, [arg]))
+  const call = (args: ReadonlyArray<K>): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> =>
+    Effect.suspend(() => {
+      const keys = args.map(key)
+      const argOf = new Map<string, K>()
+      keys.forEach((k, i) => argOf.set(CacheKey.render(k), args[i] as K))
+      const creator = Conditional.makeMany((missing, previous: ReadonlyArray<Option.Option<Conditional.Previous<A>>>) =>
+        f(missing.map((k) => argOf.get(CacheKey.render(k)) as K), previous)
+      )
+      return region.getOrCreateMany(keys, creator, options)
+    })
+  return Object.assign(call, {
+    key,
+    invalidate: (args: ReadonlyArray<K>) => region.deleteMany(args.map(key)),
+    get: (args: ReadonlyArray<K>) =>
+      region.getMany(args.map(key), options.expiration === undefined ? undefined : { expiration: options.expiration })
   })
 }

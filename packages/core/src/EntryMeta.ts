@@ -7,8 +7,10 @@
  * Layout: `0xFD`, a flags byte, then in flag order: the creator's duration in
  * ms (uint32, flag 1), the entry's own expiration in ms (float64, flag 2), the
  * tags (flag 4: a count byte, then per tag a uint16 length and its UTF-8
- * bytes). `0xFD` starts no envelope that stores a creation time (full `0xFE`,
- * compact `0xFC`, packed: a digit or `0xFC`), and metadata needs one.
+ * bytes), the creator's validator for a conditional refresh (flag 8: a uint16
+ * length and its UTF-8 bytes, at most {@link MAX_VALIDATOR_BYTES}). `0xFD`
+ * starts no envelope that stores a creation time (full `0xFE`, compact `0xFC`,
+ * packed: a digit or `0xFC`), and metadata needs one.
  *
  * @since 0.2.0
  */
@@ -33,6 +35,11 @@ export interface EntryMeta {
   readonly computeMs?: number | undefined
   /** The expiration the creator chose for this value, in ms; the region's otherwise. */
   readonly expirationMs?: number | undefined
+  /**
+   * What a conditional creator stored to revalidate this value later (an HTTP `ETag`, a row
+   * version): handed back to it with the entry (`Conditional`), opaque to the region.
+   */
+  readonly validator?: string | undefined
 }
 
 /**
@@ -77,10 +84,25 @@ export const MAX_TAGS = 64
  */
 export const MAX_TAG_LENGTH = 256
 
+/**
+ * The longest validator an entry may carry, in UTF-8 bytes (ETags and row versions are far shorter).
+ *
+ * @example
+ * ```ts
+ * import { EntryMeta } from "@dogpile-effect/core"
+ * EntryMeta.MAX_VALIDATOR_BYTES // 1024
+ * ```
+ *
+ * @category constants
+ * @since 0.3.0
+ */
+export const MAX_VALIDATOR_BYTES = 1024
+
 const MAGIC = 0xfd
 const COMPUTE = 1
 const EXPIRATION = 2
 const TAGS = 4
+const VALIDATOR = 8
 const encoder = new TextEncoder()
 const decoder = new TextDecoder("utf-8", { fatal: true })
 
@@ -98,7 +120,7 @@ const decoder = new TextDecoder("utf-8", { fatal: true })
  */
 export const isEmpty = (meta: EntryMeta): boolean =>
   (meta.tags === undefined || meta.tags.length === 0) && meta.computeMs === undefined &&
-  meta.expirationMs === undefined
+  meta.expirationMs === undefined && meta.validator === undefined
 
 /**
  * Puts the metadata in front of an envelope's bytes (or returns them as they
@@ -121,6 +143,8 @@ export const wrap = (meta: EntryMeta, inner: Uint8Array): Uint8Array => {
   if (meta.computeMs !== undefined) (flags |= COMPUTE, size += 4)
   if (meta.expirationMs !== undefined) (flags |= EXPIRATION, size += 8)
   if (tags.length > 0) (flags |= TAGS, size += 1 + tags.reduce((n, t) => n + 2 + t.length, 0))
+  const validator = meta.validator === undefined ? undefined : encoder.encode(meta.validator)
+  if (validator !== undefined) (flags |= VALIDATOR, size += 2 + validator.length)
   const out = new Uint8Array(size + inner.length)
   const view = new DataView(out.buffer)
   out[0] = MAGIC
@@ -141,6 +165,11 @@ export const wrap = (meta: EntryMeta, inner: Uint8Array): Uint8Array => {
       out.set(tag, at + 2)
       at += 2 + tag.length
     }
+  }
+  if (validator !== undefined) {
+    view.setUint16(at, validator.length)
+    out.set(validator, at + 2)
+    at += 2 + validator.length
   }
   out.set(inner, at)
   return out
@@ -164,7 +193,7 @@ export const unwrap = (bytes: Uint8Array): Option.Option<{ readonly meta: EntryM
   if (bytes[0] !== MAGIC) return Option.some({ meta: empty, inner: bytes })
   if (bytes.length < 2) return Option.none()
   const flags = bytes[1]!
-  if ((flags & ~(COMPUTE | EXPIRATION | TAGS)) !== 0) return Option.none()
+  if ((flags & ~(COMPUTE | EXPIRATION | TAGS | VALIDATOR)) !== 0) return Option.none()
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   let at = 2
   let computeMs: number | undefined
@@ -199,7 +228,20 @@ export const unwrap = (bytes: Uint8Array): Option.Option<{ readonly meta: EntryM
       at += length
     }
   }
-  return Option.some({ meta: { tags, computeMs, expirationMs }, inner: bytes.subarray(at) })
+  let validator: string | undefined
+  if (flags & VALIDATOR) {
+    if (at + 2 > bytes.length) return Option.none()
+    const length = view.getUint16(at)
+    at += 2
+    if (at + length > bytes.length || length > MAX_VALIDATOR_BYTES) return Option.none()
+    try {
+      validator = decoder.decode(bytes.subarray(at, at + length))
+    } catch {
+      return Option.none()
+    }
+    at += length
+  }
+  return Option.some({ meta: { tags, computeMs, expirationMs, validator }, inner: bytes.subarray(at) })
 }
 
 /**

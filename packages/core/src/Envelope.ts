@@ -56,6 +56,13 @@ export interface EnvelopeShape {
    * a full decode.
    */
   peek?(bytes: Uint8Array): Option.Option<EnvelopeHeader>
+  /**
+   * The same entry created at `createdAt`: a copy of `bytes` with only the header's creation time
+   * rewritten, the payload untouched and not decoded (a conditional refresh that answered "not
+   * modified"). `None` for bytes of another format. Envelopes without it cannot renew entries:
+   * regions refuse conditional creators with them.
+   */
+  restamp?(bytes: Uint8Array, createdAt: number): Option.Option<Uint8Array>
 }
 
 /**
@@ -111,12 +118,28 @@ const withHeader = (header: number, payload: Uint8Array, write: (out: Uint8Array
   return out
 }
 
+/** A copy of `bytes` with its header rewritten by `write` (the payload copied as it is, never decoded). */
+const restamped = (bytes: Uint8Array, write: (out: Uint8Array) => void): Uint8Array => {
+  const out = bytes.slice()
+  write(out)
+  return out
+}
+
 /** Writes `value` (an unsigned 32-bit integer) big-endian at `at`. */
 const putUint32 = (out: Uint8Array, at: number, value: number): void => {
   out[at] = (value >>> 24) & 0xff
   out[at + 1] = (value >>> 16) & 0xff
   out[at + 2] = (value >>> 8) & 0xff
   out[at + 3] = value & 0xff
+}
+
+/** Writes the full envelope's creation time (48 bits of ms, big-endian) at its offset 3. */
+const writeFullTime = (out: Uint8Array, createdAt: number): void => {
+  const ms = Math.min(Math.max(0, Math.floor(createdAt)), MAX_UINT48)
+  const high = Math.floor(ms / 2 ** 32)
+  out[3] = high >>> 8
+  out[4] = high & 0xff
+  putUint32(out, 5, ms % 2 ** 32)
 }
 
 /** An envelope built from invalid options: regions refuse it when built; used directly, it fails every call. */
@@ -167,14 +190,10 @@ export const full = (options?: { readonly version?: number }): EnvelopeShape => 
       // An eager codec's bytes are a completed `Exit`; the envelope's are then one too (no fiber step).
       Eager.map(codec.encode(value), (payload) =>
         withHeader(FULL_HEADER, payload, (out) => {
-          const ms = Math.min(Math.max(0, Math.floor(createdAt)), MAX_UINT48)
-          const high = Math.floor(ms / 2 ** 32)
           out[0] = FULL_MAGIC
           out[1] = version >>> 8
           out[2] = version & 0xff
-          out[3] = high >>> 8
-          out[4] = high & 0xff
-          putUint32(out, 5, ms % 2 ** 32)
+          writeFullTime(out, createdAt)
         })),
     decode: (bytes, _now, codec) => {
       if (bytes.length < FULL_HEADER || bytes[0] !== FULL_MAGIC) return malformed("full", "not a full envelope")
@@ -184,6 +203,10 @@ export const full = (options?: { readonly version?: number }): EnvelopeShape => 
       const createdAt = view.getUint16(3) * 2 ** 32 + view.getUint32(5)
       return entryOf(codec.decode(bytes.subarray(FULL_HEADER)), createdAt)
     },
+    restamp: (bytes, createdAt) =>
+      bytes.length < FULL_HEADER || bytes[0] !== FULL_MAGIC
+        ? Option.none()
+        : Option.some(restamped(bytes, (out) => writeFullTime(out, createdAt))),
     peek: (bytes) => {
       if (bytes.length < FULL_HEADER || bytes[0] !== FULL_MAGIC) return Option.none()
       const view = new DataView(bytes.buffer, bytes.byteOffset, FULL_HEADER)
@@ -225,6 +248,10 @@ export const compact = (options?: { readonly resolution?: Duration.Input }): Env
           out[0] = COMPACT_MAGIC
           putUint32(out, 1, Math.min(Math.max(0, Math.floor(createdAt / unit)), MAX_UINT32))
         })),
+    restamp: (bytes, createdAt) =>
+      bytes.length < COMPACT_HEADER || bytes[0] !== COMPACT_MAGIC
+        ? Option.none()
+        : Option.some(restamped(bytes, (out) => putUint32(out, 1, Math.min(Math.max(0, Math.floor(createdAt / unit)), MAX_UINT32)))),
     decode: (bytes, _now, codec) => {
       if (bytes.length < COMPACT_HEADER || bytes[0] !== COMPACT_MAGIC) {
         return malformed("compact", "not a compact envelope")
@@ -312,13 +339,22 @@ const packs = (value: unknown): value is number =>
 export const packed = (options?: { readonly epoch?: number }): EnvelopeShape => {
   const epoch = options?.epoch ?? DEFAULT_EPOCH
   const fallback = compact({ resolution: "1 second" })
+  const pack = (value: number, createdAt: number): Uint8Array => {
+    const t = Math.min(Math.max(0, Math.floor((createdAt - epoch) / 1000)), MAX_TIME)
+    return packedBytes.encode(((BigInt(value) << TIME_BITS) | BigInt(t)).toString())
+  }
   return {
     name: "packed",
     storesCreatedAt: true,
-    encode: (value, createdAt, codec) => {
-      if (!packs(value)) return fallback.encode(value, createdAt, codec)
-      const t = Math.min(Math.max(0, Math.floor((createdAt - epoch) / 1000)), MAX_TIME)
-      return Effect.succeed(packedBytes.encode(((BigInt(value) << TIME_BITS) | BigInt(t)).toString()))
+    encode: (value, createdAt, codec) => packs(value) ? Effect.succeed(pack(value, createdAt)) : fallback.encode(value, createdAt, codec),
+    // The integer form is re-packed (no codec involved); the other form is a compact envelope.
+    restamp: (bytes, createdAt) => {
+      const first = bytes[0]
+      if (first === undefined || !(first === DASH || (first >= ZERO && first <= NINE))) return fallback.restamp!(bytes, createdAt)
+      const text = packedText.decode(bytes)
+      return canonicalInteger.test(text) && text.length <= 20
+        ? Option.some(pack(Number(BigInt(text) >> TIME_BITS), createdAt))
+        : Option.none()
     },
     decode: (bytes, now, codec) => {
       const first = bytes[0]

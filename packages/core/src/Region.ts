@@ -12,6 +12,7 @@ import { Backend } from "./Backend.ts"
 import type * as CacheKey from "./CacheKey.ts"
 import { type CacheError, type InvalidOptionError } from "./CacheError.ts"
 import { Codec } from "./Codec.ts"
+import type * as Conditional from "./Conditional.ts"
 import * as ConfigOptions from "./ConfigOptions.ts"
 import type * as EntryMeta from "./EntryMeta.ts"
 import { CurrentEnvelope } from "./Envelope.ts"
@@ -89,11 +90,12 @@ export interface Region<A> {
   /**
    * The value of `key`, created by `creator` when missing or expired. Only one
    * caller per key runs the creator; the others wait for it (no value yet) or
-   * get the stale value at once (a value exists).
+   * get the stale value at once (a value exists). A `Conditional.make` creator
+   * receives the entry it replaces and may answer `Conditional.notModified`.
    */
   getOrCreate<E, R>(
     key: CacheKey.CacheKey,
-    creator: Effect.Effect<A | EntryMeta.Expiring<A>, E, R>,
+    creator: Effect.Effect<A | EntryMeta.Expiring<A>, E, R> | Conditional.Conditional<A, E, R>,
     options?: GetOrCreateOptions<A>
   ): Effect.Effect<A, E | CacheError, R>
   /**
@@ -103,11 +105,14 @@ export interface Region<A> {
    * `keys`, and returns one value per key in that order. It runs once for the
    * expired keys this call regenerates and once for the missing keys it could
    * lock; a missing key whose other creator stored nothing (it failed) is
-   * created by a further call.
+   * created by a further call. A `Conditional.makeMany` creator also receives
+   * the entries it replaces.
    */
   getOrCreateMany<E, R>(
     keys: ReadonlyArray<CacheKey.CacheKey>,
-    creator: (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.Effect<ReadonlyArray<A | EntryMeta.Expiring<A>>, E, R>,
+    creator:
+      | ((keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.Effect<ReadonlyArray<A | EntryMeta.Expiring<A>>, E, R>)
+      | Conditional.ConditionalMany<A, E, R>,
     options?: GetOrCreateOptions<A>
   ): Effect.Effect<ReadonlyArray<A>, E | CacheError, R>
   set(key: CacheKey.CacheKey, value: A, options?: SetOptions): Effect.Effect<void, CacheError>

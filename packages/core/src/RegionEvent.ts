@@ -26,6 +26,7 @@ export type RegionEvent =
   | { readonly _tag: "Miss"; readonly region: string; readonly key: string }
   | { readonly _tag: "StaleServed"; readonly region: string; readonly key: string }
   | { readonly _tag: "Created"; readonly region: string; readonly key: string; readonly durationMs: number }
+  | { readonly _tag: "NotModified"; readonly region: string; readonly key: string; readonly durationMs: number }
   | { readonly _tag: "Invalidated"; readonly region: string; readonly hard: boolean; readonly tags?: ReadonlyArray<string> }
   | { readonly _tag: "LockLost"; readonly region: string; readonly key: string }
   | { readonly _tag: "Bypassed"; readonly region: string; readonly key: string; readonly reason: string }

@@ -36,6 +36,11 @@ export const staleServed = counter(
 )
 /** @since 0.1.0 */
 export const creations = counter("dogpile_creations_total", "Creator runs that succeeded")
+/** @since 0.3.0 */
+export const notModified = counter(
+  "dogpile_not_modified_total",
+  "Conditional creator runs that answered \"not modified\": the entry was renewed without encoding or rewriting its value"
+)
 /** @since 0.1.0 */
 export const creatorFailures = counter("dogpile_creator_failures_total", "Creator runs that failed")
 /** @since 0.1.0 */
@@ -58,6 +63,8 @@ export interface RegionMetrics {
   readonly misses: CounterMetric
   readonly staleServed: CounterMetric
   readonly creations: CounterMetric
+  /** Conditional refreshes answered "not modified" (these are not counted in `creations`). */
+  readonly notModified: CounterMetric
   readonly creatorFailures: CounterMetric
   readonly decodeFailures: CounterMetric
   readonly bypassed: CounterMetric
@@ -92,6 +99,7 @@ export const forRegion = (region: string): RegionMetrics => {
     misses: labelled(misses),
     staleServed: labelled(staleServed),
     creations: labelled(creations),
+    notModified: labelled(notModified),
     creatorFailures: labelled(creatorFailures),
     decodeFailures: labelled(decodeFailures),
     bypassed: labelled(bypassed),

@@ -5,6 +5,7 @@
  */
 export * from "./Backend.ts"
 export * as CacheKey from "./CacheKey.ts"
+export * as Conditional from "./Conditional.ts"
 export * from "./CacheError.ts"
 export * from "./Codec.ts"
 export * as ConfigOptions from "./ConfigOptions.ts"

@@ -8,6 +8,7 @@ import {
   Backend,
   CacheKey,
   Codec,
+  Conditional,
   Envelope,
   Invalidation,
   KeyMangler,
@@ -93,7 +94,13 @@ const viaMany = <A>(region: Region.Region<A>): Region.Region<A> => ({
   ...region,
   getOrCreate: (key, creator, options) =>
     Effect.map(
-      region.getOrCreateMany([key], (keys) => Effect.map(creator, (value) => keys.map(() => value)), options),
+      Conditional.isConditional(creator)
+        ? region.getOrCreateMany(
+          [key],
+          Conditional.makeMany((_keys, previous) => Effect.map(creator.create(previous[0]!), (answer) => [answer])),
+          options
+        )
+        : region.getOrCreateMany([key], (keys) => Effect.map(creator, (value) => keys.map(() => value)), options),
       (values) => values[0] as A
     )
 })

@@ -8,11 +8,14 @@
  */
 import { Cause, Clock, Context, Duration, Effect, Metric, Option, Scope } from "effect"
 import { type CacheError, CreatorResultError, CreatorTimeoutError, ReentrantCreateError } from "../CacheError.ts"
+import * as Conditional from "../Conditional.ts"
 import * as EntryMeta from "../EntryMeta.ts"
 import type { BatchCreator, DogpileContext } from "./dogpileContext.ts"
 import type { LockLease } from "../Lock.ts"
 import { display, type Target } from "./keys.ts"
+import * as Renewal from "./renewal.ts"
 import type { CallSettings } from "./settings.ts"
+import type { Stored } from "./stored.ts"
 import * as Trace from "./trace.ts"
 
 /**
@@ -42,26 +45,47 @@ export const checkReentry = (targets: ReadonlyArray<Target>, show: (target: Targ
     return error === undefined ? Effect.void : Effect.fail(error)
   })
 
-/** Runs the creator for `targets` (held by us), stores what should be cached, confirms the leases. */
+/**
+ * Runs the creator for `targets` (held by us), stores what should be cached, confirms the leases.
+ * `previous[i]`: the entry `targets[i]` replaces, for a conditional creator; what it answers "not
+ * modified" is renewed (its bytes restamped, not encoded again) instead of stored.
+ */
 export const create = <A, E, R>(
   d: DogpileContext<A>,
   targets: ReadonlyArray<Target>,
   leases: ReadonlyArray<LockLease>,
   creator: BatchCreator<A, E, R>,
-  call: CallSettings<A>
+  call: CallSettings<A>,
+  previous?: ReadonlyArray<Stored<A> | undefined>
 ): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> =>
-  Effect.flatMap(runCreator(d, targets, creator, call), ({ created, now }) => {
+  Effect.flatMap(runCreator(d, targets, creator, call, previous), ({ created, now }) => {
     const keep = call.shouldCache
-    const entries = targets.flatMap((target, i) => {
-      const [value, meta] = created[i]!
-      return keep === undefined || keep(value) ? [[target, value, meta] as const] : []
+    const entries: Array<readonly [Target, A, EntryMeta.EntryMeta]> = []
+    const renewals: Array<Renewal.Renewal<A>> = []
+    const renewedAt: Array<number> = []
+    created.forEach(([value, meta, renew], i) => {
+      if (renew) {
+        renewals.push({ target: targets[i]!, previous: previous![i]!, meta })
+        renewedAt.push(i)
+      } else if (keep === undefined || keep(value)) entries.push([targets[i]!, value, meta])
     })
     const events = together(targets, (target, i) =>
-      d.emit(() => ({ _tag: "Created", key: display(target), durationMs: created[i]![1].computeMs ?? 0 })))
+      d.emit(() => ({
+        _tag: created[i]![2] ? "NotModified" : "Created",
+        key: display(target),
+        durationMs: created[i]![1].computeMs ?? 0
+      })))
     const confirmed = together(leases, (lease, i) => confirmLease(d, lease, targets[i]!))
     const after = Effect.andThen(events, confirmed)
     const values = created.map(([value]) => value)
-    return Effect.as(entries.length > 0 ? Effect.andThen(d.store(entries, call, now), after) : after, values)
+    const stored = entries.length > 0 ? d.store(entries, call, now) : Effect.void
+    if (renewals.length === 0) return Effect.as(entries.length > 0 ? Effect.andThen(stored, after) : after, values)
+    // A renewal may find the entry changed or invalidated meanwhile: it then serves what the store holds.
+    const renewed = Effect.map(Renewal.write(d, renewals, call, now), (served) => {
+      served.forEach((value, j) => (values[renewedAt[j]!] = value))
+      return values
+    })
+    return Effect.andThen(stored, Effect.flatMap(renewed, (served) => Effect.as(after, served)))
   })
 
 /**
@@ -85,15 +109,16 @@ const runCreator = <A, E, R>(
   d: DogpileContext<A>,
   targets: ReadonlyArray<Target>,
   creator: BatchCreator<A, E, R>,
-  call: CallSettings<A>
-): Effect.Effect<{ readonly created: ReadonlyArray<readonly [A, EntryMeta.EntryMeta]>; readonly now: number }, E | CacheError, R> =>
+  call: CallSettings<A>,
+  previous: ReadonlyArray<Stored<A> | undefined> | undefined
+): Effect.Effect<{ readonly created: ReadonlyArray<Made<A>>; readonly now: number }, E | CacheError, R> =>
   Effect.withFiber((fiber) => {
     const next = new Set(Context.get(fiber.context, CreatingKeys))
     for (const target of targets) next.add(target.id)
     const clock = Context.get(fiber.context, Clock.Clock)
     const start = clock.currentTimeMillisUnsafe()
     const shown = display(targets[0]!)
-    const run = Effect.suspend(() => creator(targets))
+    const run = Effect.suspend(() => creator(targets, previous))
     const bounded = call.hardTimeoutMs === undefined ? run : run.pipe(
       Effect.timeoutOrElse({
         duration: call.hardTimeoutMs,
@@ -109,38 +134,113 @@ const runCreator = <A, E, R>(
       Effect.flatMap((values) => {
         const now = clock.currentTimeMillisUnsafe()
         Trace.creatorRan(fiber.context, now - start)
-        return Effect.map(results(d, targets, values, now - start, call, shown), (created) => ({ created, now }))
+        return Effect.map(results(d, targets, values, { computeMs: now - start, now, previous }, call, shown), (created) => ({ created, now }))
       })
     )
   })
 
-/** Unwraps `EntryMeta.expiresIn` values and builds each entry's metadata; a wrong result is a typed error. */
+/** One creator result: the value, its metadata, and whether it renews the previous entry ("not modified"). */
+type Made<A> = readonly [A, EntryMeta.EntryMeta, boolean]
+
+/** When a creator ran: how long it took, when it ended, and the entries it replaced (if conditional). */
+interface Run<A> {
+  readonly computeMs: number
+  readonly now: number
+  readonly previous: ReadonlyArray<Stored<A> | undefined> | undefined
+}
+
+/**
+ * Unwraps `EntryMeta.expiresIn` and `Conditional` answers and builds each entry's metadata (renewing
+ * the previous entry for `Conditional.notModified`); a wrong result is a typed error.
+ */
 const results = <A>(
   d: DogpileContext<A>,
   targets: ReadonlyArray<Target>,
   values: unknown,
-  computeMs: number,
+  run: Run<A>,
   call: CallSettings<A>,
   shown: string
-): Effect.Effect<ReadonlyArray<readonly [A, EntryMeta.EntryMeta]>, CacheError> => {
+): Effect.Effect<ReadonlyArray<Made<A>>, CacheError> => {
   const list = plainList(values)
   if (list === undefined || list.length !== targets.length) {
     const got = list === undefined ? `a ${typeof values} that is not a readable array` : `${list.length} values`
     return Effect.fail(new CreatorResultError({ key: shown, reason: `${got} for ${targets.length} keys` }))
   }
+  const computeMs = run.computeMs
   // Nothing by default: an entry carries metadata only when a feature needs it.
   const base: EntryMeta.EntryMeta = d.recordComputeTime || call.tags !== undefined
     ? { ...(d.recordComputeTime ? { computeMs } : {}), ...(call.tags === undefined ? {} : { tags: call.tags }) }
     : EntryMeta.empty
-  const entries = list.map((value): readonly [A, EntryMeta.EntryMeta] =>
-    EntryMeta.isExpiring(value) ? [value.value as A, { ...base, expirationMs: expirationOf(value.expiration) }] : [value as A, base]
+  const made: Array<Made<A>> = []
+  let renewals = 0
+  for (let i = 0; i < list.length; i++) {
+    const one = madeOf(d, list[i], base, run, i, call)
+    if (typeof one === "string") {
+      // Counted as before this check existed: the creator did run and succeed.
+      return Effect.andThen(
+        Metric.update(d.metrics.creations, targets.length),
+        Effect.fail(new CreatorResultError({ key: display(targets[i]!), reason: one }))
+      )
+    }
+    if (one[2]) renewals++
+    made.push(one)
+  }
+  const counted = Effect.andThen(
+    Metric.update(d.metrics.creations, targets.length - renewals),
+    renewals > 0 ? Metric.update(d.metrics.notModified, renewals) : Effect.void
   )
-  const bad = entries.findIndex(([, meta]) => meta.expirationMs !== undefined && !(meta.expirationMs > 0 && Number.isFinite(meta.expirationMs)))
-  const counted = Metric.update(d.metrics.creations, targets.length)
-  return bad === -1
-    ? Effect.as(counted, entries)
-    : Effect.andThen(counted, Effect.fail(new CreatorResultError({ key: display(targets[bad]!), reason: "EntryMeta.expiresIn needs a positive, finite duration" })))
+  return Effect.as(counted, made)
 }
+
+/** One creator answer as an entry, or why it is wrong. */
+const madeOf = <A>(
+  d: DogpileContext<A>,
+  value: unknown,
+  base: EntryMeta.EntryMeta,
+  run: Run<A>,
+  i: number,
+  call: CallSettings<A>
+): Made<A> | string => {
+  if (Conditional.isNotModified(value)) return renewal(d, run, i, call)
+  if (Conditional.isFresh(value)) {
+    const validator = value.validator
+    if (validator !== undefined && !validValidator(validator)) {
+      return `a Conditional.fresh validator must be a string of at most ${EntryMeta.MAX_VALIDATOR_BYTES} UTF-8 bytes`
+    }
+    const withValidator = validator === undefined ? base : { ...base, validator }
+    return withExpiration(value.value as A, withValidator, value.expiration)
+  }
+  if (EntryMeta.isExpiring(value)) return withExpiration(value.value as A, base, value.expiration)
+  return [value as A, base, false]
+}
+
+/** `value` with `meta` and, when given, its own expiration (which must be positive and finite). */
+const withExpiration = <A>(value: A, meta: EntryMeta.EntryMeta, expiration: Duration.Input | undefined): Made<A> | string => {
+  if (expiration === undefined) return [value, meta, false]
+  const expirationMs = expirationOf(expiration)
+  return expirationMs > 0 && Number.isFinite(expirationMs)
+    ? [value, { ...meta, expirationMs }, false]
+    : "EntryMeta.expiresIn needs a positive, finite duration"
+}
+
+/** The previous entry of key `i`, renewed at the run's end: same value, validator and expiration, new creation time. */
+const renewal = <A>(d: DogpileContext<A>, run: Run<A>, i: number, call: CallSettings<A>): Made<A> | string => {
+  const previous = run.previous?.[i]
+  if (previous === undefined) return "Conditional.notModified answered without a previous entry to renew"
+  const meta: EntryMeta.EntryMeta = {
+    ...previous.meta,
+    ...(d.recordComputeTime ? { computeMs: run.computeMs } : {}),
+    ...(call.tags === undefined ? {} : { tags: call.tags })
+  }
+  return [previous.value, meta, true]
+}
+
+const utf8 = new TextEncoder()
+
+/** Whether `validator` is a string of at most `EntryMeta.MAX_VALIDATOR_BYTES` UTF-8 bytes. */
+const validValidator = (validator: unknown): boolean =>
+  typeof validator === "string" && validator.length <= EntryMeta.MAX_VALIDATOR_BYTES &&
+  utf8.encode(validator).length <= EntryMeta.MAX_VALIDATOR_BYTES
 
 /** A creator's list copied into a plain array; `undefined` for anything else, or a list that throws when read (a revoked Proxy). */
 const plainList = (values: unknown): ReadonlyArray<unknown> | undefined => {

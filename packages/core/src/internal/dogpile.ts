@@ -34,7 +34,7 @@ import type { Target } from "./keys.ts"
 import type { MissingContext } from "./missing.ts"
 import type { CallSettings } from "./settings.ts"
 import * as Stale from "./stale.ts"
-import type { Found } from "./stored.ts"
+import type { Found, Stored } from "./stored.ts"
 
 /**
  * The values of `found` when every read found a fresh value not chosen for an early refresh (nothing
@@ -62,6 +62,8 @@ interface Sorted<A> {
   readonly out: Map<string, A>
   /** Every value found (fresh or stale), by key id: what a refresh serves. */
   readonly known: Map<string, A>
+  /** The entries a conditional creator may renew (stale by time, or refreshed early), by key id. */
+  readonly previous: Map<string, Stored<A>>
   readonly stale: Array<Target>
   readonly early: Array<Target>
   readonly missing: Array<Target>
@@ -69,11 +71,12 @@ interface Sorted<A> {
 
 /** Sorts `targets` by what their reads found. */
 const sort = <A>(targets: ReadonlyArray<Target>, found: ReadonlyArray<Found<A>>): Sorted<A> => {
-  const sorted: Sorted<A> = { out: new Map(), known: new Map(), stale: [], early: [], missing: [] }
+  const sorted: Sorted<A> = { out: new Map(), known: new Map(), previous: new Map(), stale: [], early: [], missing: [] }
   targets.forEach((target, i) => {
     const f = found[i] as Found<A>
     if (f._tag === "Missing") return void sorted.missing.push(target)
     sorted.known.set(target.id, f.value)
+    if (f.entry !== undefined && (f._tag === "Stale" || f.early === true)) sorted.previous.set(target.id, f.entry)
     if (f._tag === "Stale") sorted.stale.push(target)
     else if (f.early === true) sorted.early.push(target)
     else sorted.out.set(target.id, f.value)
@@ -89,10 +92,10 @@ const steps = <A, E, R>(
   call: CallSettings<A>,
   deadline: number
 ): Effect.Effect<void, E | CacheError, R> => {
-  const { early, known, missing, out, stale } = sorted
+  const { early, known, missing, out, previous, stale } = sorted
   const all: Array<Effect.Effect<void, E | CacheError, R>> = []
-  if (early.length > 0) all.push(Stale.refresh(d, early, known, creator, call, out, true))
-  if (stale.length > 0) all.push(Stale.refresh(d, stale, known, creator, call, out))
+  if (early.length > 0) all.push(Stale.refresh(d, early, known, creator, call, out, true, previous))
+  if (stale.length > 0) all.push(Stale.refresh(d, stale, known, creator, call, out, false, previous))
   if (missing.length > 0) {
     const m: MissingContext<A, E, R> = { d, creator, call, deadline, out }
     // Coalescing registers its creations when called: after the refreshes, once they have run.

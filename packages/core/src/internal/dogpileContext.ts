@@ -6,13 +6,14 @@
  */
 import type { Deferred, Effect, FiberSet } from "effect"
 import type { CacheError } from "../CacheError.ts"
+import type * as Conditional from "../Conditional.ts"
 import type * as EntryMeta from "../EntryMeta.ts"
 import type { Lock, LockedMiss } from "../Lock.ts"
 import type * as RegionEvent from "../RegionEvent.ts"
 import type { RegionMetrics } from "../RegionMetrics.ts"
 import type { Target } from "./keys.ts"
 import type { CallSettings } from "./settings.ts"
-import type { Found } from "./stored.ts"
+import type { Found, Stored } from "./stored.ts"
 
 /**
  * What the algorithm needs from its region: the lock, a re-read past any in-process tier, the store,
@@ -44,6 +45,13 @@ export interface DogpileContext<A> {
     call: CallSettings<A>,
     now: number
   ) => Effect.Effect<void, CacheError>
+  /** Stores renewed entries: their bytes as they are (nothing encoded), with the store TTL of their metadata. */
+  readonly renew: (
+    entries: ReadonlyArray<readonly [Target, Uint8Array, EntryMeta.EntryMeta]>,
+    call: CallSettings<A>
+  ) => Effect.Effect<void, CacheError>
+  /** Renews a stored entry at `createdAt` with `meta` without encoding it (`undefined`: it cannot). */
+  readonly renewed: (stored: Stored<A>, createdAt: number, meta: EntryMeta.EntryMeta) => Uint8Array | undefined
   readonly background: FiberSet.FiberSet<unknown, unknown>
   readonly metrics: RegionMetrics
   readonly lockTimeoutMs: number
@@ -59,7 +67,8 @@ export interface DogpileContext<A> {
 
 /**
  * A creator of many values: given the keys (in the caller's order, each once), it returns one value
- * per key, in the same order.
+ * per key, in the same order. `previous[i]`, when given, is the entry `targets[i]` replaces (stale
+ * by time, for a conditional creator); plain creators ignore it.
  *
  * @example
  * ```ts
@@ -72,5 +81,6 @@ export interface DogpileContext<A> {
  * ```
  */
 export type BatchCreator<A, E, R> = (
-  targets: ReadonlyArray<Target>
-) => Effect.Effect<ReadonlyArray<A | EntryMeta.Expiring<A>>, E, R>
+  targets: ReadonlyArray<Target>,
+  previous?: ReadonlyArray<Stored<A> | undefined>
+) => Effect.Effect<ReadonlyArray<Conditional.Answer<A>>, E, R>

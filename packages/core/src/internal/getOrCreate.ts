@@ -9,11 +9,13 @@
  *
  * @internal
  */
-import { type Context, Effect, Exit, type Fiber } from "effect"
+import { type Context, Effect, Exit, type Fiber, Option } from "effect"
 import type * as CacheKey from "../CacheKey.ts"
 import { type CacheError, InvalidKeyError } from "../CacheError.ts"
+import * as Conditional from "../Conditional.ts"
 import * as EntryMeta from "../EntryMeta.ts"
 import type { GetOrCreateOptions } from "../Region.ts"
+import * as ConditionalCreator from "./conditional.ts"
 import * as Creator from "./creator.ts"
 import * as Dogpile from "./dogpile.ts"
 import type { BatchCreator } from "./dogpileContext.ts"
@@ -26,11 +28,28 @@ import type { ReadOne } from "./singleRead.ts"
 import * as Stored from "./stored.ts"
 import * as Trace from "./trace.ts"
 
-/** A single key's creator. */
-type Single<A, E, R> = Effect.Effect<A | EntryMeta.Expiring<A>, E, R>
+/** A single key's creator: an effect, or a conditional creator (`Conditional.make`). */
+type Single<A, E, R> = Effect.Effect<A | EntryMeta.Expiring<A>, E, R> | Conditional.Conditional<A, E, R>
+
+/** A batch's creator: a function of the keys, or a conditional creator (`Conditional.makeMany`). */
+type Many<A, E, R> =
+  | ((keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.Effect<ReadonlyArray<A | EntryMeta.Expiring<A>>, E, R>)
+  | Conditional.ConditionalMany<A, E, R>
+
+const isConditional = <A, E, R>(creator: Single<A, E, R>): creator is Conditional.Conditional<A, E, R> =>
+  Conditional.isConditional(creator)
+
+const isConditionalMany = <A, E, R>(creator: Many<A, E, R>): creator is Conditional.ConditionalMany<A, E, R> =>
+  Conditional.isConditionalMany(creator)
 
 /** A creator's value without the expiration it may carry (for the bypass path, which stores nothing). */
 const unwrap = <A>(value: A | EntryMeta.Expiring<A>): A => (EntryMeta.isExpiring(value) ? value.value as A : value as A)
+
+/** A single key's creator run without the cache (the bypass): a conditional one sees no previous entry. */
+const bypassed = <A, E, R>(creator: Single<A, E, R>, target: Keys.Target): Effect.Effect<A, E | CacheError, R> =>
+  isConditional(creator)
+    ? Effect.flatMap(creator.create(Option.none()), (answer) => ConditionalCreator.valueOf<A>(answer, target, Keys.display))
+    : Effect.map(creator, unwrap)
 
 /**
  * `Region.getOrCreate` of the region `rt`, reading one key through `readOne`. Quiet calls (an open
@@ -65,8 +84,10 @@ const missed = <A, E, R>(
 ): Effect.Effect<A, E | CacheError, R> => {
   const reentered = Creator.reentered(context, [target], Keys.display)
   if (reentered !== undefined) return Effect.fail(reentered)
+  const refused = isConditional(creator) ? ConditionalCreator.refused(rt.settings as Settings.RegionSettings<unknown>) : undefined
+  if (refused !== undefined) return Effect.fail(refused)
   const run = (settings: Settings.CallSettings<A>) =>
-    rt.bypass(target.id, readThenCreate(rt, target, creator, settings, now, draw, context), Effect.map(creator, unwrap))
+    rt.bypass(target.id, readThenCreate(rt, target, creator, settings, now, draw, context), bypassed(creator, target))
   return call === undefined ? run(rt.settings.defaults) : Effect.flatMap(Settings.forCall(rt.settings, call), run)
 }
 
@@ -100,7 +121,13 @@ const createOne = <A, E, R>(
   call: Settings.CallSettings<A>
 ): Effect.Effect<A, E | CacheError, R> =>
   Effect.map(
-    Dogpile.run(rt.dogpile, [target], [found], () => Effect.map(creator, (value) => [value]), call),
+    Dogpile.run(
+      rt.dogpile,
+      [target],
+      [found],
+      isConditional(creator) ? ConditionalCreator.single(creator) : () => Effect.map(creator, (value) => [value]),
+      call
+    ),
     (values) => values.get(target.id) as A
   )
 
@@ -108,15 +135,19 @@ const createOne = <A, E, R>(
 export const getOrCreateMany = <A, E, R>(
   rt: RegionRuntime<A>,
   keys: ReadonlyArray<CacheKey.CacheKey>,
-  creator: (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.Effect<ReadonlyArray<A | EntryMeta.Expiring<A>>, E, R>,
+  creator: Many<A, E, R>,
   call?: GetOrCreateOptions<A>
 ): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> =>
   Gate.open(rt.gate, "Region.getOrCreateMany", () => {
     const targets = Keys.resolveAllWith(rt.resolveKey, keys)
     if (targets instanceof InvalidKeyError) return Effect.fail(targets)
+    const refused = isConditionalMany(creator) ? ConditionalCreator.refused(rt.settings as Settings.RegionSettings<unknown>) : undefined
+    if (refused !== undefined) return Effect.fail(refused)
     if (targets.length === 0) return Effect.succeed([])
     const distinct = Keys.distinct(targets)
-    const batch: BatchCreator<A, E, R> = (chosen) => creator(chosen.map((t) => t.key))
+    const batch: BatchCreator<A, E, R> = isConditionalMany(creator)
+      ? ConditionalCreator.many(creator)
+      : (chosen) => creator(chosen.map((t) => t.key))
     return Effect.flatMap(Settings.forCall(rt.settings, call), (settings) =>
       Effect.andThen(
         Creator.checkReentry(distinct, Keys.display),
@@ -151,8 +182,12 @@ const bypassMany = <A, E, R>(
   targets: ReadonlyArray<Keys.Target>,
   distinct: ReadonlyArray<Keys.Target>,
   batch: BatchCreator<A, E, R>
-): Effect.Effect<ReadonlyArray<A>, E, R> =>
-  Effect.map(Effect.suspend(() => batch(distinct)), (values) => {
-    const byId = new Map(distinct.map((t, i) => [t.id, unwrap(values[i] as A | EntryMeta.Expiring<A>)]))
-    return targets.map((t) => byId.get(t.id) as A)
-  })
+): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> =>
+  Effect.flatMap(Effect.suspend(() => batch(distinct)), (answers) =>
+    Effect.map(
+      Effect.forEach(distinct, (target, i) => ConditionalCreator.valueOf<A>(answers[i] as Conditional.Answer<A>, target, Keys.display)),
+      (values) => {
+        const byId = new Map(distinct.map((t, i) => [t.id, values[i] as A]))
+        return targets.map((t) => byId.get(t.id) as A)
+      }
+    ))

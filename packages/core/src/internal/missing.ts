@@ -16,7 +16,7 @@ import type { BatchCreator, DogpileContext } from "./dogpileContext.ts"
 import type { Target } from "./keys.ts"
 import * as LockedMissPath from "./lockedMiss.ts"
 import type { CallSettings } from "./settings.ts"
-import type { Found } from "./stored.ts"
+import type { Found, Stored } from "./stored.ts"
 import * as Trace from "./trace.ts"
 
 /** One caller's creation of missing keys: its region, creator and settings, its deadline, and where values go. */
@@ -124,18 +124,20 @@ const createHeld = <A, E, R>(
   return Effect.flatMap(m.d.reread(mine, m.call), (again) => {
     const toCreate: Array<Target> = []
     const leasesToConfirm: Array<LockLease> = []
+    const previous: Array<Stored<A> | undefined> = []
     mine.forEach((target, i) => {
       const found = again[i] as Found<A>
       if (found._tag === "Fresh") m.out.set(target.id, found.value)
       else {
         toCreate.push(target)
         leasesToConfirm.push(held[i] as LockLease)
+        previous.push(found._tag === "Stale" ? found.entry : undefined)
       }
     })
     // Found after taking the lock: another process created them meanwhile.
     const others = Trace.marking("miss", mine.length - toCreate.length)
     if (toCreate.length === 0) return Effect.as(others, busy)
-    const created = Effect.map(Creator.create(m.d, toCreate, leasesToConfirm, m.creator, m.call), (values) => {
+    const created = Effect.map(Creator.create(m.d, toCreate, leasesToConfirm, m.creator, m.call, previous), (values) => {
       toCreate.forEach((target, i) => m.out.set(target.id, values[i] as A))
       return busy
     })

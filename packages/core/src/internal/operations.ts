@@ -47,11 +47,14 @@ const dogpileContext = <A>(
   metrics: RegionMetrics.RegionMetrics,
   hub: RegionEvent.Hub,
   reads: Reads.Reads<A>,
-  writes: Writes.Writes<A>
+  writes: Writes.Writes<A>,
+  storage: Stored.Storage<A>
 ): DogpileContext<A> => ({
   lock,
   reread: (targets, call) => reads.again(targets, call.expirationMs),
   store: writes.store,
+  renew: writes.renew,
+  renewed: storage.renew,
   background,
   metrics,
   lockTimeoutMs: settings.lockTimeoutMs,
@@ -99,7 +102,7 @@ const runtime = <A>(
       reads,
       writes,
       fastHit: FastPath.make({ backend, storage, invalidation, tagMarks, early }),
-      dogpile: dogpileContext(settings, backend, lock, background, metrics, hub, reads, writes),
+      dogpile: dogpileContext(settings, backend, lock, background, metrics, hub, reads, writes, storage),
       bypass,
       gate: Gate.make(name),
       resolveKey: Keys.resolver(settings.keySpace)

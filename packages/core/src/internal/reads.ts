@@ -67,16 +67,17 @@ const decideAll = <A>(
   entries.map((entry, i) => {
     if (Option.isNone(entry)) return Stored.missing
     const stored = entry.value
+    const tagMarks = Stored.tagMarksOf(stored, tagMark)
     const decision = ReadDecision.decide(
       stored,
       moment.now,
       moment.expirationMs,
       moment.marks,
-      Stored.tagMarksOf(stored, tagMark),
+      tagMarks,
       reader.early?.beta,
       moment.draws?.[i]
     )
-    return Stored.found(decision, stored)
+    return Stored.found(decision, stored, moment.marks, tagMarks)
   })
 
 /** Decides decoded entries, reading their tags' marks first where any has tags. */
@@ -181,16 +182,17 @@ const readOneWithMarks = <A>(
     const tags = entry.meta.tags
     const tagMark = tags === undefined ? undefined : reader.tagMarks.cached(tags, moment.now)
     if (tags !== undefined && tagMark === undefined) return decideSlowly(Option.some(entry))
+    const tagMarks = Stored.tagMarksOf(entry, tagMark)
     const decision = ReadDecision.decide(
       entry,
       moment.now,
       moment.expirationMs,
       moment.marks,
-      Stored.tagMarksOf(entry, tagMark),
+      tagMarks,
       reader.early?.beta,
       moment.draws?.[0]
     )
-    return Exit.succeed(Stored.found(decision, entry))
+    return Exit.succeed(Stored.found(decision, entry, moment.marks, tagMarks))
   })
 
 /** Builds the reads of a region. */

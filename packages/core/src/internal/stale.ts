@@ -12,13 +12,14 @@ import type { LockLease } from "../Lock.ts"
 import * as Creator from "./creator.ts"
 import { display, type Target } from "./keys.ts"
 import type { CallSettings } from "./settings.ts"
+import type { Stored } from "./stored.ts"
 import * as Trace from "./trace.ts"
 
 /**
  * Stale values: regenerate those whose lock is free now, serve the others
  * stale. Results go into `out`. `early`: the values are still fresh (an XFetch
  * early refresh): the regeneration always runs in the background, and serving
- * them is no stale serve.
+ * them is no stale serve. `previous`: the entries a conditional creator may renew, by key id.
  */
 export const refresh = <A, E, R>(
   d: DogpileContext<A>,
@@ -27,7 +28,8 @@ export const refresh = <A, E, R>(
   creator: BatchCreator<A, E, R>,
   call: CallSettings<A>,
   out: Map<string, A>,
-  early = false
+  early = false,
+  previous?: ReadonlyMap<string, Stored<A>>
 ): Effect.Effect<void, E | CacheError, R> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
@@ -54,7 +56,8 @@ export const refresh = <A, E, R>(
       // An early refresh serves fresh values: a hit for the keys another caller refreshes.
       if (early) yield* Effect.andThen(Trace.marking("hit", targets.length - mine.length), Trace.marking("early_refresh", mine.length))
       if (mine.length === 0) return yield* Scope.close(scope, Exit.void)
-      const regenerate = Creator.create(d, mine, held, creator, call).pipe(Effect.onExit((exit) => Scope.close(scope, exit)))
+      const replaced = previous === undefined || previous.size === 0 ? undefined : mine.map((t) => previous.get(t.id))
+      const regenerate = Creator.create(d, mine, held, creator, call, replaced).pipe(Effect.onExit((exit) => Scope.close(scope, exit)))
       if (early || call.backgroundRefresh) {
         // Served first: the caller has its (stale) value before the regeneration can report anything.
         yield* served(mine)

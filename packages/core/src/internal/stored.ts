@@ -20,16 +20,23 @@ export interface Stored<A> {
   readonly value: A
   readonly createdAt: number
   readonly meta: EntryMeta.EntryMeta
+  /**
+   * The envelope's bytes it was decoded from (behind the metadata), to renew it without encoding. A
+   * view of what the client handed over: use it in the step that read it (a client may reuse its
+   * buffer later, as a Redis parser's pool does), never after.
+   */
+  readonly inner?: Uint8Array | undefined
   /** The answers of a hit on this entry, built on the first hit (a hit then allocates nothing). */
   exit: Exit.Exit<A> | undefined
   someExit: Exit.Exit<Option.Option<A>> | undefined
 }
 
 /** A decoded entry, its hit answers not yet built. */
-export const entry = <A>(value: A, createdAt: number, meta: EntryMeta.EntryMeta): Stored<A> => ({
+export const entry = <A>(value: A, createdAt: number, meta: EntryMeta.EntryMeta, inner?: Uint8Array): Stored<A> => ({
   value,
   createdAt,
   meta,
+  inner,
   exit: undefined,
   someExit: undefined
 })
@@ -41,10 +48,14 @@ export const hitExit = <A>(entry: Stored<A>): Exit.Exit<A> => (entry.exit ??= Ex
 export const someHitExit = <A>(entry: Stored<A>): Exit.Exit<Option.Option<A>> =>
   (entry.someExit ??= Exit.succeed(Option.some(entry.value)))
 
-/** What a read found for one key. `early`: fresh, but chosen for an early refresh (XFetch). */
+/**
+ * What a read found for one key. `early`: fresh, but chosen for an early refresh (XFetch). `entry`:
+ * the decoded entry, which a conditional creator may renew: absent for a soft-invalidated one (only
+ * entries fresh or stale by time are renewed).
+ */
 export type Found<A> =
-  | { readonly _tag: "Fresh"; readonly value: A; readonly early?: boolean }
-  | { readonly _tag: "Stale"; readonly value: A }
+  | { readonly _tag: "Fresh"; readonly value: A; readonly early?: boolean; readonly entry?: Stored<A> }
+  | { readonly _tag: "Stale"; readonly value: A; readonly entry?: Stored<A> | undefined }
   | { readonly _tag: "Missing" }
 
 /** The one `Missing`. */
@@ -59,20 +70,36 @@ export const tagMarksOf = (stored: ReadDecision.Header, tagMark: TagMarkOf | und
   return tags === undefined || tagMark === undefined ? undefined : tagMark(tags)
 }
 
-/** What a read found for a key: its decision on `stored` (`undefined` when nothing was found) as a `Found`. */
-export const found = <A>(decision: ReadDecision.Decision, stored: Stored<A> | undefined): Found<A> => {
+/**
+ * What a read found for a key: its decision on `stored` (`undefined` when nothing was found) as a
+ * `Found`; a stale entry keeps `stored` (for a conditional refresh) unless the marks soft-invalidated it.
+ */
+export const found = <A>(
+  decision: ReadDecision.Decision,
+  stored: Stored<A> | undefined,
+  marks?: InvalidationState,
+  tagMarks?: InvalidationState
+): Found<A> => {
   if (stored === undefined) return missing
   switch (decision) {
     case "Fresh":
-      return { _tag: "Fresh", value: stored.value }
+      return { _tag: "Fresh", value: stored.value, entry: stored }
     case "RefreshEarly":
-      return { _tag: "Fresh", value: stored.value, early: true }
+      return { _tag: "Fresh", value: stored.value, early: true, entry: stored }
     case "Stale":
-      return { _tag: "Stale", value: stored.value }
+      return {
+        _tag: "Stale",
+        value: stored.value,
+        entry: marks !== undefined && softInvalidated(stored, marks, tagMarks) ? undefined : stored
+      }
     default:
       return missing
   }
 }
+
+/** Whether a soft mark of the region or of one of its tags is newer than `stored`. */
+const softInvalidated = (stored: ReadDecision.Header, marks: InvalidationState, tagMarks: InvalidationState | undefined) =>
+  stored.createdAt < marks.soft || (tagMarks !== undefined && stored.createdAt < tagMarks.soft)
 
 /** Encodes and decodes one region's values. */
 export interface Storage<A> {
@@ -92,6 +119,11 @@ export interface Storage<A> {
     createdAt: number,
     meta?: EntryMeta.EntryMeta
   ) => Effect.Effect<Uint8Array, EncodeError>
+  /**
+   * The bytes of `stored` renewed at `createdAt` with `meta`: its envelope's bytes with the creation
+   * time rewritten, behind the new metadata; the codec does not run. `undefined` when it cannot.
+   */
+  readonly renew: (stored: Stored<A>, createdAt: number, meta: EntryMeta.EntryMeta) => Uint8Array | undefined
 }
 
 const schemaDecoder = <A>(settings: RegionSettings<A>) => {
@@ -150,10 +182,17 @@ export const make = <A>(settings: RegionSettings<A>, metrics: RegionMetrics, kee
   }
 
   /** The stored entry of what the envelope opened, or a miss (counted). Keeps what it decoded, where kept. */
-  const accept = (bytes: Uint8Array, opened: Envelope.Entry, meta: EntryMeta.EntryMeta, count: boolean, now: number) => {
+  const accept = (
+    bytes: Uint8Array,
+    opened: Envelope.Entry,
+    meta: EntryMeta.EntryMeta,
+    count: boolean,
+    now: number,
+    inner: Uint8Array
+  ) => {
     const value = fromSchema === undefined ? Option.some(opened.value as A) : fromSchema(opened.value)
     if (Option.isNone(value)) return count ? counted("the value does not match the region's schema") : Effect.succeedNone
-    const decoded = entry(value.value, opened.createdAt, meta)
+    const decoded = entry(value.value, opened.createdAt, meta, withMeta ? inner : undefined)
     if (keep) byBytes.set(bytes, decoded)
     else if (keepValue && opened.createdAt === now) valueByBytes.set(bytes, [value.value, meta])
     return decoded
@@ -169,12 +208,12 @@ export const make = <A>(settings: RegionSettings<A>, metrics: RegionMetrics, kee
     const opened = envelope.decode(inner, now, codec)
     // An eager codec's answer is already complete: read it here, with no fiber step.
     if (Exit.isExit(opened) && Exit.isSuccess(opened as Exit.Exit<Envelope.Entry, DecodeError>)) {
-      return accept(bytes, (opened as Exit.Success<Envelope.Entry, DecodeError>).value, meta, count, now)
+      return accept(bytes, (opened as Exit.Success<Envelope.Entry, DecodeError>).value, meta, count, now, inner)
     }
     return Effect.matchEffect(opened, {
       onFailure: (error) => (count ? counted(error.reason) : Effect.succeedNone),
       onSuccess: (entry) => {
-        const accepted = accept(bytes, entry, meta, count, now)
+        const accepted = accept(bytes, entry, meta, count, now, inner)
         return Effect.isEffect(accepted) ? accepted : Effect.succeedSome(accepted)
       }
     })
@@ -222,5 +261,11 @@ export const make = <A>(settings: RegionSettings<A>, metrics: RegionMetrics, kee
     )
   }
 
-  return { decode, open, decoded: decodedAt, encode }
+  const renew = (stored: Stored<A>, createdAt: number, meta: EntryMeta.EntryMeta): Uint8Array | undefined => {
+    if (stored.inner === undefined || envelope.restamp === undefined) return undefined
+    const restamped = envelope.restamp(stored.inner, createdAt)
+    return Option.isSome(restamped) ? EntryMeta.wrap(meta, restamped.value) : undefined
+  }
+
+  return { decode, open, decoded: decodedAt, encode, renew }
 }

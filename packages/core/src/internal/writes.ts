@@ -27,6 +27,11 @@ export interface Writes<A> {
     call: Settings.CallSettings<A>,
     now: number
   ) => Effect.Effect<void, CacheError>
+  /** What the dogpile stores after a conditional creator answered "not modified": renewed bytes, not encoded again. */
+  readonly renew: (
+    entries: ReadonlyArray<readonly [Keys.Target, Uint8Array, EntryMeta.EntryMeta]>,
+    call: Settings.CallSettings<A>
+  ) => Effect.Effect<void, CacheError>
 }
 
 /** Builds the writes of a region. `guardStore` wraps the dogpile's stores (the bypass policy). */
@@ -49,19 +54,24 @@ export const make = <A>(
   ): Effect.Effect<ReadonlyArray<BackendEntry>, CacheError> =>
     items.length === 1 ? Eager.map(encodeOne(items[0]!, 0), (entry) => [entry]) : Effect.forEach(items, encodeOne)
 
+  /** The backend entry of `bytes` for `target`: a value with its own expiration gets a store TTL to match. */
+  const entryOf = (target: Keys.Target, bytes: Uint8Array, meta: EntryMeta.EntryMeta, call: Settings.CallSettings<A>): BackendEntry => ({
+    key: target.full,
+    value: bytes,
+    ttl: meta.expirationMs === undefined
+      ? call.storeTtl
+      : Settings.storeTtlFor(settings.storeTtlMs, settings.envelope, meta.expirationMs)
+  })
+
   const store: Writes<A>["store"] = (entries, call, now) =>
     Eager.flatMap(
       encodeAll(entries, ([target, value, meta]) =>
-        Eager.map(storage.encode(Keys.display(target), value, now, meta), (bytes): BackendEntry => ({
-          key: target.full,
-          value: bytes,
-          // A value with its own expiration gets a store TTL to match.
-          ttl: meta.expirationMs === undefined
-            ? call.storeTtl
-            : Settings.storeTtlFor(settings.storeTtlMs, settings.envelope, meta.expirationMs)
-        }))),
+        Eager.map(storage.encode(Keys.display(target), value, now, meta), (bytes) => entryOf(target, bytes, meta, call))),
       (writes) => guardStore(write(writes))
     )
+
+  const renew: Writes<A>["renew"] = (entries, call) =>
+    guardStore(write(entries.map(([target, bytes, meta]) => entryOf(target, bytes, meta, call))))
 
   const noMetadata = () =>
     new InvalidOptionError({
@@ -96,5 +106,5 @@ export const make = <A>(
           })))
     })
 
-  return { setMany, store }
+  return { setMany, store, renew }
 }
