@@ -74,19 +74,13 @@ export type CheckedAdapters = [
   Holds<Verdict<Purge.PurgeOptions>>
 ]
 
-// ---- still `?: T`: to be made `?: T | undefined` in their packages ---------------------------
+// ---- core ------------------------------------------------------------------------------------
 
-export type Pending = [
-  // @ts-expect-error core: RegionOptions
+export type CheckedCore = [
   Holds<Verdict<Region.RegionOptions<unknown>>>,
-  // @ts-expect-error core: GetOrCreateOptions
   Holds<Verdict<Region.GetOrCreateOptions<unknown>>>,
-  // @ts-expect-error core: GetOptions
   Holds<Verdict<Region.GetOptions>>,
-  // @ts-expect-error core: SetOptions
   Holds<Verdict<Region.SetOptions>>,
-  // @ts-expect-error core: CachedOptions
   Holds<Verdict<CachedFunction.CachedOptions<[string]>>>,
-  // @ts-expect-error core: MemoryBackendOptions
   Holds<Verdict<MemoryBackend.MemoryBackendOptions>>
 ]

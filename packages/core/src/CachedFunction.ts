@@ -19,7 +19,7 @@ export interface CachedOptions<Args extends ReadonlyArray<unknown>> {
   /** Names the function in its keys (dogpile's function name + namespace). Required: arrow functions have no name. */
   readonly namespace: string
   /** Builds the key from the arguments; default: `namespace|arg1 arg2 …` with non-strings JSON-encoded. */
-  readonly key?: (...args: Args) => CacheKey.CacheKey
+  readonly key?: ((...args: Args) => CacheKey.CacheKey) | undefined
 }
 
 /**
@@ -132,7 +132,7 @@ export const cached = <A, Args extends ReadonlyArray<unknown>, E, R>(
 export const cachedMany = <A, K, E, R>(
   region: Region<A>,
   f: (args: ReadonlyArray<K>) => Effect.Effect<ReadonlyArray<A>, E, R>,
-  options: { readonly namespace: string; readonly key?: (arg: K) => CacheKey.CacheKey } & GetOrCreateOptions<A>
+  options: { readonly namespace: string; readonly key?: ((arg: K) => CacheKey.CacheKey) | undefined } & GetOrCreateOptions<A>
 ) => {
   const key = options.key ?? ((arg: K) => defaultKey(options.namespace, [arg]))
   const stored = writeOptions(options as GetOrCreateOptions<unknown>)
@@ -247,7 +247,7 @@ export const cachedManyConditional = <A, K, E, R>(
     args: ReadonlyArray<K>,
     previous: ReadonlyArray<Option.Option<Conditional.Previous<A>>>
   ) => Effect.Effect<ReadonlyArray<Conditional.Answer<A>>, E, R>,
-  options: { readonly namespace: string; readonly key?: (arg: K) => CacheKey.CacheKey } & GetOrCreateOptions<A>
+  options: { readonly namespace: string; readonly key?: ((arg: K) => CacheKey.CacheKey) | undefined } & GetOrCreateOptions<A>
 ) => {
   const key = options.key ?? ((arg: K) => defaultKey(options.namespace, [arg]))
   const call = (args: ReadonlyArray<K>): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> =>

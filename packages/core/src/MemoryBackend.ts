@@ -18,9 +18,9 @@ import * as Options from "./Options.ts"
  */
 export interface MemoryBackendOptions {
   /** Maximum number of entries; the least recently used entry is evicted past it. Unbounded by default. */
-  readonly capacity?: number
+  readonly capacity?: number | undefined
   /** Accept hash-addressed keys (default `true`); `false` rejects them like a plain key-value store. */
-  readonly hashKeys?: boolean
+  readonly hashKeys?: boolean | undefined
 }
 
 interface Slot {

@@ -48,13 +48,13 @@ export interface RegionOptions<A> {
    * Default: the name. Only `A-Z a-z 0-9 _ . - { }`, not starting with `_`.
    * `false` stores keys verbatim (to share keys with another program).
    */
-  readonly namespace?: string | false
+  readonly namespace?: string | false | undefined
   /** The Schema of the values: they are encoded through it, and a stored value that does not decode is a miss. */
-  readonly schema?: Schema.Codec<A, unknown>
+  readonly schema?: Schema.Codec<A, unknown> | undefined
   /** The codec of the encoded values. Default: the `Codec` in context if any, else `Codec.json`. */
-  readonly codec?: CodecShape
+  readonly codec?: CodecShape | undefined
   /** How long a value stays fresh. Default `"never"`. */
-  readonly expiration?: Expiration
+  readonly expiration?: Expiration | undefined
   /**
    * How long the store keeps a value (Redis `PX`). Default: twice the
    * expiration (the second half keeps the value servable while one caller
@@ -62,43 +62,43 @@ export interface RegionOptions<A> {
    * creation time, or 24 hours when the expiration is `"never"`. `"never"`:
    * no store TTL (for servers with an eviction policy).
    */
-  readonly storeTtl?: Expiration
+  readonly storeTtl?: Expiration | undefined
   /** How long a caller waits for another caller's creation before failing with `LockTimeoutError`. Default 30 s. */
-  readonly lockTimeout?: Options.DurationOption
+  readonly lockTimeout?: Options.DurationOption | undefined
   /** Applied to every plain key after validation and before the namespace, e.g. `KeyMangler.sha1`. */
-  readonly keyMangler?: KeyMangler
+  readonly keyMangler?: KeyMangler | undefined
   /** Longest accepted key, in UTF-16 code units, checked before mangling. Default `DEFAULT_MAX_KEY_LENGTH` (1024). */
-  readonly maxKeyLength?: number
+  readonly maxKeyLength?: number | undefined
   /** The envelope format; defaults to `Envelope.CurrentEnvelope` (the full envelope unless a Layer says otherwise). */
-  readonly envelope?: EnvelopeShape
+  readonly envelope?: EnvelopeShape | undefined
   /** Whether a created value is stored. Default: always. */
-  readonly shouldCache?: (value: A) => boolean
+  readonly shouldCache?: ((value: A) => boolean) | undefined
   /** Serve the stale value when regenerating it fails (the error is logged and counted). Default `false`. */
-  readonly staleIfError?: boolean
+  readonly staleIfError?: boolean | undefined
   /**
    * Regenerate expired values in the background: the caller gets the stale value
    * at once and the creator runs in a fiber owned by the region's scope, holding
    * the lock until it ends. Default `false`.
    */
-  readonly backgroundRefresh?: boolean
+  readonly backgroundRefresh?: boolean | undefined
   /**
    * What `getOrCreate` does when the backend or lock fails: `"fail"` (default)
    * with a typed `BackendError`, or `"bypass"`: run the creator without the
    * cache (still once per key per process) and return its value.
    */
-  readonly onBackendError?: "fail" | "bypass"
+  readonly onBackendError?: "fail" | "bypass" | undefined
   /**
    * After this long, a caller regenerating an expired value gets the stale
    * value while the creator goes on in the background (holding the lock).
    * Default: none. Applies only where a stale value exists.
    */
-  readonly softTimeout?: Options.DurationOption
+  readonly softTimeout?: Options.DurationOption | undefined
   /**
    * After this long a creator is interrupted: its callers fail with
    * `CreatorTimeoutError` (or get the stale value under `staleIfError`),
    * nothing is stored and the lock is released. Default: none.
    */
-  readonly hardTimeout?: Options.DurationOption
+  readonly hardTimeout?: Options.DurationOption | undefined
   /**
    * Probabilistic early refresh (XFetch: Vattani, Chierichetti, Lowenstein,
    * VLDB 2015): a read of a fresh value regenerates it in the background with
@@ -107,7 +107,7 @@ export interface RegionOptions<A> {
    * earlier). One reader wins the lock; everyone keeps getting the fresh
    * value, so no caller waits on an expired hot key. `true` for β = 1.
    */
-  readonly earlyRefresh?: boolean | { readonly beta?: number }
+  readonly earlyRefresh?: boolean | { readonly beta?: number | undefined } | undefined
 }
 
 /**
@@ -123,14 +123,14 @@ export interface RegionOptions<A> {
  * @since 0.1.0
  */
 export interface GetOrCreateOptions<A> {
-  readonly expiration?: Expiration
-  readonly shouldCache?: (value: A) => boolean
-  readonly staleIfError?: boolean
-  readonly backgroundRefresh?: boolean
+  readonly expiration?: Expiration | undefined
+  readonly shouldCache?: ((value: A) => boolean) | undefined
+  readonly staleIfError?: boolean | undefined
+  readonly backgroundRefresh?: boolean | undefined
   /** Tags stored with the created value(s): `invalidateTags` invalidates every entry that carries one. */
-  readonly tags?: ReadonlyArray<string>
-  readonly softTimeout?: Options.DurationOption
-  readonly hardTimeout?: Options.DurationOption
+  readonly tags?: ReadonlyArray<string> | undefined
+  readonly softTimeout?: Options.DurationOption | undefined
+  readonly hardTimeout?: Options.DurationOption | undefined
 }
 
 /**
@@ -146,9 +146,9 @@ export interface GetOrCreateOptions<A> {
  * @since 0.1.0
  */
 export interface GetOptions {
-  readonly expiration?: Expiration
+  readonly expiration?: Expiration | undefined
   /** Return a value even if it is expired or soft-invalidated (never a hard-invalidated one). */
-  readonly ignoreExpiration?: boolean
+  readonly ignoreExpiration?: boolean | undefined
 }
 
 /**
@@ -164,7 +164,7 @@ export interface GetOptions {
  * @since 0.2.0
  */
 export interface SetOptions {
-  readonly expiration?: Expiration
+  readonly expiration?: Expiration | undefined
   /** Tags stored with the value(s). */
-  readonly tags?: ReadonlyArray<string>
+  readonly tags?: ReadonlyArray<string> | undefined
 }

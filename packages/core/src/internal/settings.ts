@@ -195,7 +195,7 @@ const optionalMillis = (where: string, option: string, input: Options.DurationOp
 
 const validateEarlyRefresh = (
   where: string,
-  input: boolean | { readonly beta?: number } | undefined
+  input: boolean | { readonly beta?: number | undefined } | undefined
 ): Effect.Effect<EarlyRefresh | undefined, InvalidOptionError> => {
   if (input === undefined || input === false) return Effect.succeed(undefined)
   if (input === true) return Effect.succeed({ beta: 1 })
