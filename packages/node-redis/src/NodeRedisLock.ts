@@ -19,38 +19,63 @@ import {
 } from "@dogpile-effect/core"
 import { NodeRedis } from "@effect/platform-node/NodeRedis"
 import { randomBytes } from "node:crypto"
-import { Clock, Config, Duration, Effect, Exit, Layer, Option, Scope } from "effect"
+import { Clock, Config, Duration, Effect, Exit, Layer, type Metric, Option, Scope } from "effect"
 import { Redis, script } from "effect/persistence/Redis"
+import { LockKey, LockLua, LockRenewal, LostLock } from "@dogpile-effect/redis/lock-kit"
 import { reporter } from "./ErrorMapping.ts"
-import * as LeaseRenewal from "./LeaseRenewal.ts"
 import * as LockSettings from "./LockSettings.ts"
-import * as LostLock from "./LostLock.ts"
 import * as ReleaseWaiters from "./ReleaseWaiters.ts"
 
 export type { LostLockPolicy, NodeRedisLockOptions } from "./LockSettings.ts"
-export { lockKey } from "./LockKey.ts"
-export { lostLocks } from "./LostLock.ts"
+
+/**
+ * The Redis key of the lock for a cache key: the names `RedisLock` of
+ * `@dogpile-effect/redis` uses (`LockKey` of `@dogpile-effect/redis/lock-kit`),
+ * so a node-redis process and an ioredis process lock each other out.
+ *
+ * - A plain key: `prefix + key` (a `{tag}` in the key keeps the lock in the
+ *   key's cluster slot).
+ * - A hash key: `prefix + "{" + hash + "}" + U+0000 + field`, in the slot of
+ *   the hash; when the hash name has a `{tag}` of its own (or a `}` that
+ *   cannot be wrapped), `prefix + hash + U+0000 + field`.
+ *
+ * @example
+ * ```ts
+ * import { CacheKey } from "@dogpile-effect/core"
+ * import { NodeRedisLock } from "@dogpile-effect/node-redis"
+ * NodeRedisLock.lockKey("user:{42}") // "_lock:user:{42}"
+ * NodeRedisLock.lockKey(CacheKey.hash("users", "42")) // "_lock:{users}\u000042"
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const lockKey: (key: CacheKey.CacheKey, prefix?: string) => string = LockKey.lockKey
+
+/**
+ * The counter of lost locks (`dogpile_lock_lost_total`, the counter
+ * `RedisLock` uses) with attribute `lock` set to the lock's name.
+ *
+ * @example
+ * ```ts
+ * import { NodeRedisLock } from "@dogpile-effect/node-redis"
+ * import { Metric } from "effect"
+ * const lost = Metric.value(NodeRedisLock.lostLocks("node-redis"))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const lostLocks: (name: string) => Metric.Metric<number, Metric.CounterState<number>> = LostLock.lostLocks
 
 /** Deletes the lock if it still holds our token, and announces the release. Touches KEYS[1] only. */
 const RELEASE = script((key: string, token: string, channel: string) => [key, token, channel], {
   numberOfKeys: 1,
-  lua: `
-if redis.call("GET", KEYS[1]) == ARGV[1] then
-  redis.call("DEL", KEYS[1])
-  redis.call("PUBLISH", ARGV[2], KEYS[1])
-  return 1
-end
-return 0`
+  lua: LockLua.RELEASE
 }).withReturnType<number>()
 
 /** Extends the lock's TTL if it still holds our token. Touches KEYS[1] only. */
 const EXTEND = script((key: string, token: string, leaseMs: number) => [key, token, leaseMs], {
   numberOfKeys: 1,
-  lua: `
-if redis.call("GET", KEYS[1]) == ARGV[1] then
-  return redis.call("PEXPIRE", KEYS[1], ARGV[2])
-end
-return 0`
+  lua: LockLua.EXTEND
 }).withReturnType<number>()
 
 /** A `SET NX` sent whose answer has not come back (a timeout, a dropped connection, an interruption). */
@@ -107,7 +132,7 @@ export const make = (
     /** One command, bounded by `commandTimeout` or what is left of the caller's deadline. */
     const bound = (remaining?: number) =>
       remaining === undefined || remaining <= 0 ? commandTimeoutMs : Math.min(commandTimeoutMs, remaining)
-    const renewal = yield* LeaseRenewal.make({
+    const renewal = yield* LockRenewal.make({
       extend: (key, token, timeoutMillis) => report.bound("lock renew", runExtend(key, token, leaseMs), timeoutMillis),
       leaseMs,
       renewMs

@@ -24,18 +24,13 @@ import * as LockSettings from "./LockSettings.ts"
 import * as LockRenewal from "./LockRenewal.ts"
 import * as LockWaiters from "./LockWaiters.ts"
 import * as LostLock from "./LostLock.ts"
+import type { LostLockPolicy } from "./LostLock.ts"
 import { RedisClient } from "./RedisClient.ts"
 
-/**
- * What to do when a lock turned out to be lost while its creator ran (expired
- * without renewal, `FLUSHALL`, server restart): the value is stored and
- * returned in every case; `"ignore"` says nothing, `"log"` logs a warning,
- * `"fail"` fails the creating caller with `LockLostError`. Always counted in
- * {@link lostLocks}.
- *
- * @since 0.1.0
- */
-export type LostLockPolicy = "ignore" | "log" | "fail"
+export type {
+  /** What to do when a lock turned out to be lost while its creator ran (`LostLock.ts`). */
+  LostLockPolicy
+} from "./LostLock.ts"
 
 /**
  * Options of the Redis lock.
@@ -102,8 +97,6 @@ export interface RedisLockOptions {
 
 export { lostLocks } from "./LostLock.ts"
 export { lockKey } from "./LockKey.ts"
-
-const toMillis = (input: Duration.Input): number => Duration.toMillis(Duration.fromInputUnsafe(input))
 
 /**
  * Builds the lock over the {@link RedisClient} in context, with a subscriber
@@ -173,7 +166,11 @@ export const make = (
     const extend = redis.script("dogpileLockExtend", EXTEND, 1)
     const waiters = yield* LockWaiters.make(settings)
     const lockScope = yield* Effect.scope
-    const renewal = yield* LockRenewal.make({ extend, leaseMs, renewMs })
+    const renewal = yield* LockRenewal.make({
+      extend: (redisKey, token, timeoutMillis) => extend.run([redisKey], [token, leaseMs], { timeoutMillis }),
+      leaseMs,
+      renewMs
+    })
 
     // ---- taking, and releasing what might have been taken -------------------
 
@@ -338,7 +335,7 @@ export const make = (
 
     const acquire = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
       Effect.gen(function*() {
-        const timeoutMs = toMillis(timeout)
+        const timeoutMs = LockSettings.toMillis(timeout)
         const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
         const timedOut = () => new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
         const remote = (redisKey: string, token: string, attempt: Attempt) =>
@@ -361,7 +358,7 @@ export const make = (
 
     const awaitRelease = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
       Effect.gen(function*() {
-        const timeoutMs = toMillis(timeout)
+        const timeoutMs = LockSettings.toMillis(timeout)
         const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
         const redisKey = keyOf(key)
         const timedOut = () => new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
