@@ -12,7 +12,6 @@ import {
   type InvalidOptionError,
   Lock,
   type LockLease,
-  type LockLostError,
   type LockStatus,
   LockTimeoutError,
   makeLocal
@@ -21,7 +20,7 @@ import { NodeRedis } from "@effect/platform-node/NodeRedis"
 import { randomBytes } from "node:crypto"
 import { Clock, Config, Duration, Effect, Exit, Layer, type Metric, Option, Scope } from "effect"
 import { Redis, script } from "effect/persistence/Redis"
-import { LockKey, LockLua, LockRenewal, LostLock } from "@dogpile-effect/redis/lock-kit"
+import { LockKey, LockLua, LockRenewal, LostLock, RedisLease } from "@dogpile-effect/redis/lock-kit"
 import { reporter } from "./ErrorMapping.ts"
 import * as LockSettings from "./LockSettings.ts"
 import * as ReleaseWaiters from "./ReleaseWaiters.ts"
@@ -175,43 +174,24 @@ export const make = (
     /** Registers renewal and release in `scope` for a lock just taken, and builds its lease. */
     const hold = (key: CacheKey.CacheKey, redisKey: string, token: string, scope: Scope.Scope) =>
       Effect.gen(function*() {
-        let released = false
+        const state: RedisLease.LeaseState = { released: false }
         const renewing = yield* renewal.hold(redisKey, token)
         yield* Scope.addFinalizer(
           scope,
           Effect.suspend(() => {
             renewal.drop(renewing)
-            return released ? Effect.void : settle(redisKey, token)
+            return state.released ? Effect.void : settle(redisKey, token)
           })
         )
-        const lostOnce = LostLock.reporter(key, settings.onLost, lost)
-        const reportLost = Effect.suspend(() => {
-          renewing.lost = true
-          return lostOnce
+        return RedisLease.make({
+          token,
+          state,
+          renewing,
+          renewal,
+          lostOnce: LostLock.reporter(key, settings.onLost, lost),
+          check: report.bound("lock check", redis.send<string | null>("GET", redisKey), commandTimeoutMs),
+          release: release(redisKey, token, Math.max(1, releaseWaitMs))
         })
-        const check = report.bound("lock check", redis.send<string | null>("GET", redisKey), commandTimeoutMs)
-        const confirm: Effect.Effect<void | "lost", LockLostError> = Effect.suspend(() =>
-          renewing.lost ? reportLost : released ? Effect.void : check.pipe(
-            Effect.flatMap((holder) => (holder === token ? Effect.void : reportLost)),
-            // Redis unreachable: ownership cannot be checked; the store failed or will fail anyway.
-            Effect.catchTag("BackendError", () => Effect.void)
-          )
-        )
-        // The release script's answer tells whether the key still held our token: check and release at once.
-        const confirmAndRelease: Effect.Effect<void | "lost", LockLostError> = Effect.suspend(() => {
-          if (released) return confirm
-          renewal.drop(renewing)
-          return release(redisKey, token, Math.max(1, releaseWaitMs)).pipe(
-            Effect.flatMap((reply) => {
-              released = true
-              return reply === 1 && !renewing.lost ? Effect.void : reportLost
-            }),
-            // Redis silent: the scope's release retries in the background.
-            Effect.catchTag("BackendError", () => Effect.void)
-          )
-        })
-        const lease: LockLease = { confirm, confirmAndRelease }
-        return lease
       })
 
     /**

@@ -22,20 +22,16 @@ import type { LostLockPolicy } from "./LostLock.ts"
  * @category models
  * @since 0.4.0
  */
-export interface LockOptions {
-  readonly name?: string | undefined
-  readonly prefix?: string | undefined
-  readonly leaseTtl?: Duration.Input | undefined
-  /** The deprecated name of `leaseTtl`, read only by a lock whose {@link LockKind} has `legacyTtl`. */
-  readonly ttl?: Duration.Input | undefined
-  readonly renewEvery?: Duration.Input | undefined
-  readonly onLost?: LostLockPolicy | undefined
-  readonly pollMin?: Duration.Input | undefined
-  readonly pollMax?: Duration.Input | undefined
-  readonly channel?: string | undefined
-  readonly lockKey?: ((key: CacheKey.CacheKey) => string) | undefined
-  readonly releaseWait?: Duration.Input | undefined
-}
+export type LockOptions =
+  & { readonly [K in "name" | "prefix" | "channel"]?: string | undefined }
+  & { readonly [K in DurationOption]?: Duration.Input | undefined }
+  & {
+    readonly onLost?: LostLockPolicy | undefined
+    readonly lockKey?: ((key: CacheKey.CacheKey) => string) | undefined
+  }
+
+/** The options that are durations; `ttl` (the deprecated name of `leaseTtl`) is read only under {@link LockKind} `legacyTtl`. */
+type DurationOption = "leaseTtl" | "ttl" | "renewEvery" | "pollMin" | "pollMax" | "releaseWait"
 
 /**
  * Which lock the options are for: the component named in its errors, its

@@ -9,7 +9,6 @@ import {
   type InvalidOptionError,
   Lock,
   type LockLease,
-  LockLostError,
   type LockStatus,
   type BackendError,
   LockTimeoutError,
@@ -19,6 +18,7 @@ import { randomBytes } from "node:crypto"
 import { Clock, Duration, Effect, Exit, Layer, Option, Scope } from "effect"
 import { lockKey } from "./LockKey.ts"
 import * as LockedStore from "./LockedStore.ts"
+import * as RedisLease from "./RedisLease.ts"
 import { type Attempt, done, EXTEND, type Fused, heldFor, RELEASE, TAKEN, TRY } from "./LockScripts.ts"
 import * as LockSettings from "./LockSettings.ts"
 import * as LockRenewal from "./LockRenewal.ts"
@@ -214,7 +214,7 @@ export const make = (
     /** Registers renewal and release in `scope` for a lock just taken, and builds its lease. */
     const hold = (key: CacheKey.CacheKey, redisKey: string, token: string, scope: Scope.Scope, fused?: Fused) =>
       Effect.gen(function*() {
-        let released = false
+        const state: RedisLease.LeaseState = { released: false }
         const renewing = yield* renewal.hold(redisKey, token)
         // Fused with the backend: the store of the value releases the lock (`LockedStore.ts`).
         const pending: LockedStore.PendingRelease | undefined = fused === undefined ? undefined : {
@@ -222,7 +222,7 @@ export const make = (
           token,
           channel,
           released: (reply: unknown): void => {
-            released = true
+            state.released = true
             renewal.drop(renewing)
             if (reply !== 1) renewing.lost = true
           }
@@ -235,42 +235,19 @@ export const make = (
             if (fused !== undefined && fused.shared.pending.get(fused.valueKey) === pending) {
               fused.shared.pending.delete(fused.valueKey)
             }
-            return released ? Effect.void : settle(redisKey, token)
+            return state.released ? Effect.void : settle(redisKey, token)
           })
         )
 
-        const lostOnce = LostLock.reporter(key, policy, lost)
-        const report = Effect.suspend((): Effect.Effect<"lost", LockLostError> => {
-          renewing.lost = true
-          return lostOnce
+        return RedisLease.make({
+          token,
+          state,
+          renewing,
+          renewal,
+          lostOnce: LostLock.reporter(key, policy, lost),
+          check: redis.use("lock check", (c) => c.get(redisKey)),
+          release: release.run([redisKey], [token, channel], { timeoutMillis: Math.max(1, releaseWaitMs) })
         })
-        // Once released by `confirmAndRelease`, the release's answer stands (the key is gone: nothing to ask).
-        const confirm: Effect.Effect<void | "lost", LockLostError> = Effect.suspend(() =>
-          renewing.lost
-            ? report
-            : released
-            ? Effect.void
-            : redis.use("lock check", (c) => c.get(redisKey)).pipe(
-              Effect.flatMap((holder) => (holder === token ? Effect.void : report)),
-              // Redis unreachable: ownership cannot be checked; the store failed or will fail anyway.
-              Effect.catchTag("BackendError", () => Effect.void)
-            )
-        )
-        // The release script tells whether the key still held our token: the check and the release in one round trip.
-        const confirmAndRelease: Effect.Effect<void | "lost", LockLostError> = Effect.suspend(() => {
-          if (released) return confirm
-          renewal.drop(renewing)
-          return release.run([redisKey], [token, channel], { timeoutMillis: Math.max(1, releaseWaitMs) }).pipe(
-            Effect.flatMap((reply) => {
-              released = true
-              return reply === 1 && !renewing.lost ? Effect.void : report
-            }),
-            // Redis silent: ownership cannot be checked; the scope's release retries in the background.
-            Effect.catchTag("BackendError", () => Effect.void)
-          )
-        })
-        const lease: LockLease = { confirm, confirmAndRelease }
-        return lease
       })
 
     /**

@@ -82,6 +82,7 @@ describe("@dogpile-effect/redis/lock-kit", () => {
       "LockRenewal.ts",
       "LockSettings.ts",
       "LostLock.ts",
+      "RedisLease.ts",
       "StoreTtl.ts",
       "entries/lockKit.ts"
     ])
@@ -91,7 +92,7 @@ describe("@dogpile-effect/redis/lock-kit", () => {
 
   it("loads no ioredis module when imported in a fresh process", async () => {
     const [kit, root] = await Promise.all([loadedBy(LOCK_KIT), loadedBy(ROOT)])
-    expect(kit.exports).toEqual(["LockKey", "LockLua", "LockRenewal", "LockSettings", "LostLock", "StoreTtl"])
+    expect(kit.exports).toEqual(["LockKey", "LockLua", "LockRenewal", "LockSettings", "LostLock", "RedisLease", "StoreTtl"])
     expect(kit.ioredis).toEqual([])
     expect(root.ioredis.length).toBeGreaterThan(0)
   }, 120_000)

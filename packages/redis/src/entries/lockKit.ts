@@ -3,7 +3,8 @@
  * lock and backend, shared by every adapter whatever its Redis client
  * (`RedisLock` over ioredis here, `NodeRedisLock` of
  * `@dogpile-effect/node-redis` over node-redis): option validation, the
- * lost-lock policy, lock key naming, the Lua texts, the lease renewal loop
+ * lost-lock policy, lock key naming, the Lua texts, a taken lock's lease
+ * (`confirm`, `confirmAndRelease`), the lease renewal loop
  * (given a function that runs the extend script) and the store TTL in
  * milliseconds. Nothing reachable from this entry loads ioredis
  * (`test/LockKit.test.ts` checks the module graph). It follows the adapters'
@@ -23,4 +24,5 @@ export * as LockLua from "../LockLua.ts"
 export * as LockRenewal from "../LockRenewal.ts"
 export * as LockSettings from "../LockSettings.ts"
 export * as LostLock from "../LostLock.ts"
+export * as RedisLease from "../RedisLease.ts"
 export * as StoreTtl from "../StoreTtl.ts"
