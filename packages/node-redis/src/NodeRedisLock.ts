@@ -7,7 +7,6 @@
  * @since 0.1.0
  */
 import {
-  type BackendError,
   CacheKey,
   type InvalidOptionError,
   Lock,
@@ -17,10 +16,9 @@ import {
   makeLocal
 } from "@dogpile-effect/core"
 import { NodeRedis } from "@effect/platform-node/NodeRedis"
-import { randomBytes } from "node:crypto"
-import { Clock, Config, Duration, Effect, Exit, Layer, type Metric, Option, Scope } from "effect"
+import { Clock, Config, Duration, Effect, Layer, type Metric, Option, Scope } from "effect"
 import { Redis, script } from "effect/persistence/Redis"
-import { LockKey, LockLua, LockRenewal, LostLock, RedisLease } from "@dogpile-effect/redis/lock-kit"
+import { LockAttempt, LockKey, LockLua, LockRenewal, LostLock, RedisLease } from "@dogpile-effect/redis/lock-kit"
 import { reporter } from "./ErrorMapping.ts"
 import * as LockSettings from "./LockSettings.ts"
 import * as ReleaseWaiters from "./ReleaseWaiters.ts"
@@ -76,11 +74,6 @@ const EXTEND = script((key: string, token: string, leaseMs: number) => [key, tok
   numberOfKeys: 1,
   lua: LockLua.EXTEND
 }).withReturnType<number>()
-
-/** A `SET NX` sent whose answer has not come back (a timeout, a dropped connection, an interruption). */
-interface Attempt {
-  uncertain: boolean
-}
 
 /**
  * Builds the lock over the {@link Redis} service in context, with a release
@@ -141,7 +134,7 @@ export const make = (
 
     // ---- taking, and releasing what might have been taken -------------------
 
-    const trySet = (key: string, token: string, attempt: Attempt, remaining?: number) =>
+    const trySet = (key: string, token: string, attempt: LockAttempt.Attempt, remaining?: number) =>
       Effect.suspend(() => {
         attempt.uncertain = true
         const set = redis.send<string | null>("SET", key, token, "PX", String(leaseMs), "NX")
@@ -194,43 +187,19 @@ export const make = (
         })
       })
 
-    /**
-     * The local stage, then `remote` (the Redis stage), in a child scope that
-     * closes unless the lock is taken. A remote stage that fails or is
-     * interrupted with a `SET` of unknown outcome releases that token first.
-     */
+    /** One attempt (`LockAttempt` of the lock kit): the local stage, then `remote` (the Redis stage). */
     const staged = <E1, E2>(
       localStage: Effect.Effect<Option.Option<LockLease>, E1, Scope.Scope>,
-      remote: (redisKey: string, token: string, attempt: Attempt) => Effect.Effect<boolean, E2>,
+      remote: (redisKey: string, token: string, attempt: LockAttempt.Attempt) => Effect.Effect<boolean, E2>,
       key: CacheKey.CacheKey
     ) =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function*() {
-          const scope = yield* Scope.fork(yield* Effect.scope, "sequential")
-          const abandon = () => Scope.close(scope, Exit.void)
-          const localLease = yield* restore(Scope.provide(localStage, scope)).pipe(Effect.onError(abandon))
-          if (Option.isNone(localLease)) {
-            yield* abandon()
-            return Option.none<LockLease>()
-          }
-          const redisKey = keyOf(key)
-          const token = randomBytes(16).toString("hex")
-          const attempt: Attempt = { uncertain: false }
-          const taken = yield* restore(remote(redisKey, token, attempt)).pipe(
-            Effect.onError(() => Effect.andThen(attempt.uncertain ? settle(redisKey, token) : Effect.void, abandon()))
-          )
-          if (!taken) {
-            yield* abandon()
-            return Option.none<LockLease>()
-          }
-          return Option.some(yield* hold(key, redisKey, token, scope))
-        })
-      )
-
-    /** A command cut short by the caller's own deadline is that deadline passing, not a Redis failure. */
-    const orTimedOut = (deadline: number, timedOut: () => LockTimeoutError) => (error: BackendError) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<never, LockTimeoutError | BackendError> =>
-        Effect.fail(now >= deadline ? timedOut() : error))
+      LockAttempt.staged({
+        local: localStage,
+        redisKey: () => keyOf(key),
+        remote,
+        settle,
+        hold: (redisKey, token, scope) => hold(key, redisKey, token, scope)
+      })
 
     const tryAcquire = (key: CacheKey.CacheKey) =>
       staged(local.tryAcquire(key), (redisKey, token, attempt) => trySet(redisKey, token, attempt), key)
@@ -240,14 +209,14 @@ export const make = (
         const timeoutMs = LockSettings.toMillis(timeout)
         const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
         const timedOut = () => new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
-        const remote = (redisKey: string, token: string, attempt: Attempt) =>
+        const remote = (redisKey: string, token: string, attempt: LockAttempt.Attempt) =>
           Effect.as(
             waiters.poll(redisKey, deadline, (remaining) => trySet(redisKey, token, attempt, remaining), timedOut),
             true
           )
         const localStage = Effect.map(local.acquire(key, Duration.millis(timeoutMs)), Option.some)
         const lease = yield* staged(localStage, remote, key).pipe(
-          Effect.catchTag("BackendError", orTimedOut(deadline, timedOut))
+          Effect.catchTag("BackendError", LockAttempt.deadlineOr(deadline, timedOut))
         )
         // `remote` either takes the lock or fails, so a lease is always there.
         return Option.getOrThrow(lease)
@@ -266,7 +235,7 @@ export const make = (
             : Effect.map(report.bound("lock check", redis.send<number>("EXISTS", redisKey), bound(remaining)), (n) =>
               n === 0)
         yield* waiters.poll(redisKey, deadline, isFree, timedOut).pipe(
-          Effect.catchTag("BackendError", orTimedOut(deadline, timedOut))
+          Effect.catchTag("BackendError", LockAttempt.deadlineOr(deadline, timedOut))
         )
       })
 

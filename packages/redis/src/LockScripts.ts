@@ -8,17 +8,7 @@
 import type * as LockedStore from "./LockedStore.ts"
 import type * as LockWaiters from "./LockWaiters.ts"
 
-/**
- * A lock attempt whose outcome is not known yet: sent, but neither "taken"
- * nor "not taken" has come back (a timeout, a dropped connection, an
- * interruption); its token must then be released.
- *
- * @category models
- * @since 0.4.0
- */
-export interface Attempt {
-  uncertain: boolean
-}
+export type { Attempt } from "./LockAttempt.ts"
 
 /**
  * A lock taken through the backend fusion: its value's key, and where its

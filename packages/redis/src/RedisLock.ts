@@ -10,13 +10,12 @@ import {
   Lock,
   type LockLease,
   type LockStatus,
-  type BackendError,
   LockTimeoutError,
   makeLocal
 } from "@dogpile-effect/core"
-import { randomBytes } from "node:crypto"
-import { Clock, Duration, Effect, Exit, Layer, Option, Scope } from "effect"
+import { Clock, Duration, Effect, Layer, Option, Scope } from "effect"
 import { lockKey } from "./LockKey.ts"
+import * as LockAttempt from "./LockAttempt.ts"
 import * as LockedStore from "./LockedStore.ts"
 import * as RedisLease from "./RedisLease.ts"
 import { type Attempt, done, EXTEND, type Fused, heldFor, RELEASE, TAKEN, TRY } from "./LockScripts.ts"
@@ -250,40 +249,20 @@ export const make = (
         })
       })
 
-    /**
-     * Local stage plus `remote` (the Redis stage) in a child scope that closes
-     * unless the lock is taken. A remote stage that fails or is interrupted
-     * with a `SET` of unknown outcome releases that token before it returns.
-     */
+    /** One attempt (`LockAttempt.ts`): the local stage, then `remote`; a fused lease is released by the store. */
     const staged = <E1, E2>(
       localStage: Effect.Effect<Option.Option<LockLease>, E1, Scope.Scope>,
       remote: (redisKey: string, token: string, attempt: Attempt) => Effect.Effect<boolean, E2>,
       key: CacheKey.CacheKey,
       fused?: Fused
     ) =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function*() {
-          const parent = yield* Effect.scope
-          const scope = yield* Scope.fork(parent, "sequential")
-          const abandon = () => Scope.close(scope, Exit.void)
-          const localLease = yield* restore(Scope.provide(localStage, scope)).pipe(Effect.onError(abandon))
-          if (Option.isNone(localLease)) {
-            yield* Scope.close(scope, Exit.void)
-            return Option.none<LockLease>()
-          }
-          const redisKey = keyOf(key)
-          const token = randomBytes(16).toString("hex")
-          const attempt: Attempt = { uncertain: false }
-          const taken = yield* restore(remote(redisKey, token, attempt)).pipe(
-            Effect.onError(() => Effect.andThen(attempt.uncertain ? settle(redisKey, token) : Effect.void, abandon()))
-          )
-          if (!taken) {
-            yield* Scope.close(scope, Exit.void)
-            return Option.none<LockLease>()
-          }
-          return Option.some(yield* hold(key, redisKey, token, scope, fused))
-        })
-      )
+      LockAttempt.staged({
+        local: localStage,
+        redisKey: () => keyOf(key),
+        remote,
+        settle,
+        hold: (redisKey, token, scope) => hold(key, redisKey, token, scope, fused)
+      })
 
     /** One attempt without waiting, by `run`; a held lock's lease is kept for this process's next waiter. */
     const observed = <E>(redisKey: string, run: Effect.Effect<LockWaiters.Check, E>) =>
@@ -305,11 +284,6 @@ export const make = (
 
     const tryAcquire = (key: CacheKey.CacheKey) => staged(local.tryAcquire(key), tryOnce, key)
 
-    /** A command cut short by the caller's own deadline is that deadline passing, not a Redis failure. */
-    const deadlineOr = (deadline: number, timedOut: () => LockTimeoutError) => (error: BackendError) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<never, LockTimeoutError | BackendError> =>
-        now >= deadline ? Effect.fail(timedOut()) : Effect.fail(error))
-
     const acquire = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
       Effect.gen(function*() {
         const timeoutMs = LockSettings.toMillis(timeout)
@@ -321,7 +295,7 @@ export const make = (
             true
           )
         const localStage = Effect.map(local.acquire(key, Duration.millis(timeoutMs)), Option.some)
-        const lease = yield* staged(localStage, remote, key).pipe(Effect.catchTag("BackendError", deadlineOr(deadline, timedOut)))
+        const lease = yield* staged(localStage, remote, key).pipe(Effect.catchTag("BackendError", LockAttempt.deadlineOr(deadline, timedOut)))
         // `remote` either takes the lock or fails, so a lease is always there.
         return Option.getOrThrow(lease)
       })
@@ -344,7 +318,7 @@ export const make = (
         const check = (remaining: number, wake: LockWaiters.Wake | undefined) =>
           wake === "released" ? Effect.succeed(done) : leaseLeft(redisKey, remaining)
         yield* waiters.poll(redisKey, deadline, check, timedOut, true).pipe(
-          Effect.catchTag("BackendError", deadlineOr(deadline, timedOut))
+          Effect.catchTag("BackendError", LockAttempt.deadlineOr(deadline, timedOut))
         )
       })
 

@@ -72,11 +72,12 @@ const loadedBy = async (entry: string) => {
 }
 
 describe("@dogpile-effect/redis/lock-kit", () => {
-  it("imports only core and effect, through its own client-agnostic modules", () => {
+  it("imports only core, effect and node:crypto, through its own client-agnostic modules", () => {
     const graph = moduleGraph(LOCK_KIT)
-    expect(graph.packages).toEqual(["@dogpile-effect/core", "effect"])
+    expect(graph.packages).toEqual(["@dogpile-effect/core", "effect", "node:crypto"])
     expect(graph.files).toEqual([
       "KeySlot.ts",
+      "LockAttempt.ts",
       "LockKey.ts",
       "LockLua.ts",
       "LockRenewal.ts",
@@ -92,7 +93,7 @@ describe("@dogpile-effect/redis/lock-kit", () => {
 
   it("loads no ioredis module when imported in a fresh process", async () => {
     const [kit, root] = await Promise.all([loadedBy(LOCK_KIT), loadedBy(ROOT)])
-    expect(kit.exports).toEqual(["LockKey", "LockLua", "LockRenewal", "LockSettings", "LostLock", "RedisLease", "StoreTtl"])
+    expect(kit.exports).toEqual(["LockAttempt", "LockKey", "LockLua", "LockRenewal", "LockSettings", "LostLock", "RedisLease", "StoreTtl"])
     expect(kit.ioredis).toEqual([])
     expect(root.ioredis.length).toBeGreaterThan(0)
   }, 120_000)

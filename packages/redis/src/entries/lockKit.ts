@@ -19,6 +19,7 @@
  *
  * @since 0.4.0
  */
+export * as LockAttempt from "../LockAttempt.ts"
 export * as LockKey from "../LockKey.ts"
 export * as LockLua from "../LockLua.ts"
 export * as LockRenewal from "../LockRenewal.ts"
