@@ -111,15 +111,3 @@ export const resolve = (options: NodeRedisLockOptions): Effect.Effect<LockSettin
     )
     return { ...settings, commandTimeoutMs }
   })
-
-/**
- * Milliseconds of a caller's timeout (`Lock.acquire`, `Lock.awaitRelease`).
- *
- * @example
- * ```ts
- * toMillis("2 seconds") // 2000
- * ```
- *
- * @since 0.1.0
- */
-export const toMillis: (input: Duration.Input) => number = Shared.toMillis

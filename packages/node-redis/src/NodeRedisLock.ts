@@ -12,7 +12,6 @@ import {
   Lock,
   type LockLease,
   type LockStatus,
-  LockTimeoutError,
   makeLocal
 } from "@dogpile-effect/core"
 import { NodeRedis } from "@effect/platform-node/NodeRedis"
@@ -206,9 +205,7 @@ export const make = (
 
     const acquire = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
       Effect.gen(function*() {
-        const timeoutMs = LockSettings.toMillis(timeout)
-        const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
-        const timedOut = () => new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
+        const { deadline, orTimedOut, timedOut, timeoutMs } = yield* LockAttempt.deadlineOf(key, timeout)
         const remote = (redisKey: string, token: string, attempt: LockAttempt.Attempt) =>
           Effect.as(
             waiters.poll(redisKey, deadline, (remaining) => trySet(redisKey, token, attempt, remaining), timedOut),
@@ -216,7 +213,7 @@ export const make = (
           )
         const localStage = Effect.map(local.acquire(key, Duration.millis(timeoutMs)), Option.some)
         const lease = yield* staged(localStage, remote, key).pipe(
-          Effect.catchTag("BackendError", LockAttempt.deadlineOr(deadline, timedOut))
+          Effect.catchTag("BackendError", orTimedOut)
         )
         // `remote` either takes the lock or fails, so a lease is always there.
         return Option.getOrThrow(lease)
@@ -224,10 +221,8 @@ export const make = (
 
     const awaitRelease = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
       Effect.gen(function*() {
-        const timeoutMs = LockSettings.toMillis(timeout)
-        const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
+        const { deadline, orTimedOut, timedOut } = yield* LockAttempt.deadlineOf(key, timeout)
         const redisKey = keyOf(key)
-        const timedOut = () => new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
         // A release announcement means free: no need to ask again.
         const isFree = (remaining: number, notified: boolean) =>
           notified
@@ -235,7 +230,7 @@ export const make = (
             : Effect.map(report.bound("lock check", redis.send<number>("EXISTS", redisKey), bound(remaining)), (n) =>
               n === 0)
         yield* waiters.poll(redisKey, deadline, isFree, timedOut).pipe(
-          Effect.catchTag("BackendError", LockAttempt.deadlineOr(deadline, timedOut))
+          Effect.catchTag("BackendError", orTimedOut)
         )
       })
 

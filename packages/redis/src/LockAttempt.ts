@@ -7,9 +7,10 @@
  *
  * @since 0.4.0
  */
-import type { BackendError, LockLease, LockTimeoutError } from "@dogpile-effect/core"
+import { type BackendError, CacheKey, type LockLease, LockTimeoutError } from "@dogpile-effect/core"
 import { randomBytes } from "node:crypto"
-import { Clock, Effect, Exit, Option, Scope } from "effect"
+import { Clock, type Duration, Effect, Exit, Option, Scope } from "effect"
+import { toMillis } from "./LockSettings.ts"
 
 /**
  * A lock attempt whose outcome is not known yet: sent, but neither "taken"
@@ -110,3 +111,44 @@ export const staged = <E1, E2, E3>(
 export const deadlineOr = (deadline: number, timedOut: () => LockTimeoutError) => (error: BackendError) =>
   Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<never, LockTimeoutError | BackendError> =>
     Effect.fail(now >= deadline ? timedOut() : error))
+
+/**
+ * A caller's deadline (`Lock.acquire`, `Lock.awaitRelease`): its timeout in
+ * milliseconds, when it passes (the clock's epoch ms), the error it fails
+ * with, and {@link deadlineOr} for it.
+ *
+ * @example
+ * ```ts
+ * import type { LockAttempt } from "@dogpile-effect/redis/lock-kit"
+ * const left = (d: LockAttempt.Deadline, now: number) => d.deadline - now
+ * ```
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export interface Deadline {
+  readonly timeoutMs: number
+  readonly deadline: number
+  readonly timedOut: () => LockTimeoutError
+  readonly orTimedOut: (error: BackendError) => Effect.Effect<never, LockTimeoutError | BackendError>
+}
+
+/**
+ * The deadline of a wait on `key` of at most `timeout`, from now.
+ *
+ * @example
+ * ```ts
+ * import { LockAttempt } from "@dogpile-effect/redis/lock-kit"
+ * const deadline = LockAttempt.deadlineOf("user:42", "5 seconds")
+ * ```
+ *
+ * @category constructors
+ * @since 0.4.0
+ */
+export const deadlineOf = (key: CacheKey.CacheKey, timeout: Duration.Input): Effect.Effect<Deadline> =>
+  Effect.map(Clock.currentTimeMillis, (now): Deadline => {
+    const timeoutMs = toMillis(timeout)
+    const deadline = now + timeoutMs
+    const timedOut = () => new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
+    return { timeoutMs, deadline, timedOut, orTimedOut: deadlineOr(deadline, timedOut) }
+  })

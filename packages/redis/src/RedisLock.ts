@@ -10,10 +10,9 @@ import {
   Lock,
   type LockLease,
   type LockStatus,
-  LockTimeoutError,
   makeLocal
 } from "@dogpile-effect/core"
-import { Clock, Duration, Effect, Layer, Option, Scope } from "effect"
+import { Duration, Effect, Layer, Option, Scope } from "effect"
 import { lockKey } from "./LockKey.ts"
 import * as LockAttempt from "./LockAttempt.ts"
 import * as LockedStore from "./LockedStore.ts"
@@ -286,16 +285,14 @@ export const make = (
 
     const acquire = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
       Effect.gen(function*() {
-        const timeoutMs = LockSettings.toMillis(timeout)
-        const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
-        const timedOut = () => new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
+        const { deadline, orTimedOut, timedOut, timeoutMs } = yield* LockAttempt.deadlineOf(key, timeout)
         const remote = (redisKey: string, token: string, attempt: Attempt) =>
           Effect.as(
             waiters.poll(redisKey, deadline, (remaining) => tryTake(redisKey, token, attempt, remaining), timedOut),
             true
           )
         const localStage = Effect.map(local.acquire(key, Duration.millis(timeoutMs)), Option.some)
-        const lease = yield* staged(localStage, remote, key).pipe(Effect.catchTag("BackendError", LockAttempt.deadlineOr(deadline, timedOut)))
+        const lease = yield* staged(localStage, remote, key).pipe(Effect.catchTag("BackendError", orTimedOut))
         // `remote` either takes the lock or fails, so a lease is always there.
         return Option.getOrThrow(lease)
       })
@@ -309,16 +306,14 @@ export const make = (
 
     const awaitRelease = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
       Effect.gen(function*() {
-        const timeoutMs = LockSettings.toMillis(timeout)
-        const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
+        const { deadline, orTimedOut, timedOut } = yield* LockAttempt.deadlineOf(key, timeout)
         const redisKey = keyOf(key)
-        const timedOut = () => new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
         // A release announcement means free: no need to ask again. A failed `tryAcquire` of this process
         // answers the first check (`useObservation`): a waiter of a live holder sends nothing until woken.
         const check = (remaining: number, wake: LockWaiters.Wake | undefined) =>
           wake === "released" ? Effect.succeed(done) : leaseLeft(redisKey, remaining)
         yield* waiters.poll(redisKey, deadline, check, timedOut, true).pipe(
-          Effect.catchTag("BackendError", LockAttempt.deadlineOr(deadline, timedOut))
+          Effect.catchTag("BackendError", orTimedOut)
         )
       })
 
