@@ -126,7 +126,7 @@ node_redis_app() {
   mkdir -p "$dir/examples" && cd "$dir" || return 1
   printf '{ "name": "node-redis-app", "private": true, "type": "module" }\n' >package.json
   npm install --no-audit --no-fund --loglevel=error "$work"/tarballs/dogpile-effect-core-*.tgz \
-    "$work"/tarballs/dogpile-effect-node-redis-*.tgz effect@^4.1.0 @effect/platform-node@^4.1.0 redis@^6.3.1 || return 1
+    "$work"/tarballs/dogpile-effect-redis-*.tgz "$work"/tarballs/dogpile-effect-node-redis-*.tgz effect@^4.1.0 @effect/platform-node@^4.1.0 redis@^6.3.1 || return 1
   [[ ! -e node_modules/ioredis ]] || { echo "ioredis was installed for a node-redis application"; return 1; }
   cp "$repo"/examples/guides/node-redis.ts examples/
   run_quickstart node examples/node-redis.ts 2>&1 | grep 'node-redis: 1000 callers got user 42, 1 creator run'

@@ -1,14 +1,17 @@
 /**
  * Validation of `NodeRedisLock` options: every problem is an
- * `InvalidOptionError` raised when the Layer is built.
+ * `InvalidOptionError` raised when the Layer is built. The options every
+ * Redis lock has are validated by `LockSettings` of
+ * `@dogpile-effect/redis/lock-kit` (the rules `RedisLock` follows); this adds
+ * `commandTimeout`.
  *
  * @since 0.1.0
  */
-import { type CacheKey, InvalidOptionError, Options } from "@dogpile-effect/core"
-import { Duration, Effect } from "effect"
-import { lockKey } from "./LockKey.ts"
+import { type CacheKey, type InvalidOptionError, Options } from "@dogpile-effect/core"
+import { LockKey, LockSettings as Shared, type LostLock } from "@dogpile-effect/redis/lock-kit"
+import { type Duration, Effect } from "effect"
 
-const COMPONENT = "NodeRedisLock"
+const NODE_REDIS_LOCK: Shared.LockKind = { component: "NodeRedisLock", defaultName: "node-redis", legacyTtl: false }
 
 /**
  * What to do when a lock turned out to be lost while its creator ran (expired
@@ -24,7 +27,7 @@ const COMPONENT = "NodeRedisLock"
  *
  * @since 0.1.0
  */
-export type LostLockPolicy = "ignore" | "log" | "fail"
+export type LostLockPolicy = LostLock.LostLockPolicy
 
 /**
  * Options of the node-redis lock. The defaults, the lock keys and the release
@@ -81,40 +84,9 @@ export interface NodeRedisLockOptions {
  * @category models
  * @since 0.1.0
  */
-export interface LockSettings {
-  readonly name: string
-  readonly prefix: string
-  readonly leaseMs: number
-  readonly renewMs: number
-  readonly pollMinMs: number
-  readonly pollMaxMs: number
-  readonly onLost: LostLockPolicy
-  readonly channel: string
-  readonly releaseWaitMs: number
+export interface LockSettings extends Shared.LockSettings {
   readonly commandTimeoutMs: number
-  /** The Redis key of the lock of a cache key. */
-  readonly keyOf: (key: CacheKey.CacheKey) => string
 }
-
-const invalid = (option: string, reason: string) =>
-  Effect.fail(new InvalidOptionError({ component: COMPONENT, option, reason }))
-
-const POLICIES: ReadonlyArray<LostLockPolicy> = ["ignore", "log", "fail"]
-
-const prefixOf = (input: unknown) => {
-  if (input === undefined) return Effect.succeed("_lock:")
-  if (typeof input !== "string") return invalid("prefix", `must be a string, got ${typeof input}`)
-  if (input.includes("{") || input.includes("}")) {
-    return invalid("prefix", `must not contain braces (they would change the lock's cluster slot), got ${JSON.stringify(input)}`)
-  }
-  return Effect.succeed(input)
-}
-
-const renewOf = (input: Duration.Input | undefined, leaseMs: number) =>
-  input === undefined
-    ? Effect.succeed(Math.max(1, Math.floor(leaseMs / 3)))
-    : Effect.flatMap(Options.millis(COMPONENT, "renewEvery", input), (ms) =>
-      ms >= leaseMs ? invalid("renewEvery", `(${ms} ms) must be shorter than leaseTtl (${leaseMs} ms)`) : Effect.succeed(ms))
 
 /**
  * Validates the options of a node-redis lock.
@@ -130,38 +102,12 @@ const renewOf = (input: Duration.Input | undefined, leaseMs: number) =>
  */
 export const resolve = (options: NodeRedisLockOptions): Effect.Effect<LockSettings, InvalidOptionError> =>
   Effect.gen(function*() {
-    const name = yield* Options.nonEmpty(COMPONENT, "name", options.name, "node-redis")
-    const prefix = yield* prefixOf(options.prefix)
-    const leaseMs = Math.max(1, Math.round(yield* Options.millisOr(COMPONENT, "leaseTtl", options.leaseTtl, "10 seconds")))
-    const renewMs = yield* renewOf(options.renewEvery, leaseMs)
-    const pollMinMs = yield* Options.millisOr(COMPONENT, "pollMin", options.pollMin, "5 millis")
-    const pollMaxMs = yield* Options.millisOr(COMPONENT, "pollMax", options.pollMax, "50 millis")
-    if (pollMaxMs < pollMinMs) {
-      return yield* invalid("pollMax", `(${pollMaxMs} ms) must not be shorter than pollMin (${pollMinMs} ms)`)
-    }
-    const onLost = options.onLost ?? "log"
-    if (!POLICIES.includes(onLost)) {
-      return yield* invalid("onLost", `must be one of ${POLICIES.join(", ")}, got ${JSON.stringify(onLost)}`)
-    }
-    const channel = yield* Options.nonEmpty(COMPONENT, "channel", options.channel, `${prefix}released`)
-    if (options.lockKey !== undefined && typeof options.lockKey !== "function") {
-      return yield* invalid("lockKey", "must be a function from a cache key to a Redis key")
-    }
-    const releaseWaitMs = yield* Options.millisOr(COMPONENT, "releaseWait", options.releaseWait, "200 millis", { zero: true })
-    const commandTimeoutMs = yield* Options.millisOr(COMPONENT, "commandTimeout", options.commandTimeout, "1 second")
-    const custom = options.lockKey
-    const keyOf = custom ?? ((key: CacheKey.CacheKey) => lockKey(key, prefix))
-    return { name, prefix, leaseMs, renewMs, pollMinMs, pollMaxMs, onLost, channel, releaseWaitMs, commandTimeoutMs, keyOf }
+    const settings = yield* Shared.resolve(options, LockKey.lockKey, NODE_REDIS_LOCK)
+    const commandTimeoutMs = yield* Options.millisOr(
+      NODE_REDIS_LOCK.component,
+      "commandTimeout",
+      options.commandTimeout,
+      "1 second"
+    )
+    return { ...settings, commandTimeoutMs }
   })
-
-/**
- * Milliseconds of a caller's timeout (`Lock.acquire`, `Lock.awaitRelease`).
- *
- * @example
- * ```ts
- * toMillis("2 seconds") // 2000
- * ```
- *
- * @since 0.1.0
- */
-export const toMillis = (input: Duration.Input): number => Duration.toMillis(Duration.fromInputUnsafe(input))

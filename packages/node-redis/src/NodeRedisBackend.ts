@@ -13,6 +13,7 @@ import {
   Options,
   UnsupportedKeyError
 } from "@dogpile-effect/core"
+import { StoreTtl } from "@dogpile-effect/redis/lock-kit"
 import { NodeRedis } from "@effect/platform-node/NodeRedis"
 import { Config, Duration, Effect, Layer, Option } from "effect"
 import { RESP_TYPES } from "redis"
@@ -54,15 +55,9 @@ const bytesOf = (reply: Reply): Option.Option<Uint8Array> =>
 const toBuffer = (bytes: Uint8Array): Buffer =>
   Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
-/** Milliseconds for `PX`, or `undefined` for no TTL (absent or infinite). */
-const pxOf = (ttl: Duration.Duration | undefined): number | undefined => {
-  if (ttl === undefined || !Duration.isFinite(ttl)) return undefined
-  return Math.max(1, Math.ceil(Duration.toMillis(ttl)))
-}
-
 /** The `SET` command of one entry. */
 const setCommand = (key: string, value: Uint8Array, ttl: Duration.Duration | undefined): Array<string | Buffer> => {
-  const px = pxOf(ttl)
+  const px = StoreTtl.pxOf(ttl)
   return px === undefined ? ["SET", key, toBuffer(value)] : ["SET", key, toBuffer(value), "PX", String(px)]
 }
 

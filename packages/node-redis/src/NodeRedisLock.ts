@@ -7,56 +7,72 @@
  * @since 0.1.0
  */
 import {
-  type BackendError,
   CacheKey,
   type InvalidOptionError,
   Lock,
   type LockLease,
-  type LockLostError,
   type LockStatus,
-  LockTimeoutError,
   makeLocal
 } from "@dogpile-effect/core"
 import { NodeRedis } from "@effect/platform-node/NodeRedis"
-import { randomBytes } from "node:crypto"
-import { Clock, Config, Duration, Effect, Exit, Layer, Option, Scope } from "effect"
+import { Clock, Config, Duration, Effect, Layer, type Metric, Option, Scope } from "effect"
 import { Redis, script } from "effect/persistence/Redis"
+import { LockAttempt, LockKey, LockLua, LockRenewal, LostLock, RedisLease } from "@dogpile-effect/redis/lock-kit"
 import { reporter } from "./ErrorMapping.ts"
-import * as LeaseRenewal from "./LeaseRenewal.ts"
 import * as LockSettings from "./LockSettings.ts"
-import * as LostLock from "./LostLock.ts"
 import * as ReleaseWaiters from "./ReleaseWaiters.ts"
 
 export type { LostLockPolicy, NodeRedisLockOptions } from "./LockSettings.ts"
-export { lockKey } from "./LockKey.ts"
-export { lostLocks } from "./LostLock.ts"
+
+/**
+ * The Redis key of the lock for a cache key: the names `RedisLock` of
+ * `@dogpile-effect/redis` uses (`LockKey` of `@dogpile-effect/redis/lock-kit`),
+ * so a node-redis process and an ioredis process lock each other out.
+ *
+ * - A plain key: `prefix + key` (a `{tag}` in the key keeps the lock in the
+ *   key's cluster slot).
+ * - A hash key: `prefix + "{" + hash + "}" + U+0000 + field`, in the slot of
+ *   the hash; when the hash name has a `{tag}` of its own (or a `}` that
+ *   cannot be wrapped), `prefix + hash + U+0000 + field`.
+ *
+ * @example
+ * ```ts
+ * import { CacheKey } from "@dogpile-effect/core"
+ * import { NodeRedisLock } from "@dogpile-effect/node-redis"
+ * NodeRedisLock.lockKey("user:{42}") // "_lock:user:{42}"
+ * NodeRedisLock.lockKey(CacheKey.hash("users", "42")) // "_lock:{users}\u000042"
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const lockKey: (key: CacheKey.CacheKey, prefix?: string) => string = LockKey.lockKey
+
+/**
+ * The counter of lost locks (`dogpile_lock_lost_total`, the counter
+ * `RedisLock` uses) with attribute `lock` set to the lock's name.
+ *
+ * @example
+ * ```ts
+ * import { NodeRedisLock } from "@dogpile-effect/node-redis"
+ * import { Metric } from "effect"
+ * const lost = Metric.value(NodeRedisLock.lostLocks("node-redis"))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const lostLocks: (name: string) => Metric.Metric<number, Metric.CounterState<number>> = LostLock.lostLocks
 
 /** Deletes the lock if it still holds our token, and announces the release. Touches KEYS[1] only. */
 const RELEASE = script((key: string, token: string, channel: string) => [key, token, channel], {
   numberOfKeys: 1,
-  lua: `
-if redis.call("GET", KEYS[1]) == ARGV[1] then
-  redis.call("DEL", KEYS[1])
-  redis.call("PUBLISH", ARGV[2], KEYS[1])
-  return 1
-end
-return 0`
+  lua: LockLua.RELEASE
 }).withReturnType<number>()
 
 /** Extends the lock's TTL if it still holds our token. Touches KEYS[1] only. */
 const EXTEND = script((key: string, token: string, leaseMs: number) => [key, token, leaseMs], {
   numberOfKeys: 1,
-  lua: `
-if redis.call("GET", KEYS[1]) == ARGV[1] then
-  return redis.call("PEXPIRE", KEYS[1], ARGV[2])
-end
-return 0`
+  lua: LockLua.EXTEND
 }).withReturnType<number>()
-
-/** A `SET NX` sent whose answer has not come back (a timeout, a dropped connection, an interruption). */
-interface Attempt {
-  uncertain: boolean
-}
 
 /**
  * Builds the lock over the `Redis` service in context, with a release
@@ -107,7 +123,7 @@ export const make = (
     /** One command, bounded by `commandTimeout` or what is left of the caller's deadline. */
     const bound = (remaining?: number) =>
       remaining === undefined || remaining <= 0 ? commandTimeoutMs : Math.min(commandTimeoutMs, remaining)
-    const renewal = yield* LeaseRenewal.make({
+    const renewal = yield* LockRenewal.make({
       extend: (key, token, timeoutMillis) => report.bound("lock renew", runExtend(key, token, leaseMs), timeoutMillis),
       leaseMs,
       renewMs
@@ -117,7 +133,7 @@ export const make = (
 
     // ---- taking, and releasing what might have been taken -------------------
 
-    const trySet = (key: string, token: string, attempt: Attempt, remaining?: number) =>
+    const trySet = (key: string, token: string, attempt: LockAttempt.Attempt, remaining?: number) =>
       Effect.suspend(() => {
         attempt.uncertain = true
         const set = redis.send<string | null>("SET", key, token, "PX", String(leaseMs), "NX")
@@ -150,99 +166,54 @@ export const make = (
     /** Registers renewal and release in `scope` for a lock just taken, and builds its lease. */
     const hold = (key: CacheKey.CacheKey, redisKey: string, token: string, scope: Scope.Scope) =>
       Effect.gen(function*() {
-        let released = false
+        const state: RedisLease.LeaseState = { released: false }
         const renewing = yield* renewal.hold(redisKey, token)
         yield* Scope.addFinalizer(
           scope,
           Effect.suspend(() => {
             renewal.drop(renewing)
-            return released ? Effect.void : settle(redisKey, token)
+            return state.released ? Effect.void : settle(redisKey, token)
           })
         )
-        const lostOnce = LostLock.reporter(key, settings.onLost, lost)
-        const reportLost = Effect.suspend(() => {
-          renewing.lost = true
-          return lostOnce
+        return RedisLease.make({
+          token,
+          state,
+          renewing,
+          renewal,
+          lostOnce: LostLock.reporter(key, settings.onLost, lost),
+          check: report.bound("lock check", redis.send<string | null>("GET", redisKey), commandTimeoutMs),
+          release: release(redisKey, token, Math.max(1, releaseWaitMs))
         })
-        const check = report.bound("lock check", redis.send<string | null>("GET", redisKey), commandTimeoutMs)
-        const confirm: Effect.Effect<void | "lost", LockLostError> = Effect.suspend(() =>
-          renewing.lost ? reportLost : released ? Effect.void : check.pipe(
-            Effect.flatMap((holder) => (holder === token ? Effect.void : reportLost)),
-            // Redis unreachable: ownership cannot be checked; the store failed or will fail anyway.
-            Effect.catchTag("BackendError", () => Effect.void)
-          )
-        )
-        // The release script's answer tells whether the key still held our token: check and release at once.
-        const confirmAndRelease: Effect.Effect<void | "lost", LockLostError> = Effect.suspend(() => {
-          if (released) return confirm
-          renewal.drop(renewing)
-          return release(redisKey, token, Math.max(1, releaseWaitMs)).pipe(
-            Effect.flatMap((reply) => {
-              released = true
-              return reply === 1 && !renewing.lost ? Effect.void : reportLost
-            }),
-            // Redis silent: the scope's release retries in the background.
-            Effect.catchTag("BackendError", () => Effect.void)
-          )
-        })
-        const lease: LockLease = { confirm, confirmAndRelease }
-        return lease
       })
 
-    /**
-     * The local stage, then `remote` (the Redis stage), in a child scope that
-     * closes unless the lock is taken. A remote stage that fails or is
-     * interrupted with a `SET` of unknown outcome releases that token first.
-     */
+    /** One attempt (`LockAttempt` of the lock kit): the local stage, then `remote` (the Redis stage). */
     const staged = <E1, E2>(
       localStage: Effect.Effect<Option.Option<LockLease>, E1, Scope.Scope>,
-      remote: (redisKey: string, token: string, attempt: Attempt) => Effect.Effect<boolean, E2>,
+      remote: (redisKey: string, token: string, attempt: LockAttempt.Attempt) => Effect.Effect<boolean, E2>,
       key: CacheKey.CacheKey
     ) =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function*() {
-          const scope = yield* Scope.fork(yield* Effect.scope, "sequential")
-          const abandon = () => Scope.close(scope, Exit.void)
-          const localLease = yield* restore(Scope.provide(localStage, scope)).pipe(Effect.onError(abandon))
-          if (Option.isNone(localLease)) {
-            yield* abandon()
-            return Option.none<LockLease>()
-          }
-          const redisKey = keyOf(key)
-          const token = randomBytes(16).toString("hex")
-          const attempt: Attempt = { uncertain: false }
-          const taken = yield* restore(remote(redisKey, token, attempt)).pipe(
-            Effect.onError(() => Effect.andThen(attempt.uncertain ? settle(redisKey, token) : Effect.void, abandon()))
-          )
-          if (!taken) {
-            yield* abandon()
-            return Option.none<LockLease>()
-          }
-          return Option.some(yield* hold(key, redisKey, token, scope))
-        })
-      )
-
-    /** A command cut short by the caller's own deadline is that deadline passing, not a Redis failure. */
-    const orTimedOut = (deadline: number, timedOut: () => LockTimeoutError) => (error: BackendError) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<never, LockTimeoutError | BackendError> =>
-        Effect.fail(now >= deadline ? timedOut() : error))
+      LockAttempt.staged({
+        local: localStage,
+        redisKey: () => keyOf(key),
+        remote,
+        settle,
+        hold: (redisKey, token, scope) => hold(key, redisKey, token, scope)
+      })
 
     const tryAcquire = (key: CacheKey.CacheKey) =>
       staged(local.tryAcquire(key), (redisKey, token, attempt) => trySet(redisKey, token, attempt), key)
 
     const acquire = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
       Effect.gen(function*() {
-        const timeoutMs = LockSettings.toMillis(timeout)
-        const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
-        const timedOut = () => new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
-        const remote = (redisKey: string, token: string, attempt: Attempt) =>
+        const { deadline, orTimedOut, timedOut, timeoutMs } = yield* LockAttempt.deadlineOf(key, timeout)
+        const remote = (redisKey: string, token: string, attempt: LockAttempt.Attempt) =>
           Effect.as(
             waiters.poll(redisKey, deadline, (remaining) => trySet(redisKey, token, attempt, remaining), timedOut),
             true
           )
         const localStage = Effect.map(local.acquire(key, Duration.millis(timeoutMs)), Option.some)
         const lease = yield* staged(localStage, remote, key).pipe(
-          Effect.catchTag("BackendError", orTimedOut(deadline, timedOut))
+          Effect.catchTag("BackendError", orTimedOut)
         )
         // `remote` either takes the lock or fails, so a lease is always there.
         return Option.getOrThrow(lease)
@@ -250,10 +221,8 @@ export const make = (
 
     const awaitRelease = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
       Effect.gen(function*() {
-        const timeoutMs = LockSettings.toMillis(timeout)
-        const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
+        const { deadline, orTimedOut, timedOut } = yield* LockAttempt.deadlineOf(key, timeout)
         const redisKey = keyOf(key)
-        const timedOut = () => new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
         // A release announcement means free: no need to ask again.
         const isFree = (remaining: number, notified: boolean) =>
           notified
@@ -261,7 +230,7 @@ export const make = (
             : Effect.map(report.bound("lock check", redis.send<number>("EXISTS", redisKey), bound(remaining)), (n) =>
               n === 0)
         yield* waiters.poll(redisKey, deadline, isFree, timedOut).pipe(
-          Effect.catchTag("BackendError", orTimedOut(deadline, timedOut))
+          Effect.catchTag("BackendError", orTimedOut)
         )
       })
 

@@ -1,6 +1,6 @@
 /**
- * Lease renewal for every lock one `RedisLock` holds, by one fiber. Each held
- * lock whose lease was last set `renewEvery` ago or more is extended
+ * Lease renewal for every lock one lock service (`RedisLock`,
+ * `NodeRedisLock`) holds, by one fiber, whatever its client. Each held lock whose lease was last set `renewEvery` ago or more is extended
  * (compare-and-pexpire); one whose key no longer holds its token is marked
  * lost. The fiber sleeps on a timer only while a lock is held, so a lock
  * released within `renewEvery` (most creators) costs a set entry, not a
@@ -16,10 +16,15 @@
  * @since 0.3.0
  */
 import { Deferred, Duration, Effect, Exit, type Scope } from "effect"
-import type { RedisScript } from "./RedisClient.ts"
 
 /**
  * One lock being renewed.
+ *
+ * @example
+ * ```ts
+ * import type { LockRenewal } from "@dogpile-effect/redis/lock-kit"
+ * const held: LockRenewal.Held = { redisKey: "_lock:user:42", token: "9f2c", renewedAt: Date.now(), lost: false }
+ * ```
  *
  * @category models
  * @since 0.3.0
@@ -36,6 +41,14 @@ export interface Held {
 /**
  * The renewals of one lock service.
  *
+ * @example
+ * ```ts
+ * import type { LockRenewal } from "@dogpile-effect/redis/lock-kit"
+ * import { Effect } from "effect"
+ * const holding = (renewal: LockRenewal.LockRenewal) =>
+ *   Effect.map(renewal.hold("_lock:user:42", "9f2c"), (held) => renewal.drop(held))
+ * ```
+ *
  * @category models
  * @since 0.3.0
  */
@@ -49,17 +62,41 @@ export interface LockRenewal {
 }
 
 /**
- * Renewal by `extend` (a compare-and-pexpire script: 1 when it extended the
- * key, 0 when the key no longer holds the token) of leases of `leaseMs`,
- * every `renewMs`. Its fiber is started here, in the current scope and
- * context (the lock service's: it runs on that clock and scheduler, whichever
- * caller holds a lock), and waits without a timer while no lock is held.
+ * How a renewal reaches Redis, whatever the client: runs the
+ * compare-and-pexpire script (`LockLua.EXTEND`) on `redisKey` with `token`,
+ * waiting at most `timeoutMillis`; answers 1 when it extended the key, 0 when
+ * the key no longer holds the token. A failure is retried on the next tick.
+ *
+ * @example
+ * ```ts
+ * import type { LockRenewal } from "@dogpile-effect/redis/lock-kit"
+ * import { Effect } from "effect"
+ * const extend: LockRenewal.Extend<never> = (_redisKey, _token, _timeoutMillis) => Effect.succeed(1)
+ * ```
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export type Extend<E> = (redisKey: string, token: string, timeoutMillis: number) => Effect.Effect<unknown, E>
+
+/**
+ * Renewal by `extend` (see {@link Extend}) of leases of `leaseMs`, every
+ * `renewMs`. Its fiber is started here, in the current scope and context (the
+ * lock service's: it runs on that clock and scheduler, whichever caller holds
+ * a lock), and waits without a timer while no lock is held.
+ *
+ * @example
+ * ```ts
+ * import { LockRenewal } from "@dogpile-effect/redis/lock-kit"
+ * import { Effect } from "effect"
+ * const renewal = LockRenewal.make({ extend: () => Effect.succeed(1), leaseMs: 10_000, renewMs: 3_000 })
+ * ```
  *
  * @category constructors
  * @since 0.3.0
  */
-export const make = (options: {
-  readonly extend: RedisScript
+export const make = <E>(options: {
+  readonly extend: Extend<E>
   readonly leaseMs: number
   readonly renewMs: number
 }): Effect.Effect<LockRenewal, never, Scope.Scope> =>
@@ -72,7 +109,7 @@ export const make = (options: {
     let wake = Deferred.makeUnsafe<void>()
 
     const renewOne = (lock: Held, now: number) =>
-      extend.run([lock.redisKey], [lock.token, leaseMs], { timeoutMillis: tickMs }).pipe(
+      extend(lock.redisKey, lock.token, tickMs).pipe(
         Effect.map((reply) => {
           if (reply === 1) lock.renewedAt = now
           else {

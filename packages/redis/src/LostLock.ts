@@ -7,7 +7,23 @@
  */
 import { CacheKey, LockLostError } from "@dogpile-effect/core"
 import { Effect, Metric } from "effect"
-import type { LostLockPolicy } from "./RedisLock.ts"
+
+/**
+ * What to do when a lock turned out to be lost while its creator ran (expired
+ * without renewal, `FLUSHALL`, server restart): the value is stored and
+ * returned in every case; `"ignore"` says nothing, `"log"` logs a warning,
+ * `"fail"` fails the creating caller with `LockLostError`. Always counted in
+ * {@link lostLocks}.
+ *
+ * @example
+ * ```ts
+ * import type { RedisLock } from "@dogpile-effect/redis"
+ * const policy: RedisLock.LostLockPolicy = "fail"
+ * ```
+ *
+ * @since 0.1.0
+ */
+export type LostLockPolicy = "ignore" | "log" | "fail"
 
 /**
  * The counter of lost locks (`dogpile_lock_lost_total`), with attribute `lock` set
@@ -35,6 +51,12 @@ export const lostLocks = (name: string): Metric.Metric<number, Metric.CounterSta
  * The report of one lease's lost lock: the first run counts it (and logs it
  * under `"log"`); every run succeeds with `"lost"`, or fails with
  * `LockLostError` under `"fail"`.
+ *
+ * @example
+ * ```ts
+ * import { LostLock } from "@dogpile-effect/redis/lock-kit"
+ * const report = LostLock.reporter("user:42", "fail", LostLock.lostLocks("redis"))
+ * ```
  *
  * @category constructors
  * @since 0.3.0

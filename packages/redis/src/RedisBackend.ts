@@ -16,6 +16,7 @@ import * as GetBatcher from "./GetBatcher.ts"
 import * as KeySlot from "./KeySlot.ts"
 import * as LockedStore from "./LockedStore.ts"
 import { RedisClient } from "./RedisClient.ts"
+import { pxOf } from "./StoreTtl.ts"
 
 /**
  * Options of the Redis backend. The store TTL (`SET … PX`) is not one of
@@ -44,12 +45,6 @@ const bytesOf = (reply: Buffer | null | undefined): Option.Option<Uint8Array> =>
 
 const toBuffer = (bytes: Uint8Array): Buffer =>
   Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-
-/** Milliseconds for `PX`, or `undefined` for no TTL (absent or infinite). */
-const pxOf = (ttl: Duration.Duration | undefined): number | undefined => {
-  if (ttl === undefined || !Duration.isFinite(ttl)) return undefined
-  return Math.max(1, Math.ceil(Duration.toMillis(ttl)))
-}
 
 /**
  * Builds the backend over the {@link RedisClient} in context.

@@ -9,33 +9,26 @@ import {
   type InvalidOptionError,
   Lock,
   type LockLease,
-  LockLostError,
   type LockStatus,
-  type BackendError,
-  LockTimeoutError,
   makeLocal
 } from "@dogpile-effect/core"
-import { randomBytes } from "node:crypto"
-import { Clock, Duration, Effect, Exit, Layer, Option, Scope } from "effect"
+import { Duration, Effect, Layer, Option, Scope } from "effect"
 import { lockKey } from "./LockKey.ts"
+import * as LockAttempt from "./LockAttempt.ts"
 import * as LockedStore from "./LockedStore.ts"
+import * as RedisLease from "./RedisLease.ts"
 import { type Attempt, done, EXTEND, type Fused, heldFor, RELEASE, TAKEN, TRY } from "./LockScripts.ts"
 import * as LockSettings from "./LockSettings.ts"
 import * as LockRenewal from "./LockRenewal.ts"
 import * as LockWaiters from "./LockWaiters.ts"
 import * as LostLock from "./LostLock.ts"
+import type { LostLockPolicy } from "./LostLock.ts"
 import { RedisClient } from "./RedisClient.ts"
 
-/**
- * What to do when a lock turned out to be lost while its creator ran (expired
- * without renewal, `FLUSHALL`, server restart): the value is stored and
- * returned in every case; `"ignore"` says nothing, `"log"` logs a warning,
- * `"fail"` fails the creating caller with `LockLostError`. Always counted in
- * {@link lostLocks}.
- *
- * @since 0.1.0
- */
-export type LostLockPolicy = "ignore" | "log" | "fail"
+export type {
+  /** What to do when a lock turned out to be lost while its creator ran (`LostLock.ts`). */
+  LostLockPolicy
+} from "./LostLock.ts"
 
 /**
  * Options of the Redis lock.
@@ -102,8 +95,6 @@ export interface RedisLockOptions {
 
 export { lostLocks } from "./LostLock.ts"
 export { lockKey } from "./LockKey.ts"
-
-const toMillis = (input: Duration.Input): number => Duration.toMillis(Duration.fromInputUnsafe(input))
 
 /**
  * Builds the lock over the {@link RedisClient} in context, with a subscriber
@@ -173,7 +164,11 @@ export const make = (
     const extend = redis.script("dogpileLockExtend", EXTEND, 1)
     const waiters = yield* LockWaiters.make(settings)
     const lockScope = yield* Effect.scope
-    const renewal = yield* LockRenewal.make({ extend, leaseMs, renewMs })
+    const renewal = yield* LockRenewal.make({
+      extend: (redisKey, token, timeoutMillis) => extend.run([redisKey], [token, leaseMs], { timeoutMillis }),
+      leaseMs,
+      renewMs
+    })
 
     // ---- taking, and releasing what might have been taken -------------------
 
@@ -217,7 +212,7 @@ export const make = (
     /** Registers renewal and release in `scope` for a lock just taken, and builds its lease. */
     const hold = (key: CacheKey.CacheKey, redisKey: string, token: string, scope: Scope.Scope, fused?: Fused) =>
       Effect.gen(function*() {
-        let released = false
+        const state: RedisLease.LeaseState = { released: false }
         const renewing = yield* renewal.hold(redisKey, token)
         // Fused with the backend: the store of the value releases the lock (`LockedStore.ts`).
         const owner = yield* Effect.withFiber((fiber) => Effect.succeed(fiber))
@@ -227,7 +222,7 @@ export const make = (
           token,
           channel,
           released: (reply: unknown): void => {
-            released = true
+            state.released = true
             renewal.drop(renewing)
             if (reply !== 1) renewing.lost = true
           }
@@ -240,78 +235,35 @@ export const make = (
             if (fused !== undefined && fused.shared.pending.get(fused.valueKey) === pending) {
               fused.shared.pending.delete(fused.valueKey)
             }
-            return released ? Effect.void : settle(redisKey, token)
+            return state.released ? Effect.void : settle(redisKey, token)
           })
         )
 
-        const lostOnce = LostLock.reporter(key, policy, lost)
-        const report = Effect.suspend((): Effect.Effect<"lost", LockLostError> => {
-          renewing.lost = true
-          return lostOnce
+        return RedisLease.make({
+          token,
+          state,
+          renewing,
+          renewal,
+          lostOnce: LostLock.reporter(key, policy, lost),
+          check: redis.use("lock check", (c) => c.get(redisKey)),
+          release: release.run([redisKey], [token, channel], { timeoutMillis: Math.max(1, releaseWaitMs) })
         })
-        // Once released by `confirmAndRelease`, the release's answer stands (the key is gone: nothing to ask).
-        const confirm: Effect.Effect<void | "lost", LockLostError> = Effect.suspend(() =>
-          renewing.lost
-            ? report
-            : released
-            ? Effect.void
-            : redis.use("lock check", (c) => c.get(redisKey)).pipe(
-              Effect.flatMap((holder) => (holder === token ? Effect.void : report)),
-              // Redis unreachable: ownership cannot be checked; the store failed or will fail anyway.
-              Effect.catchTag("BackendError", () => Effect.void)
-            )
-        )
-        // The release script tells whether the key still held our token: the check and the release in one round trip.
-        const confirmAndRelease: Effect.Effect<void | "lost", LockLostError> = Effect.suspend(() => {
-          if (released) return confirm
-          renewal.drop(renewing)
-          return release.run([redisKey], [token, channel], { timeoutMillis: Math.max(1, releaseWaitMs) }).pipe(
-            Effect.flatMap((reply) => {
-              released = true
-              return reply === 1 && !renewing.lost ? Effect.void : report
-            }),
-            // Redis silent: ownership cannot be checked; the scope's release retries in the background.
-            Effect.catchTag("BackendError", () => Effect.void)
-          )
-        })
-        const lease: LockLease = { confirm, confirmAndRelease }
-        return lease
       })
 
-    /**
-     * Local stage plus `remote` (the Redis stage) in a child scope that closes
-     * unless the lock is taken. A remote stage that fails or is interrupted
-     * with a `SET` of unknown outcome releases that token before it returns.
-     */
+    /** One attempt (`LockAttempt.ts`): the local stage, then `remote`; a fused lease is released by the store. */
     const staged = <E1, E2>(
       localStage: Effect.Effect<Option.Option<LockLease>, E1, Scope.Scope>,
       remote: (redisKey: string, token: string, attempt: Attempt) => Effect.Effect<boolean, E2>,
       key: CacheKey.CacheKey,
       fused?: Fused
     ) =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function*() {
-          const parent = yield* Effect.scope
-          const scope = yield* Scope.fork(parent, "sequential")
-          const abandon = () => Scope.close(scope, Exit.void)
-          const localLease = yield* restore(Scope.provide(localStage, scope)).pipe(Effect.onError(abandon))
-          if (Option.isNone(localLease)) {
-            yield* Scope.close(scope, Exit.void)
-            return Option.none<LockLease>()
-          }
-          const redisKey = keyOf(key)
-          const token = randomBytes(16).toString("hex")
-          const attempt: Attempt = { uncertain: false }
-          const taken = yield* restore(remote(redisKey, token, attempt)).pipe(
-            Effect.onError(() => Effect.andThen(attempt.uncertain ? settle(redisKey, token) : Effect.void, abandon()))
-          )
-          if (!taken) {
-            yield* Scope.close(scope, Exit.void)
-            return Option.none<LockLease>()
-          }
-          return Option.some(yield* hold(key, redisKey, token, scope, fused))
-        })
-      )
+      LockAttempt.staged({
+        local: localStage,
+        redisKey: () => keyOf(key),
+        remote,
+        settle,
+        hold: (redisKey, token, scope) => hold(key, redisKey, token, scope, fused)
+      })
 
     /** One attempt without waiting, by `run`; a held lock's lease is kept for this process's next waiter. */
     const observed = <E>(redisKey: string, run: Effect.Effect<LockWaiters.Check, E>) =>
@@ -333,23 +285,16 @@ export const make = (
 
     const tryAcquire = (key: CacheKey.CacheKey) => staged(local.tryAcquire(key), tryOnce, key)
 
-    /** A command cut short by the caller's own deadline is that deadline passing, not a Redis failure. */
-    const deadlineOr = (deadline: number, timedOut: () => LockTimeoutError) => (error: BackendError) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<never, LockTimeoutError | BackendError> =>
-        now >= deadline ? Effect.fail(timedOut()) : Effect.fail(error))
-
     const acquire = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
       Effect.gen(function*() {
-        const timeoutMs = toMillis(timeout)
-        const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
-        const timedOut = () => new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
+        const { deadline, orTimedOut, timedOut, timeoutMs } = yield* LockAttempt.deadlineOf(key, timeout)
         const remote = (redisKey: string, token: string, attempt: Attempt) =>
           Effect.as(
             waiters.poll(redisKey, deadline, (remaining) => tryTake(redisKey, token, attempt, remaining), timedOut),
             true
           )
         const localStage = Effect.map(local.acquire(key, Duration.millis(timeoutMs)), Option.some)
-        const lease = yield* staged(localStage, remote, key).pipe(Effect.catchTag("BackendError", deadlineOr(deadline, timedOut)))
+        const lease = yield* staged(localStage, remote, key).pipe(Effect.catchTag("BackendError", orTimedOut))
         // `remote` either takes the lock or fails, so a lease is always there.
         return Option.getOrThrow(lease)
       })
@@ -363,16 +308,14 @@ export const make = (
 
     const awaitRelease = (key: CacheKey.CacheKey, timeout: Duration.Input) =>
       Effect.gen(function*() {
-        const timeoutMs = toMillis(timeout)
-        const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
+        const { deadline, orTimedOut, timedOut } = yield* LockAttempt.deadlineOf(key, timeout)
         const redisKey = keyOf(key)
-        const timedOut = () => new LockTimeoutError({ key: CacheKey.display(key), timeoutMillis: timeoutMs })
         // A release announcement means free: no need to ask again. A failed `tryAcquire` of this process
         // answers the first check (`useObservation`): a waiter of a live holder sends nothing until woken.
         const check = (remaining: number, wake: LockWaiters.Wake | undefined) =>
           wake === "released" ? Effect.succeed(done) : leaseLeft(redisKey, remaining)
         yield* waiters.poll(redisKey, deadline, check, timedOut, true).pipe(
-          Effect.catchTag("BackendError", deadlineOr(deadline, timedOut))
+          Effect.catchTag("BackendError", orTimedOut)
         )
       })
 
