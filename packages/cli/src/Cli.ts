@@ -3,7 +3,7 @@
  * parses the arguments, runs the subcommand, prints a failure as one line on
  * stderr and ends with the exit code of {@link Failure.ExitCode}.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { Console, Effect, Layer, References, Schema } from "effect"
 import { CliError, CliOutput, Command } from "effect/cli"
@@ -26,7 +26,7 @@ const PackageJson = Schema.fromJsonString(Schema.Struct({ version: Schema.String
  * ```
  *
  * @category constants
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const VERSION: string =
   Schema.decodeUnknownSync(PackageJson)(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version
@@ -41,7 +41,7 @@ export const VERSION: string =
  * ```
  *
  * @category commands
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const command = Root.command.pipe(
   Command.withSubcommands([
@@ -98,7 +98,7 @@ const report = (error: unknown): Effect.Effect<number> => {
  * ```
  *
  * @category running
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const main: Effect.Effect<number, never, Command.Environment> = Command.run(command, { version: VERSION }).pipe(
   Effect.as(Failure.ExitCode.ok as number),

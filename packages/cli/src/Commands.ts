@@ -2,7 +2,7 @@
  * The subcommands of `dogpile`: each reads the shared flags, opens the
  * region they describe, does one thing and prints what it found.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { Clock, Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
@@ -35,7 +35,7 @@ const printed = (settings: Root.Settings, value: unknown, text: string) =>
  * ```
  *
  * @category commands
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const inspect = Command.make(
   "inspect",
@@ -68,7 +68,7 @@ export const inspect = Command.make(
  * ```
  *
  * @category commands
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const get = Command.make(
   "get",
@@ -101,7 +101,7 @@ export const get = Command.make(
  * ```
  *
  * @category commands
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const remove = Command.make(
   "delete",
@@ -130,7 +130,7 @@ export const remove = Command.make(
  * ```
  *
  * @category commands
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const invalidate = Command.make(
   "invalidate",
@@ -159,7 +159,7 @@ export const invalidate = Command.make(
  * ```
  *
  * @category commands
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const invalidateTags = Command.make(
   "invalidate-tags",
@@ -188,7 +188,7 @@ export const invalidateTags = Command.make(
  * ```
  *
  * @category commands
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const lock = Command.make(
   "lock",
@@ -232,7 +232,7 @@ const progress = (settings: Root.Settings) =>
  * ```
  *
  * @category commands
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const stats = Command.make(
   "stats",

@@ -4,7 +4,7 @@
  * application's, so that the CLI reads and writes exactly the keys and marks
  * the application does.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { type BackendError, CacheKey, type Options, Region } from "@dogpile-effect/core"
 import { RedisClient } from "@dogpile-effect/redis"
@@ -26,7 +26,7 @@ import * as TlsProbe from "./TlsProbe.ts"
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Target {
   readonly region: Region.Region<unknown>
@@ -49,7 +49,7 @@ export interface Target {
  * ```
  *
  * @category secrets
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const secretsOf = (url: Redacted.Redacted<string>): ReadonlyArray<string> => {
   const raw = Redacted.value(url)
@@ -92,7 +92,7 @@ const expirationOf = (text: Option.Option<string>): Effect.Effect<Options.Durati
  * ```
  *
  * @category parsing
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const parseKey = (text: string, hashKeys: boolean): CacheKey.CacheKey => {
   const match = hashKeys ? /^([^[]+)\[(.+)\]$/s.exec(text) : null
@@ -132,7 +132,7 @@ const explainTls = (settings: Settings) => (failure: Failure.CliFailure): Effect
  * ```
  *
  * @category running
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const withRegion = <A, E, R>(
   given: Settings,
@@ -174,7 +174,7 @@ const redisKeyOf = (layout: Layout.Layout, key: CacheKey.CacheKey): string => {
  * ```
  *
  * @category running
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const redisTtl = (target: Target, key: CacheKey.CacheKey): Effect.Effect<number, BackendError> =>
   target.redis.use("pttl", (client) => client.pttl(redisKeyOf(target.layout, key)))
@@ -203,7 +203,7 @@ const stored = (target: Target, key: CacheKey.CacheKey): Effect.Effect<boolean, 
  * ```
  *
  * @category running
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const missing = (
   target: Target,

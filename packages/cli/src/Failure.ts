@@ -2,7 +2,7 @@
  * How the `dogpile` command ends: its exit codes, and the one-line message
  * that names the cause of a failure (with any password removed).
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { Schema } from "effect"
 
@@ -18,7 +18,7 @@ import { Schema } from "effect"
  * ```
  *
  * @category constants
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const ExitCode = { ok: 0, notFound: 1, usage: 2, redis: 3, internal: 70 } as const
 
@@ -32,7 +32,7 @@ export const ExitCode = { ok: 0, notFound: 1, usage: 2, redis: 3, internal: 70 }
  * ```
  *
  * @category errors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export class CliFailure extends Schema.TaggedError<CliFailure>()("CliFailure", {
   exitCode: Schema.Number,
@@ -53,7 +53,7 @@ export class CliFailure extends Schema.TaggedError<CliFailure>()("CliFailure", {
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const notFound = (key: string): CliFailure =>
   new CliFailure({ exitCode: ExitCode.notFound, reason: `no entry for ${key}` })
@@ -70,7 +70,7 @@ export const notFound = (key: string): CliFailure =>
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const undecodable = (
   key: string,
@@ -94,7 +94,7 @@ export const undecodable = (
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const usage = (reason: string): CliFailure => new CliFailure({ exitCode: ExitCode.usage, reason })
 
@@ -126,7 +126,7 @@ const URL_PASSWORD = /([A-Za-z][A-Za-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/g
  * ```
  *
  * @category formatting
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const scrub = (message: string, secrets: ReadonlyArray<string>): string =>
   secrets.filter((secret) => secret.length > 0)
@@ -150,7 +150,7 @@ export const scrub = (message: string, secrets: ReadonlyArray<string>): string =
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const fromError = (error: unknown, secrets: ReadonlyArray<string>): CliFailure => {
   if (error instanceof CliFailure) return new CliFailure({ exitCode: error.exitCode, reason: scrub(error.reason, secrets) })

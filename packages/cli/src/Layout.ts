@@ -4,7 +4,7 @@
  * and where its keys live. Every combination of flags that would be ignored
  * is refused as a usage error.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { type Backend, Codec, type CodecShape, Envelope, type Lock, type Region } from "@dogpile-effect/core"
 import { Cbor, Msgpack } from "@dogpile-effect/codecs"
@@ -25,7 +25,7 @@ import type { Settings } from "./Root.ts"
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Layout {
   /** Backend and lock, over the client built from `--url`, which stays in the context too. */
@@ -181,7 +181,7 @@ const python = (
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const resolve = (settings: Settings): Effect.Effect<Layout, Failure.CliFailure> =>
   Option.match(settings.python, { onNone: () => native(settings), onSome: (preset) => python(settings, preset) })

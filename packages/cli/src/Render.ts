@@ -2,7 +2,7 @@
  * How `dogpile` prints what it finds: aligned `name: value` lines for people,
  * JSON for scripts.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import type { LockStatus, Region } from "@dogpile-effect/core"
 
@@ -16,7 +16,7 @@ import type { LockStatus, Region } from "@dogpile-effect/core"
  * ```
  *
  * @category formatting
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const lines = (rows: ReadonlyArray<readonly [string, string]>): string => {
   const width = Math.max(0, ...rows.map(([name]) => name.length))
@@ -33,7 +33,7 @@ export const lines = (rows: ReadonlyArray<readonly [string, string]>): string =>
  * ```
  *
  * @category formatting
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const time = (at: number | undefined, now: number): string => {
   if (at === undefined) return "-"
@@ -51,7 +51,7 @@ export const time = (at: number | undefined, now: number): string => {
  * ```
  *
  * @category formatting
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const duration = (ms: number): string => {
   if (ms < 1_000) return `${Math.round(ms)} ms`
@@ -71,7 +71,7 @@ export const duration = (ms: number): string => {
  * ```
  *
  * @category formatting
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const bytes = (n: number): string => {
   if (n < 1024) return `${n} B`
@@ -92,7 +92,7 @@ export const bytes = (n: number): string => {
  * ```
  *
  * @category formatting
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const entry = (info: Region.EntryInfo, redisTtlMs: number, now: number): string =>
   lines([
@@ -124,7 +124,7 @@ const expiry = (info: Region.EntryInfo, now: number): string => {
  * ```
  *
  * @category formatting
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const lock = (status: LockStatus): string => {
   switch (status._tag) {
@@ -151,7 +151,7 @@ export const lock = (status: LockStatus): string => {
  * ```
  *
  * @category formatting
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const json = (value: unknown): string => JSON.stringify(value, replacer, 2) ?? "null"
 

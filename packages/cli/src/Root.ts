@@ -2,7 +2,7 @@
  * The `dogpile` root command and the flags every subcommand shares: where
  * Redis is, and how the region whose entries it looks at is configured.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { Config, Option, Redacted } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -20,7 +20,7 @@ const DEFAULT_URL = "redis://127.0.0.1:6379"
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Settings {
   readonly url: Redacted.Redacted<string>
@@ -98,7 +98,7 @@ const flags = {
  * ```
  *
  * @category commands
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const command = Command.make("dogpile").pipe(
   Command.withSharedFlags(flags),

@@ -2,7 +2,7 @@
  * `dogpile stats`: what a namespace holds in Redis, found with `SCAN` (never
  * `KEYS`) and sized with `MEMORY USAGE`, bounded by a number of keys.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import type { BackendError } from "@dogpile-effect/core"
 import type { RedisClient } from "@dogpile-effect/redis"
@@ -23,7 +23,7 @@ import * as Render from "./Render.ts"
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Report {
   /** The namespace, or `undefined` for a region with verbatim keys. */
@@ -164,7 +164,7 @@ const count = (tally: Tally, described: ReadonlyArray<Described>): void => {
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Scope {
   readonly namespace: string | undefined
@@ -188,7 +188,7 @@ export interface Scope {
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const scopeOf = (
   layout: Layout.Layout,
@@ -252,7 +252,7 @@ const countKeys = (redis: RedisClient.RedisClient["Service"], pattern: string, l
  * ```
  *
  * @category running
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const collect = (
   redis: RedisClient.RedisClient["Service"],
@@ -319,7 +319,7 @@ const markText = (at: number | undefined, now: number): string => (at === undefi
  * ```
  *
  * @category formatting
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const render = (report: Report, now: number): string => {
   const { ttl } = report

@@ -2,7 +2,7 @@
 /**
  * The `dogpile` executable: runs {@link Cli.main} on Node and exits with its code.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Effect, Exit, Runtime } from "effect"

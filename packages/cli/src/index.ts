@@ -3,7 +3,7 @@
  * dogpile-effect regions in Redis. The modules behind it are exported for
  * programs that want the same commands or reports.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export * as Cli from "./Cli.ts"
 export * as Commands from "./Commands.ts"

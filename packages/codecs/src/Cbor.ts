@@ -153,7 +153,7 @@ export const codec: CodecShape = fromLimits(Limits.defaults)
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const make = (limits?: Limits.CodecLimits): Effect.Effect<CodecShape, InvalidOptionError> =>
   Effect.map(Limits.make("Cbor", limits), fromLimits)
@@ -189,7 +189,7 @@ export const layer: Layer.Layer<Codec> = Codec.layer(codec)
  * ```
  *
  * @category layers
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const layerWith = (limits: Limits.CodecLimits): Layer.Layer<Codec, InvalidOptionError> =>
   Layer.effect(Codec, make(limits))

@@ -43,7 +43,7 @@ export type Algorithm = "deflate-raw" | "brotli"
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface CompressedOptions {
   /** Compress inner payloads of at least this many bytes. Default 1024; a non-negative integer. */
@@ -72,7 +72,7 @@ export type Options = CompressedOptions
  * The default `maxDecodedBytes`: 16 MiB.
  *
  * @category constants
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const defaultMaxDecodedBytes: number = Limits.defaults.maxBytes
 
@@ -219,7 +219,7 @@ export const make = (inner: CodecShape, options?: CompressedOptions): Effect.Eff
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const makeUnsafe = (inner: CodecShape, options?: CompressedOptions): CodecShape => {
   const exit = Effect.runSyncExit(make(inner, options))

@@ -7,7 +7,7 @@
  *
  * Core's JSON codec applies the same defaults, fixed.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { InvalidOptionError, Options } from "@dogpile-effect/core"
 import { Effect } from "effect"
@@ -23,7 +23,7 @@ import { Effect } from "effect"
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface CodecLimits {
   /** Longest encoded value, in bytes. Default 16 MiB; 1 to 512 MiB (Redis' largest string). */
@@ -48,7 +48,7 @@ export interface CodecLimits {
  * Limits with every value present, as the codecs use them.
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export type Resolved = { readonly [K in keyof CodecLimits]-?: number }
 
@@ -63,7 +63,7 @@ export type Resolved = { readonly [K in keyof CodecLimits]-?: number }
  * ```
  *
  * @category constants
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const defaults: Resolved = {
   maxBytes: 16 * 1024 * 1024,
@@ -76,7 +76,7 @@ export const defaults: Resolved = {
  * The largest `maxBytes` accepted: 512 MiB, the largest string Redis stores.
  *
  * @category constants
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const maxBytesCeiling = 512 * 1024 * 1024
 
@@ -93,7 +93,7 @@ export const maxBytesCeiling = 512 * 1024 * 1024
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const make = Effect.fnUntraced(function*(
   component: string,
@@ -133,7 +133,7 @@ export const make = Effect.fnUntraced(function*(
  * ```
  *
  * @category utils
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const bignumBytes = (value: bigint): number => {
   if (value === 0n) return 0
@@ -151,6 +151,6 @@ export const bignumBytes = (value: bigint): number => {
  * ```
  *
  * @category utils
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const decimalDigits = (bytes: number): number => Math.ceil(bytes * Math.log10(256))

@@ -125,7 +125,7 @@ export const codec: CodecShape = fromLimits(Limits.defaults)
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const make = (limits?: Limits.CodecLimits): Effect.Effect<CodecShape, InvalidOptionError> =>
   Effect.map(Limits.make("Msgpack", limits), fromLimits)
@@ -161,7 +161,7 @@ export const layer: Layer.Layer<Codec> = Codec.layer(codec)
  * ```
  *
  * @category layers
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const layerWith = (limits: Limits.CodecLimits): Layer.Layer<Codec, InvalidOptionError> =>
   Layer.effect(Codec, make(limits))

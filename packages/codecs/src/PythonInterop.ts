@@ -103,7 +103,7 @@ const LAYOUTS: ReadonlyArray<string> = ["dogpile", "full", "compact", "raw"]
  * ```
  *
  * @category envelopes
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const make = (options: Options): Effect.Effect<Envelope.EnvelopeShape, InvalidOptionError> =>
   Effect.gen(function*() {

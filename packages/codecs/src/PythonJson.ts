@@ -2,7 +2,7 @@
  * JSON as Python writes and reads it: the bytes of `json.dumps(value).encode()`
  * with Python's defaults, and a reader that keeps integers beyond 2^53 exact.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { type CodecShape, DecodeError, EncodeError } from "@dogpile-effect/core"
 import { Effect } from "effect"
@@ -21,7 +21,7 @@ import { isWellFormed } from "./Representable.ts"
  * ```
  *
  * @category constants
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const MAX_DEPTH = 500
 
@@ -36,7 +36,7 @@ export const MAX_DEPTH = 500
  * ```
  *
  * @category constants
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const MAX_INT_DIGITS = 4300
 
@@ -52,7 +52,7 @@ export const MAX_INT_DIGITS = 4300
  * ```
  *
  * @category constants
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const MAX_ITEMS: number = Limits.defaults.maxItems
 
@@ -67,7 +67,7 @@ export const MAX_ITEMS: number = Limits.defaults.maxItems
  * ```
  *
  * @category constants
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const MAX_BYTES: number = Limits.defaults.maxBytes
 
@@ -82,7 +82,7 @@ export const MAX_BYTES: number = Limits.defaults.maxBytes
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export class Refused {
   constructor(readonly reason: string) {}
@@ -102,7 +102,7 @@ export class Refused {
  * ```
  *
  * @category formatting
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const floatRepr = (x: number): string => {
   if (Number.isNaN(x)) return "NaN"
@@ -216,7 +216,7 @@ const write = (value: unknown, depth: number, budget: Budget): string => {
  * ```
  *
  * @category encoding
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const dumps = (value: unknown): string | Refused => {
   try {
@@ -244,7 +244,7 @@ export const dumps = (value: unknown): string | Refused => {
  * ```
  *
  * @category decoding
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const loads = (text: string): unknown | Refused => {
   try {
@@ -269,7 +269,7 @@ export const loads = (text: string): unknown | Refused => {
  * ```
  *
  * @category guards
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const isRefused = (result: unknown): result is Refused => result instanceof Refused
 
@@ -297,7 +297,7 @@ const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false })
  * ```
  *
  * @category codecs
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const codec: CodecShape = {
   name: "python-json",

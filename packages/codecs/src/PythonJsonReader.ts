@@ -3,7 +3,7 @@
  * language Python's `json.loads` reads.
  *
  * @internal
- * @since 0.2.0
+ * @since 0.1.0
  */
 
 /** Why text was refused (with its offset). */

@@ -3,7 +3,7 @@
  * dogpile.cache 1.x's `{"ct", "v"}|payload` and the plugin's list layouts.
  *
  * @internal
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { DecodeError, type Envelope } from "@dogpile-effect/core"
 import { Effect, Predicate } from "effect"

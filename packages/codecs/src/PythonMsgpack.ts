@@ -3,7 +3,7 @@
  * defaults: the bytes of `msgpack.packb(value)`, and a reader limited to what
  * `msgpack.unpackb` gives back as plain Python values.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { type CodecShape, DecodeError, EncodeError } from "@dogpile-effect/core"
 import { Effect } from "effect"
@@ -22,7 +22,7 @@ import { isWellFormed } from "./Representable.ts"
  * ```
  *
  * @category constants
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const MAX_DEPTH = 500
 
@@ -192,7 +192,7 @@ const foreign = (value: unknown, depth: number): string | undefined => {
  * ```
  *
  * @category codecs
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const codec: CodecShape = {
   name: "python-msgpack",

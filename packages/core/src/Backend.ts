@@ -102,7 +102,7 @@ export class Backend extends Context.Service<Backend, {
  * ```
  *
  * @category utilities
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const ownBytes = (bytes: Uint8Array): Uint8Array =>
   bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes)

@@ -3,7 +3,7 @@
  * silent or lossy per operation, at chosen rates or in windows of `Clock`
  * time. Failures are the `BackendError` a real outage gives.
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 import { Clock, Effect, Layer } from "effect"
 import { Backend, type BackendEntry } from "./Backend.ts"
@@ -28,7 +28,7 @@ type Write = FaultRules.Rules<FaultRules.WriteFaultRule>
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface BackendFaultsConfig {
   /** Every operation. */
@@ -108,7 +108,7 @@ const injected = (backend: string, operation: string) =>
  * ```
  *
  * @category constructors
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const wrapBackend = (
   inner: Backend["Service"],
@@ -169,7 +169,7 @@ const build = (inner: Backend["Service"], plan: Plan, startedAt: number): Backen
  * ```
  *
  * @category layers
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const backend = (config: BackendFaultsConfig): Layer.Layer<Backend, InvalidOptionError, Backend> =>
   Layer.effect(Backend, Effect.flatMap(Backend, (inner: Backend["Service"]) => wrapBackend(inner, config)))

@@ -161,7 +161,7 @@ export type CacheError =
  * ```
  *
  * @category errors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export class InvalidOptionError extends Schema.TaggedError<InvalidOptionError>()("InvalidOptionError", {
   component: Schema.String,
@@ -184,7 +184,7 @@ export class InvalidOptionError extends Schema.TaggedError<InvalidOptionError>()
  * ```
  *
  * @category errors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export class RegionClosedError extends Schema.TaggedError<RegionClosedError>()("RegionClosedError", {
   region: Schema.String
@@ -205,7 +205,7 @@ export class RegionClosedError extends Schema.TaggedError<RegionClosedError>()("
  * ```
  *
  * @category errors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export class CreatorTimeoutError extends Schema.TaggedError<CreatorTimeoutError>()("CreatorTimeoutError", {
   key: Schema.String,
@@ -227,7 +227,7 @@ export class CreatorTimeoutError extends Schema.TaggedError<CreatorTimeoutError>
  * ```
  *
  * @category errors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export class CreatorResultError extends Schema.TaggedError<CreatorResultError>()("CreatorResultError", {
   key: Schema.String,

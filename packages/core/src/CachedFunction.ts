@@ -161,7 +161,7 @@ export const cachedMany = <A, K, E, R>(
  * A conditionally refreshed function and its companions: the original receives the entry it
  * replaces and may answer `Conditional.notModified`.
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 export interface ConditionalCachedFunction<Args extends ReadonlyArray<unknown>, A, E, R> {
   /** The cached call: the stored value, or the original's answer (stored, or the stored entry renewed). */
@@ -203,7 +203,7 @@ export interface ConditionalCachedFunction<Args extends ReadonlyArray<unknown>, 
  * })
  * ```
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const cachedConditional = <A, Args extends ReadonlyArray<unknown>, E, R>(
   region: Region<A>,
@@ -239,7 +239,7 @@ export const cachedConditional = <A, Args extends ReadonlyArray<unknown>, E, R>(
  * })
  * ```
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const cachedManyConditional = <A, K, E, R>(
   region: Region<A>,

@@ -14,7 +14,7 @@
  * source answering "not modified" must not undo it. Hard-invalidated entries
  * read as missing.
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 import type { Duration, Effect, Option } from "effect"
 import type * as CacheKey from "./CacheKey.ts"
@@ -30,7 +30,7 @@ import type * as EntryMeta from "./EntryMeta.ts"
  * ```
  *
  * @category models
- * @since 0.3.0
+ * @since 0.1.0
  */
 export interface Previous<A> {
   readonly value: A
@@ -44,7 +44,7 @@ export interface Previous<A> {
  * A new value with the validator to store beside it.
  *
  * @category models
- * @since 0.3.0
+ * @since 0.1.0
  */
 export interface Fresh<A> {
   readonly _tag: "@dogpile-effect/core/Conditional/Fresh"
@@ -57,7 +57,7 @@ export interface Fresh<A> {
  * "The previous value is still current": the region renews it.
  *
  * @category models
- * @since 0.3.0
+ * @since 0.1.0
  */
 export interface NotModified {
   readonly _tag: "@dogpile-effect/core/Conditional/NotModified"
@@ -68,7 +68,7 @@ export interface NotModified {
  * {@link Fresh} value with a validator, or {@link notModified}.
  *
  * @category models
- * @since 0.3.0
+ * @since 0.1.0
  */
 export type Answer<A> = A | EntryMeta.Expiring<A> | Fresh<A> | NotModified
 
@@ -76,7 +76,7 @@ export type Answer<A> = A | EntryMeta.Expiring<A> | Fresh<A> | NotModified
  * A conditional creator of one value, for `Region.getOrCreate` (build it with {@link make}).
  *
  * @category models
- * @since 0.3.0
+ * @since 0.1.0
  */
 export interface Conditional<A, E, R> {
   readonly _tag: "@dogpile-effect/core/Conditional"
@@ -88,7 +88,7 @@ export interface Conditional<A, E, R> {
  * one answer per key, in the keys' order.
  *
  * @category models
- * @since 0.3.0
+ * @since 0.1.0
  */
 export interface ConditionalMany<A, E, R> {
   readonly _tag: "@dogpile-effect/core/ConditionalMany"
@@ -117,7 +117,7 @@ export interface ConditionalMany<A, E, R> {
  * ```
  *
  * @category constructors
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const make = <A, E, R>(
   create: (previous: Option.Option<Previous<A>>) => Effect.Effect<Answer<A>, E, R>
@@ -136,7 +136,7 @@ export const make = <A, E, R>(
  * ```
  *
  * @category constructors
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const makeMany = <A, E, R>(
   create: (
@@ -157,7 +157,7 @@ export const makeMany = <A, E, R>(
  * ```
  *
  * @category constructors
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const fresh = <A>(
   value: A,
@@ -181,7 +181,7 @@ export const fresh = <A>(
  * ```
  *
  * @category constructors
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const notModified: NotModified = { _tag: "@dogpile-effect/core/Conditional/NotModified" }
 
@@ -205,7 +205,7 @@ const tagOf = (u: unknown): unknown => {
  * ```
  *
  * @category predicates
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const isConditional: {
   <A, E, R>(creator: Effect.Effect<A | EntryMeta.Expiring<A>, E, R> | Conditional<A, E, R>): creator is Conditional<A, E, R>
@@ -223,7 +223,7 @@ export const isConditional: {
  * ```
  *
  * @category predicates
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const isConditionalMany: {
   <A, E, R>(
@@ -244,7 +244,7 @@ export const isConditionalMany: {
  * ```
  *
  * @category predicates
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const isFresh = (u: unknown): u is Fresh<unknown> => tagOf(u) === "@dogpile-effect/core/Conditional/Fresh"
 
@@ -258,6 +258,6 @@ export const isFresh = (u: unknown): u is Fresh<unknown> => tagOf(u) === "@dogpi
  * ```
  *
  * @category predicates
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const isNotModified = (u: unknown): u is NotModified => tagOf(u) === "@dogpile-effect/core/Conditional/NotModified"

@@ -12,7 +12,7 @@
  * starts no envelope that stores a creation time (full `0xFE`, compact `0xFC`,
  * packed: a digit or `0xFC`), and metadata needs one.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import type { Duration } from "effect"
 import { Option } from "effect"
@@ -27,7 +27,7 @@ import { Option } from "effect"
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface EntryMeta {
   readonly tags?: ReadonlyArray<string> | undefined
@@ -52,7 +52,7 @@ export interface EntryMeta {
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const empty: EntryMeta = {}
 
@@ -66,7 +66,7 @@ export const empty: EntryMeta = {}
  * ```
  *
  * @category constants
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const MAX_TAGS = 64
 
@@ -80,7 +80,7 @@ export const MAX_TAGS = 64
  * ```
  *
  * @category constants
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const MAX_TAG_LENGTH = 256
 
@@ -94,7 +94,7 @@ export const MAX_TAG_LENGTH = 256
  * ```
  *
  * @category constants
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const MAX_VALIDATOR_BYTES = 1024
 
@@ -116,7 +116,7 @@ const decoder = new TextDecoder("utf-8", { fatal: true })
  * ```
  *
  * @category predicates
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const isEmpty = (meta: EntryMeta): boolean =>
   (meta.tags === undefined || meta.tags.length === 0) && meta.computeMs === undefined &&
@@ -133,7 +133,7 @@ export const isEmpty = (meta: EntryMeta): boolean =>
  * ```
  *
  * @category encoding
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const wrap = (meta: EntryMeta, inner: Uint8Array): Uint8Array => {
   if (isEmpty(meta)) return inner
@@ -187,7 +187,7 @@ export const wrap = (meta: EntryMeta, inner: Uint8Array): Uint8Array => {
  * ```
  *
  * @category decoding
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const unwrap = (bytes: Uint8Array): Option.Option<{ readonly meta: EntryMeta; readonly inner: Uint8Array }> => {
   if (bytes[0] !== MAGIC) return Option.some({ meta: empty, inner: bytes })
@@ -255,7 +255,7 @@ export const unwrap = (bytes: Uint8Array): Option.Option<{ readonly meta: EntryM
  * ```
  *
  * @category getters
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const expirationOf = (meta: EntryMeta, fallbackMs: number): number => meta.expirationMs ?? fallbackMs
 
@@ -271,7 +271,7 @@ export const expirationOf = (meta: EntryMeta, fallbackMs: number): number => met
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Expiring<A> {
   readonly _tag: "@dogpile-effect/core/Expiring"
@@ -293,7 +293,7 @@ export interface Expiring<A> {
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const expiresIn = <A>(value: A, expiration: Duration.Input): Expiring<A> => ({
   _tag: "@dogpile-effect/core/Expiring",
@@ -313,7 +313,7 @@ export const expiresIn = <A>(value: A, expiration: Duration.Input): Expiring<A> 
  * ```
  *
  * @category predicates
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const isExpiring = (u: unknown): u is Expiring<unknown> => {
   if (typeof u !== "object" || u === null) return false

@@ -75,7 +75,7 @@ export interface EnvelopeShape {
  * ```
  *
  * @category predicates
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const allowsMetadata = (envelope: EnvelopeShape): boolean =>
   envelope.storesCreatedAt && envelope.metadata !== false
@@ -90,7 +90,7 @@ export const allowsMetadata = (envelope: EnvelopeShape): boolean =>
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface EnvelopeHeader {
   /** The creation time (epoch ms), when the envelope stores one. */

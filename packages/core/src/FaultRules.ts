@@ -9,7 +9,7 @@
  * are the toolkit of `BackendFaults` and `LockFaults`, not exported from the
  * package.
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 import { Effect } from "effect"
 import { InvalidOptionError } from "./CacheError.ts"
@@ -28,7 +28,7 @@ import * as Options from "./Options.ts"
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface FaultWindow {
   readonly from?: Options.DurationOption
@@ -50,7 +50,7 @@ export interface FaultWindow {
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface FaultRule {
   /** Share of calls that fail with the operation's typed error (`BackendError` for a store). */
@@ -76,7 +76,7 @@ export interface FaultRule {
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface WriteFaultRule extends FaultRule {
   /** Share of calls that succeed without doing anything. */
@@ -94,7 +94,7 @@ export interface WriteFaultRule extends FaultRule {
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export type Rules<R> = R | ReadonlyArray<R>
 
@@ -109,7 +109,7 @@ export type Rules<R> = R | ReadonlyArray<R>
  *
  * @category models
  * @internal
- * @since 0.4.0
+ * @since 0.1.0
  */
 export type Outcome = "fail" | "silent" | "drop" | "timeout" | "lost"
 
@@ -124,7 +124,7 @@ export type Outcome = "fail" | "silent" | "drop" | "timeout" | "lost"
  * ```
  *
  * @internal
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface CompiledRule {
   readonly windows: ReadonlyArray<readonly [number, number]>
@@ -144,7 +144,7 @@ export interface CompiledRule {
  *
  * @category models
  * @internal
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface Compiled {
   readonly rules: ReadonlyArray<CompiledRule>
@@ -219,7 +219,7 @@ const compileRule = Effect.fnUntraced(function*(
  *
  * @category constructors
  * @internal
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const compile = (
   component: string,
@@ -244,7 +244,7 @@ export const compile = (
  *
  * @internal
  * @category constructors
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const checkFields = (
   component: string,
@@ -268,7 +268,7 @@ export const checkFields = (
  *
  * @category constructors
  * @internal
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const list = <R>(rules: Rules<R> | undefined): ReadonlyArray<R> =>
   rules === undefined ? [] : Array.isArray(rules) ? rules : [rules as R]
@@ -284,7 +284,7 @@ export const list = <R>(rules: Rules<R> | undefined): ReadonlyArray<R> =>
  *
  * @category predicates
  * @internal
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const isEmpty = (compiled: Compiled): boolean =>
   compiled.rules.every((rule) => rule.outcomes.length === 0 && rule.delayMs === 0)

@@ -4,7 +4,7 @@
  * toolkit of `BackendFaults` and `LockFaults`.
  *
  * @internal
- * @since 0.4.0
+ * @since 0.1.0
  */
 import { Clock, Effect, Random } from "effect"
 import * as FaultRules from "./FaultRules.ts"
@@ -21,7 +21,7 @@ import * as FaultRules from "./FaultRules.ts"
  *
  * @category models
  * @internal
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface Verdict {
   readonly delayMs: number
@@ -69,7 +69,7 @@ const pick = (outcomes: ReadonlyArray<readonly [FaultRules.Outcome, number]>): E
  *
  * @category constructors
  * @internal
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const decide = (compiled: FaultRules.Compiled, startedAt: number): Effect.Effect<Verdict> =>
   Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -99,7 +99,7 @@ export const decide = (compiled: FaultRules.Compiled, startedAt: number): Effect
  *
  * @category combinators
  * @internal
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const apply = <A, E, R, E2>(
   verdict: Verdict,
@@ -129,7 +129,7 @@ export const apply = <A, E, R, E2>(
  *
  * @category combinators
  * @internal
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const around = <A, E, R, E2>(
   compiled: FaultRules.Compiled,

@@ -18,7 +18,7 @@
  * )
  * ```
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 export { backend, type BackendFaultsConfig, wrapBackend } from "./BackendFaults.ts"
 export type { FaultRule, FaultWindow, Rules, WriteFaultRule } from "./FaultRules.ts"

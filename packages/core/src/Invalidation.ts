@@ -118,7 +118,7 @@ const parseMark = (bytes: Option.Option<Uint8Array>, now: number): number => {
  * memory pressure, deleted) still invalidates what was created before it was
  * seen, and no later value.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface MarkMemory {
   readonly live: number
@@ -136,7 +136,7 @@ export interface MarkMemory {
  * Invalidation.afterRead(seen, 0, 2000) // { live: 0, seen: 1000 }
  * ```
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const afterRead = (memory: MarkMemory, loaded: number, now: number): MarkMemory => ({
   live: loaded,
@@ -152,7 +152,7 @@ export const afterRead = (memory: MarkMemory, loaded: number, now: number): Mark
  * Invalidation.inForce({ live: 0, seen: 1000 }) // 1000
  * ```
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const inForce = (memory: MarkMemory): number => Math.max(memory.live, memory.seen)
 
@@ -167,7 +167,7 @@ export const inForce = (memory: MarkMemory): number => Math.max(memory.live, mem
  * Invalidation.lost({ live: 0, seen: 1000 }, 0) // true
  * ```
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const lost = (memory: MarkMemory, loaded: number): boolean => loaded === 0 && memory.seen > 0
 

@@ -51,7 +51,7 @@ export interface LockLease {
  * const held: LockedAttempt = { _tag: "Held" }
  * ```
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 export type LockedAttempt =
   | { readonly _tag: "Taken"; readonly lease: LockLease }
@@ -73,7 +73,7 @@ export type LockedAttempt =
  * })
  * ```
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface LockedMiss {
   /** Takes the lock of `key` if its value is still absent, in one round trip; the lease lives in the scope. */
@@ -96,7 +96,7 @@ export interface LockedMiss {
  * }).pipe(Effect.provide(Lock.layerLocal))
  * ```
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 export interface TakenLock {
   readonly lease: LockLease
@@ -178,7 +178,7 @@ export class Lock extends Context.Service<Lock, {
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export type LockStatus =
   | { readonly _tag: "Free" }

@@ -4,7 +4,7 @@
  * time. Failures are the typed errors a real lock gives: `BackendError` when
  * its store fails, `LockTimeoutError`, `LockLostError`.
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 import { Clock, Duration, Effect, Layer, Option } from "effect"
 import * as CacheKey from "./CacheKey.ts"
@@ -26,7 +26,7 @@ import * as Options from "./Options.ts"
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface WaitFaultRule extends FaultRules.FaultRule {
   readonly timeout?: number
@@ -44,7 +44,7 @@ export interface WaitFaultRule extends FaultRules.FaultRule {
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface LeaseFaultRule {
   readonly lost?: number
@@ -68,7 +68,7 @@ export interface LeaseFaultRule {
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface LockFaultsConfig {
   readonly all?: FaultRules.Rules<FaultRules.FaultRule>
@@ -142,7 +142,7 @@ const compilePlan = (config: LockFaultsConfig): Effect.Effect<Plan, InvalidOptio
  * ```
  *
  * @category constructors
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const wrapLock = (inner: Lock["Service"], config: LockFaultsConfig): Effect.Effect<Lock["Service"], InvalidOptionError> =>
   Effect.gen(function*() {
@@ -234,7 +234,7 @@ const timeoutMillis = (timeout: Duration.Input): number => {
  * ```
  *
  * @category layers
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const lock = (config: LockFaultsConfig): Layer.Layer<Lock, InvalidOptionError, Lock> =>
   Layer.effect(Lock, Effect.flatMap(Lock, (inner: Lock["Service"]) => wrapLock(inner, config)))

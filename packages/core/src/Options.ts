@@ -4,7 +4,7 @@
  * `"Infinity"` where a lifetime may be endless), sizes and names. Each check
  * fails with {@link InvalidOptionError} naming the component and the option.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { Duration, Effect, Option } from "effect"
 import { InvalidOptionError } from "./CacheError.ts"
@@ -21,7 +21,7 @@ import { InvalidOptionError } from "./CacheError.ts"
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export type DurationOption = Duration.Input | "never"
 
@@ -29,7 +29,7 @@ export type DurationOption = Duration.Input | "never"
  * What a duration option may be.
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface DurationRules {
   /** Whether `"never"` / `"Infinity"` is allowed. Default `false`. */
@@ -61,7 +61,7 @@ const show = (input: unknown): string => {
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const millis = (
   component: string,
@@ -103,7 +103,7 @@ export const millis = (
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const millisOr = (
   component: string,
@@ -124,7 +124,7 @@ export const millisOr = (
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const integer = (
   component: string,
@@ -157,7 +157,7 @@ export const integer = (
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const nonEmpty = (
   component: string,
@@ -182,7 +182,7 @@ export const nonEmpty = (
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const reject = (
   component: string,

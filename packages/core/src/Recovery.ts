@@ -16,7 +16,7 @@
  * )
  * ```
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 import { Context, Duration, Effect, Latch, Layer, Metric, Schedule, type Scope } from "effect"
 import { Backend, type BackendEntry, type BackendFailure } from "./Backend.ts"
@@ -39,7 +39,7 @@ export type { RecoveryOptions } from "./RecoverySettings.ts"
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface RecoveryStats {
   /** Operations queued now (one per key). */
@@ -77,7 +77,7 @@ export interface RecoveryStats {
  * ```
  *
  * @category services
- * @since 0.4.0
+ * @since 0.1.0
  */
 export class Recovery extends Context.Service<Recovery, {
   readonly stats: Effect.Effect<RecoveryStats>
@@ -99,7 +99,7 @@ export class Recovery extends Context.Service<Recovery, {
  * ```
  *
  * @category metrics
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const metrics = {
   queued: Metric.counter("dogpile_recovery_queued_total", { description: "Operations queued while the store failed", incremental: true }),
@@ -321,7 +321,7 @@ const lastReplay = (engine: Engine) =>
  * ```
  *
  * @category constructors
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const make = (
   options: Settings.RecoveryOptions = {}
@@ -367,7 +367,7 @@ export const make = (
  * ```
  *
  * @category layers
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const backend = (
   options: Settings.RecoveryOptions = {}

@@ -6,7 +6,7 @@
  * effects: `Recovery` drives it.
  *
  * @internal
- * @since 0.4.0
+ * @since 0.1.0
  */
 import type { CacheKey } from "./CacheKey.ts"
 import * as CacheKeys from "./CacheKey.ts"
@@ -24,7 +24,7 @@ import * as CacheKeys from "./CacheKey.ts"
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface QueuedOp {
   readonly key: CacheKey
@@ -49,7 +49,7 @@ export interface QueuedOp {
  * ```
  *
  * @category constants
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const ENTRY_OVERHEAD = 64
 
@@ -68,7 +68,7 @@ const MARK_PREFIX = "__dogpile__"
  * ```
  *
  * @category predicates
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const isMark = (key: CacheKey): boolean => typeof key === "string" && key.startsWith(MARK_PREFIX)
 
@@ -86,7 +86,7 @@ const sizeOf = (id: string, value: Uint8Array | undefined): number =>
  * ```
  *
  * @category constructors
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const write = (key: CacheKey, value: Uint8Array, expiresAt: number | undefined): QueuedOp => {
   const id = CacheKeys.render(key)
@@ -103,7 +103,7 @@ export const write = (key: CacheKey, value: Uint8Array, expiresAt: number | unde
  * ```
  *
  * @category constructors
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const remove = (key: CacheKey): QueuedOp => {
   const id = CacheKeys.render(key)
@@ -123,7 +123,7 @@ export const remove = (key: CacheKey): QueuedOp => {
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export type Offer =
   | { readonly _tag: "Queued"; readonly superseded: number; readonly demoted: number }
@@ -141,7 +141,7 @@ export type Offer =
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface Batch {
   readonly kind: "set" | "delete"
@@ -161,7 +161,7 @@ export interface Batch {
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface RecoveryQueue {
   readonly size: () => number
@@ -191,7 +191,7 @@ export interface RecoveryQueue {
  * ```
  *
  * @category constructors
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const make = (limits: { readonly maxEntries: number; readonly maxBytes: number }): RecoveryQueue => {
   const ops = new Map<string, QueuedOp>()

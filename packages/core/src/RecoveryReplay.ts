@@ -5,7 +5,7 @@
  * newer mark in the store backwards.
  *
  * @internal
- * @since 0.4.0
+ * @since 0.1.0
  */
 import { Clock, Duration, Effect, Option } from "effect"
 import type { Backend, BackendEntry, BackendFailure } from "./Backend.ts"

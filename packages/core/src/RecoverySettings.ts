@@ -2,7 +2,7 @@
  * The options of `Recovery`, validated when the layer is built.
  *
  * @internal
- * @since 0.4.0
+ * @since 0.1.0
  */
 import { type Duration, Effect } from "effect"
 import { InvalidOptionError } from "./CacheError.ts"
@@ -19,7 +19,7 @@ import * as Options from "./Options.ts"
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface RecoveryOptions {
   /** Queue the regions' invalidation marks (`invalidate`, `invalidateTags`). Default `true`. */
@@ -83,7 +83,7 @@ const isObject = (input: unknown): input is object => typeof input === "object" 
  * RecoverySettings.validate({ maxEntries: 0 }) // fails: maxEntries must be at least 1
  * ```
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const validate = (options: RecoveryOptions): Effect.Effect<RecoverySettings, InvalidOptionError> =>
   Effect.gen(function*() {

@@ -159,7 +159,7 @@ export interface Region<A> {
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface EntryInfo {
   /** The caller's key, as shown in errors. */
@@ -246,7 +246,7 @@ const withoutUndefined = <T extends object>(options: T): { readonly [K in keyof 
  * ```
  *
  * @category layers
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const layer = <Self, A, E = never, R = Backend | Lock>(
   tag: Context.Key<Self, Region<A>>,
@@ -294,7 +294,7 @@ export const layerConfig = <Self, A, E = never, R = Backend | Lock>(
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface ServiceClass<
   Self,
@@ -335,7 +335,7 @@ export interface ServiceClass<
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const Service = <Self>() =>
 <const Id extends string, S extends Schema.Codec<unknown, unknown>, E = never, R = Backend | Lock>(

@@ -5,7 +5,7 @@
  * listens, and a slow listener loses the oldest events (a sliding buffer of
  * {@link BUFFER} per listener), so listening never slows or grows a region.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { Effect, PubSub, type Scope, Stream } from "effect"
 
@@ -19,7 +19,7 @@ import { Effect, PubSub, type Scope, Stream } from "effect"
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export type RegionEvent =
   | { readonly _tag: "Hit"; readonly region: string; readonly key: string }
@@ -41,7 +41,7 @@ export type RegionEvent =
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export type RegionEventInput = RegionEvent extends infer E ? E extends { readonly region: string } ? Omit<E, "region"> : never : never
 
@@ -55,7 +55,7 @@ export type RegionEventInput = RegionEvent extends infer E ? E extends { readonl
  * ```
  *
  * @category constants
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const BUFFER = 1024
 
@@ -70,7 +70,7 @@ export const BUFFER = 1024
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Hub {
   /** Every event from when the stream starts, while it runs. */
@@ -93,7 +93,7 @@ export interface Hub {
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const makeHub = (): Effect.Effect<Hub> =>
   Effect.map(PubSub.sliding<RegionEvent>(BUFFER), (pubsub) => {

@@ -36,7 +36,7 @@ export const staleServed = counter(
 )
 /** @since 0.1.0 */
 export const creations = counter("dogpile_creations_total", "Creator runs that succeeded")
-/** @since 0.3.0 */
+/** @since 0.1.0 */
 export const notModified = counter(
   "dogpile_not_modified_total",
   "Conditional creator runs that answered \"not modified\": the entry was renewed without encoding or rewriting its value"

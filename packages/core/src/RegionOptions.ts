@@ -3,7 +3,7 @@
  * (`expiration`, `storeTtl`, `lockTimeout`, `softTimeout`, `hardTimeout`),
  * each validated when the region is built. Re-exported by `Region`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import type { Schema } from "effect"
 import type { CodecShape } from "./Codec.ts"
@@ -161,7 +161,7 @@ export interface GetOptions {
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface SetOptions {
   readonly expiration?: Expiration | undefined

@@ -24,7 +24,7 @@ import { Effect } from "effect"
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Bucketing {
   (key: string): CacheKey.CacheKey

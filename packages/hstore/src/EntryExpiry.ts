@@ -187,7 +187,7 @@ const packedCreatedAt = (bytes: Uint8Array): number | undefined => {
  * ```
  *
  * @category getters
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const recognise = (bytes: Uint8Array): number | undefined =>
   fullCreatedAt(bytes) ?? compactCreatedAt(bytes) ?? packedCreatedAt(bytes)
@@ -249,7 +249,7 @@ export const createdAt = (
  * ```
  *
  * @category constants
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const TTL_FIELD = "\u0000hstore:ttl"
 
@@ -265,7 +265,7 @@ export const TTL_FIELD = "\u0000hstore:ttl"
  * ```
  *
  * @category getters
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const bucketMaxAge = (stored: Uint8Array | undefined): number | undefined => {
   if (stored === undefined || stored.length > 16) return undefined

@@ -6,7 +6,7 @@
  * `EntryExpiry.createdAt`. A read of 1,000 fields takes one clock read, not
  * 1,000 effects.
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 import { type CodecShape, EntryMeta, type Envelope } from "@dogpile-effect/core"
 import { Effect, Exit, Option } from "effect"
@@ -30,7 +30,7 @@ const headerOnly: CodecShape = {
  * ```
  *
  * @category getters
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const createdAt = (
   envelope: Envelope.EnvelopeShape | undefined,
@@ -60,7 +60,7 @@ export const createdAt = (
  * ```
  *
  * @category predicates
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const isExpired = (
   envelope: Envelope.EnvelopeShape | undefined,

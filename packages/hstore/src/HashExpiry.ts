@@ -57,7 +57,7 @@ export type HashExpiry =
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const entryTtl: HashExpiry = { _tag: "EntryTtl" }
 
@@ -126,7 +126,7 @@ const fixed = (mode: "onCreate" | "onEveryWrite", ttl: Options.DurationOption) =
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const resolve = (policy: HashExpiry | undefined): Effect.Effect<BucketTtl, InvalidOptionError> => {
   switch (policy?._tag) {

@@ -90,7 +90,7 @@ export const sweepDropped = Metric.counter("dogpile_hstore_sweep_dropped_total",
  * ```
  *
  * @category metrics
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const wrongTypeReads = Metric.counter("dogpile_hstore_wrong_type_reads_total", {
   description: "Hash-key reads answered as misses because the bucket key holds another Redis type",

@@ -21,7 +21,7 @@ import type { ChainableCommander } from "ioredis"
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface ScriptCall {
   readonly keys: ReadonlyArray<string>
@@ -39,7 +39,7 @@ export interface ScriptCall {
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Script<Input> {
   readonly name: string
@@ -63,7 +63,7 @@ export interface Script<Input> {
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface BucketTtl {
   readonly mode: "entries" | "onCreate" | "onEveryWrite" | "never"
@@ -80,7 +80,7 @@ export interface BucketTtl {
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface FieldWrite {
   readonly field: string
@@ -106,7 +106,7 @@ export interface FieldWrite {
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface SetFieldsInput {
   readonly bucket: string
@@ -158,7 +158,7 @@ const MODES = { entries: "e", onCreate: "c", onEveryWrite: "w", never: "n" } as 
  * ```
  *
  * @category scripts
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const setFields: Script<SetFieldsInput> = {
   name: "hstoreSetFields2",
@@ -249,7 +249,7 @@ return n
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface DeleteIfUnchangedInput {
   readonly bucket: string
@@ -269,7 +269,7 @@ export interface DeleteIfUnchangedInput {
  * ```
  *
  * @category scripts
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const deleteIfUnchanged: Script<DeleteIfUnchangedInput> = {
   name: "hstoreDeleteIfUnchanged",
@@ -298,7 +298,7 @@ return deleted
  * ```
  *
  * @category scripts
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const deletePlain: Script<ReadonlyArray<string>> = {
   name: "hstoreDeletePlain",
@@ -325,7 +325,7 @@ return deleted
  * ```
  *
  * @category scripts
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const define = (client: RedisClient.RedisConnection): void => {
   const scripts: ReadonlyArray<Script<never>> = [setFields, deleteIfUnchanged, deletePlain]
@@ -350,7 +350,7 @@ export const define = (client: RedisClient.RedisConnection): void => {
  * ```
  *
  * @category scripts
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const invoke = <Input>(
   target: RedisClient.RedisConnection | ChainableCommander,

@@ -4,7 +4,7 @@
  * holds a marker, so one large value never converts a whole bucket from a
  * compact listpack to a hashtable.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import * as Slot from "./Slot.ts"
 
@@ -20,7 +20,7 @@ import * as Slot from "./Slot.ts"
  * ```
  *
  * @category constants
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const MARKER = "\u0000hstore:overflow"
 
@@ -37,7 +37,7 @@ const markerBytes = Buffer.from(MARKER, "utf8")
  * ```
  *
  * @category keys
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const key = (hash: string, field: string): string => Slot.colocated(hash, "\u0000o:") + field
 
@@ -51,7 +51,7 @@ export const key = (hash: string, field: string): string => Slot.colocated(hash,
  * ```
  *
  * @category predicates
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const isMarker = (bytes: Uint8Array): boolean =>
   bytes.length === markerBytes.length && markerBytes.equals(bytes)
@@ -67,7 +67,7 @@ export const isMarker = (bytes: Uint8Array): boolean =>
  * ```
  *
  * @category predicates
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const needed = (value: Uint8Array, above: number): boolean => value.length > above || isMarker(value)
 
@@ -81,6 +81,6 @@ export const needed = (value: Uint8Array, above: number): boolean => value.lengt
  * ```
  *
  * @category constants
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const markerValue = (): Buffer => markerBytes

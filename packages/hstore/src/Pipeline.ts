@@ -4,7 +4,7 @@
  * its own error (a bucket of the wrong type reads as misses) so that it never
  * fails the other keys of the batch.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import type { BackendError } from "@dogpile-effect/core"
 import type { RedisClient } from "@dogpile-effect/redis"
@@ -22,7 +22,7 @@ import * as Slot from "./Slot.ts"
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Command {
   readonly route: string
@@ -45,7 +45,7 @@ export interface Command {
  * ```
  *
  * @category predicates
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const isWrongType = (error: Error): boolean => error.message.startsWith("WRONGTYPE")
 
@@ -59,7 +59,7 @@ export const isWrongType = (error: Error): boolean => error.message.startsWith("
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
   const out: Array<ReadonlyArray<A>> = []
@@ -78,7 +78,7 @@ export const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<Readonly
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const positions = <A>(items: ReadonlyArray<A>, keyOf: (item: A) => string | undefined): Map<string, Array<number>> => {
   const out = new Map<string, Array<number>>()
@@ -124,7 +124,7 @@ const runGroup = async (client: RedisClient.RedisConnection, group: ReadonlyArra
  * ```
  *
  * @category combinators
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const run = (
   redis: RedisClient.RedisClient["Service"],
@@ -153,7 +153,7 @@ export const run = (
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const perKeys = (
   keys: ReadonlyArray<string>,

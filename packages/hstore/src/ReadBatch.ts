@@ -9,7 +9,7 @@
  * fails fails only the gets of its keys) and each `getMany` alone (its own
  * keys, one pipeline per slot), as before.
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 import type { BackendError, CacheKey } from "@dogpile-effect/core"
 import { GetBatcher } from "@dogpile-effect/redis/toolkit"
@@ -75,7 +75,7 @@ const perSlot = (requests: ReadonlyArray<Request>): ReadonlyArray<ReadonlyArray<
  * ```
  *
  * @category models
- * @since 0.3.0
+ * @since 0.1.0
  */
 export interface ReadBatch {
   readonly get: (key: CacheKey.CacheKey) => Effect.Effect<Value, BackendError>
@@ -96,7 +96,7 @@ export interface ReadBatch {
  * ```
  *
  * @category constructors
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const make = (
   read: (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.Effect<Values, BackendError>,

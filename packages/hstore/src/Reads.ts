@@ -3,7 +3,7 @@
  * and MGETs (plain keys), then the overflow keys of fields holding the marker,
  * then per-entry expiry.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import type { BackendError, CacheKey } from "@dogpile-effect/core"
 import type { RedisClient } from "@dogpile-effect/redis"
@@ -25,7 +25,7 @@ import type * as Sweeper from "./Sweeper.ts"
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface ReadContext {
   readonly redis: RedisClient.RedisClient["Service"]
@@ -54,7 +54,7 @@ const plainOf = (key: CacheKey.CacheKey) => (typeof key === "string" ? key : und
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const make = (context: ReadContext) => {
   const { expiry, overflowAbove, redis } = context

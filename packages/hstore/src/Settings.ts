@@ -1,7 +1,7 @@
 /**
  * The options of `HashBackend.layer` and their validation.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { InvalidOptionError, Options } from "@dogpile-effect/core"
 import { Effect } from "effect"
@@ -61,7 +61,7 @@ const COMPONENT = "HashBackend"
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Settings {
   readonly bucketTtl: HashScripts.BucketTtl
@@ -82,7 +82,7 @@ export interface Settings {
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const resolve = (options: HashBackendOptions): Effect.Effect<Settings, InvalidOptionError> =>
   Effect.gen(function*() {

@@ -79,7 +79,7 @@ export const colocated = (base: string, suffix: string): string => {
  * ```
  *
  * @category keys
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const clientAgrees = (key: string): boolean => {
   const open = key.indexOf("{")

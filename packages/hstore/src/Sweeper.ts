@@ -3,7 +3,7 @@
  * compare-and-delete script, the optional background fiber, and a full scan
  * of one bucket.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import type { BackendError } from "@dogpile-effect/core"
 import type { RedisClient } from "@dogpile-effect/redis"
@@ -25,7 +25,7 @@ import * as Pipeline from "./Pipeline.ts"
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Expired {
   readonly hash: string
@@ -44,7 +44,7 @@ export interface Expired {
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Sweeper {
   /** Queues an expired field; `false` when the queue is full (the field stays). */
@@ -77,7 +77,7 @@ const toBuffer = (bytes: Uint8Array): Buffer =>
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const make = (
   redis: RedisClient.RedisClient["Service"],

@@ -2,7 +2,7 @@
  * The Redis keys Python's dogpile locks use, so a TypeScript creator and a
  * Python creator of the same cache key take the same lock.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { CacheKey } from "@dogpile-effect/core"
 
@@ -17,7 +17,7 @@ import { CacheKey } from "@dogpile-effect/core"
  * ```
  *
  * @category lock keys
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const DOGPILE_PREFIX = "_lock"
 
@@ -33,7 +33,7 @@ export const DOGPILE_PREFIX = "_lock"
  * ```
  *
  * @category lock keys
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const dogpileRedis = (key: CacheKey.CacheKey): string => `${DOGPILE_PREFIX}${CacheKey.render(key)}`
 
@@ -48,7 +48,7 @@ export const dogpileRedis = (key: CacheKey.CacheKey): string => `${DOGPILE_PREFI
  * ```
  *
  * @category lock keys
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const dogpileRedisPrefixed = (prefix: string) => (key: CacheKey.CacheKey): string =>
   `${prefix}${CacheKey.render(key)}`
@@ -64,7 +64,7 @@ export const dogpileRedisPrefixed = (prefix: string) => (key: CacheKey.CacheKey)
  * ```
  *
  * @category lock keys
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const VALID_PREFIX = /^[\w\-.:]{2,10}$/
 
@@ -78,7 +78,7 @@ export const VALID_PREFIX = /^[\w\-.:]{2,10}$/
  * ```
  *
  * @category lock keys
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const ADVANCED_PREFIX = "_lok."
 
@@ -96,7 +96,7 @@ export const ADVANCED_PREFIX = "_lok."
  * ```
  *
  * @category lock keys
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const redisAdvanced = (prefix: string = ADVANCED_PREFIX) => (key: CacheKey.CacheKey): string =>
   typeof key === "string" ? prefix + key : `${prefix}${key.hash},${key.field}`

@@ -8,7 +8,7 @@
  * writes bytes the Python side would raise on, and the error says what to
  * change on the Python side.
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 import { Backend, BackendError, type CacheKey } from "@dogpile-effect/core"
 import { Effect, Layer, Option } from "effect"
@@ -32,7 +32,7 @@ const PICKLE_STOP = 0x2e
  * ```
  *
  * @category predicates
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const isPickled = (bytes: Uint8Array): boolean => {
   const start = bytes[0] === PICKLE_PROTO ? 0 : bytes.indexOf(PIPE) + 1
@@ -72,7 +72,7 @@ const checkMany = (name: string, keys: ReadonlyArray<CacheKey.CacheKey>) => (fou
  * ```
  *
  * @category combinators
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const guard = (inner: Backend["Service"]): Backend["Service"] => {
   const { getManyFromStore } = inner
@@ -105,6 +105,6 @@ export const guard = (inner: Backend["Service"]): Backend["Service"] => {
  * ```
  *
  * @category layers
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const layer: Layer.Layer<Backend, never, Backend> = Layer.effect(Backend, Effect.map(Backend, guard))

@@ -18,7 +18,7 @@
  * `key_mangler`. Every preset refuses to share keys with a Python region that
  * pickles ({@link PickleGuard}). `docs/python-interop.md` has the Python side.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { PythonInterop } from "@dogpile-effect/codecs"
 import { type Backend, type Codec, InvalidOptionError, type Lock, Options, type Region } from "@dogpile-effect/core"
@@ -38,7 +38,7 @@ import * as PickleGuard from "./PickleGuard.ts"
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface PresetOptions {
   /**
@@ -69,7 +69,7 @@ export interface PresetOptions {
  * ```
  *
  * @category models
- * @since 0.3.0
+ * @since 0.1.0
  */
 export interface DogpileRedisOptions extends PresetOptions {
   /**
@@ -90,7 +90,7 @@ export interface DogpileRedisOptions extends PresetOptions {
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface AdvancedOptions extends PresetOptions {
   /**
@@ -111,7 +111,7 @@ export interface AdvancedOptions extends PresetOptions {
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface HstoreOptions extends AdvancedOptions {
   /**
@@ -142,7 +142,7 @@ export interface HstoreOptions extends AdvancedOptions {
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface PresetRegionOptions {
   readonly namespace: false
@@ -161,7 +161,7 @@ export interface PresetRegionOptions {
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Preset {
   readonly region: PresetRegionOptions
@@ -240,7 +240,7 @@ const assemble = (
  * ```
  *
  * @category presets
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const dogpileRedis = (options: DogpileRedisOptions): Preset => ({
   region: regionOf(options),
@@ -268,7 +268,7 @@ export const dogpileRedis = (options: DogpileRedisOptions): Preset => ({
  * ```
  *
  * @category presets
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const redisAdvanced = (options: AdvancedOptions): Preset => ({
   region: regionOf(options),
@@ -324,7 +324,7 @@ const bucketPolicy = (component: string, options: HstoreOptions, ttlMs: number |
  * ```
  *
  * @category presets
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const redisAdvancedHstore = (options: HstoreOptions): Preset => ({
   region: regionOf(options),

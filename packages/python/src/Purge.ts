@@ -13,7 +13,7 @@
  * the number of matches); Redis does O(`batch`) work per step, so other
  * clients are never blocked for long. Buckets (hashes) go whole.
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 import { type CacheError, InvalidOptionError, Options, type Region } from "@dogpile-effect/core"
 import { RedisClient } from "@dogpile-effect/redis"
@@ -31,7 +31,7 @@ const COMPONENT = "Purge.hardInvalidate"
  * ```
  *
  * @category models
- * @since 0.3.0
+ * @since 0.1.0
  */
 export interface PurgeOptions {
   /**
@@ -58,7 +58,7 @@ export interface PurgeOptions {
  * ```
  *
  * @category models
- * @since 0.3.0
+ * @since 0.1.0
  */
 export interface PurgeResult {
   readonly removed: number
@@ -120,7 +120,7 @@ const purgePattern = (redis: RedisClient.RedisClient["Service"], pattern: string
  * ```
  *
  * @category invalidation
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const hardInvalidate = Effect.fn("Purge.hardInvalidate")(function*<A>(
   region: Region.Region<A>,

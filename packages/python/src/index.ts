@@ -9,7 +9,7 @@
  * const Shared = Presets.dogpileRedis({ format: "json" })
  * ```
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export * as LockNaming from "./LockNaming.ts"
 export * as Presets from "./Presets.ts"

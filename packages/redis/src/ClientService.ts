@@ -3,7 +3,7 @@
  * connection: calls bounded in real time, errors typed and scrubbed, scripts,
  * and the connection's lifetime.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { BackendError } from "@dogpile-effect/core"
 import type { Cluster } from "ioredis"

@@ -4,7 +4,7 @@
  * the Layer is built, before any I/O. Also the configuration
  * `RedisClient.layerConfig` reads by default.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { InvalidOptionError, Options } from "@dogpile-effect/core"
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis"
@@ -45,7 +45,7 @@ const DEFAULT_URL = "redis://127.0.0.1:6379"
  * scrubbing messages); nothing here is logged.
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Settings {
   readonly isCluster: boolean
@@ -142,7 +142,7 @@ const dbOf = (input: number | undefined, fromUrl: number | undefined, isCluster:
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 /** A Sentinel deployment to connect through: validated, its password in clear for ioredis only. */
 interface Sentinel {

@@ -7,7 +7,7 @@
  * cache (a key cached from one node may now be written on another, which
  * never saw this process read it).
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import type { Cluster, Redis } from "ioredis"
 import { Effect, type Scope } from "effect"
@@ -47,7 +47,7 @@ const slotMapOf = (cluster: Cluster): string => {
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const acquire = (
   cluster: Cluster,

@@ -5,7 +5,7 @@
  * every socket's `error` event handled, so a late TLS or reset error can never
  * crash the process.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { AbstractConnector, type Cluster, type Redis } from "ioredis"
 import * as net from "node:net"
@@ -37,7 +37,7 @@ const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.me
  * ```
  *
  * @category errors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const describe = (cause: unknown): string => {
   const code = codeOf(cause)
@@ -67,7 +67,7 @@ const NOT_CONNECTED = [
  * the last connection error).
  *
  * @category errors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const isNotConnected = (message: string): boolean => NOT_CONNECTED.some((text) => message.includes(text))
 
@@ -79,7 +79,7 @@ const isSelectError = (cause: unknown): boolean =>
  * The live view of one connection's failures.
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Health {
   /** The last connection failure since the connection was last ready, described. */
@@ -98,7 +98,7 @@ export interface Health {
  * (default: never silent) is reset whenever the connection becomes ready.
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const watch = (client: Redis | Cluster, silence: ServerSilence.ServerSilence = ServerSilence.never): Health => {
   let lastError: string | undefined
@@ -160,7 +160,7 @@ const noop = () => {}
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export class GuardedConnector extends AbstractConnector {
   private readonly settings: ConnectorOptions

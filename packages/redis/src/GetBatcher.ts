@@ -16,7 +16,7 @@
  * fiber (forking one cost ~4% of a run of cold reads, where batches are small).
  * A failed batch fails every caller in it with the same error.
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 import { type Context, Effect, Exit } from "effect"
 
@@ -44,7 +44,7 @@ interface Waiting<V, E> {
  * ```
  *
  * @category constructors
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const make = <K, V, E>(
   readMany: (keys: ReadonlyArray<K>) => Effect.Effect<ReadonlyArray<V>, E>,

@@ -5,7 +5,7 @@
  * unless the lock is taken. A Redis stage that fails or is interrupted with
  * a `SET` of unknown outcome releases that token before it returns.
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 import { type BackendError, CacheKey, type LockLease, LockTimeoutError } from "@dogpile-effect/core"
 import { randomBytes } from "node:crypto"
@@ -24,7 +24,7 @@ import { toMillis } from "./LockSettings.ts"
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface Attempt {
   uncertain: boolean
@@ -40,7 +40,7 @@ export interface Attempt {
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface Stages<E1, E2, E3> {
   /** This process's per-key lock (`makeLocal`): none when not taken. */
@@ -66,7 +66,7 @@ export interface Stages<E1, E2, E3> {
  * ```
  *
  * @category constructors
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const staged = <E1, E2, E3>(
   stages: Stages<E1, E2, E3>
@@ -106,7 +106,7 @@ export const staged = <E1, E2, E3>(
  *   new LockTimeoutError({ key: CacheKey.display("user:42"), timeoutMillis: 1000 }))
  * ```
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const deadlineOr = (deadline: number, timedOut: () => LockTimeoutError) => (error: BackendError) =>
   Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<never, LockTimeoutError | BackendError> =>
@@ -124,7 +124,7 @@ export const deadlineOr = (deadline: number, timedOut: () => LockTimeoutError) =
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface Deadline {
   readonly timeoutMs: number
@@ -143,7 +143,7 @@ export interface Deadline {
  * ```
  *
  * @category constructors
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const deadlineOf = (key: CacheKey.CacheKey, timeout: Duration.Input): Effect.Effect<Deadline> =>
   Effect.map(Clock.currentTimeMillis, (now): Deadline => {

@@ -1,7 +1,7 @@
 /**
  * The Redis key of a cache key's lock, placed in the cache key's cluster slot.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import type { CacheKey } from "@dogpile-effect/core"
 import * as KeySlot from "./KeySlot.ts"

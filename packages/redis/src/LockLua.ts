@@ -4,7 +4,7 @@
  * runs the same scripts, so they lock each other out. Each touches only
  * `KEYS[1]`, the lock key.
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 
 /**
@@ -18,7 +18,7 @@
  * const release = { lua: LockLua.RELEASE, numberOfKeys: 1 }
  * ```
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const RELEASE = `
 if redis.call("GET", KEYS[1]) == ARGV[1] then
@@ -39,7 +39,7 @@ return 0`
  * const tryLock = { lua: LockLua.TRY, numberOfKeys: 1 }
  * ```
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const TRY = `
 if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then
@@ -56,7 +56,7 @@ return redis.call("PTTL", KEYS[1])`
  * const taken = (reply: unknown) => reply === LockLua.TAKEN
  * ```
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const TAKEN = -3
 
@@ -70,7 +70,7 @@ export const TAKEN = -3
  * const extend = { lua: LockLua.EXTEND, numberOfKeys: 1 }
  * ```
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const EXTEND = `
 if redis.call("GET", KEYS[1]) == ARGV[1] then

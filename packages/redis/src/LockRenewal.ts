@@ -13,7 +13,7 @@
  * is renewed at most `renewEvery + 2 × tick` after it was last set, always
  * before it runs out (at `5/9 × leaseTtl` with the default `renewEvery`).
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 import { Deferred, Duration, Effect, Exit, type Scope } from "effect"
 
@@ -27,7 +27,7 @@ import { Deferred, Duration, Effect, Exit, type Scope } from "effect"
  * ```
  *
  * @category models
- * @since 0.3.0
+ * @since 0.1.0
  */
 export interface Held {
   readonly redisKey: string
@@ -50,7 +50,7 @@ export interface Held {
  * ```
  *
  * @category models
- * @since 0.3.0
+ * @since 0.1.0
  */
 export interface LockRenewal {
   /** Starts renewing the lock `token` holds on `redisKey` (its lease was just set). */
@@ -75,7 +75,7 @@ export interface LockRenewal {
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export type Extend<E> = (redisKey: string, token: string, timeoutMillis: number) => Effect.Effect<unknown, E>
 
@@ -93,7 +93,7 @@ export type Extend<E> = (redisKey: string, token: string, timeoutMillis: number)
  * ```
  *
  * @category constructors
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const make = <E>(options: {
   readonly extend: Extend<E>

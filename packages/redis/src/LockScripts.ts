@@ -3,7 +3,7 @@
  * with every client), and what their answers mean. Each touches only the
  * keys it is given.
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 import type * as LockedStore from "./LockedStore.ts"
 import type * as LockWaiters from "./LockWaiters.ts"
@@ -15,7 +15,7 @@ export type { Attempt } from "./LockAttempt.ts"
  * release waits for the store.
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface Fused {
   readonly shared: LockedStore.Shared

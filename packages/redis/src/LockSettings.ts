@@ -3,7 +3,7 @@
  * `NodeRedisLock`), whatever its client: every problem is an
  * `InvalidOptionError` raised when the Layer is built.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { type CacheKey, InvalidOptionError, Options } from "@dogpile-effect/core"
 import { Duration, Effect } from "effect"
@@ -20,7 +20,7 @@ import type { LostLockPolicy } from "./LostLock.ts"
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export type LockOptions =
   & { readonly [K in "name" | "prefix" | "channel"]?: string | undefined }
@@ -44,7 +44,7 @@ type DurationOption = "leaseTtl" | "ttl" | "renewEvery" | "pollMin" | "pollMax" 
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface LockKind {
   readonly component: string
@@ -61,7 +61,7 @@ export interface LockKind {
  * LockSettings.REDIS_LOCK.defaultName // "redis"
  * ```
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const REDIS_LOCK: LockKind = { component: "RedisLock", defaultName: "redis", legacyTtl: true }
 
@@ -76,7 +76,7 @@ export const REDIS_LOCK: LockKind = { component: "RedisLock", defaultName: "redi
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface LockSettings {
   readonly name: string
@@ -134,7 +134,7 @@ const leaseOf = (kind: LockKind, options: LockOptions) => {
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const resolve = (
   options: LockOptions,
@@ -183,6 +183,6 @@ export const resolve = (
  * LockSettings.toMillis("2 seconds") // 2000
  * ```
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const toMillis = (input: Duration.Input): number => Duration.toMillis(Duration.fromInputUnsafe(input))

@@ -15,7 +15,7 @@
  * to another node) delays a waiter until the lease ends, never past its own
  * deadline.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { Clock, Deferred, Effect, Exit, Option, type Scope } from "effect"
 import { RedisClient, type RedisConnection } from "./RedisClient.ts"
@@ -25,7 +25,7 @@ import { RedisClient, type RedisConnection } from "./RedisClient.ts"
  * was lost or renewed (messages may have been missed: check once).
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export type Wake = "released" | "recheck"
 
@@ -34,7 +34,7 @@ export type Wake = "released" | "recheck"
  * `leaseMs` left on its key (`undefined`: a key without a TTL, polled).
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export type Check =
   | { readonly _tag: "Done" }
@@ -47,7 +47,7 @@ export type Check =
  * from then on marks it `released`.
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface Observation {
   /** When the holder's lease runs out (Clock epoch ms), once the attempt answered. */
@@ -62,7 +62,7 @@ export interface Observation {
  * Waiting for lock keys to be released.
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Waiters {
   /**
@@ -107,7 +107,7 @@ const SWEEP_AT = 1_000
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const make = (options: {
   readonly channel: string

@@ -11,7 +11,7 @@
  * default key naming only (a custom `lockKey`, e.g. the Python presets'
  * dogpile names, keeps the usual protocol).
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 import type { Backend, BackendError, BackendFailure, CacheKey, LockedAttempt, LockedMiss, LockLease } from "@dogpile-effect/core"
 import { Effect, Option, type Scope } from "effect"
@@ -58,7 +58,7 @@ return 0`
  * A lock whose release waits for its value's store.
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface PendingRelease {
   /**
@@ -78,7 +78,7 @@ export interface PendingRelease {
  * What the Redis backend shows the Redis lock.
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface Shared {
   readonly client: RedisClient["Service"]
@@ -90,7 +90,7 @@ export interface Shared {
  * The symbol under which the Redis backend carries its {@link Shared} part.
  *
  * @category symbols
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const SharedKey: unique symbol = Symbol.for("@dogpile-effect/redis/LockedStore")
 
@@ -103,7 +103,7 @@ export const SharedKey: unique symbol = Symbol.for("@dogpile-effect/redis/Locked
  * ```
  *
  * @category getters
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const sharedOf = (backend: Backend["Service"]): Shared | undefined => {
   const shared = (backend as { readonly [SharedKey]?: Shared })[SharedKey]
@@ -119,7 +119,7 @@ export const sharedOf = (backend: Backend["Service"]): Shared | undefined => {
  * ```
  *
  * @category constructors
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const storeAndRelease = (
   script: RedisScript,
@@ -134,7 +134,7 @@ export const storeAndRelease = (
  * What `lockedMiss` needs of the Redis lock it is part of.
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface LockParts {
   readonly redis: RedisClient["Service"]
@@ -170,7 +170,7 @@ const heldElsewhere: LockedAttempt = { _tag: "Held" }
  * ```
  *
  * @category constructors
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const lockedMiss = (parts: LockParts) => {
   const { keyOf, leaseMs, redis } = parts

@@ -20,7 +20,7 @@
  * `setImmediate` on purpose: a fiber resumed by the Effect scheduler does not
  * run at a known phase of the loop.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { Effect } from "effect"
 
@@ -90,7 +90,7 @@ const request = (): void => {
  * ```
  *
  * @category predicates
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const behind = (now: number, maxLagMs: number): boolean => {
   const age = now - lastTurn
@@ -121,7 +121,7 @@ export const behind = (now: number, maxLagMs: number): boolean => {
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const nextTurn: Effect.Effect<void> = Effect.callback<void>((resume) => {
   const cancel = afterFullTurn((readBy, idle) => {

@@ -3,7 +3,7 @@
  * `FLUSHALL`, server restart): counted once in {@link lostLocks}, then what
  * the lock's `onLost` policy says: nothing, a warning, or `LockLostError`.
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 import { CacheKey, LockLostError } from "@dogpile-effect/core"
 import { Effect, Metric } from "effect"
@@ -59,7 +59,7 @@ export const lostLocks = (name: string): Metric.Metric<number, Metric.CounterSta
  * ```
  *
  * @category constructors
- * @since 0.3.0
+ * @since 0.1.0
  */
 export const reporter = (
   key: CacheKey.CacheKey,

@@ -5,7 +5,7 @@
  * holds (expiry from the stored creation time, stale-while-revalidate,
  * invalidation marks, the dogpile lock). See `docs/near-cache.md`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import {
   Backend,
@@ -37,7 +37,7 @@ const COMPONENT = "NearCache"
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface NearCacheOptions {
   /** The most entries kept. Default 10,000. */
@@ -86,7 +86,7 @@ export interface NearCacheOptions {
  * ```
  *
  * @category services
- * @since 0.2.0
+ * @since 0.1.0
  */
 export class NearCache extends Context.Service<NearCache, {
   /** Entries kept now. */
@@ -276,7 +276,7 @@ const decorate = (
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const make = (
   options: NearCacheOptions = {}
@@ -335,7 +335,7 @@ export const make = (
  * ```
  *
  * @category layers
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const layer = (
   options: NearCacheOptions = {}

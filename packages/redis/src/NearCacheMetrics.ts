@@ -3,7 +3,7 @@
  * fiber work, so everything is counted in plain numbers first and added to
  * these counters every second (and on demand).
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { Effect, Metric } from "effect"
 
@@ -18,7 +18,7 @@ import { Effect, Metric } from "effect"
  * ```
  *
  * @category metrics
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const hits = Metric.counter("dogpile_near_hits_total", { description: "Reads served by the near cache", incremental: true })
 /**
@@ -32,7 +32,7 @@ export const hits = Metric.counter("dogpile_near_hits_total", { description: "Re
  * ```
  *
  * @category metrics
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const misses = Metric.counter("dogpile_near_misses_total", { description: "Reads the near cache passed to Redis", incremental: true })
 /**
@@ -46,7 +46,7 @@ export const misses = Metric.counter("dogpile_near_misses_total", { description:
  * ```
  *
  * @category metrics
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const evictions = Metric.counter("dogpile_near_evictions_total", { description: "Near-cache entries evicted by size or age", incremental: true })
 /**
@@ -60,7 +60,7 @@ export const evictions = Metric.counter("dogpile_near_evictions_total", { descri
  * ```
  *
  * @category metrics
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const invalidations = Metric.counter("dogpile_near_invalidations_total", { description: "Keys in invalidation messages received", incremental: true })
 /**
@@ -74,7 +74,7 @@ export const invalidations = Metric.counter("dogpile_near_invalidations_total", 
  * ```
  *
  * @category metrics
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const flushes = Metric.counter("dogpile_near_flushes_total", { description: "Times the near cache was emptied", incremental: true })
 /**
@@ -88,7 +88,7 @@ export const flushes = Metric.counter("dogpile_near_flushes_total", { descriptio
  * ```
  *
  * @category metrics
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const discarded = Metric.counter("dogpile_near_discarded_total", { description: "Reads not kept because they raced with an invalidation", incremental: true })
 
@@ -104,7 +104,7 @@ export const discarded = Metric.counter("dogpile_near_discarded_total", { descri
  * ```
  *
  * @category metrics
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const lagged = Metric.counter("dogpile_near_lagged_total", { description: "Reads that waited for the event loop to read its sockets first", incremental: true })
 
@@ -119,7 +119,7 @@ export const lagged = Metric.counter("dogpile_near_lagged_total", { description:
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Counts {
   hits: number
@@ -141,7 +141,7 @@ export interface Counts {
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const counts = (): Counts => ({ hits: 0, misses: 0, evictions: 0, invalidations: 0, flushes: 0, discarded: 0, lagged: 0 })
 
@@ -166,7 +166,7 @@ const counted = [
  * ```
  *
  * @category metrics
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const publish = (counts: Counts) =>
   Effect.suspend(() => {

@@ -9,7 +9,7 @@
  * set bits and evicting the first entry whose bit is clear. Its hit ratio is
  * at least LRU's on web and key-value traces, and a hit costs one write.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { ownBytes } from "@dogpile-effect/core"
 import { Effect, Option } from "effect"
@@ -30,7 +30,7 @@ const MAX_RECENT = 10_000
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Entry {
   readonly id: string
@@ -55,7 +55,7 @@ export interface Entry {
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Ticket {
   readonly epoch: number
@@ -72,7 +72,7 @@ export interface Ticket {
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Limits {
   readonly maxEntries: number
@@ -90,7 +90,7 @@ export interface Limits {
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Events {
   /** Entries dropped to stay within bounds (or past `maxAge`). */
@@ -107,7 +107,7 @@ export interface Events {
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface NearStore {
   /** The entry of `id` if present and younger than `maxAge` at `now` (marks it visited). */
@@ -140,7 +140,7 @@ export interface NearStore {
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const make = (limits: Limits, events: Events): NearStore => {
   const byId = new Map<string, Entry>()

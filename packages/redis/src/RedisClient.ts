@@ -245,7 +245,7 @@ export const make = (
  * Options of {@link fromClient} and {@link layerFrom}.
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface FromClientOptions {
   /**
@@ -299,7 +299,7 @@ const duplicateOf = (client: RedisConnection): RedisConnection =>
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const fromClient = (
   client: RedisConnection,
@@ -342,7 +342,7 @@ export const fromClient = (
  * ```
  *
  * @category layers
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const layerFrom = (
   client: RedisConnection,

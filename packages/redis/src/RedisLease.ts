@@ -4,7 +4,7 @@
  * learns the same from the release script's answer. A lock found lost is
  * reported once by its lost-lock policy (`LostLock.ts`).
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 import type { BackendError, LockLease, LockLostError } from "@dogpile-effect/core"
 import { Effect } from "effect"
@@ -22,7 +22,7 @@ import type * as LockRenewal from "./LockRenewal.ts"
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface LeaseState {
   released: boolean
@@ -38,7 +38,7 @@ export interface LeaseState {
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface LeaseOptions {
   readonly token: string
@@ -66,7 +66,7 @@ export interface LeaseOptions {
  * ```
  *
  * @category constructors
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const make = (options: LeaseOptions): LockLease => {
   const { check, lostOnce, release, renewal, renewing, state, token } = options

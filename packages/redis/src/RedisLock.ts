@@ -47,7 +47,7 @@ export interface RedisLockOptions {
    * The lease's TTL in Redis: how long a crashed holder blocks others (renewed
    * while the holder runs). Default 10 seconds.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly leaseTtl?: Duration.Input | undefined
   /**
@@ -78,7 +78,7 @@ export interface RedisLockOptions {
    * `(key) => lockKey(key, prefix)` ({@link lockKey}). On a Cluster, keep the
    * lock in the slot of the key it guards (use its `{tag}`).
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly lockKey?: ((key: CacheKey.CacheKey) => string) | undefined
   /**
@@ -88,7 +88,7 @@ export interface RedisLockOptions {
    * Redis is silent that long. Zero sends the release without waiting.
    * Default 200 milliseconds.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly releaseWait?: Duration.Input | undefined
 }

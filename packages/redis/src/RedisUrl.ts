@@ -2,7 +2,7 @@
  * Parsing of `redis://` and `rediss://` URLs into endpoints, with typed
  * errors that never repeat the URL (it may carry a password).
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { InvalidOptionError } from "@dogpile-effect/core"
 import { Effect, Redacted } from "effect"
@@ -11,7 +11,7 @@ import { Effect, Redacted } from "effect"
  * One server named by a URL. The password stays `Redacted`.
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Endpoint {
   readonly host: string
@@ -73,7 +73,7 @@ const parseDb = (pathname: string): Effect.Effect<number | undefined, InvalidOpt
  * ```
  *
  * @category parsing
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const parse = (raw: string): Effect.Effect<Endpoint, InvalidOptionError> =>
   Effect.gen(function*() {
@@ -119,7 +119,7 @@ export const parse = (raw: string): Effect.Effect<Endpoint, InvalidOptionError> 
  * ```
  *
  * @category parsing
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const parseList = (raw: string): Effect.Effect<ReadonlyArray<Endpoint>, InvalidOptionError> =>
   Effect.forEach(raw.split(","), parse)
@@ -130,7 +130,7 @@ export const parseList = (raw: string): Effect.Effect<ReadonlyArray<Endpoint>, I
  * nodes (the primary it names). The password stays `Redacted`.
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface SentinelEndpoint {
   readonly sentinels: ReadonlyArray<{ readonly host: string; readonly port: number }>
@@ -156,7 +156,7 @@ const SENTINEL_PORT = 26379
  * ```
  *
  * @category predicates
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const isSentinel = (raw: string): boolean => SENTINEL_SCHEME.test(raw.trim())
 
@@ -184,7 +184,7 @@ const sentinelNode = (text: string): { readonly host: string; readonly port: num
  * ```
  *
  * @category parsing
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const parseSentinel = (raw: string): Effect.Effect<SentinelEndpoint, InvalidOptionError> =>
   Effect.gen(function*() {

@@ -2,7 +2,7 @@
  * Redis Sentinel settings of `RedisClient` options: which Sentinels to
  * ask for the primary of which master group.
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 import type { Redacted } from "effect"
 import type { RedisNode } from "./RedisClient.ts"
@@ -25,7 +25,7 @@ import type { RedisNode } from "./RedisClient.ts"
  * ```
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface SentinelOptions {
   /** The master group's name (`sentinel monitor <name> …`). */

@@ -9,14 +9,14 @@
  * finds out when the server answers again; any reply ends the silence, and so
  * does a reconnection.
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 
 /**
  * The silence tracker of one connection.
  *
  * @category models
- * @since 0.4.0
+ * @since 0.1.0
  */
 export interface ServerSilence {
   /**
@@ -43,7 +43,7 @@ export interface ServerSilence {
  * ```
  *
  * @category constructors
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const never: ServerSilence = {
   beforeSend: () => undefined,
@@ -63,7 +63,7 @@ export const never: ServerSilence = {
  * ```
  *
  * @category predicates
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const isReply = (cause: unknown): boolean =>
   typeof cause === "object" && cause !== null && (cause as { name?: unknown }).name === "ReplyError"
@@ -88,7 +88,7 @@ export const isReply = (cause: unknown): boolean =>
  * ```
  *
  * @category constructors
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const make = (boundMs: number, probe: () => Promise<unknown>): ServerSilence => {
   /** When the oldest command sent since the last reply went out; `undefined` when everything sent was answered. */

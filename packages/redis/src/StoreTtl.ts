@@ -2,7 +2,7 @@
  * A region's store TTL as Redis takes it (`SET … PX`), for every backend
  * over any client.
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 import { Duration } from "effect"
 
@@ -18,7 +18,7 @@ import { Duration } from "effect"
  * StoreTtl.pxOf(Duration.infinity) // undefined
  * ```
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 export const pxOf = (ttl: Duration.Duration | undefined): number | undefined => {
   if (ttl === undefined || !Duration.isFinite(ttl)) return undefined

@@ -10,7 +10,7 @@
  * connection: a second `REDIRECT` would silently steal the first one's
  * messages, so the registration is shared and reference-counted.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import type { Redis } from "ioredis"
 import { Effect, type Scope } from "effect"
@@ -29,7 +29,7 @@ const CHANNEL = "__redis__:invalidate"
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Listener {
   readonly invalidate: (keys: ReadonlyArray<string>) => void
@@ -46,7 +46,7 @@ export interface Listener {
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Tracking {
   /**
@@ -71,7 +71,7 @@ export interface Tracking {
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export type Connection = Redis
 
@@ -265,7 +265,7 @@ const start = (data: Redis, heartbeatMs: number): Shared => {
  * ```
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Share {
   readonly tracking: Tracking
@@ -285,7 +285,7 @@ export interface Share {
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const share = (data: Redis, options: { readonly heartbeatMs: number }): Share => {
   let entry = registry.get(data)
@@ -331,7 +331,7 @@ export const share = (data: Redis, options: { readonly heartbeatMs: number }): S
  * ```
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const acquire = (
   data: Redis,

@@ -17,7 +17,7 @@
  * const release = { lua: LockLua.RELEASE, numberOfKeys: 1 }
  * ```
  *
- * @since 0.4.0
+ * @since 0.1.0
  */
 export * as LockAttempt from "../LockAttempt.ts"
 export * as LockKey from "../LockKey.ts"
