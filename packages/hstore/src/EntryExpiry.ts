@@ -4,8 +4,9 @@
  *
  * @since 0.1.0
  */
-import { type CodecShape, EntryMeta, type Envelope, InvalidOptionError, Options } from "@dogpile-effect/core"
+import { EntryMeta, type Envelope, InvalidOptionError, Options } from "@dogpile-effect/core"
 import { Effect, Option } from "effect"
+import { headerOnly } from "./HeaderCodec.ts"
 
 /**
  * Options of per-entry expiry (`HashBackend.layer({ entryExpiry })`).
@@ -192,12 +193,6 @@ const packedCreatedAt = (bytes: Uint8Array): number | undefined => {
 export const recognise = (bytes: Uint8Array): number | undefined =>
   fullCreatedAt(bytes) ?? compactCreatedAt(bytes) ?? packedCreatedAt(bytes)
 
-/** A codec that hands back the payload bytes untouched: decoding the envelope only, never the value. */
-const headerOnly: CodecShape = {
-  name: "hstore-header",
-  encode: (value) => Effect.succeed(value instanceof Uint8Array ? value : new Uint8Array()),
-  decode: (bytes) => Effect.succeed(bytes)
-}
 
 /**
  * The creation time stored in `bytes`: read with `envelope` when one is given

@@ -8,16 +8,11 @@
  *
  * @since 0.1.0
  */
-import { type CodecShape, EntryMeta, type Envelope } from "@dogpile-effect/core"
+import { EntryMeta, type Envelope } from "@dogpile-effect/core"
 import { Effect, Exit, Option } from "effect"
 import * as EntryExpiry from "./EntryExpiry.ts"
+import { headerOnly } from "./HeaderCodec.ts"
 
-/** A codec that hands back the payload undecoded: the envelope's header is all an age check needs. */
-const headerOnly: CodecShape = {
-  name: "hstore-field-age",
-  encode: (value) => Effect.succeed(value instanceof Uint8Array ? value : new Uint8Array()),
-  decode: (bytes) => Effect.succeed(bytes)
-}
 
 /**
  * The creation time of a field's bytes: a number, `undefined` when the bytes
