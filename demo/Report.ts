@@ -243,6 +243,11 @@ export const markdown = (results: ReadonlyArray<Result>, baseline: Result | unde
     "are strings. The size (default 205, `--bucket-size` to change) was chosen by a sweep on this dataset " +
     "(100 … 512 fields: 10.2 – 11.2 B/entry for raw-intaware-numbucket); jemalloc's size classes make the cost " +
     "of a listpack jump in steps, so the best size depends on the value sizes.",
+    "- **list positions** (`ListBackend` in `@dogpile-effect/hstore`): a key ending in a number `n` is position " +
+    "`n mod 1000` of the Redis list `prefix#⌊n / 1000⌋`, so an entry costs only its value's listpack bytes (a " +
+    "listpack integer for `\"9999990\"`: 5 bytes) and no field name (2–3 bytes in a hash), and a list of 1,000 " +
+    "small entries spreads its key, TTL and allocator rounding over 1,000 entries. Every row here uses Redis' " +
+    "default configuration (lists are quicklists of 8 KB listpack nodes, `list-max-listpack-size -2`).",
     "- **packed envelope** (`Envelope.packed` in `@dogpile-effect/core`): an integer payload " +
     "(32-bit) and its creation second (31 bits since 2024) in one 63-bit integer, so an entry with per-entry " +
     "expiry is still one listpack integer (10 bytes); other payloads fall back to the compact envelope.",
