@@ -4,6 +4,7 @@
  * entries are stored, and read them back through the region.
  */
 import { CacheKey, Codec, Lock, Region } from "@dogpile-effect/core"
+import { ListLayout } from "@dogpile-effect/hstore"
 import { RedisClient } from "@dogpile-effect/redis"
 import { Clock, Duration, Effect, Layer, Option } from "effect"
 import * as Dataset from "./Dataset.ts"
@@ -101,13 +102,30 @@ export const storedKey = <A>(region: Region.Region<A>, key: CacheKey.CacheKey) =
     return CacheKey.hash(backendKey.slice(0, open), key.field)
   })
 
-/** How `key` (the key in Redis, as {@link storedKey} gives it) is stored. */
-export const sample = (key: CacheKey.CacheKey) =>
+/**
+ * Where a backend key is in Redis: a list position for the list layout
+ * (`ListLayout.locate`), as `CacheKey.hash(list, index)`; else the key itself.
+ */
+export const placed = (layout: Strategy["layout"], key: CacheKey.CacheKey): CacheKey.CacheKey => {
+  if (layout._tag !== "Lists" || typeof key !== "string") return key
+  const position = ListLayout.locate(layout.size, key)
+  return position === undefined ? key : CacheKey.hash(position.list, String(position.index))
+}
+
+/**
+ * How `key` (the key in Redis, as {@link storedKey} gives it, through
+ * {@link placed}) is stored: a hash field, or a list position when `list`.
+ */
+export const sample = (key: CacheKey.CacheKey, list = false) =>
   Effect.gen(function*() {
     const redis = yield* RedisClient.RedisClient
     const redisKey = typeof key === "string" ? key : key.hash
     const stored = yield* redis.use("sample", (c) =>
-      typeof key === "string" ? c.getBuffer(key) : c.hgetBuffer(key.hash, key.field))
+      typeof key === "string"
+        ? c.getBuffer(key)
+        : list
+        ? c.lindexBuffer(key.hash, Number(key.field))
+        : c.hgetBuffer(key.hash, key.field))
     const encoding = yield* redis.use("object encoding", (c) => c.call("OBJECT", "ENCODING", redisKey))
     const pttl = yield* redis.use("pttl", (c) => c.pttl(redisKey))
     return {
@@ -166,7 +184,7 @@ export const run = (strategy: Strategy, dataset: Dataset.Dataset, progress: Prog
     const used = yield* settledMemory
     const redisKeys = Number(yield* redis.use("dbsize", (c) => c.dbsize()))
     const samples = yield* Effect.forEach(measured.samples, (entry, i) =>
-      Effect.map(sample(measured.stored[i] ?? mapKey(entry)), (s): Sample => ({
+      Effect.map(sample(placed(strategy.layout, measured.stored[i] ?? mapKey(entry)), strategy.layout._tag === "Lists"), (s): Sample => ({
         key: entry.key,
         ...s,
         readBack: measured.checks[i] ?? false
@@ -178,7 +196,7 @@ export const run = (strategy: Strategy, dataset: Dataset.Dataset, progress: Prog
       note: strategy.note,
       envelope: strategy.envelope.name,
       codec: strategy.codec.name,
-      backend: strategy.layout._tag === "Keys" ? "RedisBackend" : "HashBackend",
+      backend: strategy.layout._tag === "Keys" ? "RedisBackend" : strategy.layout._tag === "Lists" ? "ListBackend" : "HashBackend",
       layout: describeLayout(strategy.layout),
       redisTtl: strategy.redisTtl,
       entryExpiry: strategy.entryExpiry,

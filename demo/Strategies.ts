@@ -4,7 +4,7 @@
  */
 import { Backend, CacheKey, type CodecShape, Envelope, type InvalidOptionError, type Region } from "@dogpile-effect/core"
 import { Cbor, IntegerAware, Json, Msgpack } from "@dogpile-effect/codecs"
-import { Bucketing, HashBackend, HashExpiry } from "@dogpile-effect/hstore"
+import { Bucketing, HashBackend, HashExpiry, ListBackend, ListLayout } from "@dogpile-effect/hstore"
 import { RedisBackend, type RedisClient } from "@dogpile-effect/redis"
 import type { Layer } from "effect"
 import type * as Dataset from "./Dataset.ts"
@@ -21,6 +21,7 @@ export type Layout =
   | { readonly _tag: "SeedBuckets" }
   | { readonly _tag: "AutoBuckets"; readonly size: number }
   | { readonly _tag: "NumericBuckets"; readonly size: number }
+  | { readonly _tag: "Lists"; readonly size: number }
 
 /** One strategy. */
 export interface Strategy {
@@ -30,7 +31,7 @@ export interface Strategy {
   readonly envelope: Envelope.EnvelopeShape
   readonly codec: CodecShape
   readonly layout: Layout
-  /** Redis TTL: per key, per bucket (hash), or none. */
+  /** Redis TTL: per key, per bucket (hash or list), or none. */
   readonly redisTtl: "key" | "bucket" | "none"
   /** Whether each entry's creation time is stored (dogpile's own expiry works per entry). */
   readonly entryExpiry: boolean
@@ -101,6 +102,25 @@ const hashed = (options: {
   note: options.note
 })
 
+const listed = (options: {
+  readonly id: string
+  readonly envelope: Envelope.EnvelopeShape
+  readonly codec: CodecShape
+  readonly note: string
+}): Strategy => ({
+  id: options.id,
+  seedRow: undefined,
+  envelope: options.envelope,
+  codec: options.codec,
+  layout: { _tag: "Lists", size: ListLayout.DEFAULT_SIZE },
+  redisTtl: "bucket",
+  entryExpiry: options.envelope.storesCreatedAt,
+  // Lists get their TTL from the backend's listExpiry policy, not from per-entry hints.
+  storeTtl: "never",
+  backend: ListBackend.layer({ size: ListLayout.DEFAULT_SIZE, listExpiry: HashExpiry.onEveryWrite(REDIS_TTL) }),
+  note: options.note
+})
+
 const seed = { _tag: "SeedBuckets" } as const
 
 /** The default fields per bucket of the numeric-bucketing strategies. */
@@ -159,7 +179,15 @@ export const all = (bucketSize: number = DEFAULT_BUCKET_SIZE): ReadonlyArray<Str
     note: "numeric bucketing with a Schema codec storing records positionally ([one, two])" }),
   hashed({ id: "raw-intaware-numbucket-lru", envelope: Envelope.raw, codec: IntegerAware.codec,
     layout: { _tag: "NumericBuckets", size: bucketSize }, ttl: false,
-    note: "as raw-intaware-numbucket without any Redis TTL: only for a server with an LRU eviction policy" })
+    note: "as raw-intaware-numbucket without any Redis TTL: only for a server with an LRU eviction policy" }),
+  listed({ id: "packed-intaware-lists", envelope: packed, codec: IntegerAware.codec,
+    note: "per-entry expiry in list positions (ListBackend, 1,000 per list): packed envelope, no field names" }),
+  listed({ id: "raw-intaware-lists", envelope: Envelope.raw, codec: IntegerAware.codec,
+    note: "list positions (ListBackend, 1,000 per list): each entry is only its value's listpack bytes" }),
+  listed({ id: "packed-schema-lists", envelope: packed, codec: DemoValue.codec,
+    note: "per-entry expiry in list positions, packed envelope, Schema codec storing records positionally" }),
+  listed({ id: "raw-schema-lists", envelope: Envelope.raw, codec: DemoValue.codec,
+    note: "list positions with a Schema codec storing records positionally ([one, two])" })
 ]
 
 /** The strategy whose used_memory is 100%. */
@@ -169,6 +197,8 @@ export const BASELINE = "full-json-ttl"
 export const keyMapper = (layout: Layout): (entry: Dataset.Entry) => CacheKey.CacheKey => {
   switch (layout._tag) {
     case "Keys":
+    case "Lists":
+      // ListBackend places plain keys itself (ListLayout.locate).
       return (entry) => entry.key
     case "SeedBuckets":
       // The seed's bucketing: integers in hashes of 100 named by their first
@@ -199,5 +229,7 @@ export const describeLayout = (layout: Layout): string => {
       return `hash (byId ${layout.size})`
     case "NumericBuckets":
       return `hash (byNumber ${layout.size})`
+    case "Lists":
+      return `list (${layout.size})`
   }
 }

@@ -6,6 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { CacheKey } from "@dogpile-effect/core"
+import { ListLayout } from "@dogpile-effect/hstore"
 import { RedisClient } from "@dogpile-effect/redis"
 import { Effect } from "effect"
 import { inject } from "vitest"
@@ -20,6 +21,12 @@ const dataset = Dataset.make(0.001)
 /** Where the region's namespace (its name, by default) puts a key: `name:key`, buckets `name#bucket`. */
 const expectedLocation = (strategy: Strategies.Strategy, entry: Dataset.Entry): string => {
   const key = Strategies.keyMapper(strategy.layout)(entry)
+  if (strategy.layout._tag === "Lists" && typeof key === "string") {
+    // ListBackend: position n mod size of the list `namespace:prefix#⌊n / size⌋`.
+    const position = ListLayout.locate(strategy.layout.size, `${strategy.id}:${key}`)
+    assert.isDefined(position, `${strategy.id} ${key}: not placed in a list`)
+    return CacheKey.display(CacheKey.hash(position.list, String(position.index)))
+  }
   return CacheKey.display(typeof key === "string" ? `${strategy.id}:${key}` : CacheKey.hash(`${strategy.id}#${key.hash}`, key.field))
 }
 
@@ -34,6 +41,7 @@ describeDemo("demo (scale 0.001)", () => {
     Effect.gen(function*() {
       const problems: Array<string> = []
       let checked = 0
+      let listStrategies = 0
       for (const strategy of Strategies.all()) {
         const result = yield* Measure.run(strategy, dataset, Progress.silent)
         const entries = Dataset.samples(dataset)
@@ -47,8 +55,20 @@ describeDemo("demo (scale 0.001)", () => {
         }
         if (!result.verified) problems.push(`${strategy.id}: not verified`)
         if (strategy.layout._tag === "Keys") assert.strictEqual(result.redisKeys, dataset.total, strategy.id)
+        if (strategy.layout._tag === "Lists") {
+          // Every entry is a list position (the dataset's keys all end in a number): one Redis key per list.
+          const layout = strategy.layout
+          const lists = new Set(Dataset.slice(dataset, 0, dataset.total).map((entry) =>
+            ListLayout.locate(layout.size, `${strategy.id}:${entry.key}`)?.list
+          ))
+          assert.isFalse(lists.has(undefined), strategy.id)
+          assert.strictEqual(result.redisKeys, lists.size, strategy.id)
+          for (const sample of result.samples) assert.strictEqual(sample.encoding, "quicklist", `${strategy.id} ${sample.key}`)
+          listStrategies++
+        }
       }
       assert.deepStrictEqual(problems, [])
       assert.strictEqual(checked, Strategies.all().length * 5)
+      assert.strictEqual(listStrategies, 4)
     }).pipe(Effect.provide(RedisClient.layer({ url }))), 120_000)
 })

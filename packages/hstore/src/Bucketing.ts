@@ -134,6 +134,33 @@ export const byId = (options: BucketingOptions = {}): Bucketing => {
 const TRAILING_NUMBER = /^(.*?)(\d+)$/
 
 /**
+ * Splits a key ending in a canonical number (`user:1234567`) into its prefix
+ * (`user:`, never ending in a digit: the number takes every trailing digit)
+ * and the number; `undefined` when the key has no trailing digits, the number
+ * has leading zeros (`"007"`), or it is beyond 2^53. Two different keys never
+ * give the same split. Used by {@link byNumber} and `ListLayout.locate`.
+ *
+ * @example
+ * ```ts
+ * import { Bucketing } from "@dogpile-effect/hstore"
+ * Bucketing.numberSuffix("user:1000") // { prefix: "user:", n: 1000 }
+ * Bucketing.numberSuffix("user:007") // undefined
+ * ```
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const numberSuffix = (key: string): { readonly prefix: string; readonly n: number } | undefined => {
+  const match = TRAILING_NUMBER.exec(key)
+  if (match === null) return undefined
+  // Both groups always participate in a match of this pattern.
+  const digits = match[2] as string
+  if (digits.length > 1 && digits.startsWith("0")) return undefined
+  const n = Number(digits)
+  return Number.isSafeInteger(n) ? { prefix: match[1] as string, n } : undefined
+}
+
+/**
  * Numeric bucketing: maps keys ending in a number (`user:1234567`) to a hash
  * `prefix#⌊n / size⌋` and the field `n mod size`. Unlike {@link byId}
  * (powers of ten, fields as written, so `"07"` is a 2-character string), the
@@ -163,14 +190,8 @@ export const byNumber = (options: { readonly size: number }): Bucketing => {
   const size = options.size
   const valid = Number.isInteger(size) && size >= 2 && size <= 512
   return build("byNumber size", valid ? undefined : `must be an integer in 2..512, got ${String(size)}`, (key) => {
-    const match = TRAILING_NUMBER.exec(key)
-    if (match === null) return key
-    // Both groups always participate in a match of this pattern.
-    const prefix = match[1] as string
-    const digits = match[2] as string
-    if (digits.length > 1 && digits.startsWith("0")) return key
-    const n = Number(digits)
-    if (!Number.isSafeInteger(n)) return key
-    return CacheKey.hash(`${prefix}#${Math.floor(n / size)}`, String(n % size))
+    const split = numberSuffix(key)
+    if (split === undefined) return key
+    return CacheKey.hash(`${split.prefix}#${Math.floor(split.n / size)}`, String(split.n % size))
   })
 }
