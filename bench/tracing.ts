@@ -25,6 +25,10 @@
  *   pnpm exec tsc -p bench/results/base-core
  *   TRACING_BASE=./results/base-core/dist/index.js node --import tsx bench/tracing.ts
  *
+ * Loading two builds in one process makes Effect's own call sites see two copies of the region code,
+ * which slows both; `bench/tracing-ab.ts` instead alternates processes, each running one build
+ * (`TRACING_CORE=<dist/index.js>` replaces this build's core; `TRACING_JSON=1` prints the medians).
+ *
  * Rounds are interleaved (drift hits every contender alike), each starting at the next contender (none
  * always runs right after the span-heavy ones, whose garbage the next one collects); round 0 warms the JIT. Ratios are per
  * round against "off" in the same round; min, median and max over the rounds.
@@ -71,14 +75,15 @@ const warmRegion = (core: Core) =>
     return (key: string) => region.getOrCreate(key, creator)
   })
 
-const loadBase = async (): Promise<Core | undefined> => {
-  const path = process.env["TRACING_BASE"]
+/** The core module at `TRACING_<name>` (a path to a build's `dist/index.js`), if set. */
+const loadCore = async (name: string): Promise<Core | undefined> => {
+  const path = process.env[`TRACING_${name}`]
   return path === undefined ? undefined : (await import(path)) as Core
 }
 
-const program = (base: Core | undefined) =>
+const program = (core: Core, base: Core | undefined) =>
   Effect.gen(function*() {
-    const get = yield* warmRegion(Current)
+    const get = yield* warmRegion(core)
     const hits = Effect.forEach(order, get, { discard: true })
     const viaFn = Effect.fn("Region.getOrCreate")((key: string) => get(key))
     const contenders: Array<readonly [string, Effect.Effect<void, unknown>]> = [
@@ -145,15 +150,22 @@ const program = (base: Core | undefined) =>
           `on ${paired("on (recording tracer)", "base build: on (recording tracer)")}`
       )
     }
+    if (process.env["TRACING_JSON"] !== undefined) {
+      return JSON.stringify(Object.fromEntries(contenders.map(([name]) => [name, stats(samples.get(name)!).median])))
+    }
     return lines.join("\n")
   })
 
-const base = await loadBase()
+const base = await loadCore("BASE")
 const before = loadavg()[0]!
-const table = await Effect.runPromise(program(base).pipe(Effect.scoped))
-console.log(
-  `Hit path, tracing off and on: ${KEYS.toLocaleString("en-US")} warm keys, ${READS.toLocaleString("en-US")} getOrCreate hits per round, ` +
-    `${ROUNDS} interleaved rounds (+1 warm-up), Node ${process.version}${base === undefined ? "" : `, base build ${process.env["TRACING_BASE"]}`}, ` +
-    `load average ${before.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after\n`
-)
-console.log(table)
+const table = await Effect.runPromise(program((await loadCore("CORE")) ?? Current, base).pipe(Effect.scoped))
+if (process.env["TRACING_JSON"] !== undefined) {
+  console.log(table)
+} else {
+  console.log(
+    `Hit path, tracing off and on: ${KEYS.toLocaleString("en-US")} warm keys, ${READS.toLocaleString("en-US")} getOrCreate hits per round, ` +
+      `${ROUNDS} interleaved rounds (+1 warm-up), Node ${process.version}${base === undefined ? "" : `, base build ${process.env["TRACING_BASE"]}`}, ` +
+      `load average ${before.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after\n`
+  )
+  console.log(table)
+}
