@@ -25,8 +25,8 @@
  *   pnpm exec tsc -p bench/results/base-core
  *   TRACING_BASE=./results/base-core/dist/index.js node --import tsx bench/tracing.ts
  *
- * Loading two builds in one process makes Effect's own call sites see two copies of the region code,
- * which slows both; `bench/tracing-ab.ts` instead alternates processes, each running one build
+ * In one process the two builds share Effect's own call sites, which then see two copies of the region
+ * code; `bench/tracing-ab.ts` instead alternates processes, each running one build
  * (`TRACING_CORE=<dist/index.js>` replaces this build's core; `TRACING_JSON=1` prints the medians).
  *
  * Rounds are interleaved (drift hits every contender alike), each starting at the next contender (none
