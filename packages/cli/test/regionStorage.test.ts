@@ -23,8 +23,8 @@ const dogpile = (args: ReadonlyArray<string>): Promise<Ran> => runDogpile(args, 
 
 const fresh = (label: string) => `st${label}${Math.random().toString(36).slice(2, 8)}`
 
-type Kind = "near" | "plain" | "hash" | "memory"
-const KINDS: ReadonlyArray<Kind> = ["near", "plain", "hash", "memory"]
+type Kind = "near" | "plain" | "hash" | "memory" | "python"
+const KINDS: ReadonlyArray<Kind> = ["near", "plain", "hash", "memory", "python"]
 
 const storageOf = (kind: Kind) => {
   switch (kind) {
@@ -36,6 +36,8 @@ const storageOf = (kind: Kind) => {
       return HashStorage.storage({ bucketing: { by: "id" } })
     case "memory":
       return Storage.memory()
+    case "python":
+      return PythonStorage.storage("redis-advanced", Presets.redisAdvanced({ format: "json" }))
   }
 }
 
@@ -58,40 +60,38 @@ const settledConnections = (connectionName: string, expected: number) =>
     Effect.andThen(connections(connectionName))
   )
 
-/** Builds `n` regions cycling through the kinds, writes `item:1234` in each, and reports where it landed (byId buckets it as field `34` of hash `<ns>:item:12`). */
-const regions = (n: number, python: number, first = 0) => {
+/** The region's key `item:1234` in Redis: plain type / bucket type / bucket field. */
+const whereOf = (name: string) =>
+  Effect.flatMap(Effect.service(RedisClient.RedisClient), (redis) =>
+    redis.use("where", async (client) => {
+      const [plainType, bucketType, field] = await Promise.all([
+        client.type(`${name}:item:1234`),
+        client.type(`${name}:item:12`),
+        client.hexists(`${name}:item:12`, "34")
+      ])
+      return `${plainType}/${bucketType}/${field}`
+    }))
+
+/**
+ * Builds `n` regions cycling through `kinds` from `first`, writes `item:1234` in each (a Python preset
+ * keeps keys verbatim: its region is given `<name>:item:1234`, the Redis key a plain region writes), and
+ * reports where it landed (byId buckets it as field `34` of hash `<ns>:item:12`) and the connections.
+ */
+const regions = (n: number, first = 0, kinds: ReadonlyArray<Kind> = KINDS) => {
   const connectionName = fresh(`conn${n}`)
   return Effect.gen(function*() {
-    const redis = yield* RedisClient.RedisClient
-    const landed: Array<readonly [Kind | "python", string]> = []
+    const landed: Array<readonly [Kind, string]> = []
     for (let i = 0; i < n; i++) {
-      const kind = KINDS[(first + i) % KINDS.length] as Kind
+      const kind = kinds[(first + i) % kinds.length] as Kind
       const name = fresh(kind)
+      const key = kind === "python" ? `${name}:item:1234` : "item:1234"
       const region = yield* Region.make({ name, schema: Schema.Number, expiration: "1 minute", storage: storageOf(kind) })
-      yield* region.set("item:1234", i)
-      assert.strictEqual(yield* region.getOrCreate("item:1234", Effect.succeed(-1)), i)
-      const where = yield* redis.use("where", async (client) => {
-        const [plainType, bucketType, field] = await Promise.all([
-          client.type(`${name}:item:1234`),
-          client.type(`${name}:item:12`),
-          client.hexists(`${name}:item:12`, "34")
-        ])
-        return `${plainType}/${bucketType}/${field}`
-      })
-      landed.push([kind, where])
-    }
-    for (let i = 0; i < python; i++) {
-      const name = fresh("py")
-      const region = yield* Region.make({
-        name,
-        expiration: "1 minute",
-        storage: PythonStorage.storage("redis-advanced", Presets.redisAdvanced({ format: "json" }))
-      })
-      yield* region.set(`${name}:item`, { i })
-      landed.push(["python", yield* redis.use("where", (client) => client.type(`${name}:item`))])
+      yield* region.set(key, i)
+      assert.strictEqual(yield* region.getOrCreate(key, Effect.succeed(-1)), i)
+      landed.push([kind, yield* whereOf(name)])
     }
     const near = landed.some(([kind]) => kind === "near")
-    return { landed, connections: yield* settledConnections(connectionName, (near ? 3 : 2) + python) }
+    return { landed, connections: yield* settledConnections(connectionName, near ? 3 : 2) }
   }).pipe(Effect.scoped, Effect.provide(shared(connectionName)))
 }
 
@@ -99,27 +99,34 @@ const EXPECTED_LANDING: Record<Kind, string> = {
   near: "string/none/0",
   plain: "string/none/0",
   hash: "none/hash/1",
-  memory: "none/none/0"
+  memory: "none/none/0",
+  python: "string/none/0"
 }
 
 describe("regions naming their storage over one client", () => {
-  it("1, 3 and 10 regions (near, plain, hash, memory) hold 3 connections, 2 without a near cache; each Python-preset region adds its lock's subscriber", async () => {
+  it("1, 3 and 10 regions (near, plain, hash, memory, Python preset) hold 3 connections, 2 without a near cache", async () => {
     const counts: Array<number> = []
+    const kindsSeen = new Set<Kind>()
     for (const n of [1, 3, 10]) {
-      const result = await Effect.runPromise(regions(n, 0))
+      const result = await Effect.runPromise(regions(n))
       counts.push(result.connections)
       for (const [kind, where] of result.landed) {
-        assert.strictEqual(where, EXPECTED_LANDING[kind as Kind], `${kind} in ${n} regions`)
+        kindsSeen.add(kind)
+        assert.strictEqual(where, EXPECTED_LANDING[kind], `${kind} in ${n} regions`)
       }
     }
-    // client + RedisLock's release subscriber + one CLIENT TRACKING subscriber shared by every near cache
+    // 10 regions: 2 of each kind, so 2 Python presets, each with its own RedisLock (its lock naming)
+    assert.deepStrictEqual([...kindsSeen].sort(), [...KINDS].sort())
+    // client + one release subscriber shared by every RedisLock over the client (the context's and each
+    // Python preset's) + one CLIENT TRACKING subscriber shared by every near cache
     assert.deepStrictEqual(counts, [3, 3, 3])
-    const withPython = await Effect.runPromise(regions(10, 2))
-    assert.deepStrictEqual(withPython.landed.filter(([kind]) => kind === "python").map(([, where]) => where), ["string", "string"])
-    assert.strictEqual(withPython.connections, 5)
-    // plain, hash, memory: no near cache, no tracking subscriber
-    const withoutNear = await Effect.runPromise(regions(3, 0, 1))
-    assert.deepStrictEqual(withoutNear.landed.map(([kind]) => kind), ["plain", "hash", "memory"])
+    // Python presets first: 4 Python regions and a plain one, no near cache
+    const pythonFirst = await Effect.runPromise(regions(5, 0, ["python", "python", "python", "python", "plain"]))
+    assert.deepStrictEqual(pythonFirst.landed.map(([kind]) => kind), ["python", "python", "python", "python", "plain"])
+    assert.strictEqual(pythonFirst.connections, 2)
+    // plain, hash, memory, python: no near cache, no tracking subscriber
+    const withoutNear = await Effect.runPromise(regions(4, 1))
+    assert.deepStrictEqual(withoutNear.landed.map(([kind]) => kind), ["plain", "hash", "memory", "python"])
     assert.strictEqual(withoutNear.connections, 2)
   }, TIMEOUT)
 

@@ -1,6 +1,8 @@
 /**
  * What a region's spans may carry. Every public call of a region opens one span
- * (`Region.getOrCreate`, `Region.get`, …) with `dogpile.region`, the call's
+ * (`Region.getOrCreate`, `Region.get`, …) the way `Effect.fn` would (a child of
+ * the caller's span, the parent of the call's own spans, a stack frame named for
+ * the call), only when a tracer exports it, with `dogpile.region`, the call's
  * `dogpile.outcome`, the time it waited for the dogpile lock
  * (`dogpile.lock.wait_ms`) and the time its creator ran (`dogpile.creator.ms`).
  * Keys can be sensitive, so a span names its key (`dogpile.key`) only where

@@ -3,8 +3,8 @@
  * options (`storage`): one of {@link Presets}' presets (backend, Python's lock
  * names, codec and envelope, keys verbatim), over the `RedisClient` in
  * context. The preset brings its own lock, so the region needs no `Lock` in
- * context; that lock opens its own release subscriber (one connection per
- * Python-preset region). The layout is recorded for the CLI
+ * context; that lock hears releases through the client's shared release
+ * subscriber, so Python-preset regions add no connection. The layout is recorded for the CLI
  * (`__dogpile__:layout:<name>`, `storage: python:<preset>`).
  *
  * @since 0.1.0

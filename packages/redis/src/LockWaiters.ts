@@ -1,6 +1,7 @@
 /**
- * Waiting for a Redis lock without polling. A subscriber connection hears the
- * keys released on the lock's channel and wakes every fiber waiting for them
+ * Waiting for a Redis lock without polling. The client's shared release
+ * subscriber (`ReleaseSubscriber.ts`, one connection for every lock over the
+ * client) hears the keys released on the lock's channel and wakes every fiber waiting for them
  * at once; between wake-ups a waiter sends nothing. A holder that died is
  * found from its lease: a waiter knows how long the lock key has left (the
  * `PTTL` its failed attempt returned) and checks once when that runs out
@@ -18,7 +19,8 @@
  * @since 0.1.0
  */
 import { Clock, Deferred, Effect, Exit, Option, type Scope } from "effect"
-import { RedisClient, type RedisConnection } from "./RedisClient.ts"
+import type { RedisClient } from "./RedisClient.ts"
+import * as ReleaseSubscriber from "./ReleaseSubscriber.ts"
 
 /**
  * Why a waiter woke: its key was announced released, or the subscription
@@ -97,12 +99,13 @@ const LEASE_SLACK_MS = 2
 const SWEEP_AT = 1_000
 
 /**
- * The subscription to `channel` on a second connection that lives in the
- * scope, and the waiting built on it.
+ * Waiting built on the subscription to `channel` through the client's shared
+ * release subscriber (`ReleaseSubscriber.ts`: one connection per client,
+ * however many locks), registered for the life of the scope.
  *
  * @example
  * ```ts
- * import { LockWaiters } from "@dogpile-effect/redis"
+ * import * as LockWaiters from "./LockWaiters.ts" // internal to @dogpile-effect/redis
  * const waiters = LockWaiters.make({ channel: "_lock:released", pollMinMs: 5, pollMaxMs: 50 })
  * ```
  *
@@ -115,17 +118,19 @@ export const make = (options: {
   readonly pollMaxMs: number
 }): Effect.Effect<Waiters, never, RedisClient | Scope.Scope> =>
   Effect.gen(function*() {
-    const redis = yield* RedisClient
-    const subscriber = yield* redis.duplicate
     const state = makeState()
-    listen(subscriber, options.channel, state)
+    const subscription = yield* ReleaseSubscriber.listen(options.channel, {
+      released: (key) => released(state, key),
+      changed: () => recheckAll(state)
+    })
+    state.subscribed = subscription.subscribed
     const poll: Waiters["poll"] = (redisKey, deadline, attempt, onTimeout, useObservation = false) =>
       pollLoop(state, options, redisKey, deadline, attempt, onTimeout, useObservation)
     return {
       poll,
       observe: (redisKey) => observe(state, redisKey),
       record: (redisKey, observation, check, now) => record(state, redisKey, observation, check, now),
-      subscribed: () => state.subscribed
+      subscribed: () => state.subscribed()
     }
   })
 
@@ -134,10 +139,11 @@ export const make = (options: {
 interface State {
   readonly waiting: Map<string, Set<Deferred.Deferred<Wake>>>
   readonly observations: Map<string, Observation>
-  subscribed: boolean
+  /** Whether releases are heard (the shared subscriber's view of the channel). */
+  subscribed: () => boolean
 }
 
-const makeState = (): State => ({ waiting: new Map(), observations: new Map(), subscribed: false })
+const makeState = (): State => ({ waiting: new Map(), observations: new Map(), subscribed: () => false })
 
 const wakeKey = (state: State, key: string, wake: Wake) => {
   const set = state.waiting.get(key)
@@ -155,32 +161,6 @@ const released = (state: State, key: string) => {
 /** Every waiter checks once: messages may have been lost, or polling must start. */
 const recheckAll = (state: State) => {
   for (const key of [...state.waiting.keys()]) wakeKey(state, key, "recheck")
-}
-
-/**
- * Hears releases; tracks whether the subscription is live. `SUBSCRIBE` is
- * queued until the connection is up and sent again after every reconnect
- * (ioredis also re-subscribes; a second `SUBSCRIBE` to a channel is a no-op),
- * and its answer confirms the subscription.
- */
-const listen = (subscriber: RedisConnection, channel: string, state: State) => {
-  subscriber.on("message", (from: string, message: string) => {
-    if (from === channel) released(state, message)
-  })
-  const subscribe = () => {
-    subscriber.subscribe(channel).then(() => {
-      const was = state.subscribed
-      state.subscribed = true
-      if (!was) recheckAll(state)
-    }, () => {})
-  }
-  subscriber.on("close", () => {
-    if (!state.subscribed) return
-    state.subscribed = false
-    recheckAll(state)
-  })
-  subscriber.on("ready", subscribe)
-  subscribe()
 }
 
 // ---- observations -----------------------------------------------------------
@@ -241,7 +221,7 @@ const unregister = (state: State, key: string, deferred: Deferred.Deferred<Wake>
 
 /** How long to sleep after `check`: to its lease's end while releases are heard, else the backoff `delay`. */
 const sleepFor = (state: State, check: Check, delay: number): { readonly ms: number; readonly polled: boolean } =>
-  check._tag === "Held" && check.leaseMs !== undefined && state.subscribed
+  check._tag === "Held" && check.leaseMs !== undefined && state.subscribed()
     ? { ms: check.leaseMs + LEASE_SLACK_MS, polled: false }
     : { ms: delay, polled: true }
 

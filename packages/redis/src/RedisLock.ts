@@ -97,8 +97,11 @@ export { lostLocks } from "./LostLock.ts"
 export { lockKey } from "./LockKey.ts"
 
 /**
- * Builds the lock over the {@link RedisClient} in context, with a subscriber
- * connection (for release notifications) that lives in the current scope.
+ * Builds the lock over the {@link RedisClient} in context. Release
+ * notifications come through the client's one shared release subscriber
+ * (`ReleaseSubscriber.ts`): however many locks are built over a client, with
+ * whatever prefix, channel or `lockKey`, they hold one subscriber connection
+ * between them, opened by the first and closed with the last one's scope.
  *
  * How it works:
  * - In-process coalescing first: the fibers of one process queue on a local

@@ -224,10 +224,10 @@ print(json.dumps(region.get("price:1")))`, redisUrl], { timeout: 60_000 })
     assert.isAtLeast(nearHits ?? 0, 1)
   })
 
-  it("the three regions share one RedisClient: 4 connections (commands, tracking, 2 lock-wait subscribers)", async () => {
-    // One RedisClient: the command connection, the near cache's invalidation subscriber, and one
-    // lock-wait subscriber per RedisLock (the products/stock lock and the Python preset's own).
-    assert.strictEqual(await namedConnections(), 4)
+  it("the three regions share one RedisClient: 3 connections (commands, tracking, 1 release subscriber)", async () => {
+    // One RedisClient: the command connection, the near cache's invalidation subscriber, and the
+    // client's release subscriber, shared by every RedisLock (the products/stock lock and the Python preset's own).
+    assert.strictEqual(await namedConnections(), 3)
   })
 
   it("load script: database calls without the cache and with it, side by side", async () => {

@@ -13,7 +13,6 @@ export interface Gate {
   readonly name: string
   readonly spanOptions: {
     readonly attributes: { readonly region: string; readonly "dogpile.region": string }
-    readonly captureStackTrace: false
   }
   closed: boolean
 }
@@ -21,22 +20,19 @@ export interface Gate {
 /** The gate of the region `name`, open. */
 export const make = (name: string): Gate => ({
   name,
-  spanOptions: { attributes: { region: name, "dogpile.region": name }, captureStackTrace: false },
+  spanOptions: { attributes: { region: name, "dogpile.region": name } },
   closed: false
 })
 
-/**
- * `self` in a span named `spanName`. Data-first on purpose: effect 4.1's data-last `withSpan` ignores
- * `captureStackTrace` and captures a stack trace on every call, which dominated the hit path. The
- * call's outcome, lock wait and creator time (`trace.ts`) are written on the span as it ends.
- */
+/** `self` in the call's span (`Trace.inSpan`, the way `Effect.fn` runs its body), its record written on it as it ends. */
 const span = <X, E, R>(
   gate: Gate,
   spanName: string,
   self: Effect.Effect<X, E, R>,
   subject: Trace.Subject,
   fallback?: Trace.Outcome
-) => Effect.withSpan(Trace.recorded(self, subject, fallback), spanName, gate.spanOptions)
+): Effect.Effect<X, E, R> =>
+  Trace.inSpan(spanName, gate.spanOptions, (opened) => Trace.recorded(opened, self, subject, fallback))
 
 /**
  * Whether spans are exported: Effect's native tracer exports nothing (and a span costs more than a whole

@@ -84,12 +84,9 @@ export const refresh = <A, E, R>(
 
 /** A regeneration in the background, in a span of its own with its own outcome and creator time. */
 const inBackground = <X, E, R>(regenerate: Effect.Effect<X, E, R>) =>
-  Effect.withSpan(
-    Trace.recorded(regenerate, undefined, "created").pipe(
+  Trace.inSpan("Region.backgroundRefresh", {}, (span) =>
+    Trace.recorded(span, regenerate, undefined, "created").pipe(
       Effect.catchCause((cause) =>
         Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logWarning("dogpile: background regeneration failed", cause)
       )
-    ),
-    "Region.backgroundRefresh",
-    { captureStackTrace: false }
-  )
+    ))

@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import { Context, Effect, Exit } from "effect"
+import { Context, Effect, Exit, References, Tracer } from "effect"
 import * as CacheKey from "../CacheKey.ts"
 import { RecordKeys } from "../RegionTracing.ts"
 
@@ -113,10 +113,11 @@ const single = (trace: CallTrace): Outcome | undefined => {
 }
 
 /**
- * `self` with a fresh record, written on the current span when it ends. `fallback`: the outcome of a
- * call that recorded none (a single-key read answered by the synchronous hit: `hit`).
+ * `self` with a fresh record, written on `span` when it ends. `fallback`: the outcome of a call that
+ * recorded none (a single-key read answered by the synchronous hit: `hit`).
  */
 export const recorded = <X, E, R>(
+  span: Tracer.Span,
   self: Effect.Effect<X, E, R>,
   subject: Subject,
   fallback: Outcome | undefined
@@ -126,6 +127,31 @@ export const recorded = <X, E, R>(
     const recordKeys = Context.get(fiber.context, RecordKeys)
     return Effect.onExit(
       Effect.provideService(self, Current, trace),
-      (exit) => Effect.annotateCurrentSpan(attributes(trace, exit, subject, fallback, recordKeys))
+      (exit) =>
+        Effect.sync(() => {
+          const out = attributes(trace, exit, subject, fallback, recordKeys)
+          for (const key in out) span.attribute(key, out[key])
+        })
     )
   })
+
+const noStack = (): string | undefined => undefined
+
+/**
+ * `body` in a span named `spanName`, the way `Effect.fn(spanName)` runs its body: the span is opened
+ * with `useSpan` (a child of the caller's span, ended with the body's exit) and made the parent of the
+ * body's spans, and a stack frame named for the call is pushed, so a failure inside names it. Unlike
+ * `Effect.fn`, no `Error` is built to capture the caller's source line: a region call is built before
+ * it knows whether a tracer exports it, so that capture would be paid by every call, hits with tracing
+ * off included (`bench/tracing.ts` measures it).
+ */
+export const inSpan = <X, E, R>(
+  spanName: string,
+  options: Tracer.SpanOptionsNoTrace,
+  body: (span: Tracer.Span) => Effect.Effect<X, E, R>
+): Effect.Effect<X, E, R> =>
+  Effect.useSpan(spanName, options, (opened) =>
+    body(opened).pipe(
+      Effect.provideService(Tracer.ParentSpan, opened),
+      Effect.updateService(References.CurrentStackFrame, (parent) => ({ name: spanName, stack: noStack, parent }))
+    ))
