@@ -8,6 +8,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   Backend,
+  type BackendRestamp,
+  type CacheKey,
   CachedFunction,
   Codec,
   type CodecShape,
@@ -55,9 +57,12 @@ const fixed = (u: number): Random.Random => ({ nextDoubleUnsafe: () => u, nextIn
 const count = (metric: RegionMetrics.CounterMetric) => Effect.map(Metric.value(metric), (state) => state.count)
 const doc = (n: number): Doc => ({ title: `doc ${n}`, body: "x".repeat(2_000) })
 
-/** What the region sent to the store: every data write (marks left out), in order. */
+/** What the region sent to the store: every data write (marks left out), in order; renewals in place. */
 interface Probe {
   readonly writes: Array<Uint8Array>
+  readonly keys: Array<CacheKey.CacheKey>
+  /** Each renewal in place sent, and whether it applied. */
+  readonly restamps: Array<readonly [BackendRestamp, boolean]>
   encodes: number
   decodes: number
 }
@@ -65,18 +70,30 @@ interface Probe {
 const isData = (key: unknown) => !(typeof key === "string" && key.startsWith("__dogpile__"))
 
 /** The store under test, its writes recorded in `probe`. */
-const recording = (inner: Backend["Service"], probe: Probe): Backend["Service"] =>
-  Backend.of({
+const recording = (inner: Backend["Service"], probe: Probe): Backend["Service"] => {
+  const restampMany = inner.restampMany
+  return Backend.of({
     ...inner,
     set: (key, value, ttl) => {
-      if (isData(key)) probe.writes.push(value)
+      if (isData(key)) (probe.writes.push(value), probe.keys.push(key))
       return inner.set(key, value, ttl)
     },
     setMany: (entries) => {
-      for (const entry of entries) if (isData(entry.key)) probe.writes.push(entry.value)
+      for (const entry of entries) if (isData(entry.key)) (probe.writes.push(entry.value), probe.keys.push(entry.key))
       return inner.setMany(entries)
-    }
+    },
+    ...(restampMany === undefined ? {} : {
+      restampMany: (entries: ReadonlyArray<BackendRestamp>) =>
+        Effect.map(restampMany(entries), (applied) => {
+          entries.forEach((entry, i) => probe.restamps.push([entry, applied[i]!]))
+          return applied
+        })
+    })
   })
+}
+
+/** The renewals in place that applied. */
+const appliedIn = (probe: Probe) => probe.restamps.filter(([, applied]) => applied).length
 
 /** JSON, its calls counted in `probe`. */
 const countingCodec = (probe: Probe): CodecShape => ({
@@ -98,7 +115,7 @@ export const conditionalRefresh = (target: ConditionalTarget): void => {
     options: { readonly envelope?: Envelope.EnvelopeShape; readonly expiration?: Duration.Input; readonly early?: boolean } = {}
   ) =>
     Effect.gen(function*() {
-      const probe: Probe = { writes: [], encodes: 0, decodes: 0 }
+      const probe: Probe = { writes: [], keys: [], restamps: [], encodes: 0, decodes: 0 }
       const inner = yield* Backend
       const r = yield* Region.make<Doc>({
         name: unique("conditional"),
@@ -110,7 +127,7 @@ export const conditionalRefresh = (target: ConditionalTarget): void => {
         Effect.provideService(Backend, recording(inner, probe)),
         Effect.provideService(Codec, countingCodec(probe))
       )
-      return { r, probe }
+      return { r, probe, inner, inPlace: inner.restampMany !== undefined }
     })
 
   const run = <A, E>(body: Effect.Effect<A, E, Backend | Lock | Scope.Scope>) =>
@@ -135,7 +152,7 @@ export const conditionalRefresh = (target: ConditionalTarget): void => {
   describe(`conditional refresh: ${target.name}`, () => {
     it.effect("not modified: the creator gets the previous entry; the renewal rewrites the header only, encodes nothing, and the next read is fresh", () =>
       run(Effect.gen(function*() {
-        const { probe, r } = yield* region()
+        const { inPlace, inner, probe, r } = yield* region()
         const { creator, state } = source()
         const events = yield* r.subscribe
         const collected = yield* Effect.forkChild(Stream.runCollect(Stream.take(events, 6)))
@@ -151,10 +168,18 @@ export const conditionalRefresh = (target: ConditionalTarget): void => {
         assert.deepStrictEqual(state.seen[1], Option.some({ value: doc(1), createdAt, validator: "1" }))
         // Renewed without encoding: the codec's encode ran once in all, for the first value.
         assert.strictEqual(probe.encodes, 1)
-        assert.strictEqual(probe.writes.length, 2)
-        const [first, renewed] = probe.writes as [Uint8Array, Uint8Array]
-        assert.strictEqual(renewed.length, first.length)
+        const first = probe.writes[0]!
         const payload = (yield* Codec.json.encode(doc(1))).length
+        // In place: one restamp carrying headers only, no second write; else the whole entry written again.
+        assert.strictEqual(probe.writes.length, inPlace ? 1 : 2)
+        assert.strictEqual(appliedIn(probe), inPlace ? 1 : 0)
+        for (const [sent] of probe.restamps) {
+          assert.strictEqual(sent.expected.length, first.length - payload)
+          assert.strictEqual(sent.header.length, first.length - payload)
+          assert.strictEqual(sent.length, first.length)
+        }
+        const renewed = Option.getOrThrow(yield* inner.get(probe.keys[0]!))
+        assert.strictEqual(renewed.length, first.length)
         // Only the creation time changed, within the header (the payload's bytes are the same).
         const changed = differences(first, renewed)
         assert.isAbove(changed.length, 0)
@@ -222,17 +247,35 @@ export const conditionalRefresh = (target: ConditionalTarget): void => {
         assert.deepStrictEqual(yield* r.getOrCreate("k", creator), doc(9))
         assert.deepStrictEqual(yield* r.get("k"), Option.some(doc(9)))
         assert.strictEqual(probe.writes.length, 2)
+        assert.strictEqual(appliedIn(probe), 0)
         // Stale again; a soft invalidation lands while the source answers 304: nothing is renewed...
         yield* TestClock.adjust("2 seconds")
         during = Effect.andThen(TestClock.adjust("10 millis"), r.invalidate())
         assert.deepStrictEqual(yield* r.getOrCreate("k", creator), doc(9))
         assert.strictEqual(probe.writes.length, 2)
+        assert.strictEqual(appliedIn(probe), 0)
         // ...so the next call still sees the invalidation: no previous entry, a full fetch.
         during = Effect.void
         yield* TestClock.adjust("10 millis")
         assert.deepStrictEqual(yield* r.getOrCreate("k", creator), doc(1))
         assert.deepStrictEqual(seen, [false, true, true, false])
         assert.strictEqual(probe.encodes, 3)
+      })))
+
+    it.effect("a delete while the source is asked wins: the 304 brings nothing back, and serves the value it had", () =>
+      run(Effect.gen(function*() {
+        const { inner, probe, r } = yield* region()
+        let during: Effect.Effect<void, unknown> = Effect.void
+        const creator = Conditional.make((previous: Option.Option<Conditional.Previous<Doc>>) =>
+          Effect.as(Effect.orDie(during), Option.isSome(previous) ? Conditional.notModified : Conditional.fresh(doc(1), { validator: "1" })))
+        yield* r.getOrCreate("k", creator)
+        yield* TestClock.adjust("2 seconds")
+        during = r.delete("k")
+        assert.deepStrictEqual(yield* r.getOrCreate("k", creator), doc(1))
+        assert.isTrue(Option.isNone(yield* inner.get(probe.keys[0]!)))
+        assert.deepStrictEqual(yield* r.get("k"), Option.none())
+        assert.strictEqual(probe.writes.length, 1)
+        assert.strictEqual(appliedIn(probe), 0)
       })))
 
     it.effect("200 concurrent callers of an expired key: 1 revalidation, 1 renewal, every caller gets the value", () =>
@@ -248,7 +291,7 @@ export const conditionalRefresh = (target: ConditionalTarget): void => {
         assert.strictEqual(yield* count(r.metrics.notModified), 1)
         assert.strictEqual(yield* count(r.metrics.creations), 1)
         assert.strictEqual(probe.encodes, 1)
-        assert.strictEqual(probe.writes.length, 2)
+        assert.strictEqual(probe.writes.length + appliedIn(probe), 2)
       })))
 
     it.effect("early refresh (XFetch) hands the fresh entry over; its 304 renews in the background, encoding nothing", () =>
@@ -274,7 +317,7 @@ export const conditionalRefresh = (target: ConditionalTarget): void => {
         assert.isTrue(Option.isSome(seen[1]!) && seen[1]!.value.validator === "1")
         assert.strictEqual(yield* count(r.metrics.notModified), 1)
         assert.strictEqual(probe.encodes, 1)
-        assert.strictEqual(probe.writes.length, 2)
+        assert.strictEqual(probe.writes.length + appliedIn(probe), 2)
       })))
 
     it.effect("getOrCreateMany and cachedManyConditional: previous entries per key; renewed and fresh keys mixed in one batch", () =>
@@ -304,7 +347,7 @@ export const conditionalRefresh = (target: ConditionalTarget): void => {
         assert.deepStrictEqual(values.map((v) => v.title), ["a v1", "b v2", "c v1"])
         assert.deepStrictEqual(seen, [[undefined, undefined, undefined], ["1", "1", "1"]])
         assert.strictEqual(probe.encodes, 4)
-        assert.strictEqual(probe.writes.length, 6)
+        assert.strictEqual(probe.writes.length + appliedIn(probe), 6)
         assert.strictEqual(yield* count(r.metrics.notModified), 2)
         // The renewed keys read as fresh.
         yield* TestClock.adjust("500 millis")
