@@ -278,6 +278,52 @@ export const conditionalRefresh = (target: ConditionalTarget): void => {
         assert.strictEqual(appliedIn(probe), 0)
       })))
 
+    it.effect("renewal in place with the compact envelope; a header of another length (other tags) is rewritten whole", () =>
+      run(Effect.gen(function*() {
+        const { inPlace, probe, r } = yield* region({ envelope: Envelope.compact({ resolution: "1 millis" }) })
+        const { creator, state } = source()
+        yield* r.getOrCreate("k", creator, { tags: ["t1"] })
+        yield* TestClock.adjust("1500 millis")
+        assert.deepStrictEqual(yield* r.getOrCreate("k", creator, { tags: ["t2"] }), doc(1))
+        assert.strictEqual(appliedIn(probe), inPlace ? 1 : 0)
+        assert.strictEqual(probe.writes.length, inPlace ? 1 : 2)
+        // Tags of another length: the new header is longer, so the entry is re-read and written whole.
+        yield* TestClock.adjust("1500 millis")
+        assert.deepStrictEqual(yield* r.getOrCreate("k", creator, { tags: ["tag-3"] }), doc(1))
+        assert.strictEqual(appliedIn(probe), inPlace ? 1 : 0)
+        assert.strictEqual(probe.writes.length, inPlace ? 2 : 3)
+        // Renewed either way: fresh for another second, tagged as the last call said.
+        yield* TestClock.adjust("500 millis")
+        assert.deepStrictEqual(yield* r.getOrCreate("k", creator, { tags: ["tag-3"] }), doc(1))
+        assert.strictEqual(state.calls, 3)
+        assert.strictEqual(probe.encodes, 1)
+        yield* TestClock.adjust("10 millis")
+        yield* r.invalidateTags(["tag-3"], { hard: true })
+        yield* TestClock.adjust("10 millis")
+        assert.deepStrictEqual(yield* r.get("k"), Option.none())
+      })))
+
+    it.effect("a hard invalidation while the source is asked wins: nothing renewed, the next call creates", () =>
+      run(Effect.gen(function*() {
+        const { probe, r } = yield* region()
+        const { creator, state } = source()
+        yield* r.getOrCreate("k", creator)
+        yield* TestClock.adjust("2 seconds")
+        const invalidating = Conditional.make((previous: Option.Option<Conditional.Previous<Doc>>) =>
+          Effect.andThen(
+            Effect.andThen(TestClock.adjust("10 millis"), Effect.orDie(r.invalidate({ hard: true }))),
+            creator.create(previous)
+          ))
+        assert.deepStrictEqual(yield* r.getOrCreate("k", invalidating), doc(1))
+        assert.strictEqual(appliedIn(probe), 0)
+        assert.strictEqual(probe.writes.length, 1)
+        yield* TestClock.adjust("10 millis")
+        assert.deepStrictEqual(yield* r.get("k"), Option.none())
+        assert.deepStrictEqual(yield* r.getOrCreate("k", creator), doc(1))
+        assert.strictEqual(probe.encodes, 2)
+        assert.strictEqual(state.calls, 3)
+      })))
+
     it.effect("200 concurrent callers of an expired key: 1 revalidation, 1 renewal, every caller gets the value", () =>
       run(Effect.gen(function*() {
         const { probe, r } = yield* region()
