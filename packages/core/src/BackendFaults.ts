@@ -35,13 +35,14 @@ export interface BackendFaultsConfig {
   readonly all?: Read
   /** `get`, `getMany` (and `getManyFromStore`). */
   readonly reads?: Read
-  /** `set` and `setMany`. */
+  /** `set` and `setMany` (and `restampMany`). */
   readonly writes?: Write
   /** `delete` and `deleteMany`. */
   readonly deletes?: Write
   readonly get?: Read
   readonly getMany?: Read
   readonly set?: Write
+  /** Also applies to `restampMany`, the renewal in place of a conditional refresh. */
   readonly setMany?: Write
   readonly delete?: Write
   readonly deleteMany?: Write
