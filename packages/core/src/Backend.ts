@@ -21,6 +21,39 @@ export interface BackendEntry {
 }
 
 /**
+ * One entry to renew in place ({@link Backend} `restampMany`): if the entry
+ * stored at `key` is `length` bytes long and starts with `expected`, its first
+ * bytes are overwritten with `header` (as long as `expected`), the rest left
+ * as it is, and its store TTL set to `ttl` (none: no expiry). Otherwise
+ * nothing changes. A conditional refresh's "not modified" renews an entry
+ * this way: only its header (the metadata and the envelope's creation time)
+ * crosses the wire, never its value.
+ *
+ * @example
+ * ```ts
+ * import type { BackendRestamp } from "@dogpile-effect/core"
+ * const renewal: BackendRestamp = {
+ *   key: "user:42",
+ *   length: 1_009,
+ *   expected: new Uint8Array([0xfe, 0, 1, 0, 0, 0, 0, 0, 1]),
+ *   header: new Uint8Array([0xfe, 0, 1, 0, 0, 0, 0, 0, 2])
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface BackendRestamp {
+  readonly key: CacheKey
+  /** The stored entry's whole length, in bytes. */
+  readonly length: number
+  /** The bytes the stored entry must start with. */
+  readonly expected: Uint8Array
+  /** What replaces them: exactly as many bytes. */
+  readonly header: Uint8Array
+  readonly ttl?: Duration.Duration | undefined
+}
+
+/**
  * The errors a backend operation can fail with.
  *
  * @since 0.1.0
@@ -83,6 +116,15 @@ export class Backend extends Context.Service<Backend, {
   getManyFromStore?(keys: ReadonlyArray<CacheKey>): Effect.Effect<ReadonlyArray<Option.Option<Uint8Array>>, BackendFailure>
   set(key: CacheKey, value: Uint8Array, ttl?: Duration.Duration): Effect.Effect<void, BackendFailure>
   setMany(entries: ReadonlyArray<BackendEntry>): Effect.Effect<void, BackendFailure>
+  /**
+   * Optional: renews entries in place ({@link BackendRestamp}), each one
+   * checked and rewritten atomically, and answers per entry, in order,
+   * whether it applied (`false`: the key holds another entry, or none). A
+   * conditional refresh uses it to renew an entry its creator answered "not
+   * modified" for in one round trip that carries only headers; without it,
+   * the region re-reads the entry and writes it whole with `set`.
+   */
+  restampMany?(entries: ReadonlyArray<BackendRestamp>): Effect.Effect<ReadonlyArray<boolean>, BackendFailure>
   delete(key: CacheKey): Effect.Effect<void, BackendFailure>
   deleteMany(keys: ReadonlyArray<CacheKey>): Effect.Effect<void, BackendFailure>
 }>()("@dogpile-effect/core/Backend") {}

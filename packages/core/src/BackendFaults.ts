@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { Clock, Effect, Layer } from "effect"
-import { Backend, type BackendEntry } from "./Backend.ts"
+import { Backend, type BackendEntry, type BackendRestamp } from "./Backend.ts"
 import { BackendError, type InvalidOptionError } from "./CacheError.ts"
 import * as FaultRules from "./FaultRules.ts"
 import * as FaultVerdict from "./FaultVerdict.ts"
@@ -35,13 +35,14 @@ export interface BackendFaultsConfig {
   readonly all?: Read
   /** `get`, `getMany` (and `getManyFromStore`). */
   readonly reads?: Read
-  /** `set` and `setMany`. */
+  /** `set` and `setMany` (and `restampMany`). */
   readonly writes?: Write
   /** `delete` and `deleteMany`. */
   readonly deletes?: Write
   readonly get?: Read
   readonly getMany?: Read
   readonly set?: Write
+  /** Also applies to `restampMany`, the renewal in place of a conditional refresh. */
   readonly setMany?: Write
   readonly delete?: Write
   readonly deleteMany?: Write
@@ -131,6 +132,7 @@ const build = (inner: Backend["Service"], plan: Plan, startedAt: number): Backen
         : undefined)
   const reads = !FaultRules.isEmpty(plan.get) || !FaultRules.isEmpty(plan.getMany)
   const fromStore = inner.getManyFromStore
+  const restampMany = inner.restampMany?.bind(inner)
   return Backend.of({
     name: inner.name,
     capabilities: inner.capabilities,
@@ -143,7 +145,12 @@ const build = (inner: Backend["Service"], plan: Plan, startedAt: number): Backen
     set: (key, value, ttl) => guard("set", Effect.suspend(() => inner.set(key, value, ttl)), Effect.void),
     setMany: (entries: ReadonlyArray<BackendEntry>) => guard("setMany", Effect.suspend(() => inner.setMany(entries)), Effect.void),
     delete: (key) => guard("delete", Effect.suspend(() => inner.delete(key)), Effect.void),
-    deleteMany: (keys) => guard("deleteMany", Effect.suspend(() => inner.deleteMany(keys)), Effect.void)
+    deleteMany: (keys) => guard("deleteMany", Effect.suspend(() => inner.deleteMany(keys)), Effect.void),
+    // A renewal in place is a write of many keys: the `setMany` rules apply (dropped, it reports each one done).
+    ...(restampMany === undefined ? {} : {
+      restampMany: (entries: ReadonlyArray<BackendRestamp>) =>
+        guard("setMany", Effect.suspend(() => restampMany(entries)), Effect.succeed(entries.map(() => true)))
+    })
   })
 }
 

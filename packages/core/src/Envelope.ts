@@ -63,6 +63,13 @@ export interface EnvelopeShape {
    * regions refuse conditional creators with them.
    */
   restamp?(bytes: Uint8Array, createdAt: number): Option.Option<Uint8Array>
+  /**
+   * The header this envelope writes in front of the payload of an entry created at `createdAt`
+   * (what `restamp` rewrites; its length is the header's). With it, a region renews a "not
+   * modified" entry in place where the backend can (`Backend.restampMany`): it sends the old and
+   * the new header, not the value. Envelopes without it renew by re-reading and rewriting.
+   */
+  header?(createdAt: number): Uint8Array
 }
 
 /**
@@ -142,6 +149,20 @@ const writeFullTime = (out: Uint8Array, createdAt: number): void => {
   putUint32(out, 5, ms % 2 ** 32)
 }
 
+/** Writes the full envelope's header: magic, `version` (16 bits), creation time. */
+const writeFullHeader = (out: Uint8Array, version: number, createdAt: number): void => {
+  out[0] = FULL_MAGIC
+  out[1] = version >>> 8
+  out[2] = version & 0xff
+  writeFullTime(out, createdAt)
+}
+
+/** Writes the compact envelope's header: magic, creation time in whole `unit`s (32 bits). */
+const writeCompactHeader = (out: Uint8Array, unit: number, createdAt: number): void => {
+  out[0] = COMPACT_MAGIC
+  putUint32(out, 1, Math.min(Math.max(0, Math.floor(createdAt / unit)), MAX_UINT32))
+}
+
 /** An envelope built from invalid options: regions refuse it when built; used directly, it fails every call. */
 const invalidEnvelope = (name: string, problem: string): EnvelopeShape => ({
   name,
@@ -189,12 +210,7 @@ export const full = (options?: { readonly version?: number }): EnvelopeShape => 
     encode: (value, createdAt, codec) =>
       // An eager codec's bytes are a completed `Exit`; the envelope's are then one too (no fiber step).
       Eager.map(codec.encode(value), (payload) =>
-        withHeader(FULL_HEADER, payload, (out) => {
-          out[0] = FULL_MAGIC
-          out[1] = version >>> 8
-          out[2] = version & 0xff
-          writeFullTime(out, createdAt)
-        })),
+        withHeader(FULL_HEADER, payload, (out) => writeFullHeader(out, version, createdAt))),
     decode: (bytes, _now, codec) => {
       if (bytes.length < FULL_HEADER || bytes[0] !== FULL_MAGIC) return malformed("full", "not a full envelope")
       const view = new DataView(bytes.buffer, bytes.byteOffset, FULL_HEADER)
@@ -207,6 +223,11 @@ export const full = (options?: { readonly version?: number }): EnvelopeShape => 
       bytes.length < FULL_HEADER || bytes[0] !== FULL_MAGIC
         ? Option.none()
         : Option.some(restamped(bytes, (out) => writeFullTime(out, createdAt))),
+    header: (createdAt) => {
+      const out = new Uint8Array(FULL_HEADER)
+      writeFullHeader(out, version, createdAt)
+      return out
+    },
     peek: (bytes) => {
       if (bytes.length < FULL_HEADER || bytes[0] !== FULL_MAGIC) return Option.none()
       const view = new DataView(bytes.buffer, bytes.byteOffset, FULL_HEADER)
@@ -244,10 +265,12 @@ export const compact = (options?: { readonly resolution?: Duration.Input }): Env
     storesCreatedAt: true,
     encode: (value, createdAt, codec) =>
       Eager.map(codec.encode(value), (payload) =>
-        withHeader(COMPACT_HEADER, payload, (out) => {
-          out[0] = COMPACT_MAGIC
-          putUint32(out, 1, Math.min(Math.max(0, Math.floor(createdAt / unit)), MAX_UINT32))
-        })),
+        withHeader(COMPACT_HEADER, payload, (out) => writeCompactHeader(out, unit, createdAt))),
+    header: (createdAt) => {
+      const out = new Uint8Array(COMPACT_HEADER)
+      writeCompactHeader(out, unit, createdAt)
+      return out
+    },
     restamp: (bytes, createdAt) =>
       bytes.length < COMPACT_HEADER || bytes[0] !== COMPACT_MAGIC
         ? Option.none()

@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import { Clock, Duration, Effect, Exit, Layer, Option } from "effect"
-import { Backend, type BackendEntry, ownBytes } from "./Backend.ts"
+import { Backend, type BackendEntry, type BackendRestamp, ownBytes } from "./Backend.ts"
 import * as CacheKey from "./CacheKey.ts"
 import { type InvalidOptionError, UnsupportedKeyError } from "./CacheError.ts"
 import * as Eager from "./internal/eager.ts"
@@ -74,6 +74,21 @@ const build = (options: MemoryBackendOptions, capacity: number): Backend["Servic
     store.set(id, { value: ownBytes(value), expiresAt })
   }
 
+  /**
+   * Renews `id` in place if it holds `restamp`'s entry: a new array (the same instance would keep
+   * a region's decoding of the old header), the payload copied as it is, the TTL reset.
+   */
+  const restampOne = (id: string, restamp: BackendRestamp, now: number): boolean => {
+    const current = lookup(id, now)
+    const { expected, header } = restamp
+    if (current === undefined || current.length !== restamp.length || header.length !== expected.length) return false
+    for (let i = 0; i < expected.length; i++) if (current[i] !== expected[i]) return false
+    const renewed = current.slice()
+    renewed.set(header, 0)
+    write(id, renewed, restamp.ttl, now)
+    return true
+  }
+
   const ids = (keys: ReadonlyArray<CacheKey.CacheKey>): Effect.Effect<ReadonlyArray<string>, UnsupportedKeyError> => {
     const all: Array<string> = []
     for (const key of keys) {
@@ -112,6 +127,15 @@ const build = (options: MemoryBackendOptions, capacity: number): Backend["Servic
               const entry = entries[i] as BackendEntry
               write(id, entry.value, entry.ttl, now)
             })
+          })
+        )),
+    restampMany: (entries: ReadonlyArray<BackendRestamp>) =>
+      Effect.flatMap(ids(entries.map((entry) => entry.key)), (all) =>
+        Clock.clockWith((clock) =>
+          Effect.sync(() => {
+            const now = clock.currentTimeMillisUnsafe()
+            // Index is within bounds: `all` was built from `entries` one-to-one.
+            return all.map((id, i) => restampOne(id, entries[i] as BackendRestamp, now))
           })
         )),
     delete: (key) => Effect.flatMap(idOf(key), (id) => Effect.sync(() => void store.delete(id))),

@@ -19,7 +19,7 @@
  * @since 0.1.0
  */
 import { Context, Duration, Effect, Latch, Layer, Metric, Schedule, type Scope } from "effect"
-import { Backend, type BackendEntry, type BackendFailure } from "./Backend.ts"
+import { Backend, type BackendEntry, type BackendFailure, type BackendRestamp } from "./Backend.ts"
 import * as CacheKeys from "./CacheKey.ts"
 import { BackendError, type InvalidOptionError } from "./CacheError.ts"
 import * as RecoveryQueue from "./RecoveryQueue.ts"
@@ -241,6 +241,7 @@ const decorate = (engine: Engine): Backend["Service"] => {
   const { inner } = engine
   const peek = inner.peek
   const fromStore = inner.getManyFromStore
+  const restampMany = inner.restampMany?.bind(inner)
   return Backend.of({
     name: inner.name,
     capabilities: inner.capabilities,
@@ -255,7 +256,12 @@ const decorate = (engine: Engine): Backend["Service"] => {
     delete: (key) =>
       guarded(engine, "delete", [key], "delete", () => Effect.succeed([RecoveryQueue.remove(key)]), () => inner.delete(key)),
     deleteMany: (keys) =>
-      guarded(engine, "deleteMany", keys, "delete", () => Effect.succeed(keys.map(RecoveryQueue.remove)), () => inner.deleteMany(keys))
+      guarded(engine, "deleteMany", keys, "delete", () => Effect.succeed(keys.map(RecoveryQueue.remove)), () => inner.deleteMany(keys)),
+    // Not queued: while writes wait for replay, a renewal in place fails like a read (it would compare against
+    // what they are about to replace); the region's bypass policy then applies.
+    ...(restampMany === undefined ? {} : {
+      restampMany: (entries: ReadonlyArray<BackendRestamp>) => gated(engine, "restampMany", () => restampMany(entries))
+    })
   })
 }
 

@@ -17,6 +17,7 @@ import { GetBatcher } from "@dogpile-effect/redis/toolkit"
 import { Context, Duration, Effect, Exit, Layer, Metric, type Scope } from "effect"
 import * as EntryExpiry from "./EntryExpiry.ts"
 import * as HashMetrics from "./HashMetrics.ts"
+import * as HashRestamp from "./HashRestamp.ts"
 import * as HashScripts from "./HashScripts.ts"
 import * as Overflow from "./Overflow.ts"
 import * as Pipeline from "./Pipeline.ts"
@@ -341,6 +342,15 @@ export const make = (
       getMany,
       set,
       setMany,
+      restampMany: HashRestamp.make({
+        redis,
+        storedKey,
+        bucketTtl,
+        marker: overflowAbove === undefined ? undefined : Overflow.MARKER,
+        overflowKey: Overflow.key,
+        fieldTtl: features.fieldTtl,
+        ttlField: expiry !== undefined && expiry.maxAgeMs === undefined ? EntryExpiry.TTL_FIELD : undefined
+      }),
       delete: (key) => deleteMany([key]),
       deleteMany
     })

@@ -1,6 +1,8 @@
 /**
  * The Backend over node-redis: plain string keys over GET / MGET / SET [PX] /
- * DEL, binary-safe, on the client of Effect's `NodeRedis` service.
+ * DEL, binary-safe, on the client of Effect's `NodeRedis` service; renewals in
+ * place through the Redis backend's script (`RestampLua` of
+ * `@dogpile-effect/redis/lock-kit`).
  *
  * @since 0.1.0
  */
@@ -8,12 +10,14 @@ import {
   Backend,
   type BackendEntry,
   type BackendError,
+  type BackendRestamp,
   CacheKey,
   type InvalidOptionError,
   Options,
   UnsupportedKeyError
 } from "@dogpile-effect/core"
-import { StoreTtl } from "@dogpile-effect/redis/lock-kit"
+import { RestampLua, StoreTtl } from "@dogpile-effect/redis/lock-kit"
+import { createHash } from "node:crypto"
 import { NodeRedis } from "@effect/platform-node/NodeRedis"
 import { Config, Duration, Effect, Layer, Option } from "effect"
 import { RESP_TYPES } from "redis"
@@ -60,6 +64,12 @@ const setCommand = (key: string, value: Uint8Array, ttl: Duration.Duration | und
   const px = StoreTtl.pxOf(ttl)
   return px === undefined ? ["SET", key, toBuffer(value)] : ["SET", key, toBuffer(value), "PX", String(px)]
 }
+
+/** The SHA1 of {@link RestampLua.RESTAMP}, for `EVALSHA`. */
+const RESTAMP_SHA = createHash("sha1").update(RestampLua.RESTAMP).digest("hex")
+
+/** Whether `error` is Redis's answer to an `EVALSHA` of a script it has not loaded. */
+const noScript = (error: unknown) => error instanceof Error && error.message.startsWith("NOSCRIPT")
 
 /** Positions `0..length-1` in runs of at most `size`. */
 const chunks = (length: number, size: number): ReadonlyArray<ReadonlyArray<number>> => {
@@ -157,6 +167,36 @@ export const make = (
         )
       })
 
+    /** The renewal script over `keys` and `args`: `EVALSHA`, loading it with `EVAL` on a server that lacks it. */
+    const restampRun = (keys: ReadonlyArray<string>, args: ReadonlyArray<string | number | Buffer>) => {
+      const rest = [String(keys.length), ...keys, ...args.map((arg) => (typeof arg === "number" ? String(arg) : arg))]
+      return report.run(
+        "restampMany",
+        () =>
+          client.sendCommand<unknown>(["EVALSHA", RESTAMP_SHA, ...rest], { typeMapping: BYTES }).catch((error: unknown) =>
+            noScript(error) ? client.sendCommand<unknown>(["EVAL", RestampLua.RESTAMP, ...rest], { typeMapping: BYTES }) : Promise.reject(error)
+          ),
+        timeoutMs
+      )
+    }
+
+    /** Renewals in place: one script per batch, carrying headers only. */
+    const restampMany = (entries: ReadonlyArray<BackendRestamp>) =>
+      Effect.gen(function*() {
+        const all = yield* plainAll(entries.map((entry) => entry.key))
+        const applied = new Array<boolean>(all.length).fill(false)
+        yield* Effect.forEach(
+          chunks(all.length, batchSize),
+          (batch) =>
+            Effect.map(
+              restampRun(batch.map((i) => all[i] as string), RestampLua.argsOf(entries, batch)),
+              (reply) => RestampLua.appliedOf(reply, batch.length).forEach((done, j) => (applied[batch[j]!] = done))
+            ),
+          { concurrency: "unbounded", discard: true }
+        )
+        return applied
+      })
+
     const deleteOne = (key: CacheKey.CacheKey) => Effect.flatMap(plain(key), (k) => Effect.asVoid(send("del", ["DEL", k])))
 
     const deleteMany = (keys: ReadonlyArray<CacheKey.CacheKey>) =>
@@ -176,6 +216,7 @@ export const make = (
       getMany,
       set,
       setMany,
+      restampMany,
       delete: deleteOne,
       deleteMany
     })

@@ -208,26 +208,39 @@ export const build = (parts: Parts): RedisClient["Service"] => {
     })
 
   const defined = new Set<string>()
-  const script = (name: string, lua: string, numberOfKeys: number): RedisScript => {
+  /** The ioredis command of `name` for calls of `numberOfKeys` keys, defined on first use. */
+  const define = (name: string, lua: string, numberOfKeys: number): string => {
     if (!defined.has(name)) {
       client.defineCommand(name, { lua, numberOfKeys })
       defined.add(name)
     }
+    return name
+  }
+  const script = (name: string, lua: string, numberOfKeys: number | "variable"): RedisScript => {
+    // A script of any number of keys is one ioredis command per count: ioredis routes an auto-pipelined
+    // Cluster command by its first argument, which must then be a key, not the count of keys.
+    const commandOf = numberOfKeys === "variable"
+      ? (keys: ReadonlyArray<string>) => define(`${name}${keys.length}`, lua, keys.length)
+      : (() => {
+        const command = define(name, lua, numberOfKeys)
+        return () => command
+      })()
     const call = (
-      method: string,
+      buffers: boolean,
       keys: ReadonlyArray<string>,
       args: ReadonlyArray<string | number | Buffer>,
       options?: CallOptions
     ) =>
       use(name, (c) => {
-        // `defineCommand` added `method` to the client at runtime.
+        // `defineCommand` added the method to the client at runtime.
+        const method = `${commandOf(keys)}${buffers ? "Buffer" : ""}`
         const fn = (c as unknown as Record<string, ScriptMethod>)[method] as ScriptMethod
         return fn.call(c, ...keys, ...args)
       }, options)
     return {
       name,
-      run: (keys, args, options) => call(name, keys, args, options),
-      runBuffer: (keys, args, options) => call(`${name}Buffer`, keys, args, options)
+      run: (keys, args, options) => call(false, keys, args, options),
+      runBuffer: (keys, args, options) => call(true, keys, args, options)
     }
   }
 

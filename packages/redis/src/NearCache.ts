@@ -12,6 +12,7 @@ import {
   type BackendEntry,
   type BackendError,
   type BackendFailure,
+  type BackendRestamp,
   CacheKey,
   type InvalidOptionError,
   Options
@@ -148,6 +149,7 @@ const decorate = (
   counts: NearCacheMetrics.Counts
 ): Backend["Service"] => {
   const { locate, maxLoopLagMs } = settings
+  const restampMany = inner.restampMany?.bind(inner)
   const keep = (ticket: NearStore.Ticket, key: CacheKey.CacheKey, found: Option.Option<Uint8Array>, now: number) => {
     // Misses are not kept: see docs/near-cache.md ("negative results").
     if (Option.isNone(found)) return
@@ -231,8 +233,11 @@ const decorate = (
 
   const getMany = (keys: ReadonlyArray<CacheKey.CacheKey>) => afterLoopTurn(keys.length, (now) => servedMany(keys, now))
 
-  /** A write or delete: local copies go before it is sent and again after it settles (it may have applied even if it failed). */
-  const through = <E>(keys: ReadonlyArray<CacheKey.CacheKey>, write: Effect.Effect<void, E>) =>
+  /**
+   * A write, delete or renewal in place: local copies go before it is sent and again after it settles (it
+   * may have applied even if it failed), so none serves the header a renewal replaced.
+   */
+  const through = <A, E>(keys: ReadonlyArray<CacheKey.CacheKey>, write: Effect.Effect<A, E>) =>
     Effect.suspend(() => {
       const redisKeys = keys.map(locate)
       const drop = Effect.sync(() => void store.invalidate(redisKeys))
@@ -257,7 +262,10 @@ const decorate = (
     set: (key, value, ttl) => through([key], inner.set(key, value, ttl)),
     setMany: (entries: ReadonlyArray<BackendEntry>) => through(entries.map((e) => e.key), inner.setMany(entries)),
     delete: (key) => through([key], inner.delete(key)),
-    deleteMany: (keys) => through(keys, inner.deleteMany(keys))
+    deleteMany: (keys) => through(keys, inner.deleteMany(keys)),
+    ...(restampMany === undefined ? {} : {
+      restampMany: (entries: ReadonlyArray<BackendRestamp>) => through(entries.map((e) => e.key), restampMany(entries))
+    })
   })
 }
 

@@ -1,11 +1,13 @@
 /**
- * The Redis Backend: plain string keys over GET / MGET / SET [PX] / DEL.
+ * The Redis Backend: plain string keys over GET / MGET / SET [PX] / DEL, and
+ * renewals in place through one script (`RestampLua`).
  *
  * @since 0.1.0
  */
 import {
   Backend,
   type BackendEntry,
+  type BackendRestamp,
   CacheKey,
   type InvalidOptionError,
   Options,
@@ -16,6 +18,7 @@ import * as GetBatcher from "./GetBatcher.ts"
 import * as KeySlot from "./KeySlot.ts"
 import * as LockedStore from "./LockedStore.ts"
 import { RedisClient } from "./RedisClient.ts"
+import * as RestampLua from "./RestampLua.ts"
 import { pxOf } from "./StoreTtl.ts"
 
 /**
@@ -172,6 +175,24 @@ export const make = (
         )
       })
 
+    // Renewals in place: one script per slot (and batch) carrying headers only.
+    const restampScript = redis.script("dogpileRestamp", RestampLua.RESTAMP, "variable")
+    const restampMany = (entries: ReadonlyArray<BackendRestamp>) =>
+      Effect.gen(function*() {
+        const all = yield* plainAll(entries.map((entry) => entry.key))
+        const applied = new Array<boolean>(all.length).fill(false)
+        yield* Effect.forEach(
+          plan(all),
+          (batch) =>
+            Effect.map(
+              restampScript.run(batch.map((i) => all[i] as string), RestampLua.argsOf(entries, batch)),
+              (reply) => RestampLua.appliedOf(reply, batch.length).forEach((done, j) => (applied[batch[j]!] = done))
+            ),
+          { concurrency: "unbounded", discard: true }
+        )
+        return applied
+      })
+
     const deleteOne = (key: CacheKey.CacheKey) =>
       Effect.flatMap(plain(key), (k) => Effect.asVoid(redis.use("del", (c) => c.del(k))))
 
@@ -192,6 +213,7 @@ export const make = (
       getMany,
       set,
       setMany,
+      restampMany,
       delete: deleteOne,
       deleteMany
     })

@@ -127,7 +127,8 @@ export interface RedisScript {
  *   `BackendError` naming `operation`, with any password scrubbed.
  * - `deadline(promise)` applies the same bound to an ioredis promise driven
  *   directly (with `toError` for its failure).
- * - `script(name, lua, numberOfKeys)` registers a Lua script once.
+ * - `script(name, lua, numberOfKeys)` registers a Lua script once
+ *   (`numberOfKeys` may be `"variable"`: each call passes its own keys).
  * - `isCluster` tells whether keys of one request must share a slot.
  * - `duplicate` opens a second connection (e.g. for SUBSCRIBE) in a scope.
  *
@@ -172,7 +173,8 @@ export class RedisClient extends Context.Service<RedisClient, {
    * connection error also schedules a refresh of the slot map.
    */
   deadline<A>(promise: Promise<A>, options?: CallOptions): Promise<A>
-  script(name: string, lua: string, numberOfKeys: number): RedisScript
+  /** `numberOfKeys`: the keys every call passes, or `"variable"` (each call's own). */
+  script(name: string, lua: string, numberOfKeys: number | "variable"): RedisScript
   /** A second connection with the same settings (offline queue on, for subscribers), closed with the scope. */
   readonly duplicate: Effect.Effect<RedisConnection, never, Scope.Scope>
 }>()("@dogpile-effect/redis/RedisClient") {}

@@ -84,6 +84,7 @@ describe("@dogpile-effect/redis/lock-kit", () => {
       "LockSettings.ts",
       "LostLock.ts",
       "RedisLease.ts",
+      "RestampLua.ts",
       "StoreTtl.ts",
       "entries/lockKit.ts"
     ])
@@ -93,7 +94,7 @@ describe("@dogpile-effect/redis/lock-kit", () => {
 
   it("loads no ioredis module when imported in a fresh process", async () => {
     const [kit, root] = await Promise.all([loadedBy(LOCK_KIT), loadedBy(ROOT)])
-    expect(kit.exports).toEqual(["LockAttempt", "LockKey", "LockLua", "LockRenewal", "LockSettings", "LostLock", "RedisLease", "StoreTtl"])
+    expect(kit.exports).toEqual(["LockAttempt", "LockKey", "LockLua", "LockRenewal", "LockSettings", "LostLock", "RedisLease", "RestampLua", "StoreTtl"])
     expect(kit.ioredis).toEqual([])
     expect(root.ioredis.length).toBeGreaterThan(0)
   }, 120_000)

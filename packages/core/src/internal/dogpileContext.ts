@@ -13,7 +13,8 @@ import type * as RegionEvent from "../RegionEvent.ts"
 import type { RegionMetrics } from "../RegionMetrics.ts"
 import type { Target } from "./keys.ts"
 import type { CallSettings } from "./settings.ts"
-import type { Found, Stored } from "./stored.ts"
+import type { Standing } from "./standing.ts"
+import type { Found, InPlace, Stored } from "./stored.ts"
 
 /**
  * What the algorithm needs from its region: the lock, a re-read past any in-process tier, the store,
@@ -52,6 +53,20 @@ export interface DogpileContext<A> {
   ) => Effect.Effect<void, CacheError>
   /** Renews a stored entry at `createdAt` with `meta` without encoding it (`undefined`: it cannot). */
   readonly renewed: (stored: Stored<A>, createdAt: number, meta: EntryMeta.EntryMeta) => Uint8Array | undefined
+  /** A stored entry renewed in place at `createdAt` with `meta`: its old and new headers (`undefined`: it cannot). */
+  readonly inPlace: (stored: Stored<A>, createdAt: number, meta: EntryMeta.EntryMeta) => InPlace | undefined
+  /**
+   * Renews entries in place (`Backend.restampMany`), answering per entry whether it applied; absent when
+   * the backend cannot.
+   */
+  readonly restamp?:
+    | ((
+      entries: ReadonlyArray<readonly [Target, InPlace, EntryMeta.EntryMeta]>,
+      call: CallSettings<A>
+    ) => Effect.Effect<ReadonlyArray<boolean>, CacheError>)
+    | undefined
+  /** Whether decoded entries still stand under the region's and their tags' invalidation marks. */
+  readonly standing: Standing
   readonly background: FiberSet.FiberSet<unknown, unknown>
   readonly metrics: RegionMetrics
   readonly lockTimeoutMs: number

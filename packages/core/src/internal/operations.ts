@@ -9,7 +9,7 @@
  */
 import { Effect, FiberSet } from "effect"
 import type { Backend } from "../Backend.ts"
-import { CurrentInvalidation } from "../Invalidation.ts"
+import { CurrentInvalidation, type InvalidationShape } from "../Invalidation.ts"
 import type { Lock } from "../Lock.ts"
 import type { Region } from "../Region.ts"
 import * as RegionEvent from "../RegionEvent.ts"
@@ -27,6 +27,7 @@ import * as Mutations from "./mutations.ts"
 import * as Reads from "./reads.ts"
 import { type RegionRuntime, withTarget } from "./regionRuntime.ts"
 import * as SingleRead from "./singleRead.ts"
+import * as Standing from "./standing.ts"
 import type * as Settings from "./settings.ts"
 import * as Stored from "./stored.ts"
 import * as TagMarks from "./tagMarks.ts"
@@ -48,13 +49,18 @@ const dogpileContext = <A>(
   hub: RegionEvent.Hub,
   reads: Reads.Reads<A>,
   writes: Writes.Writes<A>,
-  storage: Stored.Storage<A>
+  storage: Stored.Storage<A>,
+  invalidation: InvalidationShape,
+  tagMarks: TagMarks.TagMarks
 ): DogpileContext<A> => ({
   lock,
   reread: (targets, call) => reads.again(targets, call.expirationMs),
   store: writes.store,
   renew: writes.renew,
   renewed: storage.renew,
+  inPlace: storage.inPlace,
+  restamp: writes.restamp,
+  standing: Standing.make(invalidation, tagMarks),
   background,
   metrics,
   lockTimeoutMs: settings.lockTimeoutMs,
@@ -102,7 +108,7 @@ const runtime = <A>(
       reads,
       writes,
       fastHit: FastPath.make({ backend, storage, invalidation, tagMarks, early }),
-      dogpile: dogpileContext(settings, backend, lock, background, metrics, hub, reads, writes, storage),
+      dogpile: dogpileContext(settings, backend, lock, background, metrics, hub, reads, writes, storage, invalidation, tagMarks),
       bypass,
       gate: Gate.make(name),
       resolveKey: Keys.resolver(settings.keySpace)

@@ -124,6 +124,20 @@ export interface Storage<A> {
    * time rewritten, behind the new metadata; the codec does not run. `undefined` when it cannot.
    */
   readonly renew: (stored: Stored<A>, createdAt: number, meta: EntryMeta.EntryMeta) => Uint8Array | undefined
+  /**
+   * `stored` renewed at `createdAt` with `meta` in place: the header it was stored with (rebuilt
+   * from what was decoded, never from its bytes, which may be gone), its whole length, and the new
+   * header. `undefined` when the envelope cannot rebuild its header, or the new header's length
+   * differs (other tags): then the entry is renewed by `renew` and a whole write.
+   */
+  readonly inPlace: (stored: Stored<A>, createdAt: number, meta: EntryMeta.EntryMeta) => InPlace | undefined
+}
+
+/** A renewal in place: the entry of `length` bytes starting with `expected` gets `header` instead. */
+export interface InPlace {
+  readonly length: number
+  readonly expected: Uint8Array
+  readonly header: Uint8Array
 }
 
 const schemaDecoder = <A>(settings: RegionSettings<A>) => {
@@ -267,5 +281,15 @@ export const make = <A>(settings: RegionSettings<A>, metrics: RegionMetrics, kee
     return Option.isSome(restamped) ? EntryMeta.wrap(meta, restamped.value) : undefined
   }
 
-  return { decode, open, decoded: decodedAt, encode, renew }
+  const inPlace = (stored: Stored<A>, createdAt: number, meta: EntryMeta.EntryMeta): InPlace | undefined => {
+    const header = envelope.header
+    if (stored.inner === undefined || header === undefined) return undefined
+    const before = header(stored.createdAt)
+    const expected = EntryMeta.wrap(stored.meta, before)
+    const renewed = EntryMeta.wrap(meta, header(createdAt))
+    if (renewed.length !== expected.length || stored.inner.length < before.length) return undefined
+    return { length: expected.length + stored.inner.length - before.length, expected, header: renewed }
+  }
+
+  return { decode, open, decoded: decodedAt, encode, renew, inPlace }
 }

@@ -6,7 +6,7 @@
  * @internal
  */
 import { Clock, Effect } from "effect"
-import type { Backend, BackendEntry } from "../Backend.ts"
+import type { Backend, BackendEntry, BackendRestamp } from "../Backend.ts"
 import type * as CacheKey from "../CacheKey.ts"
 import { type CacheError, InvalidKeyError, InvalidOptionError } from "../CacheError.ts"
 import * as EntryMeta from "../EntryMeta.ts"
@@ -32,6 +32,17 @@ export interface Writes<A> {
     entries: ReadonlyArray<readonly [Keys.Target, Uint8Array, EntryMeta.EntryMeta]>,
     call: Settings.CallSettings<A>
   ) => Effect.Effect<void, CacheError>
+  /**
+   * Renews entries in place (`Backend.restampMany`): only their headers are sent. Per entry, whether
+   * it applied; a store failure the bypass policy lets pass counts as applied (as a failed `renew`
+   * would). Absent when the backend cannot.
+   */
+  readonly restamp?:
+    | ((
+      entries: ReadonlyArray<readonly [Keys.Target, Stored.InPlace, EntryMeta.EntryMeta]>,
+      call: Settings.CallSettings<A>
+    ) => Effect.Effect<ReadonlyArray<boolean>, CacheError>)
+    | undefined
 }
 
 /** Builds the writes of a region. `guardStore` wraps the dogpile's stores (the bypass policy). */
@@ -54,13 +65,17 @@ export const make = <A>(
   ): Effect.Effect<ReadonlyArray<BackendEntry>, CacheError> =>
     items.length === 1 ? Eager.map(encodeOne(items[0]!, 0), (entry) => [entry]) : Effect.forEach(items, encodeOne)
 
-  /** The backend entry of `bytes` for `target`: a value with its own expiration gets a store TTL to match. */
+  /** The store TTL of an entry with `meta`: a value with its own expiration gets one to match. */
+  const ttlOf = (meta: EntryMeta.EntryMeta, call: Settings.CallSettings<A>) =>
+    meta.expirationMs === undefined
+      ? call.storeTtl
+      : Settings.storeTtlFor(settings.storeTtlMs, settings.envelope, meta.expirationMs)
+
+  /** The backend entry of `bytes` for `target`. */
   const entryOf = (target: Keys.Target, bytes: Uint8Array, meta: EntryMeta.EntryMeta, call: Settings.CallSettings<A>): BackendEntry => ({
     key: target.full,
     value: bytes,
-    ttl: meta.expirationMs === undefined
-      ? call.storeTtl
-      : Settings.storeTtlFor(settings.storeTtlMs, settings.envelope, meta.expirationMs)
+    ttl: ttlOf(meta, call)
   })
 
   const store: Writes<A>["store"] = (entries, call, now) =>
@@ -72,6 +87,20 @@ export const make = <A>(
 
   const renew: Writes<A>["renew"] = (entries, call) =>
     guardStore(write(entries.map(([target, bytes, meta]) => entryOf(target, bytes, meta, call))))
+
+  const restampMany = backend.restampMany?.bind(backend)
+  const restamp: Writes<A>["restamp"] = restampMany === undefined ? undefined : (entries, call) =>
+    Effect.suspend(() => {
+      let applied: ReadonlyArray<boolean> = entries.map(() => true)
+      const sent = restampMany(entries.map(([target, plan, meta]): BackendRestamp => ({
+        key: target.full,
+        length: plan.length,
+        expected: plan.expected,
+        header: plan.header,
+        ttl: ttlOf(meta, call)
+      })))
+      return Effect.map(guardStore(Effect.map(sent, (answers) => void (applied = answers))), () => applied)
+    })
 
   const noMetadata = () =>
     new InvalidOptionError({
@@ -106,5 +135,5 @@ export const make = <A>(
           })))
     })
 
-  return { setMany, store, renew }
+  return { setMany, store, renew, restamp }
 }

@@ -5,8 +5,8 @@
  * `@dogpile-effect/node-redis` over node-redis): option validation, the
  * lost-lock policy, lock key naming, the Lua texts, a taken lock's lease
  * (`confirm`, `confirmAndRelease`), the lease renewal loop
- * (given a function that runs the extend script) and the store TTL in
- * milliseconds. Nothing reachable from this entry loads ioredis
+ * (given a function that runs the extend script), the store TTL in
+ * milliseconds and the backend's in-place renewal script (`RestampLua`). Nothing reachable from this entry loads ioredis
  * (`test/LockKit.test.ts` checks the module graph). It follows the adapters'
  * needs and may change in a minor release.
  *
@@ -26,4 +26,5 @@ export * as LockRenewal from "../LockRenewal.ts"
 export * as LockSettings from "../LockSettings.ts"
 export * as LostLock from "../LostLock.ts"
 export * as RedisLease from "../RedisLease.ts"
+export * as RestampLua from "../RestampLua.ts"
 export * as StoreTtl from "../StoreTtl.ts"
