@@ -107,7 +107,7 @@ const releasesWake = (key: string, holders: ReadonlyArray<Lock["Service"]>, wait
 const numsub = (admin: Client, channels: ReadonlyArray<string>) =>
   admin.node.use((c) => c.sendCommand(["PUBSUB", "NUMSUB", ...channels])).pipe(
     Effect.orDie,
-    Effect.map((reply) => (reply as ReadonlyArray<unknown>).filter((_, i) => i % 2 === 1).map(Number))
+    Effect.map((reply) => (Array.isArray(reply) ? reply : []).filter((_, i) => i % 2 === 1).map(Number))
   )
 
 describe("ReleaseSubscriber (node-redis)", () => {
