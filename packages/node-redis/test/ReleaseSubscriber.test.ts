@@ -9,13 +9,13 @@
  * every lock's channel.
  */
 import { assert, describe, it } from "@effect/vitest"
-import type { Lock } from "@dogpile-effect/core"
 import { NodeRedisLock } from "@dogpile-effect/node-redis"
 import { NodeRedis } from "@effect/platform-node"
-import { Context, Effect, Exit, Fiber, Layer, Schedule, Scope } from "effect"
+import { Context, Effect, Exit, Layer, Schedule, Scope } from "effect"
 import { Redis } from "effect/persistence/Redis"
 import { inject } from "vitest"
 import { startRedisServer } from "../../../test-support/redis-server.ts"
+import { releasesWake } from "../../../test-support/releaseWaking.ts"
 import * as ReleaseSubscriber from "../src/ReleaseSubscriber.ts"
 
 const sharedUrl = inject("redisUrl")
@@ -76,32 +76,6 @@ const connectionsFor = (admin: Client, url: string, regions: number) =>
     yield* Scope.close(scope, Exit.void)
     const closed = yield* settled(admin, name, 0)
     return { open, usage, closed }
-  })
-
-/**
- * Each holder takes `key` with a 60 s lease; a waiter per lock waits with a 15 s deadline and 20 s
- * polling, so only a release message wakes it in time. Returns how many woke.
- */
-const releasesWake = (key: string, holders: ReadonlyArray<Lock["Service"]>, waiters: ReadonlyArray<Lock["Service"]>) =>
-  Effect.gen(function*() {
-    const held = yield* Effect.forEach(holders, (lock) =>
-      Effect.gen(function*() {
-        const scope = yield* Scope.make()
-        yield* lock.acquire(key, "5 seconds").pipe(Scope.provide(scope))
-        return scope
-      }))
-    let woken = 0
-    const waiting = yield* Effect.forkChild(
-      Effect.forEach(waiters, (lock) => lock.awaitRelease(key, "15 seconds").pipe(Effect.tap(() => Effect.sync(() => woken++))), {
-        concurrency: "unbounded",
-        discard: true
-      })
-    )
-    yield* Effect.sleep("300 millis")
-    assert.strictEqual(woken, 0)
-    for (const scope of held) yield* Scope.close(scope, Exit.void)
-    yield* Fiber.join(waiting)
-    return woken
   })
 
 const numsub = (admin: Client, channels: ReadonlyArray<string>) =>
