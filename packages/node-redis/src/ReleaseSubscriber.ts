@@ -187,7 +187,8 @@ const shared = (client: NodeRedisClient, warn: Warn): Transport => {
   const afterConnect = (run: () => Promise<unknown>, failure: string) =>
     Effect.promise(() =>
       connected.then((up) => (up && connection.isOpen ? run() : undefined)).then(() => undefined, (cause: unknown) => {
-        warn(failure, cause)
+        // A command cut short by the last lock closing the connection is no failure.
+        if (connection.isOpen) warn(failure, cause)
       })
     )
   return {
