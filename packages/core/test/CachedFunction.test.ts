@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Backend, CachedFunction, CacheKey, Codec, Faults, Lock, MemoryBackend, Region, RegionMetrics } from "@dogpile-effect/core"
-import { Effect, Fiber, Layer, Metric, Option, Ref, Tracer } from "effect"
+import { Effect, Fiber, Layer, Metric, Option, Ref } from "effect"
 import { TestClock } from "effect/testing"
+import { recorder } from "./spanRecorder.ts"
 
 const memory = (options?: MemoryBackend.MemoryBackendOptions) =>
   Layer.mergeAll(MemoryBackend.layer(options), Codec.layerJson, Lock.layerLocal)
@@ -126,14 +127,7 @@ describe("Shared invalidation marks", () => {
 describe("Region spans", () => {
   it.effect("public operations open spans named for them, with the region attribute", () =>
     Effect.gen(function*() {
-      const spans: Array<Tracer.NativeSpan> = []
-      const tracer = Tracer.make({
-        span: (options) => {
-          const span = new Tracer.NativeSpan(options)
-          spans.push(span)
-          return span
-        }
-      })
+      const { spans, tracer } = recorder()
       const region = yield* Region.make<number>({ name: "traced" })
       yield* Effect.gen(function*() {
         yield* region.getOrCreate("k", Effect.succeed(1))

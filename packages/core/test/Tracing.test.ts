@@ -5,27 +5,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Codec, Faults, Lock, MemoryBackend, Region, RegionTracing } from "@dogpile-effect/core"
-import { Effect, Fiber, Layer, Option, Random, Tracer } from "effect"
+import { Effect, Fiber, Layer, Option, Random } from "effect"
 import { TestClock } from "effect/testing"
-
-/** A store of its own for each test. */
-const memory = () => Layer.mergeAll(MemoryBackend.layer(), Codec.layerJson, Lock.layerLocal)
-
-/** A tracer that keeps every span it opens. */
-const recorder = () => {
-  const spans: Array<Tracer.NativeSpan> = []
-  const tracer = Tracer.make({
-    span: (options) => {
-      const span = new Tracer.NativeSpan(options)
-      spans.push(span)
-      return span
-    }
-  })
-  /** The attributes of the spans named `name`, in the order they were opened. */
-  const named = (name: string) => spans.filter((span) => span.name === name).map((span) => Object.fromEntries(span.attributes))
-  return { spans, tracer, named }
-}
-
+import { memory, recorder } from "./spanRecorder.ts"
 const creatorOf = <A>(millis: number, value: A) => Effect.andThen(Effect.sleep(millis), Effect.succeed(value))
 
 describe("Region spans: outcomes", () => {

@@ -6,25 +6,9 @@
  * attributes; a failure inside carries the call's name in its stack frames.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { CachedFunction, Codec, Lock, MemoryBackend, Region } from "@dogpile-effect/core"
-import { Cause, Effect, Exit, Layer, Option, Tracer } from "effect"
-
-/** A store of its own for each test. */
-const memory = () => Layer.mergeAll(MemoryBackend.layer(), Codec.layerJson, Lock.layerLocal)
-
-/** A tracer that keeps every span it opens. */
-const recorder = () => {
-  const spans: Array<Tracer.NativeSpan> = []
-  const tracer = Tracer.make({
-    span: (options) => {
-      const span = new Tracer.NativeSpan(options)
-      spans.push(span)
-      return span
-    }
-  })
-  return { spans, tracer }
-}
-
+import { CachedFunction, Region } from "@dogpile-effect/core"
+import { Cause, Effect, Exit, Option } from "effect"
+import { memory, recorder } from "./spanRecorder.ts"
 /** What one public call left on the tracer. */
 interface Listed {
   readonly call: string

@@ -14,8 +14,9 @@ import {
   UnsupportedKeyError
 } from "@dogpile-effect/core"
 import { RedisClient } from "@dogpile-effect/redis"
+import { StoreTtl } from "@dogpile-effect/redis/lock-kit"
 import { GetBatcher } from "@dogpile-effect/redis/toolkit"
-import { Duration, Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option } from "effect"
 import * as HashExpiry from "./HashExpiry.ts"
 import * as HashScripts from "./HashScripts.ts"
 import * as ListLayout from "./ListLayout.ts"
@@ -80,13 +81,6 @@ type Place = ListLayout.Position | string | UnsupportedKeyError
 
 const toBuffer = (bytes: Uint8Array): Buffer =>
   Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-
-/** The `PX` of a ttl hint (at least 1 ms), or `undefined` for none or an endless one. */
-const pxOf = (ttl: Duration.Duration | undefined): number | undefined => {
-  if (ttl === undefined) return undefined
-  const ms = Duration.toMillis(ttl)
-  return Number.isFinite(ms) && ms >= 0 ? Math.max(1, Math.ceil(ms)) : undefined
-}
 
 const asBytes = (reply: unknown): Option.Option<Uint8Array> =>
   reply instanceof Uint8Array ? Option.some(reply) : Option.none()
@@ -202,7 +196,7 @@ export const make = (options: ListBackendOptions = {}): Effect.Effect<Backend["S
         for (const [i, entry] of entries.entries()) {
           const place = found[i] as ListLayout.Position | string
           if (typeof place === "string") {
-            const px = pxOf(entry.ttl)
+            const px = StoreTtl.pxOf(entry.ttl)
             const value = toBuffer(entry.value)
             commands.push({
               route: place,
@@ -272,7 +266,7 @@ const listWrite = (
   let endless = false
   const out: Array<{ index: number; value: Buffer }> = []
   for (const [index, entry] of positions) {
-    const px = pxOf(entry.ttl)
+    const px = StoreTtl.pxOf(entry.ttl)
     if (px === undefined) endless = true
     else longest = Math.max(longest, px)
     out.push({ index, value: toBuffer(ListLayout.toStored(entry.value)) })

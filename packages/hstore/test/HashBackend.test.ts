@@ -10,19 +10,15 @@ import { HashBackend, HashExpiry, HashMetrics } from "@dogpile-effect/hstore"
 import { KeySlot, RedisClient, RedisLock } from "@dogpile-effect/redis"
 import { Duration, Effect, Exit, Layer, Metric, Option, Scope } from "effect"
 import { TestClock } from "effect/testing"
-import { afterAll, beforeAll } from "vitest"
-import { type RedisServer, startRedisServer } from "../../../test-support/redis-server.ts"
+import { perFile } from "../../../test-support/perFile.ts"
+import { startRedisServer } from "../../../test-support/redis-server.ts"
+import { commandCalls } from "./serverInfo.ts"
+import { show, text } from "./bytes.ts"
 
-let server: RedisServer | undefined
-beforeAll(async () => {
-  server = await startRedisServer()
-})
-afterAll(async () => {
-  await server?.dispose()
-})
+const server = perFile(() => startRedisServer())
 
 // beforeAll has started the server before any test builds a Layer.
-const client = () => RedisClient.layer({ url: (server as RedisServer).url })
+const client = () => RedisClient.layer({ url: server().url })
 
 const withBackend = <A, E>(
   body: Effect.Effect<A, E, Backend | HashBackend.HashStore | RedisClient.RedisClient | Lock>,
@@ -35,24 +31,11 @@ const withBackend = <A, E>(
     Effect.scoped
   )
 
-const text = (s: string) => new TextEncoder().encode(s)
-const show = (values: ReadonlyArray<Option.Option<Uint8Array>>) =>
-  values.map((v) => (Option.isSome(v) ? new TextDecoder().decode(v.value) : null))
-
 let counter = 0
 const unique = (label: string) => `${label}-${process.pid}-${counter++}`
 
 const raw = <A>(operation: string, f: (c: RedisClient.RedisConnection) => Promise<A>) =>
   Effect.flatMap(RedisClient.RedisClient, (redis) => redis.use(operation, f))
-
-/** `INFO commandstats` call counts. */
-const commandCalls = raw("info", (c) => c.info("commandstats")).pipe(
-  Effect.map((info) => {
-    const calls = new Map<string, number>()
-    for (const match of info.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)) calls.set(match[1] as string, Number(match[2]))
-    return calls
-  })
-)
 
 const delta = (before: Map<string, number>, after: Map<string, number>, command: string) =>
   (after.get(command) ?? 0) - (before.get(command) ?? 0)

@@ -12,19 +12,14 @@ import { Bucketing, HashBackend, HashExpiry, ListBackend, ListLayout } from "@do
 import { RedisClient } from "@dogpile-effect/redis"
 import { Duration, Effect, Exit, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
-import { afterAll, beforeAll } from "vitest"
-import { type RedisServer, startRedisServer } from "../../../test-support/redis-server.ts"
+import { perFile } from "../../../test-support/perFile.ts"
+import { startRedisServer } from "../../../test-support/redis-server.ts"
+import { counted, usedMemory } from "./serverInfo.ts"
 
-let server: RedisServer | undefined
-beforeAll(async () => {
-  server = await startRedisServer()
-})
-afterAll(async () => {
-  await server?.dispose()
-})
+const server = perFile(() => startRedisServer())
 
 // beforeAll has started the server before any test builds a Layer.
-const client = () => RedisClient.layer({ url: (server as RedisServer).url })
+const client = () => RedisClient.layer({ url: server().url })
 
 const withList = <A, E>(body: Effect.Effect<A, E, Backend | RedisClient.RedisClient>, options: ListBackend.ListBackendOptions = {}) =>
   body.pipe(Effect.provide(ListBackend.layer(options).pipe(Layer.provideMerge(client()))))
@@ -38,28 +33,6 @@ const unique = (name: string) => `${name}${counter++}x:`
 const raw = <A>(name: string, f: (c: RedisClient.RedisConnection) => Promise<A>) =>
   Effect.flatMap(RedisClient.RedisClient, (redis) => redis.use(name, f))
 
-/** `INFO commandstats` call counts. */
-const commandCalls = raw("info", (c) => c.info("commandstats")).pipe(
-  Effect.map((info) => {
-    const calls = new Map<string, number>()
-    for (const match of info.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)) calls.set(match[1] as string, Number(match[2]))
-    return calls
-  })
-)
-
-/** The commands `body` sent (every count that changed, `info` itself excluded). */
-const counted = <A, E, R>(body: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const before = yield* commandCalls
-    const result = yield* body
-    const after = yield* commandCalls
-    const sent: Record<string, number> = {}
-    for (const [command, calls] of after) {
-      const delta = calls - (before.get(command) ?? 0)
-      if (delta > 0 && command !== "info") sent[command] = delta
-    }
-    return { result, sent }
-  })
 
 describe("ListLayout", () => {
   it("places a numbered key at n mod size of prefix#⌊n / size⌋; other keys stay plain", () => {
@@ -265,14 +238,6 @@ describe("ListBackend", () => {
       Effect.provide(client())
     ))
 })
-
-/** used_memory without client buffers. */
-const usedMemory = raw("info", (c) => c.info("memory")).pipe(
-  Effect.map((info) => {
-    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, "m").exec(info)?.[1])
-    return field("used_memory") - field("mem_clients_normal")
-  })
-)
 
 /** used_memory of writing `entries` on an emptied server (written once before, as memory.test.ts explains). */
 const footprint = (entries: ReadonlyArray<BackendEntry>) =>

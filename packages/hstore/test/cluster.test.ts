@@ -10,26 +10,17 @@ import { HashBackend, HashExpiry } from "@dogpile-effect/hstore"
 import * as Slot from "../src/Slot.ts"
 import { KeySlot, RedisClient, RedisLock } from "@dogpile-effect/redis"
 import { Effect, Layer, Option } from "effect"
-import { afterAll, beforeAll } from "vitest"
-import { type RedisCluster, startRedisCluster } from "../../../test-support/redis-server.ts"
+import { perFile } from "../../../test-support/perFile.ts"
+import { startRedisCluster } from "../../../test-support/redis-server.ts"
+import { show, text } from "./bytes.ts"
 
-let cluster: RedisCluster | undefined
-beforeAll(async () => {
-  cluster = await startRedisCluster()
-})
-afterAll(async () => {
-  await cluster?.dispose()
-})
+const cluster = perFile(() => startRedisCluster())
 
 const layer = () =>
   Layer.mergeAll(HashBackend.layer({ hashExpiry: HashExpiry.onCreate("1 minute") }), RedisLock.layer()).pipe(
     // beforeAll has started the cluster before any test builds a Layer.
-    Layer.provideMerge(RedisClient.layer({ nodes: (cluster as RedisCluster).nodes }))
+    Layer.provideMerge(RedisClient.layer({ nodes: cluster().nodes }))
   )
-
-const text = (s: string) => new TextEncoder().encode(s)
-const show = (values: ReadonlyArray<Option.Option<Uint8Array>>) =>
-  values.map((v) => (Option.isSome(v) ? new TextDecoder().decode(v.value) : null))
 
 describe("HashBackend on a 3-master cluster", () => {
   it.live("many-key forms across 40 buckets and 40 plain keys in many slots, with overflow, keep order and duplicates", () =>
@@ -117,7 +108,7 @@ describe("HashBackend on a 3-master cluster", () => {
 
   it.live("a master killed: batched single-key gets and sets fail only for the keys it serves; the others are answered", () =>
     Effect.gen(function*() {
-      const c = cluster as RedisCluster
+      const c = cluster()
       const backend = yield* Backend
       const tag = `iso-${process.pid}-${Date.now()}`
       const keys = Array.from({ length: 120 }, (_, i) => CacheKey.hash(`${tag}:b${i}`, "f"))

@@ -7,27 +7,18 @@ import { assert, describe, it } from "@effect/vitest"
 import { Backend } from "@dogpile-effect/core"
 import { HashExpiry, ListBackend, ListLayout } from "@dogpile-effect/hstore"
 import { KeySlot, RedisClient } from "@dogpile-effect/redis"
-import { Effect, Layer, Option } from "effect"
-import { afterAll, beforeAll } from "vitest"
-import { type RedisCluster, startRedisCluster } from "../../../test-support/redis-server.ts"
+import { Effect, Layer } from "effect"
+import { perFile } from "../../../test-support/perFile.ts"
+import { startRedisCluster } from "../../../test-support/redis-server.ts"
+import { show, text } from "./bytes.ts"
 
-let cluster: RedisCluster | undefined
-beforeAll(async () => {
-  cluster = await startRedisCluster()
-})
-afterAll(async () => {
-  await cluster?.dispose()
-})
+const cluster = perFile(() => startRedisCluster())
 
 const layer = () =>
   ListBackend.layer({ size: 100, listExpiry: HashExpiry.onCreate("1 minute") }).pipe(
     // beforeAll has started the cluster before any test builds a Layer.
-    Layer.provideMerge(RedisClient.layer({ nodes: (cluster as RedisCluster).nodes }))
+    Layer.provideMerge(RedisClient.layer({ nodes: cluster().nodes }))
   )
-
-const text = (s: string) => new TextEncoder().encode(s)
-const show = (values: ReadonlyArray<Option.Option<Uint8Array>>) =>
-  values.map((v) => (Option.isSome(v) ? new TextDecoder().decode(v.value) : null))
 
 describe("ListBackend on a 3-master cluster", () => {
   it.live("many-key forms over 40 lists and 40 plain keys in many slots keep order and duplicates; single gets batch per slot", () =>

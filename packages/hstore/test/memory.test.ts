@@ -8,29 +8,16 @@ import { Backend, type BackendEntry, CacheKey } from "@dogpile-effect/core"
 import { Bucketing, HashBackend } from "@dogpile-effect/hstore"
 import { RedisClient } from "@dogpile-effect/redis"
 import { Effect, Layer } from "effect"
-import { afterAll, beforeAll } from "vitest"
-import { type RedisServer, startRedisServer } from "../../../test-support/redis-server.ts"
+import { perFile } from "../../../test-support/perFile.ts"
+import { startRedisServer } from "../../../test-support/redis-server.ts"
+import { usedMemory } from "./serverInfo.ts"
 
-let server: RedisServer | undefined
-beforeAll(async () => {
-  server = await startRedisServer()
-})
-afterAll(async () => {
-  await server?.dispose()
-})
+const server = perFile(() => startRedisServer())
 
 const N = 10_000
 
 // beforeAll has started the server before the test runs.
-const client = () => RedisClient.layer({ url: (server as RedisServer).url })
-
-/** used_memory without client buffers (mem_clients_normal), so pipelined query buffers are not counted. */
-const usedMemory = Effect.flatMap(RedisClient.RedisClient, (redis) => redis.use("info", (c) => c.info("memory"))).pipe(
-  Effect.map((info) => {
-    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, "m").exec(info)?.[1])
-    return field("used_memory") - field("mem_clients_normal")
-  })
-)
+const client = () => RedisClient.layer({ url: server().url })
 
 /** Writes `entries` in batches of 1,000. */
 const writeAll = (entries: ReadonlyArray<BackendEntry>) =>

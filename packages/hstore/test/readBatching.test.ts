@@ -10,23 +10,18 @@ import { Codec, Envelope, Lock, Region } from "@dogpile-effect/core"
 import { Bucketing, HashBackend } from "@dogpile-effect/hstore"
 import { RedisClient } from "@dogpile-effect/redis"
 import { Effect, Layer, Option } from "effect"
-import { afterAll, beforeAll } from "vitest"
-import { type RedisServer, startRedisServer } from "../../../test-support/redis-server.ts"
+import { perFile } from "../../../test-support/perFile.ts"
+import { startRedisServer } from "../../../test-support/redis-server.ts"
+import { counted } from "./serverInfo.ts"
 
-let server: RedisServer | undefined
-beforeAll(async () => {
-  server = await startRedisServer()
-})
-afterAll(async () => {
-  await server?.dispose()
-})
+const server = perFile(() => startRedisServer())
 
 const BUCKETS = 10
 const KEYS = BUCKETS * 100
 
 const live = () =>
   Layer.mergeAll(HashBackend.layer({ bucketing: Bucketing.byId(), entryExpiry: {} }), Lock.layerLocal).pipe(
-    Layer.provideMerge(RedisClient.layer({ url: (server as RedisServer).url }))
+    Layer.provideMerge(RedisClient.layer({ url: server().url }))
   )
 
 let counter = 0
@@ -42,29 +37,6 @@ const filled = Effect.gen(function*() {
   return { region, keys }
 })
 
-/** `INFO commandstats` call counts. */
-const commandCalls = Effect.flatMap(RedisClient.RedisClient, (redis) =>
-  redis.use("info", (c) => c.info("commandstats"))).pipe(
-    Effect.map((info) => {
-      const calls = new Map<string, number>()
-      for (const match of info.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)) calls.set(match[1] as string, Number(match[2]))
-      return calls
-    })
-  )
-
-/** The commands `body` sent (every count that changed, `info` itself excluded). */
-const counted = <A, E, R>(body: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const before = yield* commandCalls
-    const result = yield* body
-    const after = yield* commandCalls
-    const sent: Record<string, number> = {}
-    for (const [command, calls] of after) {
-      const delta = calls - (before.get(command) ?? 0)
-      if (delta > 0 && command !== "info") sent[command] = delta
-    }
-    return { result, sent }
-  })
 
 /** Every value present and equal to its key's position. */
 const checkValues = (keys: ReadonlyArray<string>, wanted: ReadonlyArray<string>, values: ReadonlyArray<Option.Option<number>>) =>

@@ -75,8 +75,9 @@ const EXTEND = script((key: string, token: string, leaseMs: number) => [key, tok
 }).withReturnType<number>()
 
 /**
- * Builds the lock over the `Redis` service in context, with a release
- * subscription that lives in the current scope. It needs nothing but Effect's
+ * Builds the lock over the `Redis` service in context, listening for releases
+ * on the client's shared release subscriber (one pub/sub connection for every
+ * lock over the client) for the life of the current scope. It needs nothing but Effect's
  * `Redis` service; when `NodeRedis` is in context too (as
  * `NodeRedis.layer` provides it), its client's password is kept out of error
  * messages.

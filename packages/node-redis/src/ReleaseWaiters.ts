@@ -1,8 +1,9 @@
 /**
- * Release notifications of the node-redis lock: a subscription (Effect's
- * `Redis.subscribe`, a connection of its own) hears the lock keys released on
- * the lock's channel, by this process or any other (ioredis' `RedisLock`
- * announces on the same channel), and wakes the fibers waiting for them.
+ * Release notifications of the node-redis lock: the client's shared release
+ * subscriber (`ReleaseSubscriber`, one connection for every lock over the
+ * client) hears the lock keys released on the lock's channel, by this process
+ * or any other (ioredis' `RedisLock` announces on the same channel), and wakes
+ * the fibers waiting for them.
  * {@link Waiters} `poll` is the wait loop of `acquire` and `awaitRelease`:
  * between attempts it waits for a release or a backoff from `pollMin` to
  * `pollMax`, whichever comes first, so a release that was not heard (the
@@ -11,8 +12,9 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Deferred, Effect, Exit, Option, Queue, type Scope } from "effect"
-import { Redis } from "effect/persistence/Redis"
+import { Clock, Deferred, Effect, Exit, Option, type Scope } from "effect"
+import type { Redis } from "effect/persistence/Redis"
+import * as ReleaseSubscriber from "./ReleaseSubscriber.ts"
 
 /**
  * Waiting for a lock key to be released.
@@ -70,19 +72,9 @@ const unregister = (waiting: Registry, key: string, deferred: Deferred.Deferred<
     if (set.size === 0) waiting.delete(key)
   })
 
-/** Wakes the waiters of every key announced, until the subscription ends (then polling alone finds releases). */
-const listen = (queue: Queue.Dequeue<{ readonly message: string }, unknown>, waiting: Registry) =>
-  Effect.forever(Effect.map(Queue.take(queue), (received) => wakeAll(waiting, received.message))).pipe(
-    Effect.catchCause((cause) =>
-      Cause.hasInterruptsOnly(cause)
-        ? Effect.void
-        : Effect.logWarning("dogpile: the lock's release subscription ended; waiters re-check on their backoff", cause)
-    )
-  )
-
 /**
- * Subscribes to `channel` with the `Redis` service for the lifetime of
- * the scope.
+ * Listens on `channel` through the shared release subscriber of the `Redis`
+ * service for the lifetime of the scope.
  *
  * @example
  * ```ts
@@ -98,11 +90,9 @@ export const make = (options: {
   readonly pollMaxMs: number
 }): Effect.Effect<Waiters, never, Redis | Scope.Scope> =>
   Effect.gen(function*() {
-    const redis = yield* Redis
     const { channel, pollMaxMs, pollMinMs } = options
     const waiting: Registry = new Map()
-    const queue = yield* redis.subscribe(channel)
-    yield* Effect.forkScoped(listen(queue, waiting))
+    yield* ReleaseSubscriber.listen(channel, (key) => wakeAll(waiting, key))
 
     const poll: Waiters["poll"] = (redisKey, deadline, attempt, onTimeout) =>
       Effect.gen(function*() {

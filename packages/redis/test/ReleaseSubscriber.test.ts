@@ -10,10 +10,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { CacheKey, type Lock } from "@dogpile-effect/core"
 import { RedisClient, RedisLock } from "@dogpile-effect/redis"
-import { Effect, Exit, Fiber, Schedule, Scope } from "effect"
+import { Effect, Exit, Schedule, Scope } from "effect"
 import { Redis } from "ioredis"
 import { inject } from "vitest"
 import { startRedisServer } from "../../../test-support/redis-server.ts"
+import { releasesWake as wakeAfterRelease } from "../../../test-support/releaseWaking.ts"
 import * as ReleaseSubscriber from "../src/ReleaseSubscriber.ts"
 
 const url = inject("redisUrl")
@@ -54,28 +55,13 @@ const lockOptions = (tag: string): ReadonlyArray<RedisLock.RedisLockOptions> => 
  * with a 15 s deadline and 20 s polling, so only a release message wakes it in time. Returns how many woke.
  */
 const releasesWake = (raw: Redis, key: string, holders: ReadonlyArray<Lock["Service"]>, waiters: ReadonlyArray<Lock["Service"]>) =>
-  Effect.gen(function*() {
-    const held = yield* Effect.forEach(holders, (lock) =>
-      Effect.gen(function*() {
-        const scope = yield* Scope.make()
-        yield* lock.acquire(key, "5 seconds").pipe(Scope.provide(scope))
-        return scope
-      }))
-    let woken = 0
-    const waiting = yield* Effect.forkChild(
-      Effect.forEach(waiters, (lock) => lock.awaitRelease(key, "15 seconds").pipe(Effect.tap(() => Effect.sync(() => woken++))), {
-        concurrency: "unbounded",
-        discard: true
-      })
-    )
-    yield* Effect.sleep("300 millis")
-    assert.strictEqual(woken, 0)
+  wakeAfterRelease(
+    key,
+    holders,
+    waiters,
     // Each naming's lock key is held (one Redis key per lock).
-    assert.strictEqual((yield* Effect.promise(() => raw.keys(`*${key}*`))).length, holders.length)
-    for (const scope of held) yield* Scope.close(scope, Exit.void)
-    yield* Fiber.join(waiting)
-    return woken
-  })
+    Effect.map(Effect.promise(() => raw.keys(`*${key}*`)), (held) => assert.strictEqual(held.length, holders.length))
+  )
 
 describe("ReleaseSubscriber", () => {
   it.live("3 locks with different namings over one client: 1 subscriber; each lock's waiters are woken by its release", () =>
