@@ -15,7 +15,7 @@ import { type BackendFailure, type BackendRestamp, type CacheKey, UnsupportedKey
 import type { RedisClient } from "@dogpile-effect/redis"
 import { RestampLua } from "@dogpile-effect/redis/lock-kit"
 import { Effect } from "effect"
-import type * as HashScripts from "./HashScripts.ts"
+import * as HashScripts from "./HashScripts.ts"
 import * as Slot from "./Slot.ts"
 
 /**
@@ -94,18 +94,7 @@ if ARGV[5] ~= '' then
   local kept = tonumber(redis.call('HGET', bucket, ARGV[5]) or '0') or 0
   if kept >= 0 and (longest < 0 or longest > kept) then redis.call('HSET', bucket, ARGV[5], longest) end
 end
-if mode == 'e' then
-  if longest < 0 then
-    redis.call('PERSIST', bucket)
-  else
-    local current = redis.call('PTTL', bucket)
-    if current == -1 or current < longest then redis.call('PEXPIRE', bucket, longest) end
-  end
-elseif mode == 'c' then
-  if redis.call('PTTL', bucket) == -1 then redis.call('PEXPIRE', bucket, ttl) end
-elseif mode == 'w' then
-  redis.call('PEXPIRE', bucket, ttl)
-end
+${HashScripts.applyBucketTtl("bucket", "longest")}
 return out`
 
 /**

@@ -71,6 +71,35 @@ export interface BucketTtl {
 }
 
 /**
+ * The Lua that applies a {@link BucketTtl} to a container key (a bucket or a
+ * list) at the end of a write script, shared by every hstore script that
+ * writes. The script must have `mode` (`e`, `c`, `w` or `n`, from ARGV[1]) and
+ * `ttl` (the policy's milliseconds) in scope; `longest` names the Lua variable
+ * with the longest entry TTL of the write (negative: an entry without a TTL).
+ *
+ * @example
+ * ```ts
+ * import * as HashScripts from "./HashScripts.ts" // internal to @dogpile-effect/hstore
+ * const lua = `local bucket = KEYS[1]\n${HashScripts.applyBucketTtl("bucket", "ttl")}`
+ * ```
+ *
+ * @category scripts
+ * @since 0.1.0
+ */
+export const applyBucketTtl = (container: string, longest: string): string => `if mode == 'e' then
+  if ${longest} < 0 then
+    redis.call('PERSIST', ${container})
+  else
+    local current = redis.call('PTTL', ${container})
+    if current == -1 or current < ${longest} then redis.call('PEXPIRE', ${container}, ${longest}) end
+  end
+elseif mode == 'c' then
+  if redis.call('PTTL', ${container}) == -1 then redis.call('PEXPIRE', ${container}, ttl) end
+elseif mode == 'w' then
+  redis.call('PEXPIRE', ${container}, ttl)
+end`
+
+/**
  * One field of a write.
  *
  * @example
@@ -222,18 +251,7 @@ if ARGV[5] ~= '' then
   local kept = tonumber(redis.call('HGET', bucket, ARGV[5]) or '0') or 0
   if kept >= 0 and (longest < 0 or longest > kept) then redis.call('HSET', bucket, ARGV[5], longest) end
 end
-if mode == 'e' then
-  if ttl < 0 then
-    redis.call('PERSIST', bucket)
-  else
-    local current = redis.call('PTTL', bucket)
-    if current == -1 or current < ttl then redis.call('PEXPIRE', bucket, ttl) end
-  end
-elseif mode == 'c' then
-  if redis.call('PTTL', bucket) == -1 then redis.call('PEXPIRE', bucket, ttl) end
-elseif mode == 'w' then
-  redis.call('PEXPIRE', bucket, ttl)
-end
+${applyBucketTtl("bucket", "ttl")}
 return n
 `
 }

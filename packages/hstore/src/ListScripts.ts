@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import type { RedisClient } from "@dogpile-effect/redis"
-import type { BucketTtl, Script } from "./HashScripts.ts"
+import { applyBucketTtl, type BucketTtl, type Script } from "./HashScripts.ts"
 
 /**
  * The input of {@link setPositions}: one list, its TTL change, and the
@@ -85,18 +85,7 @@ for i = 3, #ARGV, 2 do
     len = len + 1
   end
 end
-if mode == 'e' then
-  if ttl < 0 then
-    redis.call('PERSIST', list)
-  else
-    local current = redis.call('PTTL', list)
-    if current == -1 or current < ttl then redis.call('PEXPIRE', list, ttl) end
-  end
-elseif mode == 'c' then
-  if redis.call('PTTL', list) == -1 then redis.call('PEXPIRE', list, ttl) end
-elseif mode == 'w' then
-  redis.call('PEXPIRE', list, ttl)
-end
+${applyBucketTtl("list", "ttl")}
 return len
 `
 }
