@@ -69,13 +69,13 @@ export const create = <A, E, R>(
         renewedAt.push(i)
       } else if (keep === undefined || keep(value)) entries.push([targets[i]!, value, meta])
     })
-    const events = together(targets, (target, i) =>
+    const events = each(targets, (target, i) =>
       d.emit(() => ({
         _tag: created[i]![2] ? "NotModified" : "Created",
         key: display(target),
         durationMs: created[i]![1].computeMs ?? 0
       })))
-    const confirmed = together(leases, (lease, i) => confirmLease(d, lease, targets[i]!))
+    const confirmed = each(leases, (lease, i) => confirmLease(d, lease, targets[i]!))
     const after = Effect.andThen(events, confirmed)
     const values = created.map(([value]) => value)
     const stored = entries.length > 0 ? d.store(entries, call, now) : Effect.void
@@ -185,10 +185,8 @@ const results = <A>(
     if (one[2]) renewals++
     made.push(one)
   }
-  const counted = Effect.andThen(
-    Metric.update(d.metrics.creations, targets.length - renewals),
-    renewals > 0 ? Metric.update(d.metrics.notModified, renewals) : Effect.void
-  )
+  const created = Metric.update(d.metrics.creations, targets.length - renewals)
+  const counted = renewals > 0 ? Effect.andThen(created, Metric.update(d.metrics.notModified, renewals)) : created
   return Effect.as(counted, made)
 }
 
@@ -269,3 +267,12 @@ export const together = <X, B, E, R>(
   f: (item: X, i: number) => Effect.Effect<B, E, R>
 ): Effect.Effect<Array<B>, E, R> =>
   items.length === 1 ? Effect.map(f(items[0]!, 0), (b) => [b]) : Effect.forEach(items, f, { concurrency: "unbounded" })
+
+/** {@link together} for its effects alone (their results dropped): one item runs as it is, nothing mapped. */
+export const each = <X, E, R>(
+  items: ReadonlyArray<X>,
+  f: (item: X, i: number) => Effect.Effect<unknown, E, R>
+): Effect.Effect<unknown, E, R> =>
+  items.length === 1
+    ? f(items[0]!, 0)
+    : Effect.forEach(items, f, { concurrency: "unbounded", discard: true })
