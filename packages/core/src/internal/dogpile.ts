@@ -149,6 +149,12 @@ export const runOne = <A, E, R>(
   call: CallSettings<A>,
   now: number
 ): Effect.Effect<A, E | CacheError, R> => {
+  if (found._tag === "Missing") {
+    // The common miss: straight to the in-process coalescing, with nothing to sort.
+    const out = new Map<string, A>()
+    const m: MissingContext<A, E, R> = { d, creator, call, deadline: now + d.lockTimeoutMs, out }
+    return Effect.map(coalesce(m, [target]), () => out.get(target.id) as A)
+  }
   const sorted = sort([target], [found])
   return Effect.map(steps(d, sorted, creator, call, now + d.lockTimeoutMs), () => sorted.out.get(target.id) as A)
 }
