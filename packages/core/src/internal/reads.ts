@@ -86,10 +86,20 @@ const decideEntries = <A>(
   entries: ReadonlyArray<Option.Option<Stored.Stored<A>>>,
   moment: Moment
 ): Effect.Effect<ReadonlyArray<Stored.Found<A>>, CacheError> => {
-  const tags = entries.flatMap((entry) => (Option.isSome(entry) ? entry.value.meta.tags ?? [] : []))
-  return tags.length === 0
+  const tags = tagsOf(entries)
+  return tags === undefined
     ? Exit.succeed(decideAll(reader, entries, moment, undefined))
     : Effect.map(reader.tagMarks.current(tags), (tagMark) => decideAll(reader, entries, moment, tagMark))
+}
+
+/** The tags of `entries`, or `undefined` when none has any (the usual batch: nothing allocated per entry). */
+const tagsOf = <A>(entries: ReadonlyArray<Option.Option<Stored.Stored<A>>>): ReadonlyArray<string> | undefined => {
+  let tags: Array<string> | undefined
+  for (const entry of entries) {
+    const own = Option.isSome(entry) ? entry.value.meta.tags : undefined
+    if (own !== undefined && own.length > 0) (tags ??= []).push(...own)
+  }
+  return tags
 }
 
 /**
