@@ -207,7 +207,7 @@ interface Slot {
  *
  * @since 0.1.0
  */
-export const makeLocal = (): Lock["Service"] & Required<Pick<Lock["Service"], "tryTake">> => {
+export const makeLocal = (): Lock["Service"] & { readonly tryTake: NonNullable<Lock["Service"]["tryTake"]> } => {
   const slots = new Map<string, Slot>()
 
   const enter = (id: string): Slot => {
@@ -281,5 +281,6 @@ export const makeLocal = (): Lock["Service"] & Required<Pick<Lock["Service"], "t
       return since === undefined ? { _tag: "Free" } : { _tag: "Held", heldForMs: Math.max(0, Date.now() - since) }
     })
 
-  return { ...Lock.of({ name: "local", tryAcquire, acquire, awaitRelease, status }), tryTake }
+  // `tryTake` is always there (the Redis lock takes its in-process stage with it).
+  return { name: "local", tryAcquire, acquire, awaitRelease, status, tryTake }
 }
