@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Buffer, isUtf8 } from "node:buffer"
+import { Buffer } from "node:buffer"
 import { Context, Effect, Layer } from "effect"
 import { DecodeError, EncodeError } from "./CacheError.ts"
 
@@ -36,9 +36,16 @@ const utf8Bytes = (text: string): Uint8Array => {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
 }
 
+/**
+ * The text of UTF-8 `bytes`; invalid UTF-8 throws (the fatal decoder). `toString` replaces an invalid
+ * sequence with U+FFFD, so only a text holding one is decoded again, fatally (which throws, or gives the
+ * same text when the bytes really encode U+FFFD): no validating pass over every value (`isUtf8` cost
+ * about as much as the decoding), and a JSON text of ASCII answers `includes` without a scan.
+ */
 const utf8 = (bytes: Uint8Array): string => {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  return isUtf8(buffer) ? buffer.toString("utf8") : textDecoder.decode(bytes)
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const text = buffer.toString("utf8")
+  return text.includes("\uFFFD") ? textDecoder.decode(bytes) : text
 }
 
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))

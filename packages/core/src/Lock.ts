@@ -38,25 +38,23 @@ export interface LockLease {
 }
 
 /**
- * What {@link LockedMiss} `tryAbsent` found: the lock taken while the value
- * is still absent (checked in the same step: no read again is needed; the
- * lease's store of the created value also releases the lock and wakes the
- * waiters), the lock held by someone else, or `Fallback`: the value exists
- * after all, or the key cannot go this way (e.g. its value and its lock live
- * in different Cluster slots); the caller takes the usual path.
+ * What {@link LockedMiss} `tryAbsent` did: `"created"` (the lock was taken
+ * while the value was still absent, checked in the same step: no read again
+ * is needed; the creation ran under it, and the lease's store of the created
+ * value also released the lock and woke the waiters), `"held"` (someone else
+ * holds the lock: nothing ran), or `"fallback"` (the value exists after all,
+ * or the key cannot go this way, e.g. its value and its lock live in
+ * different Cluster slots: nothing ran; the caller takes the usual path).
  *
  * @example
  * ```ts
- * import type { LockedAttempt } from "@dogpile-effect/core"
- * const held: LockedAttempt = { _tag: "Held" }
+ * import type { LockedOutcome } from "@dogpile-effect/core"
+ * const held: LockedOutcome = "held"
  * ```
  *
  * @since 0.1.0
  */
-export type LockedAttempt =
-  | { readonly _tag: "Taken"; readonly lease: LockLease }
-  | { readonly _tag: "Held" }
-  | { readonly _tag: "Fallback" }
+export type LockedOutcome = "created" | "held" | "fallback"
 
 /**
  * A lock's miss path fused with its backend's (see `Lock.lockedMiss`): one
@@ -76,8 +74,16 @@ export type LockedAttempt =
  * @since 0.1.0
  */
 export interface LockedMiss {
-  /** Takes the lock of `key` if its value is still absent, in one round trip; the lease lives in the scope. */
-  readonly tryAbsent: (key: CacheKey.CacheKey) => Effect.Effect<LockedAttempt, BackendFailure, Scope.Scope>
+  /**
+   * Takes the lock of `key` if its value is still absent, in one round trip,
+   * and runs `create` with its lease; the lock is released when `create` ends
+   * (by the lease's store of the value, or after it), whatever its exit. No
+   * scope: the lock arranges its own release.
+   */
+  readonly tryAbsent: <E, R>(
+    key: CacheKey.CacheKey,
+    create: (lease: LockLease) => Effect.Effect<void, E, R>
+  ) => Effect.Effect<LockedOutcome, E | BackendFailure, R>
 }
 
 /**
@@ -201,7 +207,7 @@ interface Slot {
  *
  * @since 0.1.0
  */
-export const makeLocal = (): Lock["Service"] => {
+export const makeLocal = (): Lock["Service"] & { readonly tryTake: NonNullable<Lock["Service"]["tryTake"]> } => {
   const slots = new Map<string, Slot>()
 
   const enter = (id: string): Slot => {
@@ -275,5 +281,6 @@ export const makeLocal = (): Lock["Service"] => {
       return since === undefined ? { _tag: "Free" } : { _tag: "Held", heldForMs: Math.max(0, Date.now() - since) }
     })
 
-  return Lock.of({ name: "local", tryAcquire, acquire, awaitRelease, status, tryTake })
+  // `tryTake` is always there (the Redis lock takes its in-process stage with it).
+  return { name: "local", tryAcquire, acquire, awaitRelease, status, tryTake }
 }

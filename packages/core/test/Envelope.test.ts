@@ -92,6 +92,17 @@ describe("Codec.json", () => {
       assert.strictEqual((yield* Effect.flip(Codec.json.decode(new Uint8Array([0x7b, 0xff])))).codec, "json")
       assert.strictEqual((yield* Effect.flip(Codec.json.decode(new Uint8Array([])))).codec, "json")
     }))
+
+  it.effect("invalid UTF-8 inside a JSON string is a DecodeError (Buffer or Uint8Array); a real U+FFFD round-trips", () =>
+    Effect.gen(function*() {
+      // `"a<ff>"`: lenient UTF-8 decoding would read it as the valid JSON string "a\uFFFD".
+      const invalid = [0x22, 0x61, 0xff, 0x22]
+      assert.strictEqual((yield* Effect.flip(Codec.json.decode(new Uint8Array(invalid)))).codec, "json")
+      assert.strictEqual((yield* Effect.flip(Codec.json.decode(Buffer.from(invalid)))).codec, "json")
+      const bytes = yield* Codec.json.encode({ name: "a\uFFFDb", n: 1 })
+      assert.deepStrictEqual(yield* Codec.json.decode(bytes), { name: "a\uFFFDb", n: 1 })
+      assert.deepStrictEqual(yield* Codec.json.decode(Buffer.from(bytes)), { name: "a\uFFFDb", n: 1 })
+    }))
 })
 
 describe("Envelope.packed", () => {

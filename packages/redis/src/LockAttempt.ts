@@ -8,8 +8,8 @@
  * @since 0.1.0
  */
 import { type BackendError, CacheKey, type LockLease, LockTimeoutError } from "@dogpile-effect/core"
-import { randomBytes } from "node:crypto"
 import { Clock, type Duration, Effect, Exit, Option, Scope } from "effect"
+import * as LockToken from "./LockToken.ts"
 import { toMillis } from "./LockSettings.ts"
 
 /**
@@ -72,27 +72,38 @@ export const staged = <E1, E2, E3>(
   stages: Stages<E1, E2, E3>
 ): Effect.Effect<Option.Option<LockLease>, E1 | E2 | E3, Scope.Scope> =>
   Effect.uninterruptibleMask((restore) =>
-    Effect.gen(function*() {
-      const scope = yield* Scope.fork(yield* Effect.scope, "sequential")
-      const abandon = () => Scope.close(scope, Exit.void)
-      const localLease = yield* restore(Scope.provide(stages.local, scope)).pipe(Effect.onError(abandon))
-      if (Option.isNone(localLease)) {
-        yield* abandon()
-        return Option.none<LockLease>()
-      }
-      const redisKey = stages.redisKey()
-      const token = randomBytes(16).toString("hex")
-      const attempt: Attempt = { uncertain: false }
-      const taken = yield* restore(stages.remote(redisKey, token, attempt)).pipe(
-        Effect.onError(() => Effect.andThen(attempt.uncertain ? stages.settle(redisKey, token) : Effect.void, abandon()))
+    Effect.flatMap(Effect.scope, (parent) => {
+      const scope = Scope.forkUnsafe(parent, "sequential")
+      const abandon = Scope.close(scope, Exit.void)
+      return Effect.flatMap(
+        restore(Scope.provide(stages.local, scope)).pipe(Effect.onError(() => abandon)),
+        (localLease) => Option.isNone(localLease) ? Effect.as(abandon, noLease) : remoteStage(stages, restore, scope, abandon)
       )
-      if (!taken) {
-        yield* abandon()
-        return Option.none<LockLease>()
-      }
-      return Option.some(yield* stages.hold(redisKey, token, scope))
     })
   )
+
+const noLease = Option.none<LockLease>()
+
+/**
+ * The Redis stage of {@link staged}, once the local stage has the key: the lease when taken (registered
+ * in `scope`), else none and `scope` closed (`abandon`).
+ */
+const remoteStage = <E1, E2, E3>(
+  stages: Stages<E1, E2, E3>,
+  restore: <X, E, R>(effect: Effect.Effect<X, E, R>) => Effect.Effect<X, E, R>,
+  scope: Scope.Closeable,
+  abandon: Effect.Effect<void>
+): Effect.Effect<Option.Option<LockLease>, E2 | E3> => {
+  const redisKey = stages.redisKey()
+  const token = LockToken.next()
+  const attempt: Attempt = { uncertain: false }
+  return Effect.flatMap(
+    restore(stages.remote(redisKey, token, attempt)).pipe(
+      Effect.onError(() => attempt.uncertain ? Effect.andThen(stages.settle(redisKey, token), abandon) : abandon)
+    ),
+    (taken) => taken ? Effect.map(stages.hold(redisKey, token, scope), Option.some) : Effect.as(abandon, noLease)
+  )
+}
 
 /**
  * A command cut short by the caller's own deadline is that deadline passing

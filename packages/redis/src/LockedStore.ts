@@ -13,10 +13,11 @@
  *
  * @since 0.1.0
  */
-import type { Backend, BackendError, BackendFailure, CacheKey, LockedAttempt, LockedMiss, LockLease } from "@dogpile-effect/core"
-import { Effect, Option, type Scope } from "effect"
+import type { Backend, BackendError, CacheKey, LockedMiss, LockedOutcome, LockLease, TakenLock } from "@dogpile-effect/core"
+import { Effect, Option } from "effect"
 import * as KeySlot from "./KeySlot.ts"
 import { type Attempt, done, type Fused, heldFor, TAKEN } from "./LockScripts.ts"
+import * as LockToken from "./LockToken.ts"
 import type * as LockWaiters from "./LockWaiters.ts"
 import type { RedisClient, RedisScript } from "./RedisClient.ts"
 
@@ -142,12 +143,12 @@ export interface LockParts {
   readonly customNaming: boolean
   readonly keyOf: (key: CacheKey.CacheKey) => string
   readonly leaseMs: number
-  /** The local stage, then `remote`; the lease when both took the lock (its release fused as `fused` says). */
-  readonly take: (
-    key: string,
-    remote: (redisKey: string, token: string, attempt: Attempt) => Effect.Effect<boolean, BackendError>,
-    fused: Fused
-  ) => Effect.Effect<Option.Option<LockLease>, BackendFailure, Scope.Scope>
+  /** This process's per-key lock, taken without a scope (the local lock's `tryTake`): none when held. */
+  readonly local: (key: string) => Effect.Effect<Option.Option<TakenLock>>
+  /** Starts holding the lock `token` just took on `redisKey`, its release fused as `fused` says: the lease and its release. */
+  readonly hold: (key: string, redisKey: string, token: string, fused: Fused) => Effect.Effect<TakenLock>
+  /** The token-checked release of a lock the attempt may have taken (its answer never came). */
+  readonly settle: (redisKey: string, token: string) => Effect.Effect<void>
   /** Runs an attempt, keeping a held lock's lease for this process's next waiter. */
   readonly observed: (
     redisKey: string,
@@ -155,14 +156,83 @@ export interface LockParts {
   ) => Effect.Effect<LockWaiters.Check, BackendError>
 }
 
-const fallback: LockedAttempt = { _tag: "Fallback" }
-const heldElsewhere: LockedAttempt = { _tag: "Held" }
+/** `uninterruptibleMask`'s `restore`. */
+type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+
+/** One fused attempt on one key, past the checks that it can go this way. */
+interface Absent {
+  readonly parts: LockParts
+  readonly script: RedisScript
+  readonly shared: Shared
+  readonly key: string
+  readonly redisKey: string
+}
+
+const fallbackNow: Effect.Effect<LockedOutcome> = Effect.succeed("fallback")
+
+/**
+ * The {@link TRY_ABSENT} script as a lock attempt: whether `token` took the lock; `found` learns whether
+ * the value was there, `attempt` whether the answer is still out.
+ */
+const tryRemote = (a: Absent, token: string, attempt: Attempt, found: { present: boolean }) =>
+  Effect.suspend(() => {
+    attempt.uncertain = true
+    const run = Effect.map(a.script.run([a.key, a.redisKey], [token, a.parts.leaseMs]), (reply) => {
+      attempt.uncertain = false
+      found.present = reply === PRESENT
+      return reply === TAKEN || found.present ? done : heldFor(reply)
+    })
+    return Effect.map(a.parts.observed(a.redisKey, run), (check) => check._tag === "Done" && !found.present)
+  })
+
+/**
+ * The attempt: this process's per-key lock, then the script; `create` runs under the lock when both
+ * took it, and the lock is released after (the store of the value has released it in Redis already).
+ */
+const absent = <E, R>(a: Absent, create: (lease: LockLease) => Effect.Effect<void, E, R>) =>
+  Effect.uninterruptibleMask((restore): Effect.Effect<LockedOutcome, E | BackendError, R> =>
+    Effect.flatMap(a.parts.local(a.key), (local) =>
+      Option.isNone(local) ? Effect.succeed("held") : remoteAbsent(a, local.value.release, restore, create))
+  )
+
+/** {@link absent} once this process's lock is taken (`releaseLocal` gives it back). */
+const remoteAbsent = <E, R>(
+  a: Absent,
+  releaseLocal: Effect.Effect<void>,
+  restore: Restore,
+  create: (lease: LockLease) => Effect.Effect<void, E, R>
+): Effect.Effect<LockedOutcome, E | BackendError, R> => {
+  const token = LockToken.next()
+  const attempt: Attempt = { uncertain: false }
+  const found = { present: false }
+  const tried = restore(tryRemote(a, token, attempt, found)).pipe(
+    Effect.onError(() => attempt.uncertain ? Effect.andThen(a.parts.settle(a.redisKey, token), releaseLocal) : releaseLocal)
+  )
+  return Effect.flatMap(tried, (taken): Effect.Effect<LockedOutcome, E | BackendError, R> =>
+    taken
+      ? createHeld(a, token, releaseLocal, restore, create)
+      : Effect.as(releaseLocal, found.present ? "fallback" : "held"))
+}
+
+/** `create` under the lock `token` took; then the lock's release (if the store has not released it), then the local one. */
+const createHeld = <E, R>(
+  a: Absent,
+  token: string,
+  releaseLocal: Effect.Effect<void>,
+  restore: Restore,
+  create: (lease: LockLease) => Effect.Effect<void, E, R>
+): Effect.Effect<LockedOutcome, E, R> =>
+  Effect.flatMap(a.parts.hold(a.key, a.redisKey, token, { shared: a.shared, valueKey: a.key }), (held) =>
+    Effect.as(
+      Effect.onExit(restore(create(held.lease)), () => Effect.andThen(held.release, releaseLocal)),
+      "created" as const
+    ))
 
 /**
  * The Redis lock's `lockedMiss`: for a Redis backend over the same client
  * (and the lock's default naming), `tryAbsent` checks the value is absent
  * and takes the lock in one script; a key whose value and lock are in
- * different Cluster slots, or a hash key, answers `Fallback`.
+ * different Cluster slots, or a hash key, answers `"fallback"`.
  *
  * @example
  * ```ts
@@ -173,35 +243,16 @@ const heldElsewhere: LockedAttempt = { _tag: "Held" }
  * @since 0.1.0
  */
 export const lockedMiss = (parts: LockParts) => {
-  const { keyOf, leaseMs, redis } = parts
+  const { keyOf, redis } = parts
   const script = redis.script("dogpileLockTryAbsent", TRY_ABSENT, 2)
-
-  /** The attempt; `found` learns whether the value was there. */
-  const remote = (valueKey: string, found: { present: boolean }) =>
-  (redisKey: string, token: string, attempt: Attempt) =>
-    Effect.suspend(() => {
-      attempt.uncertain = true
-      const run = Effect.map(script.run([valueKey, redisKey], [token, leaseMs]), (reply) => {
-        attempt.uncertain = false
-        found.present = reply === PRESENT
-        return reply === TAKEN || found.present ? done : heldFor(reply)
-      })
-      return Effect.map(parts.observed(redisKey, run), (check) => check._tag === "Done" && !found.present)
-    })
-
   return (backend: Backend["Service"]): LockedMiss | undefined => {
     const shared = sharedOf(backend)
     if (shared === undefined || shared.client !== redis || parts.customNaming) return undefined
-    const tryAbsent = (key: CacheKey.CacheKey) => {
-      if (typeof key !== "string") return Effect.succeed(fallback)
+    const tryAbsent = <E, R>(key: CacheKey.CacheKey, create: (lease: LockLease) => Effect.Effect<void, E, R>) => {
+      if (typeof key !== "string") return fallbackNow
       const redisKey = keyOf(key)
-      if (redis.isCluster && KeySlot.slot(key) !== KeySlot.slot(redisKey)) return Effect.succeed(fallback)
-      const found = { present: false }
-      return Effect.map(
-        parts.take(key, remote(key, found), { shared, valueKey: key }),
-        (lease): LockedAttempt =>
-          Option.isSome(lease) ? { _tag: "Taken", lease: lease.value } : found.present ? fallback : heldElsewhere
-      )
+      if (redis.isCluster && KeySlot.slot(key) !== KeySlot.slot(redisKey)) return fallbackNow
+      return absent({ parts, script, shared, key, redisKey }, create)
     }
     return { tryAbsent }
   }

@@ -10,6 +10,7 @@ import {
   Lock,
   type LockLease,
   type LockStatus,
+  type TakenLock,
   makeLocal
 } from "@dogpile-effect/core"
 import { Duration, Effect, Layer, Option, Scope } from "effect"
@@ -212,75 +213,80 @@ export const make = (
 
     // ---- holding ------------------------------------------------------------
 
-    /** Registers renewal and release in `scope` for a lock just taken, and builds its lease. */
-    const hold = (key: CacheKey.CacheKey, redisKey: string, token: string, scope: Scope.Scope, fused?: Fused) =>
-      Effect.gen(function*() {
-        const state: RedisLease.LeaseState = { released: false }
-        const renewing = yield* renewal.hold(redisKey, token)
-        // Fused with the backend: the store of the value releases the lock (`LockedStore.ts`).
-        const owner = yield* Effect.withFiber((fiber) => Effect.succeed(fiber))
-        const pending: LockedStore.PendingRelease | undefined = fused === undefined ? undefined : {
-          owner,
-          lockKey: redisKey,
-          token,
-          channel,
-          released: (reply: unknown): void => {
-            state.released = true
-            renewal.drop(renewing)
-            if (reply !== 1) renewing.lost = true
-          }
-        }
-        if (fused !== undefined && pending !== undefined) fused.shared.pending.set(fused.valueKey, pending)
-        yield* Scope.addFinalizer(
-          scope,
-          Effect.suspend(() => {
+    /** The release a fused lease leaves to the store of its value by `owner` (`LockedStore.ts`). */
+    const pendingRelease = (
+      owner: unknown,
+      redisKey: string,
+      token: string,
+      state: RedisLease.LeaseState,
+      renewing: LockRenewal.Held
+    ): LockedStore.PendingRelease => ({
+      owner,
+      lockKey: redisKey,
+      token,
+      channel,
+      released: (reply: unknown): void => {
+        state.released = true
+        renewal.drop(renewing)
+        if (reply !== 1) renewing.lost = true
+      }
+    })
+
+    /** Starts renewing a lock just taken and builds its lease, and its release (run exactly once). */
+    const holding = (key: CacheKey.CacheKey, redisKey: string, token: string, fused?: Fused) =>
+      Effect.withFiber((owner) =>
+        Effect.map(renewal.hold(redisKey, token), (renewing): TakenLock => {
+          const state: RedisLease.LeaseState = { released: false }
+          // Fused with the backend: the store of the value releases the lock (`LockedStore.ts`).
+          const pending = fused === undefined ? undefined : pendingRelease(owner, redisKey, token, state, renewing)
+          if (fused !== undefined && pending !== undefined) fused.shared.pending.set(fused.valueKey, pending)
+          const released = Effect.suspend(() => {
             renewal.drop(renewing)
             if (fused !== undefined && fused.shared.pending.get(fused.valueKey) === pending) {
               fused.shared.pending.delete(fused.valueKey)
             }
             return state.released ? Effect.void : settle(redisKey, token)
           })
-        )
-
-        return RedisLease.make({
-          token,
-          state,
-          renewing,
-          renewal,
-          lostOnce: LostLock.reporter(key, policy, lost),
-          check: redis.use("lock check", (c) => c.get(redisKey)),
-          release: release.run([redisKey], [token, channel], { timeoutMillis: Math.max(1, releaseWaitMs) })
+          const lease = RedisLease.make({
+            token,
+            state,
+            renewing,
+            renewal,
+            lostOnce: LostLock.reporter(key, policy, lost),
+            check: redis.use("lock check", (c) => c.get(redisKey)),
+            release: release.run([redisKey], [token, channel], { timeoutMillis: Math.max(1, releaseWaitMs) })
+          })
+          return { lease, release: released }
         })
-      })
+      )
 
-    /** One attempt (`LockAttempt.ts`): the local stage, then `remote`; a fused lease is released by the store. */
+    /** Registers renewal and release in `scope` for a lock just taken, and builds its lease. */
+    const hold = (key: CacheKey.CacheKey, redisKey: string, token: string, scope: Scope.Scope) =>
+      Effect.flatMap(holding(key, redisKey, token), (held) => Effect.as(Scope.addFinalizer(scope, held.release), held.lease))
+
+    /** One attempt (`LockAttempt.ts`): the local stage, then `remote`. */
     const staged = <E1, E2>(
       localStage: Effect.Effect<Option.Option<LockLease>, E1, Scope.Scope>,
       remote: (redisKey: string, token: string, attempt: Attempt) => Effect.Effect<boolean, E2>,
-      key: CacheKey.CacheKey,
-      fused?: Fused
+      key: CacheKey.CacheKey
     ) =>
       LockAttempt.staged({
         local: localStage,
         redisKey: () => keyOf(key),
         remote,
         settle,
-        hold: (redisKey, token, scope) => hold(key, redisKey, token, scope, fused)
+        hold: (redisKey, token, scope) => hold(key, redisKey, token, scope)
       })
 
     /** One attempt without waiting, by `run`; a held lock's lease is kept for this process's next waiter. */
     const observed = <E>(redisKey: string, run: Effect.Effect<LockWaiters.Check, E>) =>
       Effect.suspend(() => {
         const observation = waiters.observe(redisKey)
-        return run.pipe(
-          Effect.onExit((exit) =>
-            Effect.clockWith((clock) =>
-              Effect.sync(() =>
-                waiters.record(redisKey, observation, exit._tag === "Success" ? exit.value : undefined, clock.currentTimeMillisUnsafe())
-              )
-            )
-          )
-        )
+        return Effect.onExit(run, (exit) =>
+          Effect.clockWith((clock) => {
+            waiters.record(redisKey, observation, exit._tag === "Success" ? exit.value : undefined, clock.currentTimeMillisUnsafe())
+            return Effect.void
+          }))
       })
 
     const tryOnce = (redisKey: string, token: string, attempt: Attempt) =>
@@ -332,7 +338,9 @@ export const make = (
       customNaming: options.lockKey !== undefined,
       keyOf,
       leaseMs,
-      take: (key, remote, fused) => staged(local.tryAcquire(key), remote, key, fused),
+      local: local.tryTake,
+      hold: holding,
+      settle,
       observed
     })
 

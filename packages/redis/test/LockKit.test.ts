@@ -82,6 +82,7 @@ describe("@dogpile-effect/redis/lock-kit", () => {
       "LockLua.ts",
       "LockRenewal.ts",
       "LockSettings.ts",
+      "LockToken.ts",
       "LostLock.ts",
       "RedisLease.ts",
       "RestampLua.ts",

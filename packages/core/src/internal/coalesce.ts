@@ -34,13 +34,20 @@ export const coalesce = <A, E, R>(m: MissingContext<A, E, R>, targets: ReadonlyA
       leading.push(target)
     }
   }
+  if (leading.length === 0) return followAll(m, following)
   const lead = Effect.onExit(fillMissing(m, leading), (exit) => {
     settleFollowers(m, leading, mine, exit)
     return Effect.void
   })
-  const follow = Effect.asVoid(Creator.together(following, ([target, deferred]) => followOne(m, target, deferred)))
-  return leading.length === 0 ? follow : following.length === 0 ? lead : Effect.andThen(lead, follow)
+  return following.length === 0 ? lead : Effect.andThen(lead, followAll(m, following))
 }
+
+/** The callers of keys another caller of this process is creating: each waits for its leader. */
+const followAll = <A, E, R>(
+  m: MissingContext<A, E, R>,
+  following: ReadonlyArray<readonly [Target, Deferred.Deferred<A, unknown>]>
+): Effect.Effect<void, E | CacheError, R> =>
+  Effect.asVoid(Creator.together(following, ([target, deferred]) => followOne(m, target, deferred)))
 
 /** Hands the leader's outcome to the callers waiting on its keys. */
 const settleFollowers = <A, E, R, E2>(

@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import { Cause, Clock, Context, Duration, Effect, Metric, Option, Scope } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, Option, Scope } from "effect"
 import { type CacheError, CreatorResultError, CreatorTimeoutError, ReentrantCreateError } from "../CacheError.ts"
 import * as Conditional from "../Conditional.ts"
 import * as EntryMeta from "../EntryMeta.ts"
@@ -69,13 +69,13 @@ export const create = <A, E, R>(
         renewedAt.push(i)
       } else if (keep === undefined || keep(value)) entries.push([targets[i]!, value, meta])
     })
-    const events = together(targets, (target, i) =>
+    const events = each(targets, (target, i) =>
       d.emit(() => ({
         _tag: created[i]![2] ? "NotModified" : "Created",
         key: display(target),
         durationMs: created[i]![1].computeMs ?? 0
       })))
-    const confirmed = together(leases, (lease, i) => confirmLease(d, lease, targets[i]!))
+    const confirmed = each(leases, (lease, i) => confirmLease(d, lease, targets[i]!))
     const after = Effect.andThen(events, confirmed)
     const values = created.map(([value]) => value)
     const stored = entries.length > 0 ? d.store(entries, call, now) : Effect.void
@@ -125,18 +125,20 @@ const runCreator = <A, E, R>(
         orElse: () => Effect.fail(new CreatorTimeoutError({ key: shown, timeoutMillis: call.hardTimeoutMs! }))
       })
     )
-    return bounded.pipe(
-      Effect.provideService(CreatingKeys, next),
-      Effect.onError((cause) => {
+    // One step for both outcomes: the failure counted, the success checked and counted synchronously.
+    return Effect.matchCauseEffect(Effect.provideService(bounded, CreatingKeys, next), {
+      onFailure: (cause) => {
         Trace.creatorRan(fiber.context, clock.currentTimeMillisUnsafe() - start)
-        return Cause.hasInterruptsOnly(cause) ? Effect.void : Metric.update(d.metrics.creatorFailures, 1)
-      }),
-      Effect.flatMap((values) => {
+        if (!Cause.hasInterruptsOnly(cause)) d.metrics.creatorFailures.updateUnsafe(1, fiber.context)
+        return Effect.failCause(cause)
+      },
+      onSuccess: (values) => {
         const now = clock.currentTimeMillisUnsafe()
         Trace.creatorRan(fiber.context, now - start)
-        return Effect.map(results(d, targets, values, { computeMs: now - start, now, previous }, call, shown), (created) => ({ created, now }))
-      })
-    )
+        const created = results(d, targets, values, { computeMs: now - start, now, previous }, call, shown, fiber.context)
+        return created instanceof CreatorResultError ? Effect.fail(created) : Exit.succeed({ created, now })
+      }
+    })
   })
 
 /** One creator result: the value, its metadata, and whether it renews the previous entry ("not modified"). */
@@ -151,7 +153,8 @@ interface Run<A> {
 
 /**
  * Unwraps `EntryMeta.expiresIn` and `Conditional` answers and builds each entry's metadata (renewing
- * the previous entry for `Conditional.notModified`); a wrong result is a typed error.
+ * the previous entry for `Conditional.notModified`), counted in the region's metrics (updated at once,
+ * in `context`); a wrong result is a typed error.
  */
 const results = <A>(
   d: DogpileContext<A>,
@@ -159,12 +162,13 @@ const results = <A>(
   values: unknown,
   run: Run<A>,
   call: CallSettings<A>,
-  shown: string
-): Effect.Effect<ReadonlyArray<Made<A>>, CacheError> => {
+  shown: string,
+  context: Context.Context<never>
+): ReadonlyArray<Made<A>> | CreatorResultError => {
   const list = plainList(values)
   if (list === undefined || list.length !== targets.length) {
     const got = list === undefined ? `a ${typeof values} that is not a readable array` : `${list.length} values`
-    return Effect.fail(new CreatorResultError({ key: shown, reason: `${got} for ${targets.length} keys` }))
+    return new CreatorResultError({ key: shown, reason: `${got} for ${targets.length} keys` })
   }
   const computeMs = run.computeMs
   // Nothing by default: an entry carries metadata only when a feature needs it.
@@ -177,19 +181,15 @@ const results = <A>(
     const one = madeOf(d, list[i], base, run, i, call)
     if (typeof one === "string") {
       // Counted as before this check existed: the creator did run and succeed.
-      return Effect.andThen(
-        Metric.update(d.metrics.creations, targets.length),
-        Effect.fail(new CreatorResultError({ key: display(targets[i]!), reason: one }))
-      )
+      d.metrics.creations.updateUnsafe(targets.length, context)
+      return new CreatorResultError({ key: display(targets[i]!), reason: one })
     }
     if (one[2]) renewals++
     made.push(one)
   }
-  const counted = Effect.andThen(
-    Metric.update(d.metrics.creations, targets.length - renewals),
-    renewals > 0 ? Metric.update(d.metrics.notModified, renewals) : Effect.void
-  )
-  return Effect.as(counted, made)
+  d.metrics.creations.updateUnsafe(targets.length - renewals, context)
+  if (renewals > 0) d.metrics.notModified.updateUnsafe(renewals, context)
+  return made
 }
 
 /** One creator answer as an entry, or why it is wrong. */
@@ -269,3 +269,12 @@ export const together = <X, B, E, R>(
   f: (item: X, i: number) => Effect.Effect<B, E, R>
 ): Effect.Effect<Array<B>, E, R> =>
   items.length === 1 ? Effect.map(f(items[0]!, 0), (b) => [b]) : Effect.forEach(items, f, { concurrency: "unbounded" })
+
+/** {@link together} for its effects alone (their results dropped): one item runs as it is, nothing mapped. */
+export const each = <X, E, R>(
+  items: ReadonlyArray<X>,
+  f: (item: X, i: number) => Effect.Effect<unknown, E, R>
+): Effect.Effect<unknown, E, R> =>
+  items.length === 1
+    ? f(items[0]!, 0)
+    : Effect.forEach(items, f, { concurrency: "unbounded", discard: true })

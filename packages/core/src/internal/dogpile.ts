@@ -112,11 +112,8 @@ const steps = <A, E, R>(
  *
  * @example
  * ```ts
- * // getOrCreate of one key, after its read (internal/getOrCreate.ts):
- * Effect.map(
- *   run(context, [target], [found], () => Effect.map(creator, (value) => [value]), call),
- *   (values) => values.get(target.id) as A
- * )
+ * // A batch of distinct keys, after their read (valuesFor, below):
+ * Effect.map(run(context, distinct, found, creator, call), (values) => targets.map((t) => values.get(t.id) as A))
  * ```
  */
 export const run = <A, E, R>(
@@ -133,6 +130,34 @@ export const run = <A, E, R>(
       Effect.as(steps(d, sorted, creator, call, clock.currentTimeMillisUnsafe() + d.lockTimeoutMs), sorted.out)
     )
   })
+
+/**
+ * {@link run} for one key the read did not serve, its value alone, with the clock at hand (`now`: the
+ * caller's deadline counts from it): no map of values and no step of its own to read the clock.
+ *
+ * @example
+ * ```ts
+ * // getOrCreate of one key, after its read (internal/getOrCreate.ts):
+ * runOne(context, target, found, () => Effect.map(creator, (value) => [value]), call, clock.currentTimeMillisUnsafe())
+ * ```
+ */
+export const runOne = <A, E, R>(
+  d: DogpileContext<A>,
+  target: Target,
+  found: Found<A>,
+  creator: BatchCreator<A, E, R>,
+  call: CallSettings<A>,
+  now: number
+): Effect.Effect<A, E | CacheError, R> => {
+  if (found._tag === "Missing") {
+    // The common miss: straight to the in-process coalescing, with nothing to sort.
+    const out = new Map<string, A>()
+    const m: MissingContext<A, E, R> = { d, creator, call, deadline: now + d.lockTimeoutMs, out }
+    return Effect.map(coalesce(m, [target]), () => out.get(target.id) as A)
+  }
+  const sorted = sort([target], [found])
+  return Effect.map(steps(d, sorted, creator, call, now + d.lockTimeoutMs), () => sorted.out.get(target.id) as A)
+}
 
 /**
  * {@link run} for a batch that may repeat keys: `targets` as the caller gave them, `distinct` without

@@ -9,7 +9,7 @@
  *
  * @internal
  */
-import { type Context, Effect, Exit, type Fiber, Option } from "effect"
+import { Clock, Context, Effect, Exit, type Fiber, Option } from "effect"
 import type * as CacheKey from "../CacheKey.ts"
 import { type CacheError, InvalidKeyError } from "../CacheError.ts"
 import * as Conditional from "../Conditional.ts"
@@ -108,27 +108,28 @@ const readThenCreate = <A, E, R>(
       Trace.mark(context, "hit")
       return emitted === undefined ? Exit.succeed(found.value) : Effect.as(emitted, found.value)
     }
-    const created = createOne(rt, target, found, creator, call)
-    return emitted === undefined ? created : Effect.andThen(emitted, created)
+    // Built as it runs: the dogpile registers this caller's creation when built (`coalesce.ts`).
+    return emitted === undefined
+      ? createOne(rt, target, found, creator, call, context)
+      : Effect.andThen(emitted, Effect.suspend(() => createOne(rt, target, found, creator, call, context)))
   })
 
-/** The dogpile for one key the read did not serve. */
+/** The dogpile for one key the read did not serve; its deadline counts from now (`context`'s clock). */
 const createOne = <A, E, R>(
   rt: RegionRuntime<A>,
   target: Keys.Target,
   found: Stored.Found<A>,
   creator: Single<A, E, R>,
-  call: Settings.CallSettings<A>
+  call: Settings.CallSettings<A>,
+  context: Context.Context<never>
 ): Effect.Effect<A, E | CacheError, R> =>
-  Effect.map(
-    Dogpile.run(
-      rt.dogpile,
-      [target],
-      [found],
-      isConditional(creator) ? ConditionalCreator.single(creator) : () => Effect.map(creator, (value) => [value]),
-      call
-    ),
-    (values) => values.get(target.id) as A
+  Dogpile.runOne(
+    rt.dogpile,
+    target,
+    found,
+    isConditional(creator) ? ConditionalCreator.single(creator) : () => Effect.map(creator, (value) => [value]),
+    call,
+    Context.get(context, Clock.Clock).currentTimeMillisUnsafe()
   )
 
 /** `Region.getOrCreateMany`. */

@@ -64,8 +64,10 @@ const lockAndCreateFused = <A, E, R>(
   Effect.flatMap(
     LockedMissPath.attempt(locked, target, (lease) =>
       Effect.map(Creator.create(m.d, [target], [lease], m.creator, m.call), (values) => void m.out.set(target.id, values[0] as A))),
-    (outcome) => outcome === "created" ? Effect.succeed([]) : outcome === "busy" ? Effect.succeed([target]) : lockAndCreateUsual(m, [target])
+    (outcome) => outcome === "created" ? noneBusy : outcome === "held" ? Effect.succeed([target]) : lockAndCreateUsual(m, [target])
   )
+
+const noneBusy: Effect.Effect<ReadonlyArray<Target>> = Effect.succeed([])
 
 /** {@link lockAndCreate} through the lock alone: `Lock.tryTake` for one key, else `tryAcquire` in a parallel scope. */
 const lockAndCreateUsual = <A, E, R>(
@@ -135,13 +137,14 @@ const createHeld = <A, E, R>(
       }
     })
     // Found after taking the lock: another process created them meanwhile.
-    const others = Trace.marking("miss", mine.length - toCreate.length)
-    if (toCreate.length === 0) return Effect.as(others, busy)
+    const others = mine.length - toCreate.length
+    if (toCreate.length === 0) return Effect.as(Trace.marking("miss", others), busy)
     const created = Effect.map(Creator.create(m.d, toCreate, leasesToConfirm, m.creator, m.call, previous), (values) => {
       toCreate.forEach((target, i) => m.out.set(target.id, values[i] as A))
       return busy
     })
-    return Effect.andThen(others, Effect.tap(created, () => Trace.marking("created", toCreate.length)))
+    const marked = Effect.tap(created, () => Trace.marking("created", toCreate.length))
+    return others === 0 ? marked : Effect.andThen(Trace.marking("miss", others), marked)
   })
 }
 

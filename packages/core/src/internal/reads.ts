@@ -86,10 +86,20 @@ const decideEntries = <A>(
   entries: ReadonlyArray<Option.Option<Stored.Stored<A>>>,
   moment: Moment
 ): Effect.Effect<ReadonlyArray<Stored.Found<A>>, CacheError> => {
-  const tags = entries.flatMap((entry) => (Option.isSome(entry) ? entry.value.meta.tags ?? [] : []))
-  return tags.length === 0
+  const tags = tagsOf(entries)
+  return tags === undefined
     ? Exit.succeed(decideAll(reader, entries, moment, undefined))
     : Effect.map(reader.tagMarks.current(tags), (tagMark) => decideAll(reader, entries, moment, tagMark))
+}
+
+/** The tags of `entries`, or `undefined` when none has any (the usual batch: nothing allocated per entry). */
+const tagsOf = <A>(entries: ReadonlyArray<Option.Option<Stored.Stored<A>>>): ReadonlyArray<string> | undefined => {
+  let tags: Array<string> | undefined
+  for (const entry of entries) {
+    const own = Option.isSome(entry) ? entry.value.meta.tags : undefined
+    if (own !== undefined && own.length > 0) (tags ??= []).push(...own)
+  }
+  return tags
 }
 
 /**
@@ -171,9 +181,10 @@ const readOneWithMarks = <A>(
   reader: Reader<A>,
   target: Keys.Target,
   moment: Moment,
-  count: boolean
+  count: boolean,
+  fetched: Effect.Effect<Option.Option<Uint8Array>, CacheError> = reader.backend.get(target.full)
 ): Effect.Effect<Stored.Found<A>, CacheError> =>
-  Effect.flatMap(reader.backend.get(target.full), (bytes): Effect.Effect<Stored.Found<A>, CacheError> => {
+  Effect.flatMap(fetched, (bytes): Effect.Effect<Stored.Found<A>, CacheError> => {
     if (Option.isNone(bytes)) return Exit.succeed(Stored.missing)
     const entry = reader.storage.open(bytes.value, moment.now, count)
     const decideSlowly = (opened: Option.Option<Stored.Stored<A>>) =>
@@ -195,6 +206,22 @@ const readOneWithMarks = <A>(
     return Exit.succeed(Stored.found(decision, entry, moment.marks, tagMarks))
   })
 
+/** The bytes of one key from the store itself (past an in-process tier). */
+const fromStore = (backend: Backend["Service"], target: Keys.Target) =>
+  backend.getManyFromStore === undefined
+    ? backend.get(target.full)
+    : Effect.map(backend.getManyFromStore([target.full]), (found) => found[0] ?? Option.none())
+
+/** The dogpile's re-read of one key: the one-key read (no arrays, fewer steps) when the region's marks are at hand. */
+const againOne = <A>(reader: Reader<A>, target: Keys.Target, expirationMs: number) =>
+  Effect.withFiber((fiber): Effect.Effect<ReadonlyArray<Stored.Found<A>>, CacheError> => {
+    const now = Context.get(fiber.context, Clock.Clock).currentTimeMillisUnsafe()
+    const marks = reader.invalidation.cached?.(now)
+    if (marks === undefined) return read(reader, [target], expirationMs, false, true, noDraws)
+    const moment: Moment = { now, expirationMs, marks, draws: undefined }
+    return Effect.map(readOneWithMarks(reader, target, moment, false, fromStore(reader.backend, target)), (found) => [found])
+  })
+
 /** Builds the reads of a region. */
 export const make = <A>(reader: Reader<A>): Reads<A> => {
   const many: Reads<A>["many"] = (targets, expirationMs, count) =>
@@ -209,7 +236,8 @@ export const make = <A>(reader: Reader<A>): Reads<A> => {
     return readOneWithMarks(reader, target, { now, expirationMs, marks, draws }, count)
   }
 
-  const again: Reads<A>["again"] = (targets, expirationMs) => read(reader, targets, expirationMs, false, true, noDraws)
+  const again: Reads<A>["again"] = (targets, expirationMs) =>
+    targets.length === 1 ? againOne(reader, targets[0]!, expirationMs) : read(reader, targets, expirationMs, false, true, noDraws)
 
   return { many, one, again }
 }
