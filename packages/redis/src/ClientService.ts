@@ -8,6 +8,7 @@
 import { BackendError } from "@dogpile-effect/core"
 import type { Cluster } from "ioredis"
 import { Effect, Exit, type Scope } from "effect"
+import * as ClusterSilence from "./ClusterSilence.ts"
 import * as ConnectionHealth from "./ConnectionHealth.ts"
 import * as ServerSilence from "./ServerSilence.ts"
 import type { CallOptions, RedisClient, RedisConnection, RedisScript } from "./RedisClient.ts"
@@ -47,7 +48,8 @@ const silentServer = (silentMs: number): Error =>
 
 /**
  * The silence tracker of a connection: a standalone server's, probed with a bounded `PING`; none for a Cluster
- * (a silent node says nothing about the others).
+ * here (a silent node says nothing about the others: {@link open} tracks each node of the Clusters it creates
+ * with `ClusterSilence`).
  */
 export const silenceOf = (client: RedisConnection, commandTimeoutMs: number): ServerSilence.ServerSilence =>
   client.isCluster ? ServerSilence.never : ServerSilence.make(commandTimeoutMs, () => withDeadline(client.ping(), commandTimeoutMs))
@@ -248,15 +250,19 @@ export const build = (parts: Parts): RedisClient["Service"] => {
 
 /**
  * Opens a connection in the scope, with its health watched and its socket errors handled; with
- * `commandTimeoutMs`, a standalone server's silence is tracked too (commands then fail at once).
+ * `commandTimeoutMs`, a standalone server's silence is tracked too (commands then fail at once), and
+ * on a Cluster each node's (commands routed to a silent node fail at once, the others go out).
  */
 export const open = (create: () => RedisConnection, commandTimeoutMs?: number) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const client = create()
       const silence = commandTimeoutMs === undefined ? ServerSilence.never : silenceOf(client, commandTimeoutMs)
-      return { client, health: ConnectionHealth.watch(client, silence) }
+      const unwatchNodes = commandTimeoutMs !== undefined && client.isCluster
+        ? ClusterSilence.watch(client as Cluster, commandTimeoutMs)
+        : undefined
+      return { client, health: ConnectionHealth.watch(client, silence), unwatchNodes }
     }),
-    ({ client }) => close(client)
+    ({ client, unwatchNodes }) => Effect.ensuring(close(client), Effect.sync(() => unwatchNodes?.()))
   )
 
