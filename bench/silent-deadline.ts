@@ -177,6 +177,8 @@ const report = (name: string, calls: ReadonlyArray<Call & { readonly round: Roun
       `p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, p99.9 ${at(0.999)} ms, max ${at(1)} ms`
   )
   const afterSilence = over.filter((c) => !c.failed && c.start + c.ms > c.round.silencedAt + c.round.silentMs)
+  const failedAfterSilence = calls.filter((c) => c.failed && c.start + c.ms > c.round.silencedAt + c.round.silentMs + 5)
+  console.log(`  calls failed after their silence had ended: ${failedAfterSilence.length}`)
   console.log(
     `  of those over: ${afterSilence.length} answered with a value after the silence had ended (a wait for the other ` +
       `Layer's creation: its deadline is lockTimeout, 30 s), ${over.length - afterSilence.length} other ` +

@@ -165,49 +165,85 @@ export const build = (parts: Parts): RedisClient["Service"] => {
     Effect.callback<A, BackendError>((resume) => {
       const refused = refusedDb(operation)
       if (refused !== undefined) return resume(Effect.fail(refused))
+      if (health.silence.beforeSend(Date.now()) === undefined) return sendOne(operation, f, options, resume)
+      return afterPollPhase(operation, f, options, resume)
+    })
+
+  /**
+   * A command while the server is known silent, decided after this poll phase: a reply already read from
+   * the socket in it (the server answering again, while this caller was woken by another connection: a
+   * lock's release message) ends the silence first. Still silent: it fails at once, unsent.
+   */
+  const afterPollPhase = <A>(
+    operation: string,
+    f: (client: RedisConnection) => Promise<A>,
+    options: CallOptions | undefined,
+    resume: (effect: Effect.Effect<A, BackendError>) => void
+  ): Effect.Effect<void> => {
+    let cancelled = false
+    let cancel: Effect.Effect<void> | undefined
+    const later = setImmediate(() => {
+      if (cancelled) return
       const silentMs = health.silence.beforeSend(Date.now())
       if (silentMs !== undefined) return resume(Effect.fail(toError(operation, silentServer(silentMs))))
-      const ms = boundOf(options)
-      let settled = false
-      const fail = (cause: unknown) => {
-        refresh?.(cause)
-        resume(Effect.fail(toError(operation, cause)))
-      }
-      const timer = setTimeout(() => {
+      cancel = sendOne(operation, f, options, resume) ?? Effect.void
+    })
+    return Effect.suspend(() => {
+      cancelled = true
+      clearImmediate(later)
+      return cancel ?? Effect.void
+    })
+  }
+
+  /** Sends one command now, bounded by its timeout; returns its cancellation. */
+  const sendOne = <A>(
+    operation: string,
+    f: (client: RedisConnection) => Promise<A>,
+    options: CallOptions | undefined,
+    resume: (effect: Effect.Effect<A, BackendError>) => void
+  ): Effect.Effect<void> | undefined => {
+    const ms = boundOf(options)
+    let settled = false
+    const fail = (cause: unknown) => {
+      refresh?.(cause)
+      resume(Effect.fail(toError(operation, cause)))
+    }
+    const timer = setTimeout(() => {
+      if (settled) return
+      settled = true
+      fail(timedOut(ms))
+    }, ms)
+    let reply: Promise<A>
+    try {
+      reply = f(client)
+    } catch (cause) {
+      settled = true
+      clearTimeout(timer)
+      fail(cause)
+      return undefined
+    }
+    reply.then(
+      (value) => {
+        // A late reply still tells that the server answers.
+        health.silence.replied()
         if (settled) return
         settled = true
-        fail(timedOut(ms))
-      }, ms)
-      let reply: Promise<A>
-      try {
-        reply = f(client)
-      } catch (cause) {
+        clearTimeout(timer)
+        resume(Exit.succeed(value))
+      },
+      (cause: unknown) => {
+        if (ServerSilence.isReply(cause)) health.silence.replied()
+        if (settled) return
         settled = true
         clearTimeout(timer)
-        return fail(cause)
+        fail(cause)
       }
-      reply.then(
-        (value) => {
-          // A late reply still tells that the server answers.
-          health.silence.replied()
-          if (settled) return
-          settled = true
-          clearTimeout(timer)
-          resume(Exit.succeed(value))
-        },
-        (cause: unknown) => {
-          if (ServerSilence.isReply(cause)) health.silence.replied()
-          if (settled) return
-          settled = true
-          clearTimeout(timer)
-          fail(cause)
-        }
-      )
-      return Effect.sync(() => {
-        settled = true
-        clearTimeout(timer)
-      })
+    )
+    return Effect.sync(() => {
+      settled = true
+      clearTimeout(timer)
     })
+  }
 
   const defined = new Set<string>()
   const script = (name: string, lua: string, numberOfKeys: number): RedisScript => {
