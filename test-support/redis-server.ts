@@ -264,7 +264,13 @@ const awaitOk = async (servers: ReadonlyArray<RedisServer>, timeoutMs: number): 
  * with `redis-cli --cluster create` and waits for `cluster_state:ok` on every
  * node. Takes about a second.
  */
-export const startRedisCluster = async (masters = 3): Promise<RedisCluster> => {
+export const startRedisCluster = async (
+  masters = 3,
+  options: {
+    /** `cluster-node-timeout` (default 2 s): longer keeps a SIGSTOPped master from being failed by its peers (CLUSTERDOWN). */
+    readonly nodeTimeoutMs?: number
+  } = {}
+): Promise<RedisCluster> => {
   const servers: Array<RedisServer> = []
   const dispose = async () => {
     await Promise.all(servers.map((server) => server.dispose()))
@@ -275,7 +281,7 @@ export const startRedisCluster = async (masters = 3): Promise<RedisCluster> => {
         const port = await freePort({ clusterBus: true })
         return startRedisServer({
           port,
-          args: ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "2000"]
+          args: ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", String(options.nodeTimeoutMs ?? 2000)]
         })
       }))
     }

@@ -8,6 +8,7 @@
 import { BackendError } from "@dogpile-effect/core"
 import type { Cluster } from "ioredis"
 import { Effect, Exit, type Scope } from "effect"
+import * as ClusterSilence from "./ClusterSilence.ts"
 import * as ConnectionHealth from "./ConnectionHealth.ts"
 import * as ServerSilence from "./ServerSilence.ts"
 import type { CallOptions, RedisClient, RedisConnection, RedisScript } from "./RedisClient.ts"
@@ -47,7 +48,8 @@ const silentServer = (silentMs: number): Error =>
 
 /**
  * The silence tracker of a connection: a standalone server's, probed with a bounded `PING`; none for a Cluster
- * (a silent node says nothing about the others).
+ * here (a silent node says nothing about the others: {@link open} tracks each node of the Clusters it creates
+ * with `ClusterSilence`).
  */
 export const silenceOf = (client: RedisConnection, commandTimeoutMs: number): ServerSilence.ServerSilence =>
   client.isCluster ? ServerSilence.never : ServerSilence.make(commandTimeoutMs, () => withDeadline(client.ping(), commandTimeoutMs))
@@ -163,49 +165,85 @@ export const build = (parts: Parts): RedisClient["Service"] => {
     Effect.callback<A, BackendError>((resume) => {
       const refused = refusedDb(operation)
       if (refused !== undefined) return resume(Effect.fail(refused))
+      if (health.silence.beforeSend(Date.now()) === undefined) return sendOne(operation, f, options, resume)
+      return afterPollPhase(operation, f, options, resume)
+    })
+
+  /**
+   * A command while the server is known silent, decided after this poll phase: a reply already read from
+   * the socket in it (the server answering again, while this caller was woken by another connection: a
+   * lock's release message) ends the silence first. Still silent: it fails at once, unsent.
+   */
+  const afterPollPhase = <A>(
+    operation: string,
+    f: (client: RedisConnection) => Promise<A>,
+    options: CallOptions | undefined,
+    resume: (effect: Effect.Effect<A, BackendError>) => void
+  ): Effect.Effect<void> => {
+    let cancelled = false
+    let cancel: Effect.Effect<void> | undefined
+    const later = setImmediate(() => {
+      if (cancelled) return
       const silentMs = health.silence.beforeSend(Date.now())
       if (silentMs !== undefined) return resume(Effect.fail(toError(operation, silentServer(silentMs))))
-      const ms = boundOf(options)
-      let settled = false
-      const fail = (cause: unknown) => {
-        refresh?.(cause)
-        resume(Effect.fail(toError(operation, cause)))
-      }
-      const timer = setTimeout(() => {
+      cancel = sendOne(operation, f, options, resume) ?? Effect.void
+    })
+    return Effect.suspend(() => {
+      cancelled = true
+      clearImmediate(later)
+      return cancel ?? Effect.void
+    })
+  }
+
+  /** Sends one command now, bounded by its timeout; returns its cancellation. */
+  const sendOne = <A>(
+    operation: string,
+    f: (client: RedisConnection) => Promise<A>,
+    options: CallOptions | undefined,
+    resume: (effect: Effect.Effect<A, BackendError>) => void
+  ): Effect.Effect<void> | undefined => {
+    const ms = boundOf(options)
+    let settled = false
+    const fail = (cause: unknown) => {
+      refresh?.(cause)
+      resume(Effect.fail(toError(operation, cause)))
+    }
+    const timer = setTimeout(() => {
+      if (settled) return
+      settled = true
+      fail(timedOut(ms))
+    }, ms)
+    let reply: Promise<A>
+    try {
+      reply = f(client)
+    } catch (cause) {
+      settled = true
+      clearTimeout(timer)
+      fail(cause)
+      return undefined
+    }
+    reply.then(
+      (value) => {
+        // A late reply still tells that the server answers.
+        health.silence.replied()
         if (settled) return
         settled = true
-        fail(timedOut(ms))
-      }, ms)
-      let reply: Promise<A>
-      try {
-        reply = f(client)
-      } catch (cause) {
+        clearTimeout(timer)
+        resume(Exit.succeed(value))
+      },
+      (cause: unknown) => {
+        if (ServerSilence.isReply(cause)) health.silence.replied()
+        if (settled) return
         settled = true
         clearTimeout(timer)
-        return fail(cause)
+        fail(cause)
       }
-      reply.then(
-        (value) => {
-          // A late reply still tells that the server answers.
-          health.silence.replied()
-          if (settled) return
-          settled = true
-          clearTimeout(timer)
-          resume(Exit.succeed(value))
-        },
-        (cause: unknown) => {
-          if (ServerSilence.isReply(cause)) health.silence.replied()
-          if (settled) return
-          settled = true
-          clearTimeout(timer)
-          fail(cause)
-        }
-      )
-      return Effect.sync(() => {
-        settled = true
-        clearTimeout(timer)
-      })
+    )
+    return Effect.sync(() => {
+      settled = true
+      clearTimeout(timer)
     })
+  }
 
   const defined = new Set<string>()
   /** The ioredis command of `name` for calls of `numberOfKeys` keys, defined on first use. */
@@ -261,15 +299,19 @@ export const build = (parts: Parts): RedisClient["Service"] => {
 
 /**
  * Opens a connection in the scope, with its health watched and its socket errors handled; with
- * `commandTimeoutMs`, a standalone server's silence is tracked too (commands then fail at once).
+ * `commandTimeoutMs`, a standalone server's silence is tracked too (commands then fail at once), and
+ * on a Cluster each node's (commands routed to a silent node fail at once, the others go out).
  */
 export const open = (create: () => RedisConnection, commandTimeoutMs?: number) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const client = create()
       const silence = commandTimeoutMs === undefined ? ServerSilence.never : silenceOf(client, commandTimeoutMs)
-      return { client, health: ConnectionHealth.watch(client, silence) }
+      const unwatchNodes = commandTimeoutMs !== undefined && client.isCluster
+        ? ClusterSilence.watch(client as Cluster, commandTimeoutMs)
+        : undefined
+      return { client, health: ConnectionHealth.watch(client, silence), unwatchNodes }
     }),
-    ({ client }) => close(client)
+    ({ client, unwatchNodes }) => Effect.ensuring(close(client), Effect.sync(() => unwatchNodes?.()))
   )
 

@@ -33,8 +33,9 @@ export interface ServerSilence {
 }
 
 /**
- * A tracker that never reports silence (a Cluster: its commands go to several
- * servers, one silent node says nothing about the others).
+ * A tracker that never reports silence (a Cluster's client as a whole: its
+ * commands go to several servers, one silent node says nothing about the
+ * others; each node connection has a tracker of its own instead).
  *
  * @example
  * ```ts

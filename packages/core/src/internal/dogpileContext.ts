@@ -74,6 +74,12 @@ export interface DogpileContext<A> {
   readonly inflight: Map<string, Deferred.Deferred<A, unknown>>
   /** Whether created entries keep their creator's duration (for early refresh); off, they carry no metadata by default. */
   readonly recordComputeTime: boolean
+  /**
+   * Whether a lock holder of an expired (or early-refreshed) value reads it again before regenerating
+   * it: when the backend has a tier in this process (`getManyFromStore`), whose copy may be older than
+   * the store's by its invalidation's lag. Without one the read just before the lock stands.
+   */
+  readonly rereadStale?: boolean | undefined
   /** The lock fused with the backend for a single key's miss (`Lock.lockedMiss`), when they share a store. */
   readonly locked?: LockedMiss | undefined
   /** Publishes a region event (the region fills in its name) if anyone listens. */

@@ -65,6 +65,7 @@ const dogpileContext = <A>(
   metrics,
   lockTimeoutMs: settings.lockTimeoutMs,
   locked: lock.lockedMiss?.(backend),
+  rereadStale: backend.getManyFromStore !== undefined,
   inflight: new Map(),
   recordComputeTime: settings.earlyRefresh !== undefined,
   emit: (make) => hub.emit(() => ({ ...make(), region: settings.name }) as RegionEvent.RegionEvent)

@@ -12,7 +12,7 @@ import type { LockLease } from "../Lock.ts"
 import * as Creator from "./creator.ts"
 import { display, type Target } from "./keys.ts"
 import type { CallSettings } from "./settings.ts"
-import type { Stored } from "./stored.ts"
+import type { Found, Stored } from "./stored.ts"
 import * as Trace from "./trace.ts"
 
 /**
@@ -56,8 +56,11 @@ export const refresh = <A, E, R>(
       // An early refresh serves fresh values: a hit for the keys another caller refreshes.
       if (early) yield* Effect.andThen(Trace.marking("hit", targets.length - mine.length), Trace.marking("early_refresh", mine.length))
       if (mine.length === 0) return yield* Scope.close(scope, Exit.void)
-      const replaced = previous === undefined || previous.size === 0 ? undefined : mine.map((t) => previous.get(t.id))
-      const regenerate = Creator.create(d, mine, held, creator, call, replaced).pipe(Effect.onExit((exit) => Scope.close(scope, exit)))
+      const regenerate = (d.rereadStale === true
+        ? unlessRegenerated(d, mine, held, creator, call, previous)
+        : Creator.create(d, mine, held, creator, call, replacedOf(mine, previous))).pipe(
+        Effect.onExit((exit) => Scope.close(scope, exit))
+      )
       if (early || call.backgroundRefresh) {
         // Served first: the caller has its (stale) value before the regeneration can report anything.
         yield* served(mine)
@@ -81,6 +84,52 @@ export const refresh = <A, E, R>(
       yield* Effect.logWarning("dogpile: regeneration failed; serving the stale value", exit.cause)
     })
   )
+
+/** The entries `targets` replace (for a conditional creator), or `undefined` when there are none. */
+const replacedOf = <A>(targets: ReadonlyArray<Target>, previous: ReadonlyMap<string, Stored<A>> | undefined) =>
+  previous === undefined || previous.size === 0 ? undefined : targets.map((t) => previous.get(t.id))
+
+/**
+ * Whether another caller regenerated a key between the caller's read (`seen`: the entry it decided on,
+ * `undefined` when soft-invalidated) and its lock: the re-read finds a fresh entry newer than the one seen.
+ */
+const regeneratedMeanwhile = <A>(found: Found<A>, seen: Stored<A> | undefined): found is Found<A> & { _tag: "Fresh" } =>
+  found._tag === "Fresh" && (seen === undefined || found.entry === undefined || found.entry.createdAt > seen.createdAt)
+
+/**
+ * Regenerates the keys whose locks were taken, unless another caller did meanwhile: they are read again
+ * first, past the backend's in-process tier (the caller's read may have been served a near copy whose
+ * invalidation is still on its way: it would regenerate them a second time). The values, in the order
+ * of `mine`.
+ */
+const unlessRegenerated = <A, E, R>(
+  d: DogpileContext<A>,
+  mine: ReadonlyArray<Target>,
+  held: ReadonlyArray<LockLease>,
+  creator: BatchCreator<A, E, R>,
+  call: CallSettings<A>,
+  previous: ReadonlyMap<string, Stored<A>> | undefined
+): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> =>
+  Effect.flatMap(d.reread(mine, call), (again) => {
+    const values: Array<A> = []
+    const toCreate: Array<Target> = []
+    const leases: Array<LockLease> = []
+    const at: Array<number> = []
+    mine.forEach((target, i) => {
+      const found = again[i] as Found<A>
+      if (regeneratedMeanwhile(found, previous?.get(target.id))) values[i] = found.value
+      else {
+        toCreate.push(target)
+        leases.push(held[i] as LockLease)
+        at.push(i)
+      }
+    })
+    if (toCreate.length === 0) return Effect.succeed(values)
+    return Effect.map(Creator.create(d, toCreate, leases, creator, call, replacedOf(toCreate, previous)), (created) => {
+      at.forEach((i, j) => (values[i] = created[j] as A))
+      return values
+    })
+  })
 
 /** A regeneration in the background, in a span of its own with its own outcome and creator time. */
 const inBackground = <X, E, R>(regenerate: Effect.Effect<X, E, R>) =>
