@@ -53,7 +53,7 @@ export interface RecordChunk {
 }
 
 /** A creator run: key, start, end (ms since the epoch, sub-ms precision). */
-export type CreatorRun = readonly [key: string, start: number, end: number]
+export type CreatorRun = readonly [key: string, start: number, end: number, via: string]
 
 /** A call that exceeded its bound, or a LockTimeoutError: kind, start, end, outcome. */
 export type TimedCall = readonly [kind: string, start: number, end: number, outcome: string]
@@ -142,7 +142,7 @@ const see = (key: string, value: Value) => {
 }
 
 /** A creator for `batch`: sleeps up to creatorMaxMs, fails 3% of the time (unless `reliable`), records its run per key. */
-const creatorFor = (batch: ReadonlyArray<string>, reliable = false) =>
+const creatorFor = (batch: ReadonlyArray<string>, via: string, reliable = false) =>
   Effect.suspend(() => {
     const start = now()
     return Effect.sleep(Math.random() * config.creatorMaxMs).pipe(
@@ -151,32 +151,32 @@ const creatorFor = (batch: ReadonlyArray<string>, reliable = false) =>
       )),
       Effect.ensuring(Effect.sync(() => {
         const end = now()
-        for (const key of batch) creators.push([key, start, end])
+        for (const key of batch) creators.push([key, start, end, via])
       }))
     )
   })
 
 type Op = readonly [kind: string, weight: number, run: (region: Region.Region<Value>) => Effect.Effect<unknown, unknown>]
 
-const one = (region: Region.Region<Value>, key: string, tags?: ReadonlyArray<string>, reliable = false) =>
+const one = (region: Region.Region<Value>, key: string, via: string, tags?: ReadonlyArray<string>, reliable = false) =>
   Effect.map(
-    region.getOrCreate(key, Effect.map(creatorFor([key], reliable), (values) => values[0] as Value), tags === undefined ? undefined : { tags }),
+    region.getOrCreate(key, Effect.map(creatorFor([key], via, reliable), (values) => values[0] as Value), tags === undefined ? undefined : { tags }),
     (value) => see(key, value)
   )
 
 const OPS: ReadonlyArray<Op> = [
-  ["getOrCreate", 40, (r) => one(r, pick(keys))],
+  ["getOrCreate", 40, (r) => one(r, pick(keys), "getOrCreate")],
   ["getOrCreate+tags", 8, (r) => {
     const key = pick(keys)
-    return one(r, key, [tagOf(key)])
+    return one(r, key, "getOrCreate+tags", [tagOf(key)])
   }],
   ["getOrCreateMany", 12, (r) => {
     const batch = Array.from({ length: 1 + Math.floor(Math.random() * 5) }, () => pick(keys))
-    return Effect.map(r.getOrCreateMany(batch, (asked) => creatorFor(asked.map(String))), (values) => values.forEach((v, i) => see(batch[i] as string, v)))
+    return Effect.map(r.getOrCreateMany(batch, (asked) => creatorFor(asked.map(String), "getOrCreateMany")), (values) => values.forEach((v, i) => see(batch[i] as string, v)))
   }],
   ["getOrCreate interrupted", 5, (r) =>
     Effect.flatMap(
-      Effect.timeoutOption(one(r, pick(keys)), Math.random() * 60),
+      Effect.timeoutOption(one(r, pick(keys), "getOrCreate interrupted"), Math.random() * 60),
       Option.match({ onNone: () => Effect.fail(new CallerTimedOut()), onSome: () => Effect.void })
     )],
   ["get", 15, (r) => {
@@ -243,7 +243,7 @@ const loop = (region: Region.Region<Value>) =>
 /** After the faults: every key must be served again by the same Layers. */
 const finalPass = (region: Region.Region<Value>) =>
   Effect.forEach(keys, (key) =>
-    Effect.map(Effect.exit(one(region, key, undefined, true)), (exit) => Exit.isSuccess(exit) ? undefined : `${key}: ${Cause.pretty(exit.cause).slice(0, 300)}`), { concurrency: 8 })
+    Effect.map(Effect.exit(one(region, key, "final check", undefined, true)), (exit) => Exit.isSuccess(exit) ? undefined : `${key}: ${Cause.pretty(exit.cause).slice(0, 300)}`), { concurrency: 8 })
 
 /** Appends the records gathered since the last flush to the records file and drops them. */
 const flushRecords = () => {

@@ -136,11 +136,11 @@ const faultWithin = (faults: ReadonlyArray<Fault>, from: number, to: number) =>
 
 /** Pairs of overlapping creator runs of one key with no fault from `leaseTtl` before the earlier start. */
 const exclusionBreaches = (reports: ReadonlyArray<FullReport>, faults: ReadonlyArray<Fault>, t0: number) => {
-  const byKey = new Map<string, Array<{ pid: number; start: number; end: number }>>()
+  const byKey = new Map<string, Array<{ pid: number; start: number; end: number; via: string }>>()
   for (const r of reports) {
-    for (const [key, start, end] of r.creators) {
+    for (const [key, start, end, via] of r.creators) {
       const runs = byKey.get(key) ?? []
-      runs.push({ pid: r.pid, start, end })
+      runs.push({ pid: r.pid, start, end, via })
       byKey.set(key, runs)
     }
   }
@@ -152,7 +152,9 @@ const exclusionBreaches = (reports: ReadonlyArray<FullReport>, faults: ReadonlyA
       for (let j = i + 1; j < runs.length && (runs[j] as (typeof runs)[number]).start < a.end; j++) {
         const b = runs[j] as (typeof runs)[number]
         if (!faultWithin(faults, a.start - base.leaseTtlMs, Math.max(a.end, b.end))) {
-          breaches.push(`${key}: pid ${a.pid} ran ${at(a.start, t0)}–${at(a.end, t0)}, pid ${b.pid} ran ${at(b.start, t0)}–${at(b.end, t0)}`)
+          breaches.push(
+            `${key}: pid ${a.pid} ran ${at(a.start, t0)}–${at(a.end, t0)} (${a.via}), pid ${b.pid} ran ${at(b.start, t0)}–${at(b.end, t0)} (${b.via})`
+          )
         }
       }
     }
@@ -308,7 +310,7 @@ const print = (
   out.push("", `violations: ${total}`)
   for (const [name, items] of Object.entries(list)) {
     out.push(`  ${name}: ${items.length}`)
-    for (const item of items.slice(0, 5)) out.push(`    ${item}`)
+    for (const item of items.slice(0, 20)) out.push(`    ${item}`)
   }
   out.push("", `summary: ${JSON.stringify(summaryOf(list, faults.length, ops, reports))}`)
   const unasked = reports.flatMap((r) => r.unaskedInterrupts.map((u) => `pid ${r.pid}: ${u}`))
